@@ -7,6 +7,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@regstack/source', 'module', 'node', 'default'] } },
   test: {
     include: ['src/**/*.test.ts'],
+    globalSetup: ['src/harness/global-setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

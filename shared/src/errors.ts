@@ -1,0 +1,94 @@
+/**
+ * The closed registry of regstack's error codes. A code is API: clients branch on it, hosts map it, and
+ * it is never renamed or reused for another meaning — only added to (SPEC §5). Messages may change
+ * freely, so nothing should ever match on them. The server converts each code to a tRPC code through one
+ * exhaustive table and puts it in `error.data.regstackCode` (see `RegstackErrorData`); this module only
+ * names the codes and reads them back. Errors are recognised by value, never by `instanceof`: a client
+ * and a server may load different copies of a package, and errors cross the wire as plain JSON.
+ * Security-sensitive codes are vague on purpose (INVALID_CREDENTIALS covers unknown user and wrong
+ * password alike, R9 in SECURITY.md); the description says so where it matters.
+ */
+
+/** Every regstack error code with a one-line description of when it is raised. */
+export const REGSTACK_ERROR_CODES = Object.freeze({
+  VALIDATION_FAILED: 'The input did not match the schema; `fieldErrors` names each bad field (R56).',
+  INVALID_CREDENTIALS: 'Email or password is wrong; deliberately does not say which (R9).',
+  TOO_MANY_ATTEMPTS: 'Login is locked out after repeated failures; carries `retryAfterSeconds` (R14–R16).',
+  RATE_LIMITED: 'Too many requests from this client or for this target; retry after `retryAfterSeconds` (R20, R21).',
+  UNAUTHENTICATED: 'No valid access token or session: missing, expired, revoked, or the user is inactive (R37).',
+  FORBIDDEN: 'Authenticated, but not allowed to do this (e.g. not an active superuser, R46).',
+  INVALID_OR_EXPIRED_TOKEN: 'The one-time token is unknown, already used, expired or for another purpose (R24–R26).',
+  EMAIL_NOT_VERIFIED: 'The account exists but its email address has not been verified yet.',
+  REGISTRATION_DISABLED: 'Self-service registration is turned off (`allowRegistration=false`).',
+  FEATURE_DISABLED: 'The procedure belongs to an optional feature that this deployment has turned off.',
+  PASSWORD_TOO_SHORT: 'The new password has fewer code points than the policy minimum (R1).',
+  PASSWORD_TOO_LONG: 'The password exceeds the code-point or byte maximum; rejected before hashing (R2).',
+  PASSWORD_TOO_COMMON: 'The new password is on the common/breached password list (R5).',
+  PASSWORD_CONTAINS_PERSONAL_INFO: 'The new password contains the email local part or the service name (R5).',
+  EMAIL_UNCHANGED: 'The requested new email address is the current one.',
+  MFA_CODE_INVALID: 'The SMS code is wrong (R49).',
+  MFA_CODE_EXPIRED: 'The SMS code has expired or was replaced by a newer one (R48).',
+  MFA_ATTEMPTS_EXCEEDED: 'Too many wrong SMS codes; the code is dead even if the right one follows (R49).',
+  MFA_NOT_ENABLED: 'Two-factor authentication is not enabled on this account.',
+  MFA_ALREADY_ENABLED: 'Two-factor authentication is already enabled on this account.',
+  PHONE_NUMBER_INVALID: 'The phone number is not a valid E.164 number (R52).',
+  SMS_DESTINATION_NOT_ALLOWED: "The phone number's country or region is not on the SMS allowlist (toll fraud, R21).",
+  USER_NOT_FOUND: 'No user with this id (admin procedures only; never raised by public procedures).',
+  SESSION_NOT_FOUND: 'No session with this id belongs to the current user.',
+  LAST_ACTIVE_ADMIN: 'The last active superuser cannot be demoted, disabled or deleted (R46).',
+  PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit for auth procedures (R55).',
+  UNSUPPORTED_MEDIA_TYPE: 'State-changing procedures accept only `application/json` (R56).',
+  METHOD_NOT_ALLOWED: 'Mutations never run over GET (R56).',
+  CSRF_CHECK_FAILED: 'The cookie-authenticated request failed the CSRF check (R57).',
+  SERVICE_UNAVAILABLE: 'A security check could not be completed (e.g. revocation lookup failed); fails closed (R42).',
+  SERVER_BUSY: 'Password hashing is saturated; the request was shed, retry after `retryAfterSeconds` (R7).',
+  CONTEXT_MISSING: "A regstack procedure was called without regstack's context; build it with regstack.createContext.",
+  INTERNAL_ERROR: 'An unexpected failure; the response carries no internals (R64).',
+} as const);
+
+/** A stable regstack error code; see `REGSTACK_ERROR_CODES` for what each one means. */
+export type RegstackErrorCode = keyof typeof REGSTACK_ERROR_CODES;
+
+/** True when `value` is one of regstack's error codes (own keys only, so `'toString'` is not). */
+export function isRegstackErrorCode(value: unknown): value is RegstackErrorCode {
+  return typeof value === 'string' && Object.hasOwn(REGSTACK_ERROR_CODES, value);
+}
+
+/** What the server's error formatter adds to tRPC's `error.data` for every regstack error. */
+export interface RegstackErrorData {
+  /** The stable code; branch on this, never on the message. */
+  regstackCode: RegstackErrorCode;
+  /** Seconds until a retry can succeed: set for TOO_MANY_ATTEMPTS, RATE_LIMITED and SERVER_BUSY. */
+  retryAfterSeconds?: number;
+  /** Messages per input field for VALIDATION_FAILED, keyed by the field's dotted path. */
+  fieldErrors?: Record<string, string[]>;
+}
+
+/**
+ * Reads a property without trusting the value: anything that is not an object yields `undefined`, and a
+ * throwing getter (a hostile or revoked Proxy) is treated as absent rather than escaping an error handler.
+ */
+function readProperty(value: unknown, key: string): unknown {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The regstack code carried by `err`, or `undefined`. Works on a `TRPCClientError` (`err.data`), on a raw
+ * tRPC error shape (`err.shape.data`), on a server-side `RegstackError` (`err.code`), and on a server-side
+ * `TRPCError` wrapping one (`err.cause.code`, one level only). Matching is by value (`isRegstackErrorCode`),
+ * so a tRPC code such as `'BAD_REQUEST'` in `err.code` is ignored rather than mistaken for ours.
+ */
+export function getRegstackErrorCode(err: unknown): RegstackErrorCode | undefined {
+  const candidates = [
+    readProperty(readProperty(err, 'data'), 'regstackCode'),
+    readProperty(readProperty(readProperty(err, 'shape'), 'data'), 'regstackCode'),
+    readProperty(err, 'code'),
+    readProperty(readProperty(err, 'cause'), 'code'),
+  ];
+  return candidates.find(isRegstackErrorCode);
+}

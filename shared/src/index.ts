@@ -1,0 +1,37 @@
+/**
+ * `@regstack/shared`: the browser-safe wire contract between regstack's server and its clients — stable error
+ * codes, and the zod schemas that canonicalize and bound every credential-bearing field (email R53–R55,
+ * password R1–R4, phone R52, tokens/codes/names/ids R55–R56). Nothing here touches Node-only APIs, so the
+ * client can bundle it. The export list is explicit (no `export *`): it is the package's public API, and
+ * internal helpers (Punycode decoding, UTF-8 measurement) stay out of it.
+ */
+export type { CanonicalEmailResult, EmailRejectionReason } from './email.ts';
+export { canonicalizeEmail, EMAIL_LOCAL_PART_MAX_BYTES, EMAIL_MAX_BYTES, emailSchema } from './email.ts';
+export type { RegstackErrorCode, RegstackErrorData } from './errors.ts';
+export { getRegstackErrorCode, isRegstackErrorCode, REGSTACK_ERROR_CODES } from './errors.ts';
+export type { NormalizingStringSchema, PasswordLengthProblem, PasswordPolicy } from './password.ts';
+export {
+  checkPasswordLength,
+  createPasswordInputSchema,
+  createPasswordSchema,
+  DEFAULT_PASSWORD_POLICY,
+  normalizePassword,
+  PASSWORD_MAX_LENGTH_FLOOR,
+  PASSWORD_MIN_LENGTH_FLOOR,
+  passwordInputSchema,
+  passwordSchema,
+  resolvePasswordPolicy,
+} from './password.ts';
+export type { CanonicalPhoneResult, PhoneRejectionReason } from './phone.ts';
+export { canonicalizePhone, maskPhone, PHONE_MAX_DIGITS, phoneNumberSchema } from './phone.ts';
+export {
+  FULL_NAME_MAX_LENGTH,
+  fullNameSchema,
+  ID_MAX_LENGTH,
+  idSchema,
+  ONE_TIME_TOKEN_LENGTH,
+  OTP_CODE_LENGTH,
+  oneTimeTokenSchema,
+  otpCodeSchema,
+} from './primitives.ts';
+export { countCodePoints } from './text.ts';
