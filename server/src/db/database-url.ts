@@ -1,0 +1,80 @@
+/**
+ * Parses `database_url` into a backend choice (SPEC §6). Accepted forms:
+ * - `sqlite:./regstack.db`, `sqlite:/abs/path.db`, `sqlite::memory:` — a file path after the colon;
+ * - `sqlite:///relative.db` and `sqlite:////abs/path.db` — the SQLAlchemy spelling the Python regstack
+ *   uses (also with a `+aiosqlite` suffix), so its `regstack.toml` loads unchanged;
+ * - `postgresql://…` / `postgres://…` (an optional `+asyncpg`-style suffix is dropped);
+ * - `mongodb://…` / `mongodb+srv://…` — the database name is the URL path (default `regstack`).
+ */
+import { isAbsolute, resolve } from 'node:path';
+
+export type BackendKind = 'sqlite' | 'postgresql' | 'mongodb';
+
+export type DatabaseTarget =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgresql'; clientUrl: string; dbName: string }
+  | { kind: 'mongodb'; clientUrl: string; dbName: string };
+
+export class DatabaseUrlError extends Error {
+  override readonly name = 'DatabaseUrlError';
+  readonly code = 'CONFIG_INVALID';
+}
+
+/** Describes a URL for logs and errors without its password. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): DatabaseTarget {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (!scheme) {
+    throw new DatabaseUrlError(
+      `database_url ${JSON.stringify(redactDatabaseUrl(url))} has no scheme; use sqlite:, postgresql:// or mongodb://`,
+    );
+  }
+  const base = scheme.split('+')[0];
+  const rest = url.slice(scheme.length + 1);
+  if (base === 'sqlite') {
+    let path: string;
+    if (rest === ':memory:' || rest === '///:memory:' || rest === '') {
+      path = ':memory:';
+    } else if (rest.startsWith('//')) {
+      // SQLAlchemy: sqlite:///relative.db, sqlite:////absolute.db
+      const afterHost = rest.slice(2);
+      if (!afterHost.startsWith('/')) {
+        throw new DatabaseUrlError(`database_url ${JSON.stringify(url)}: a sqlite URL cannot name a host`);
+      }
+      path = afterHost.slice(1);
+    } else {
+      path = rest;
+    }
+    if (path !== ':memory:' && !isAbsolute(path)) path = resolve(cwd, path);
+    return { kind: 'sqlite', path };
+  }
+  if (base === 'postgresql' || base === 'postgres') {
+    const parsed = parseUrl(url, 'postgresql');
+    const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
+    parsed.protocol = 'postgresql:';
+    return { kind: 'postgresql', clientUrl: parsed.toString(), dbName };
+  }
+  if (base === 'mongodb') {
+    const parsed = parseUrl(url, 'mongodb');
+    const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'regstack';
+    if (scheme !== 'mongodb' && scheme !== 'mongodb+srv') {
+      throw new DatabaseUrlError(`database_url scheme "${scheme}:" is not supported; use mongodb:// or mongodb+srv://`);
+    }
+    return { kind: 'mongodb', clientUrl: url, dbName };
+  }
+  throw new DatabaseUrlError(
+    `database_url scheme "${scheme}:" is not supported; use sqlite:, postgresql:// or mongodb://`,
+  );
+}
+
+function parseUrl(url: string, what: string): URL {
+  try {
+    // WHATWG URL cannot parse multi-host mongodb lists; only the path (database name) is read here.
+    return new URL(url.replace(/^([a-z]+)\+[a-z0-9]+:/i, '$1:').replace(/@[^/?]*,[^/?]*/, '@multi-host'));
+  } catch {
+    throw new DatabaseUrlError(`database_url is not a valid ${what} URL: ${JSON.stringify(redactDatabaseUrl(url))}`);
+  }
+}

@@ -1,0 +1,40 @@
+export { type AuditEvent, AuditEventSchema } from './audit-event.entity.ts';
+export { type Claim, ClaimSchema } from './claim.entity.ts';
+export { type EmailOutbox, EmailOutboxSchema, OUTBOX_STATUSES, type OutboxStatus } from './email-outbox.entity.ts';
+export { type LoginAttempt, LoginAttemptSchema } from './login-attempt.entity.ts';
+export { MFA_PURPOSES, type MfaCode, MfaCodeSchema, type MfaPurpose } from './mfa-code.entity.ts';
+export {
+  type OneTimeToken,
+  OneTimeTokenSchema,
+  TOKEN_PURPOSES,
+  type TokenPurpose,
+} from './one-time-token.entity.ts';
+export { type PendingRegistration, PendingRegistrationSchema } from './pending-registration.entity.ts';
+export { type Revocation, RevocationSchema } from './revocation.entity.ts';
+export { type Session, SessionSchema } from './session.entity.ts';
+export { type User, UserSchema } from './user.entity.ts';
+
+import { AuditEventSchema } from './audit-event.entity.ts';
+import { ClaimSchema } from './claim.entity.ts';
+import { EmailOutboxSchema } from './email-outbox.entity.ts';
+import { LoginAttemptSchema } from './login-attempt.entity.ts';
+import { MfaCodeSchema } from './mfa-code.entity.ts';
+import { OneTimeTokenSchema } from './one-time-token.entity.ts';
+import { PendingRegistrationSchema } from './pending-registration.entity.ts';
+import { RevocationSchema } from './revocation.entity.ts';
+import { SessionSchema } from './session.entity.ts';
+import { UserSchema } from './user.entity.ts';
+
+/** Every entity regstack owns, in one list for the ORM. */
+export const ALL_ENTITIES = [
+  UserSchema,
+  PendingRegistrationSchema,
+  OneTimeTokenSchema,
+  SessionSchema,
+  RevocationSchema,
+  ClaimSchema,
+  LoginAttemptSchema,
+  MfaCodeSchema,
+  EmailOutboxSchema,
+  AuditEventSchema,
+] as const;

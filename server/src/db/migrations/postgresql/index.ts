@@ -1,0 +1,10 @@
+/**
+ * The postgresql migrations, in order. Listed in code (not discovered from disk) so they ship inside the built
+ * package and run the same from src/ and dist/. New ones come from `scripts/create-migration.ts`.
+ */
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261123164002 } from './Migration20261123164002.ts';
+
+export const postgresqlMigrations: MigrationObject[] = [
+  { name: 'Migration20261123164002', class: Migration20261123164002 },
+];

@@ -1,0 +1,51 @@
+/**
+ * The exactly-once ledger (claim.entity.ts). `claimOnce` inserts a row under a primary key that names a
+ * decision; the database's primary-key constraint lets exactly one caller succeed however many race, on
+ * every backend — this is the atomic step under every "only one may win" rule in regstack.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Dialect } from '../db/drivers.ts';
+import { type Claim, ClaimSchema } from '../db/entities/index.ts';
+
+export function createClaimRepository(em: EntityManager, dialect: Dialect) {
+  return {
+    /** Inserts the claim `id`; true for the one caller whose insert took effect. */
+    async claimOnce(id: string, scope: string, now: Date, expiresAt: Date): Promise<boolean> {
+      try {
+        await em.insert(ClaimSchema, { id, scope, createdAt: now, expiresAt });
+        return true;
+      } catch (err) {
+        if (dialect.isUniqueViolation(err)) return false;
+        throw err;
+      }
+    },
+
+    /** Takes the lowest free slot `${scope}:1` … `${scope}:${cap}`; returns its number, or null when all are taken. */
+    async takeSlot(scope: string, cap: number, now: Date, expiresAt: Date): Promise<number | null> {
+      const taken = await em.count(ClaimSchema, { scope });
+      for (let slot = taken + 1; slot <= cap; slot++) {
+        if (await this.claimOnce(`${scope}:${slot}`, scope, now, expiresAt)) return slot;
+      }
+      return null;
+    },
+
+    countInScope(scope: string): Promise<number> {
+      return em.count(ClaimSchema, { scope });
+    },
+
+    /** The newest claim of a scope, if any. */
+    latestInScope(scope: string): Promise<Claim | null> {
+      return em.findOne(ClaimSchema, { scope }, { orderBy: { createdAt: 'desc', id: 'desc' } });
+    },
+
+    deleteScope(scope: string): Promise<number> {
+      return em.nativeDelete(ClaimSchema, { scope });
+    },
+
+    purgeExpired(now: Date): Promise<number> {
+      return em.nativeDelete(ClaimSchema, { expiresAt: { $lte: now } });
+    },
+  };
+}
+
+export type ClaimRepository = ReturnType<typeof createClaimRepository>;

@@ -1,0 +1,43 @@
+/**
+ * All repositories over one unit of work. Services ask for `createRepositories(storage.fork(), dialect)` per
+ * request, so no entity manager or identity map is shared between requests.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Dialect } from '../db/drivers.ts';
+import { createAuditEventRepository } from './audit-event.repository.ts';
+import { createClaimRepository } from './claim.repository.ts';
+import { createEmailOutboxRepository } from './email-outbox.repository.ts';
+import { createLoginAttemptRepository } from './login-attempt.repository.ts';
+import { createMfaCodeRepository } from './mfa-code.repository.ts';
+import { createOneTimeTokenRepository } from './one-time-token.repository.ts';
+import { createPendingRegistrationRepository } from './pending-registration.repository.ts';
+import { createRevocationRepository } from './revocation.repository.ts';
+import { createSessionRepository } from './session.repository.ts';
+import { createUserRepository } from './user.repository.ts';
+
+export function createRepositories(em: EntityManager, dialect: Dialect) {
+  return {
+    users: createUserRepository(em, dialect),
+    pendingRegistrations: createPendingRegistrationRepository(em, dialect),
+    oneTimeTokens: createOneTimeTokenRepository(em, dialect),
+    sessions: createSessionRepository(em),
+    revocations: createRevocationRepository(em, dialect),
+    claims: createClaimRepository(em, dialect),
+    loginAttempts: createLoginAttemptRepository(em),
+    mfaCodes: createMfaCodeRepository(em, dialect),
+    emailOutbox: createEmailOutboxRepository(em, dialect),
+    auditEvents: createAuditEventRepository(em),
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;
+export type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
+export type { ClaimRepository } from './claim.repository.ts';
+export type { EmailOutboxRepository, NewOutboxMessage, OutboxLease } from './email-outbox.repository.ts';
+export type { LoginAttemptRepository } from './login-attempt.repository.ts';
+export type { MfaCodeRepository, NewMfaCode } from './mfa-code.repository.ts';
+export type { NewOneTimeToken, OneTimeTokenRepository } from './one-time-token.repository.ts';
+export type { NewPendingRegistration, PendingRegistrationRepository } from './pending-registration.repository.ts';
+export type { RevocationReason, RevocationRepository } from './revocation.repository.ts';
+export type { NewSession, SessionRepository } from './session.repository.ts';
+export type { NewUser, UserRepository } from './user.repository.ts';
