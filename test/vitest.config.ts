@@ -11,6 +11,6 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    reporters: ['default', './src/harness/summary-reporter.ts'],
   },
 });

@@ -39,7 +39,11 @@ export function createPendingRegistrationRepository(em: EntityManager, dialect: 
         } catch (err) {
           if (!dialect.isUniqueViolation(err)) throw err;
         }
-        const existing = await em.findOne(PendingRegistrationSchema, { email: data.email }, { disableIdentityMap: true });
+        const existing = await em.findOne(
+          PendingRegistrationSchema,
+          { email: data.email },
+          { disableIdentityMap: true },
+        );
         // It may have vanished in between (verified or purged): then insert again.
         if (existing && (await em.nativeUpdate(PendingRegistrationSchema, { id: existing.id }, fields)) === 1) {
           return { id: existing.id, email: data.email, ...fields };

@@ -91,7 +91,7 @@ describeEachBackend('atomic primitives under 50 concurrent callers', (ctx) => {
     // Insert-then-count: the k-th smallest count is at least k. A count-then-insert implementation lets
     // many callers see the same small number; this is what caps password checks under a burst.
     const sorted = results.map((r) => r.count).sort((a, b) => a - b);
-    sorted.forEach((c, k) => expect(c).toBeGreaterThanOrEqual(k + 1));
+    for (const [k, c] of sorted.entries()) expect(c).toBeGreaterThanOrEqual(k + 1);
     const threshold = 5;
     expect(sorted.filter((c) => c <= threshold).length).toBeLessThanOrEqual(threshold);
     expect(Math.max(...sorted)).toBe(RACERS);

@@ -1,0 +1,96 @@
+/**
+ * Parsers for the few configuration values that are written as text but used as structure: per-IP / per-recipient
+ * rate-limit rules (`"5/minute;30/hour"`, the syntax the Python regstack's `*_rate_limit` keys use), database URLs
+ * (ours, `sqlite:./regstack.db`, and the SQLAlchemy spellings a Python `regstack.secrets.env` holds,
+ * `sqlite+aiosqlite:///./regstack.db`), trusted-proxy addresses and SMS destination allowlist entries. Pure functions;
+ * the schema calls them and turns `undefined` into an issue. None of them echoes a value that may hold a secret.
+ */
+import { isIP } from 'node:net';
+
+/** One per-key limit: at most `limit` events per `windowSeconds`. */
+export interface RateLimitRule {
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { second: 1, minute: 60, hour: 3600, day: 86_400 };
+
+// `<count> / [<n>] <unit>[s]` or `<count> per [<n>] <unit>[s]`: "5/minute", "3 per 10 minutes", "100/hour".
+const RULE_PATTERN = /^(\d{1,7})\s*(?:\/|\s+per\s+)\s*(?:(\d{1,5})\s*)?(second|minute|hour|day)s?$/;
+
+/**
+ * Parses `"5/minute;30/hour"` (rules separated by `;` or `,`) into rules; `"none"` or `"off"` means no limit (`[]`).
+ * Returns `undefined` when the text is not valid.
+ */
+export function parseRateLimit(text: string): RateLimitRule[] | undefined {
+  const trimmed = text.trim().toLowerCase();
+  if (trimmed === 'none' || trimmed === 'off') return [];
+  const parts = trimmed.split(/[;,]/).map((part) => part.trim());
+  const rules: RateLimitRule[] = [];
+  for (const part of parts) {
+    const match = RULE_PATTERN.exec(part);
+    if (!match) return undefined;
+    const [, count, multiplier, unit] = match;
+    const limit = Number(count);
+    const windowSeconds = Number(multiplier ?? '1') * (UNIT_SECONDS[unit ?? ''] ?? 0);
+    if (limit < 1 || windowSeconds < 1) return undefined;
+    rules.push({ limit, windowSeconds });
+  }
+  return rules;
+}
+
+/**
+ * Normalises a database URL to one of the forms the storage layer opens: `sqlite:<path>`, `sqlite::memory:`,
+ * `postgresql://…`, `mongodb://…` or `mongodb+srv://…`. Accepts the Python regstack's SQLAlchemy spellings
+ * (`sqlite+aiosqlite:///./x.db` — three slashes then a relative path, four for an absolute one — and
+ * `postgresql+asyncpg://…`) so its secrets file keeps working. Returns `undefined` for anything else.
+ */
+export function normalizeDatabaseUrl(url: string): string | undefined {
+  const value = url.trim();
+  const sqlite = /^sqlite(?:\+[a-z0-9]+)?:(.*)$/is.exec(value);
+  if (sqlite) {
+    const rest = sqlite[1] ?? '';
+    if (rest.startsWith('//')) {
+      // URL form: `sqlite://<host>/<path>`; only an empty host makes sense for a file database.
+      const afterAuthority = rest.slice(2);
+      if (afterAuthority === '') return 'sqlite::memory:';
+      if (!afterAuthority.startsWith('/')) return undefined;
+      const path = afterAuthority.slice(1);
+      return path === '' || path === ':memory:' ? 'sqlite::memory:' : `sqlite:${path}`;
+    }
+    if (/^sqlite\+/i.test(value)) return undefined;
+    return rest === '' ? undefined : `sqlite:${rest}`;
+  }
+  const postgres = /^postgres(?:ql)?(?:\+[a-z0-9]+)?:\/\/(.+)$/is.exec(value);
+  if (postgres) return `postgresql://${postgres[1]}`;
+  if (/^mongodb(?:\+srv)?:\/\/.+$/is.test(value)) return value;
+  return undefined;
+}
+
+/** The scheme of a URL-ish string, for error messages that must not echo credentials. */
+export function urlScheme(url: string): string {
+  const match = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim());
+  return match?.[1] ?? '';
+}
+
+/** True for an IPv4/IPv6 address or CIDR range (`10.0.0.0/8`, `fd00::/8`); no zone ids, no host names. */
+export function isIpOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.trim().split('/');
+  if (rest.length > 0 || address.includes('%')) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Normalises an SMS allowlist entry: an ISO 3166-1 alpha-2 country (`gb` → `GB`) or an E.164 calling-code prefix
+ * (`+44`, `+1`, up to 6 digits). Returns `undefined` when the entry is neither.
+ */
+export function normalizeCountryCode(entry: string): string | undefined {
+  const value = entry.trim();
+  if (/^[a-z]{2}$/i.test(value)) return value.toUpperCase();
+  if (/^\+[1-9]\d{0,5}$/.test(value)) return value;
+  return undefined;
+}

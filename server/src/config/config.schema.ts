@@ -1,0 +1,829 @@
+/**
+ * regstack's configuration as one zod schema: every option's name, type, default and limit lives here and nowhere
+ * else. TypeScript names are camelCase; `regstack.toml` and `REGSTACK_*` variables spell the same names in snake_case
+ * (`jwtTtlSeconds` ↔ `jwt_ttl_seconds` ↔ `REGSTACK_JWT_TTL_SECONDS`, sections nest with `__`:
+ * `REGSTACK_EMAIL__SMTP_HOST`). Names and defaults mirror the Python regstack 0.9.3 so its `regstack.toml` loads;
+ * where its defaults or bounds are weaker than SECURITY.md, SECURITY.md wins and the field's comment says so.
+ * Every object is strict: an unknown key is an error, never silently ignored.
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import {
+  isIpOrCidr,
+  normalizeCountryCode,
+  normalizeDatabaseUrl,
+  parseRateLimit,
+  type RateLimitRule,
+  urlScheme,
+} from './config-values.ts';
+
+export type { RateLimitRule } from './config-values.ts';
+
+/** Shortest accepted JWT master secret, in characters (R32: ≥ 256 bits). */
+export const MIN_JWT_SECRET_LENGTH = 32;
+
+/** The most failed logins per account per hour any lockout setting may allow (R14, ASVS 2.2.1). */
+export const MAX_FAILED_LOGINS_PER_HOUR = 100;
+
+/**
+ * Snake-case paths of values that are secrets (or may embed one, like a database URL with a password). Their values
+ * never appear in an error message or a warning.
+ */
+export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set([
+  'jwt_secret',
+  'jwt_previous_secrets',
+  'jwt_private_key',
+  'database_url',
+  'email.smtp_password',
+  'email.ses_access_key_id',
+  'email.ses_secret_access_key',
+  'sms.twilio_auth_token',
+]);
+
+const JWT_SECRET_HINT =
+  'set REGSTACK_JWT_SECRET (environment or regstack.secrets.env) to at least 32 random characters, e.g. ' +
+  `the output of: node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`;
+
+// argon2id cost floor: the weakest row of the OWASP table (m=7168 KiB, t=5) — every row there is "equal strength"
+// to m=19456, t=2 (R6), so memory × iterations may not drop below it.
+const ARGON2_MIN_COST_KIB_ITERATIONS = 7168 * 5;
+
+/** Default bound on concurrent argon2 jobs: one below the libuv pool (argon2 runs there) and never above the cores. */
+function defaultHashConcurrency(): number {
+  // UV_THREADPOOL_SIZE is read by libuv once per process, so the process environment (not an injected one) is right.
+  const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
+  const poolSize = Number.isInteger(pool) && pool > 0 ? pool : 4;
+  return Math.max(1, Math.min(availableParallelism(), poolSize - 1));
+}
+
+/** A text rate limit (`"5/minute;30/hour"`, `"3 per 10 minutes"`, `"none"`) parsed into rules. */
+const rateLimit = (defaultText: string) =>
+  z
+    .string()
+    .transform((text, ctx): RateLimitRule[] => {
+      const rules = parseRateLimit(text);
+      if (rules) return rules;
+      ctx.issues.push({
+        code: 'custom',
+        input: text,
+        message: `must look like "5/minute", "3 per 10 minutes" or "10/minute;100/hour" (units: second, minute, hour, day), or "none"`,
+      });
+      return z.NEVER;
+    })
+    .prefault(defaultText);
+
+/** A path prefix such as `/account`: leading slash, no trailing slash, no empty, dot or encoded segments. */
+const pathPrefix = (defaultValue: string) =>
+  z
+    .string()
+    .regex(/^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/, {
+      error:
+        'must be a path such as "/account": a leading "/", no trailing "/", letters, digits, "-", "_", "." and "~"',
+    })
+    .refine((value) => !value.split('/').some((segment) => segment === '.' || segment === '..'), {
+      error: 'must not contain "." or ".." segments',
+    })
+    .default(defaultValue);
+
+/** An absolute http(s) URL template holding `{token}` (R28: links come from configuration, never the request). */
+const urlTemplate = () =>
+  z
+    .string()
+    .refine((value) => value.includes('{token}'), { error: 'must contain the placeholder {token}' })
+    .refine((value) => /^(?:\{base_url\}|https?:\/\/[^/?#\s]+)/.test(value), {
+      error: 'must start with {base_url} or an absolute http(s) URL (R28: links never come from the request)',
+    })
+    .optional();
+
+// `z.httpUrl()` rejects `localhost` and IP literals, which development and tests need.
+const httpUrl = (message: string) => z.url({ protocol: /^https?$/, error: message });
+
+const optionalText = () => z.string().min(1).optional();
+
+const emailSchema = z
+  .strictObject({
+    /**
+     * Mail transport: `console` prints each message to stdout (development), `smtp` uses `smtp_*`, `ses` uses
+     * Amazon SES with `ses_*`. A host may instead pass its own transport object to `createRegstack`.
+     * @default 'console'
+     */
+    backend: z.enum(['console', 'smtp', 'ses']).default('console'),
+    /**
+     * Envelope and `From:` address of every message regstack sends.
+     * @default 'noreply@example.com'
+     */
+    fromAddress: z
+      .email({ error: 'must be an email address such as noreply@example.com' })
+      .default('noreply@example.com'),
+    /**
+     * Display name on the `From:` header; unset means `app_name`.
+     * @default undefined
+     */
+    fromName: optionalText(),
+    /**
+     * SMTP server host name; required when `backend` is `smtp`.
+     * @default undefined
+     */
+    smtpHost: optionalText(),
+    /**
+     * SMTP server port (587 = submission with STARTTLS, 465 = implicit TLS).
+     * @default 587
+     */
+    smtpPort: z.int().min(1).max(65_535).default(587),
+    /**
+     * Require STARTTLS on a plain connection (the connection fails rather than sending in clear). Ignored when
+     * `smtp_implicit_tls` is on.
+     * @default true
+     */
+    smtpStarttls: z.boolean().default(true),
+    /**
+     * Connect with TLS from the first byte (SMTPS, usually port 465) instead of upgrading with STARTTLS.
+     * Not in the Python regstack.
+     * @default false
+     */
+    smtpImplicitTls: z.boolean().default(false),
+    /**
+     * SMTP user name; unset means no authentication.
+     * @default undefined
+     */
+    smtpUsername: optionalText(),
+    /**
+     * SMTP password (a secret: keep it in `regstack.secrets.env` as `REGSTACK_EMAIL__SMTP_PASSWORD`).
+     * @default undefined
+     */
+    smtpPassword: optionalText(),
+    /**
+     * AWS region of the SES endpoint.
+     * @default 'eu-west-1'
+     */
+    sesRegion: z.string().min(1).default('eu-west-1'),
+    /**
+     * Override of the SES endpoint URL (a local test server, a VPC endpoint). Not in the Python regstack.
+     * @default undefined
+     */
+    sesEndpoint: httpUrl('must be an absolute http(s) URL').optional(),
+    /**
+     * Named AWS profile for SES credentials; exclusive with the explicit key pair. Unset means the SDK's default
+     * credential chain.
+     * @default undefined
+     */
+    sesProfile: optionalText(),
+    /**
+     * Explicit AWS access key id for SES; set together with `ses_secret_access_key` or not at all.
+     * @default undefined
+     */
+    sesAccessKeyId: optionalText(),
+    /**
+     * Explicit AWS secret access key for SES (a secret).
+     * @default undefined
+     */
+    sesSecretAccessKey: optionalText(),
+    /**
+     * Directory of template overrides (per kind: subject, text, html); unset means the bundled templates.
+     * Replaces the Python `extra_template_dirs` for mail.
+     * @default undefined
+     */
+    templatesDir: optionalText(),
+    /**
+     * When true the `console` backend prints whole bodies, one-time links included; when false it prints the
+     * envelope only. Bodies carry live tokens (R62), so keep this to local development. Other backends ignore it.
+     * @default false
+     */
+    logBodies: z.boolean().default(false),
+    /**
+     * Cap on verification, reset and email-change messages per recipient address (R21: a flood of mail harasses
+     * its owner). Not in the Python regstack.
+     * @default '3/10 minutes'
+     */
+    recipientRateLimit: rateLimit('3/10 minutes'),
+  })
+  .superRefine(
+    (email, ctx) => {
+      if (email.backend === 'smtp' && !email.smtpHost) {
+        ctx.addIssue({ code: 'custom', path: ['smtpHost'], message: 'is required when email.backend is "smtp"' });
+      }
+      const hasKey = email.sesAccessKeyId !== undefined;
+      const hasSecret = email.sesSecretAccessKey !== undefined;
+      if (hasKey !== hasSecret) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [hasKey ? 'sesSecretAccessKey' : 'sesAccessKeyId'],
+          message:
+            'ses_access_key_id and ses_secret_access_key must be set together (or both left unset to use the AWS default credential chain)',
+        });
+      }
+      if ((hasKey || hasSecret) && email.sesProfile !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sesProfile'],
+          message: 'ses_profile and explicit ses_access_key_id/ses_secret_access_key are mutually exclusive; pick one',
+        });
+      }
+    },
+    { when: () => true },
+  );
+
+const smsSchema = z
+  .strictObject({
+    /**
+     * SMS transport: `console` prints each message (development; the Python `null` backend is accepted as its
+     * alias), `twilio`, `sns` (Amazon SNS), or `none` (no SMS can be sent, so SMS 2FA cannot be enabled).
+     * A host may instead pass its own transport object to `createRegstack`.
+     * @default 'console'
+     */
+    backend: z
+      .enum(['console', 'twilio', 'sns', 'none', 'null'])
+      .transform((backend) => (backend === 'null' ? 'console' : backend))
+      .default('console'),
+    /**
+     * Sender number or sender id; required for `twilio`.
+     * @default undefined
+     */
+    fromNumber: optionalText(),
+    /**
+     * AWS region for SNS.
+     * @default 'eu-west-1'
+     */
+    snsRegion: z.string().min(1).default('eu-west-1'),
+    /**
+     * Override of the SNS endpoint URL (a local test server, a VPC endpoint). Not in the Python regstack.
+     * @default undefined
+     */
+    snsEndpoint: httpUrl('must be an absolute http(s) URL').optional(),
+    /**
+     * Twilio account SID; required for `twilio`.
+     * @default undefined
+     */
+    twilioAccountSid: optionalText(),
+    /**
+     * Twilio auth token (a secret); required for `twilio`.
+     * @default undefined
+     */
+    twilioAuthToken: optionalText(),
+    /**
+     * Destinations SMS may be sent to (R21, against SMS pumping and toll fraud): ISO 3166-1 alpha-2 countries
+     * (`"GB"`) or E.164 calling-code prefixes (`"+44"`). Empty allows every country — set it before enabling SMS 2FA
+     * with a paid backend. Not in the Python regstack.
+     * @default []
+     */
+    allowedCountryCodes: z
+      .array(
+        z.string().transform((entry, ctx) => {
+          const code = normalizeCountryCode(entry);
+          if (code !== undefined) return code;
+          ctx.issues.push({
+            code: 'custom',
+            input: entry,
+            message: `"${entry.slice(0, 20)}" is neither an ISO 3166-1 alpha-2 country code like "GB" nor a calling-code prefix like "+44"`,
+          });
+          return z.NEVER;
+        }),
+      )
+      .default(() => []),
+    /**
+     * When true the `console` backend prints message bodies (the one-time codes); when false only the masked
+     * destination. Keep this to local development (R62). Other backends ignore it.
+     * @default false
+     */
+    logBodies: z.boolean().default(false),
+    /**
+     * Cap on SMS messages per destination number (R21). Not in the Python regstack.
+     * @default '3/10 minutes'
+     */
+    recipientRateLimit: rateLimit('3/10 minutes'),
+    /**
+     * Cap on SMS messages triggered from one client IP, every route together (R21). Not in the Python regstack.
+     * @default '10/hour'
+     */
+    ipRateLimit: rateLimit('10/hour'),
+  })
+  .superRefine(
+    (sms, ctx) => {
+      if (sms.backend !== 'twilio') return;
+      for (const [key, snake] of [
+        ['twilioAccountSid', 'twilio_account_sid'],
+        ['twilioAuthToken', 'twilio_auth_token'],
+        ['fromNumber', 'from_number'],
+      ] as const) {
+        if (!sms[key])
+          ctx.addIssue({ code: 'custom', path: [key], message: `${snake} is required when sms.backend is "twilio"` });
+      }
+    },
+    { when: () => true },
+  );
+
+/** The configuration schema. Parse with `parseConfig` (explicit objects) or `loadConfig` (files and environment). */
+export const configSchema = z
+  .strictObject({
+    // ── Identity and hosting ─────────────────────────────────────────────────────────────────────────────────
+    /**
+     * Product name used in emails, SMS and page titles.
+     * @default 'RegStack'
+     */
+    appName: z.string().min(1).max(100).default('RegStack'),
+    /**
+     * Public origin of the app; every link in mail is built from it and never from request headers (R28).
+     * Stored without a trailing slash.
+     * @default 'http://localhost:8000'
+     */
+    baseUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL such as https://app.example.com' })
+      .refine((url) => !/[?#]/.test(url), { error: 'must not contain a query string or fragment' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .default('http://localhost:8000'),
+    /**
+     * Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed; from any other peer the
+     * header is ignored and the socket address is the client (R20). Replaces the Python `behind_proxy` flag.
+     * @default []
+     */
+    trustedProxies: z
+      .array(z.string().refine(isIpOrCidr, { error: 'must be an IP address or CIDR range such as 10.0.0.0/8 or ::1' }))
+      .default(() => []),
+
+    // ── Storage ──────────────────────────────────────────────────────────────────────────────────────────────
+    /**
+     * Database: `sqlite:<file>` (or `sqlite::memory:`), `postgresql://…`, `mongodb://…` / `mongodb+srv://…`.
+     * The Python regstack's SQLAlchemy spellings (`sqlite+aiosqlite:///./regstack.db`, `postgresql+asyncpg://…`)
+     * are accepted and normalised. Treated as a secret: it may carry a password.
+     * @default 'sqlite:./regstack.db'
+     */
+    databaseUrl: z
+      .string()
+      .transform((url, ctx) => {
+        const normalized = normalizeDatabaseUrl(url);
+        if (normalized !== undefined) return normalized;
+        const scheme = urlScheme(url);
+        ctx.issues.push({
+          code: 'custom',
+          input: undefined,
+          message: `must start with sqlite:, postgresql:// or mongodb://${scheme ? ` (got scheme "${scheme.slice(0, 30)}")` : ''}`,
+        });
+        return z.NEVER;
+      })
+      .prefault('sqlite:./regstack.db'),
+    /**
+     * MongoDB database name used when `database_url` names none.
+     * @default 'regstack'
+     */
+    mongodbDatabase: z.string().min(1).default('regstack'),
+
+    // ── Access tokens (SPEC §7) ──────────────────────────────────────────────────────────────────────────────
+    /**
+     * Master secret: per-purpose signing keys are derived from it (HKDF). Required, at least 32 characters of CSPRNG
+     * output (R32). Keep it in `regstack.secrets.env` or the environment, never in `regstack.toml`.
+     * @default undefined (required)
+     */
+    jwtSecret: z
+      .string({
+        error: (issue) => (issue.input === undefined ? `is required: ${JWT_SECRET_HINT}` : 'must be a string'),
+      })
+      .min(MIN_JWT_SECRET_LENGTH, {
+        error: `is too short: at least ${MIN_JWT_SECRET_LENGTH} characters are required (R32: ≥ 256 bits); ${JWT_SECRET_HINT}`,
+      }),
+    /**
+     * Previous master secrets still accepted for verification during a rotation (never used to sign). Drop each
+     * once `jwt_ttl_seconds` has passed since the switch. At most 10.
+     * @default []
+     */
+    jwtPreviousSecrets: z
+      .array(
+        z.string().min(MIN_JWT_SECRET_LENGTH, {
+          error: `each previous secret must be at least ${MIN_JWT_SECRET_LENGTH} characters (R32)`,
+        }),
+      )
+      .max(10)
+      .default(() => []),
+    /**
+     * The single algorithm tokens are signed and verified with (R31). `HS*` use keys derived from `jwt_secret`;
+     * `EdDSA`/`ES256` sign with `jwt_private_key` and publish the public key as a JWKS.
+     * @default 'HS256'
+     */
+    jwtAlgorithm: z.enum(['HS256', 'HS384', 'HS512', 'EdDSA', 'ES256']).default('HS256'),
+    /**
+     * PKCS#8 PEM private key for `EdDSA`/`ES256` (a secret); unused for `HS*`. Not in the Python regstack.
+     * @default undefined
+     */
+    jwtPrivateKey: z
+      .string()
+      .regex(/-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----/, {
+        error: 'must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)',
+      })
+      .optional(),
+    /**
+     * Access-token lifetime, 1 minute to 30 days.
+     * @default 7200
+     */
+    jwtTtlSeconds: z
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(7200),
+    /**
+     * `iss` claim written and required (R33). Not in the Python regstack.
+     * @default 'regstack'
+     */
+    jwtIssuer: z.string().min(1).default('regstack'),
+    /**
+     * `aud` claim written and required (R33). The Python regstack defaults to none (audience unchecked);
+     * SECURITY.md R33 wants it checked, so it has a value here.
+     * @default 'regstack'
+     */
+    jwtAudience: z.string().min(1).default('regstack'),
+    /**
+     * Clock-skew leeway for `exp`, `nbf` and `iat`, at most 60 s (R34). Not in the Python regstack.
+     * @default 5
+     */
+    jwtClockToleranceSeconds: z.int().min(0).max(60, { error: 'must be at most 60 seconds (R34)' }).default(5),
+
+    // ── One-time token lifetimes (R25) ───────────────────────────────────────────────────────────────────────
+    /**
+     * Email-verification link lifetime, at most 24 h (R25).
+     * @default 86400
+     */
+    verificationTokenTtlSeconds: z
+      .int()
+      .min(60)
+      .max(86_400, { error: 'must be at most 86400 seconds (24 hours, R25)' })
+      .default(86_400),
+    /**
+     * Password-reset link lifetime, at most 60 min (R25; the Python regstack has no upper bound).
+     * @default 1800
+     */
+    passwordResetTokenTtlSeconds: z
+      .int()
+      .min(60)
+      .max(3600, { error: 'must be at most 3600 seconds (60 minutes, R25)' })
+      .default(1800),
+    /**
+     * Email-change confirmation link lifetime, at most 60 min (R25; the Python regstack has no upper bound).
+     * @default 3600
+     */
+    emailChangeTokenTtlSeconds: z
+      .int()
+      .min(60)
+      .max(3600, { error: 'must be at most 3600 seconds (60 minutes, R25)' })
+      .default(3600),
+
+    // ── SMS second factor ────────────────────────────────────────────────────────────────────────────────────
+    /**
+     * SMS code lifetime, 30 s to 10 min (R48; the Python regstack allows 30 min).
+     * @default 300
+     */
+    smsCodeTtlSeconds: z
+      .int()
+      .min(30)
+      .max(600, { error: 'must be at most 600 seconds (10 minutes, R48)' })
+      .default(300),
+    /**
+     * Wrong guesses that kill an SMS code, 1 to 5 (R49; the Python regstack allows 20).
+     * @default 5
+     */
+    smsCodeMaxAttempts: z.int().min(1).max(5, { error: 'must be at most 5 (R49)' }).default(5),
+    /**
+     * Lifetime of the MFA-pending token issued after a correct password, 1 to 30 min (R50).
+     * @default 600
+     */
+    mfaPendingTokenTtlSeconds: z.int().min(60).max(1800).default(600),
+
+    // ── Features ─────────────────────────────────────────────────────────────────────────────────────────────
+    /**
+     * New accounts must confirm their email address before they can log in.
+     * @default true
+     */
+    requireVerification: z.boolean().default(true),
+    /**
+     * Self-service registration; when false `register` answers `REGISTRATION_DISABLED`.
+     * @default true
+     */
+    allowRegistration: z.boolean().default(true),
+    /**
+     * The forgot/reset password flow.
+     * @default true
+     */
+    enablePasswordReset: z.boolean().default(true),
+    /**
+     * Users may delete their own account.
+     * @default true
+     */
+    enableAccountDeletion: z.boolean().default(true),
+    /**
+     * The `admin` procedures.
+     * @default false
+     */
+    enableAdminRouter: z.boolean().default(false),
+    /**
+     * The server-rendered pages under `ui_prefix`.
+     * @default false
+     */
+    enableUiRouter: z.boolean().default(false),
+    /**
+     * SMS second factor (a restricted authenticator, R51).
+     * @default false
+     */
+    enableSms2fa: z.boolean().default(false),
+
+    // ── Passwords (R1–R7) ────────────────────────────────────────────────────────────────────────────────────
+    /**
+     * Minimum password length in Unicode code points, never below 8 (R1; 15 is recommended without 2FA).
+     * Not in the Python regstack.
+     * @default 12
+     */
+    passwordMinLength: z
+      .int()
+      .min(8, { error: 'must be at least 8 (R1: the configurable floor never goes below 8)' })
+      .max(128)
+      .default(12),
+    /**
+     * Maximum password length in code points, 64 to 128; longer passwords are refused before hashing (R2).
+     * Not in the Python regstack.
+     * @default 128
+     */
+    passwordMaxLength: z
+      .int()
+      .min(64, { error: 'must be at least 64 (R2: passwords of 64 characters must be accepted)' })
+      .max(128, { error: 'must be at most 128 (R2)' })
+      .default(128),
+    /**
+     * argon2id memory cost in KiB (R6: OWASP's 19 MiB row; memory × iterations may not fall below the weakest OWASP
+     * row, 7168 KiB × 5). Not in the Python regstack.
+     * @default 19456
+     */
+    argon2MemoryKib: z.int().min(7168).max(4_194_304).default(19_456),
+    /**
+     * argon2id iterations (time cost). Not in the Python regstack.
+     * @default 2
+     */
+    argon2Iterations: z.int().min(1).max(20).default(2),
+    /**
+     * argon2id parallelism (lanes). Not in the Python regstack.
+     * @default 1
+     */
+    argon2Parallelism: z.int().min(1).max(8).default(1),
+    /**
+     * Hashes computed at once (R7); keep it at most the core count and below the libuv pool size.
+     * Not in the Python regstack.
+     * @default min(cores, UV_THREADPOOL_SIZE − 1), at least 1
+     */
+    hashConcurrency: z.int().min(1).max(64).default(defaultHashConcurrency),
+    /**
+     * Hash requests allowed to wait for a slot; beyond it requests are shed with 503 + `Retry-After` instead of
+     * queueing without bound (R7). Not in the Python regstack.
+     * @default 32
+     */
+    hashQueueLimit: z.int().min(0).max(10_000).default(32),
+
+    // ── Login lockout (R14–R19) ──────────────────────────────────────────────────────────────────────────────
+    /**
+     * Failed logins (any authentication path, R19) within `login_lockout_window_seconds` that lock an identifier.
+     * Together with the window it may never allow more than 100 failures per hour (R14).
+     * @default 5
+     */
+    loginLockoutThreshold: z.int().min(1).max(MAX_FAILED_LOGINS_PER_HOUR).default(5),
+    /**
+     * Sliding window of the lockout counter, 10 s to 24 h.
+     * @default 900
+     */
+    loginLockoutWindowSeconds: z.int().min(10).max(86_400).default(900),
+
+    // ── Per-IP limits per procedure (R20); "none" disables one. The Python regstack defaults them all to none. ──
+    /**
+     * Per-IP limit on `login`.
+     * @default '20/minute;200/hour'
+     */
+    loginRateLimit: rateLimit('20/minute;200/hour'),
+    /**
+     * Per-IP limit on `mfa.confirmLogin`.
+     * @default '20/minute'
+     */
+    loginMfaConfirmRateLimit: rateLimit('20/minute'),
+    /**
+     * Per-IP limit on `register`.
+     * @default '10/minute;100/hour'
+     */
+    registerRateLimit: rateLimit('10/minute;100/hour'),
+    /**
+     * Per-IP limit on `forgotPassword`.
+     * @default '10/minute;100/hour'
+     */
+    forgotPasswordRateLimit: rateLimit('10/minute;100/hour'),
+    /**
+     * Per-IP limit on `resetPassword`.
+     * @default '20/minute'
+     */
+    resetPasswordRateLimit: rateLimit('20/minute'),
+    /**
+     * Per-IP limit on `verifyEmail`.
+     * @default '30/minute'
+     */
+    verifyRateLimit: rateLimit('30/minute'),
+    /**
+     * Per-IP limit on `resendVerification`.
+     * @default '10/minute;100/hour'
+     */
+    resendVerificationRateLimit: rateLimit('10/minute;100/hour'),
+    /**
+     * Per-IP limit on `account.changePassword`.
+     * @default '20/minute'
+     */
+    changePasswordRateLimit: rateLimit('20/minute'),
+    /**
+     * Per-IP limit on `account.changeEmail`.
+     * @default '10/minute;100/hour'
+     */
+    changeEmailRateLimit: rateLimit('10/minute;100/hour'),
+    /**
+     * Per-IP limit on `account.confirmEmailChange`.
+     * @default '20/minute'
+     */
+    confirmEmailChangeRateLimit: rateLimit('20/minute'),
+    /**
+     * Per-IP limit on `account.delete`.
+     * @default '10/minute'
+     */
+    deleteAccountRateLimit: rateLimit('10/minute'),
+    /**
+     * Per-IP limit on `mfa.startPhoneSetup` (sends a paid SMS).
+     * @default '5/minute;20/hour'
+     */
+    phoneStartRateLimit: rateLimit('5/minute;20/hour'),
+    /**
+     * Per-IP limit on `mfa.confirmPhoneSetup`.
+     * @default '20/minute'
+     */
+    phoneConfirmRateLimit: rateLimit('20/minute'),
+    /**
+     * Per-IP limit on `mfa.disable`.
+     * @default '10/minute'
+     */
+    phoneDisableRateLimit: rateLimit('10/minute'),
+    /**
+     * Largest accepted request body on regstack's endpoints, 1 KiB to 1 MiB; larger bodies get 413 (R2, R55).
+     * Not in the Python regstack.
+     * @default 16384
+     */
+    maxRequestBodyBytes: z.int().min(1024).max(1_048_576).default(16_384),
+
+    // ── HTTP paths, links and pages ──────────────────────────────────────────────────────────────────────────
+    /**
+     * Path of the tRPC endpoint in regstack's own HTTP handler. The Python regstack's REST prefix defaults to
+     * `/api/auth`; SPEC §3 puts tRPC at `/trpc`.
+     * @default '/trpc'
+     */
+    apiPrefix: pathPrefix('/trpc'),
+    /**
+     * Path of the server-rendered pages.
+     * @default '/account'
+     */
+    uiPrefix: pathPrefix('/account'),
+    /**
+     * Path of the pages' static assets.
+     * @default '/regstack-static'
+     */
+    staticPrefix: pathPrefix('/regstack-static'),
+    /**
+     * Prefix before `/verify`, `/reset-password` and `/confirm-email-change` in mailed links: unset means `ui_prefix`
+     * when the pages are enabled and `""` otherwise (the host serves those paths); `""` is allowed.
+     * @default undefined
+     */
+    emailLinkPrefix: z
+      .string()
+      .regex(/^(?:\/[A-Za-z0-9._~-]+)*$/, { error: 'must be "" or a path such as "/app" with no trailing "/"' })
+      .optional(),
+    /**
+     * Full verification-link template with `{base_url}` and `{token}`; overrides `email_link_prefix`.
+     * @default undefined
+     */
+    verifyUrlTemplate: urlTemplate(),
+    /**
+     * Full password-reset-link template with `{base_url}` and `{token}`.
+     * @default undefined
+     */
+    passwordResetUrlTemplate: urlTemplate(),
+    /**
+     * Full email-change-link template with `{base_url}` and `{token}`.
+     * @default undefined
+     */
+    emailChangeUrlTemplate: urlTemplate(),
+    /**
+     * Logo shown on the pages.
+     * @default undefined
+     */
+    brandLogoUrl: optionalText(),
+    /**
+     * Tagline shown on the pages.
+     * @default undefined
+     */
+    brandTagline: optionalText(),
+    /**
+     * Stylesheet loaded after the bundled theme (override `--rs-*` variables there).
+     * @default undefined
+     */
+    themeCssUrl: optionalText(),
+    /**
+     * Name of the pages' HttpOnly session cookie; must keep the `__Host-` prefix (R58: Secure, Path=/, no Domain).
+     * Not in the Python regstack.
+     * @default '__Host-regstack_session'
+     */
+    cookieName: z
+      .string()
+      .regex(/^__Host-[A-Za-z0-9_.-]{1,64}$/, {
+        error: 'must start with "__Host-" followed by letters, digits, "_", "-" or "." (R58)',
+      })
+      .default('__Host-regstack_session'),
+    /**
+     * `SameSite` attribute of the pages' cookies (R58 allows `lax` or `strict`). Not in the Python regstack.
+     * @default 'lax'
+     */
+    cookieSameSite: z.enum(['lax', 'strict']).default('lax'),
+
+    // ── Transports ───────────────────────────────────────────────────────────────────────────────────────────
+    /**
+     * Outgoing mail (`[email]` in TOML, `REGSTACK_EMAIL__*` in the environment).
+     * @default {} (every field at its default)
+     */
+    email: emailSchema.prefault({}),
+    /**
+     * Outgoing SMS (`[sms]` in TOML, `REGSTACK_SMS__*` in the environment).
+     * @default {} (every field at its default)
+     */
+    sms: smsSchema.prefault({}),
+  })
+  .superRefine(
+    // Cross-field rules. `when: () => true` makes them run even when another key is already invalid, so one
+    // error lists every problem; each rule therefore checks the types of the values it reads.
+    (config, ctx) => {
+      const { loginLockoutThreshold: threshold, loginLockoutWindowSeconds: window } = config;
+      if (Number.isInteger(threshold) && Number.isInteger(window) && window >= 10) {
+        // While locked, attempts are refused before any password check and do not count (R15, R16), so any span
+        // of `window` seconds holds at most `threshold` failures: an hour holds at most threshold × ⌈3600 / window⌉.
+        const perHour = threshold * Math.ceil(3600 / window);
+        if (perHour > MAX_FAILED_LOGINS_PER_HOUR) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['loginLockoutThreshold'],
+            message:
+              `login_lockout_threshold = ${threshold} with login_lockout_window_seconds = ${window} allows up to ${perHour} ` +
+              `failed logins per hour per account; the ceiling is ${MAX_FAILED_LOGINS_PER_HOUR} (R14): lower the threshold or lengthen the window`,
+          });
+        }
+      }
+      const { passwordMinLength: min, passwordMaxLength: max } = config;
+      if (Number.isInteger(min) && Number.isInteger(max) && min > max) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['passwordMinLength'],
+          message: `must not exceed password_max_length (${max})`,
+        });
+      }
+      const { argon2MemoryKib: memory, argon2Iterations: iterations } = config;
+      if (Number.isInteger(memory) && Number.isInteger(iterations)) {
+        if (memory * iterations < ARGON2_MIN_COST_KIB_ITERATIONS) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['argon2Iterations'],
+            message:
+              `argon2_memory_kib × argon2_iterations = ${memory * iterations} is below the weakest OWASP argon2id setting ` +
+              `(7168 KiB × 5 = ${ARGON2_MIN_COST_KIB_ITERATIONS}, R6); use m=19456 KiB, t=2`,
+          });
+        }
+      }
+      if ((config.jwtAlgorithm === 'EdDSA' || config.jwtAlgorithm === 'ES256') && config.jwtPrivateKey === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['jwtPrivateKey'],
+          message: `is required when jwt_algorithm is "${config.jwtAlgorithm}"`,
+        });
+      }
+      if (config.enableSms2fa === true && typeof config.sms === 'object' && config.sms?.backend === 'none') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sms', 'backend'],
+          message: 'must not be "none" while enable_sms_2fa is true',
+        });
+      }
+      const prefixes = [
+        ['apiPrefix', 'api_prefix', config.apiPrefix],
+        ['uiPrefix', 'ui_prefix', config.uiPrefix],
+        ['staticPrefix', 'static_prefix', config.staticPrefix],
+      ] as const;
+      for (const [index, [key, , value]] of prefixes.entries()) {
+        const clash = prefixes.slice(0, index).find(([, , other]) => typeof value === 'string' && other === value);
+        if (clash) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `must differ from ${clash[1]} ("${value}")` });
+        }
+      }
+    },
+    { when: () => true },
+  );
+
+/** The validated configuration (every default applied). */
+export type RegstackConfig = z.output<typeof configSchema>;
+
+type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> | undefined }
+    : T;
+
+/** What a caller may pass explicitly: any subset of the input shape (missing keys come from files, env, defaults). */
+export type RegstackConfigInput = DeepPartial<z.input<typeof configSchema>>;

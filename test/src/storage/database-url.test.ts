@@ -1,0 +1,49 @@
+import { DatabaseUrlError, parseDatabaseUrl, redactDatabaseUrl } from '@regstack/server/internal';
+import { describe, expect, it } from 'vitest';
+
+describe('parseDatabaseUrl', () => {
+  it('reads sqlite paths relative to the working directory', () => {
+    expect(parseDatabaseUrl('sqlite:./regstack.db', '/srv/app')).toEqual({
+      kind: 'sqlite',
+      path: '/srv/app/regstack.db',
+    });
+    expect(parseDatabaseUrl('sqlite:/var/lib/rs.db', '/srv/app')).toEqual({ kind: 'sqlite', path: '/var/lib/rs.db' });
+    expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ kind: 'sqlite', path: ':memory:' });
+  });
+
+  it('accepts the SQLAlchemy spellings a Python regstack config uses', () => {
+    expect(parseDatabaseUrl('sqlite+aiosqlite:///./regstack.db', '/srv')).toEqual({
+      kind: 'sqlite',
+      path: '/srv/regstack.db',
+    });
+    expect(parseDatabaseUrl('sqlite:////abs/rs.db')).toEqual({ kind: 'sqlite', path: '/abs/rs.db' });
+    expect(parseDatabaseUrl('postgresql+asyncpg://u:p@db:5432/app')).toMatchObject({
+      kind: 'postgresql',
+      dbName: 'app',
+      clientUrl: 'postgresql://u:p@db:5432/app',
+    });
+  });
+
+  it('reads postgres and mongodb database names', () => {
+    expect(parseDatabaseUrl('postgres://u@h/regstack')).toMatchObject({ kind: 'postgresql', dbName: 'regstack' });
+    expect(parseDatabaseUrl('mongodb://h:27017/accounts')).toMatchObject({ kind: 'mongodb', dbName: 'accounts' });
+    expect(parseDatabaseUrl('mongodb://h1,h2/accounts?replicaSet=rs')).toMatchObject({
+      kind: 'mongodb',
+      dbName: 'accounts',
+      clientUrl: 'mongodb://h1,h2/accounts?replicaSet=rs',
+    });
+    expect(parseDatabaseUrl('mongodb://h:27017')).toMatchObject({ dbName: 'regstack' });
+  });
+
+  it('rejects unknown schemes with a message naming the fix, without leaking a password', () => {
+    expect(() => parseDatabaseUrl('mysql://root:hunter2@h/db')).toThrow(DatabaseUrlError);
+    expect(() => parseDatabaseUrl('mysql://root:hunter2@h/db')).toThrow(/use sqlite:, postgresql:\/\/ or mongodb:\/\//);
+    expect(() => parseDatabaseUrl('nonsense')).toThrow(/has no scheme/);
+    try {
+      parseDatabaseUrl('postgresql://root:hunter2@[bad');
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain('hunter2');
+    }
+    expect(redactDatabaseUrl('postgresql://root:hunter2@h/db')).toBe('postgresql://root:***@h/db');
+  });
+});
