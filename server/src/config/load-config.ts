@@ -31,6 +31,7 @@ import {
   CONFIG_FILE_ENV,
   type EnvSource,
   type FileLocation,
+  RESERVED_ENV_NAMES,
   RESERVED_ENV_PREFIX,
   readSecretsFile,
   readTomlFile,
@@ -182,7 +183,12 @@ function addToml(collector: Collector, table: Record<string, unknown>, section: 
 }
 
 function isReservedName(name: string): boolean {
-  return name === CONFIG_FILE_ENV || name === SECRETS_FILE_ENV || name.startsWith(RESERVED_ENV_PREFIX);
+  return (
+    name === CONFIG_FILE_ENV ||
+    name === SECRETS_FILE_ENV ||
+    RESERVED_ENV_NAMES.has(name) ||
+    name.startsWith(RESERVED_ENV_PREFIX)
+  );
 }
 
 function firstLeaf(section: SectionNode): ConfigNode | undefined {
