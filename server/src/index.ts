@@ -18,3 +18,20 @@ export {
   type RegstackConfig,
   type RegstackConfigInput,
 } from './config/index.ts';
+export {
+  type CreateContextOptions,
+  type CreateRegstackOptions,
+  createRegstack,
+  type Regstack,
+} from './create-regstack.ts';
+export type { EmailMessage, EmailTransport } from './email/transport.ts';
+export { createConsoleTransport } from './email/transport.ts';
+export { RegstackError } from './errors/regstack-error.ts';
+export type { RegstackEventHandler, RegstackEventName, RegstackEvents, RequestMeta } from './events.ts';
+export { type RegstackFetchHandler, type StandaloneRouter, standaloneRouter } from './http/fetch-handler.ts';
+export { createJsonLogger, type Logger, silentLogger } from './logger.ts';
+export { type RegstackRouter, regstackRouter } from './routers/auth.ts';
+export { type Clock, createManualClock, systemClock } from './security/clock.ts';
+export type { RegstackContext } from './trpc/context.ts';
+export { TRPC_CODE_OF } from './trpc/error-codes.ts';
+export { formatRegstackError, type RegstackErrorShapeData } from './trpc/error-formatter.ts';

@@ -25,6 +25,8 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   PASSWORD_TOO_LONG: 'The password exceeds the code-point or byte maximum; rejected before hashing (R2).',
   PASSWORD_TOO_COMMON: 'The new password is on the common/breached password list (R5).',
   PASSWORD_CONTAINS_PERSONAL_INFO: 'The new password contains the email local part or the service name (R5).',
+  EMAIL_ALREADY_REGISTERED:
+    'The email is taken. Only raised when `require_verification` is off, where registration cannot hide it (R12).',
   EMAIL_UNCHANGED: 'The requested new email address is the current one.',
   MFA_CODE_INVALID: 'The SMS code is wrong (R49).',
   MFA_CODE_EXPIRED: 'The SMS code has expired or was replaced by a newer one (R48).',
@@ -87,8 +89,10 @@ export function getRegstackErrorCode(err: unknown): RegstackErrorCode | undefine
   const candidates = [
     readProperty(readProperty(err, 'data'), 'regstackCode'),
     readProperty(readProperty(readProperty(err, 'shape'), 'data'), 'regstackCode'),
-    readProperty(err, 'code'),
+    // The cause first: a server-side tRPC error's own `code` is a tRPC code, and some (FORBIDDEN) are
+    // spelled like ours while the cause carries the precise one.
     readProperty(readProperty(err, 'cause'), 'code'),
+    readProperty(err, 'code'),
   ];
   return candidates.find(isRegstackErrorCode);
 }

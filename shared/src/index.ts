@@ -34,4 +34,22 @@ export {
   oneTimeTokenSchema,
   otpCodeSchema,
 } from './primitives.ts';
+export type {
+  AcceptedResult,
+  LoginInput,
+  LoginResult,
+  LogoutResult,
+  PublicUser,
+  RegisterInput,
+  RegisterResult,
+  SessionInfo,
+  VerifyEmailResult,
+} from './procedures.ts';
+export {
+  loginInput,
+  registerInput,
+  resendVerificationInput,
+  revokeSessionInput,
+  verifyEmailInput,
+} from './procedures.ts';
 export { countCodePoints } from './text.ts';

@@ -63,6 +63,10 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       return (await em.nativeUpdate(UserSchema, { id: userId }, { hashedPassword, updatedAt: now })) === 1;
     },
 
+    async markVerified(userId: string, now: Date): Promise<void> {
+      await em.nativeUpdate(UserSchema, { id: userId }, { isVerified: true, updatedAt: now });
+    },
+
     async recordLogin(userId: string, now: Date): Promise<void> {
       await em.nativeUpdate(UserSchema, { id: userId }, { lastLoginAt: now });
     },

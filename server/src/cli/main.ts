@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * The `regstack` command line. Today: `serve` (a standalone server) and `migrate` (install the schema).
+ * `init`, `create-admin`, `doctor` and `purge` arrive with later work.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, ensureDevSecret, loadConfig, type RegstackConfigInput } from '../config/index.ts';
+import { createRegstack } from '../create-regstack.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0–65535');
+  return n;
+}
+
+async function loadForCli(options: { config?: string; dev?: boolean }) {
+  const production = process.env.NODE_ENV === 'production';
+  if (options.dev && production) {
+    throw new Error('--dev cannot be used with NODE_ENV=production');
+  }
+  if (!production) {
+    // Development only: a missing JWT secret is generated into regstack.secrets.env (0600). In production
+    // loadConfig refuses to start without one (SPEC §9).
+    const { generated, secretsFile } = await ensureDevSecret({ configFile: options.config });
+    if (generated) console.error(`regstack: generated a development JWT secret in ${secretsFile} (mode 0600)`);
+  }
+  const overrides: RegstackConfigInput = options.dev ? { email: { logBodies: true } } : {};
+  return loadConfig({ configFile: options.config, overrides });
+}
+
+const program = new Command()
+  .name('regstack')
+  .description('Production-grade user accounts for your TypeScript app')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run a standalone regstack server (tRPC at /trpc, health at /healthz)')
+  .option('-p, --port <port>', 'port to listen on', port, 8000)
+  .option('-H, --host <host>', 'address to bind', '127.0.0.1')
+  .option('-c, --config <file>', 'regstack.toml to read')
+  .option('--dev', 'development defaults: print email bodies (with their links) to the console')
+  .action(async (opts: { port: number; host: string; config?: string; dev?: boolean }) => {
+    const config = await loadForCli(opts);
+    const regstack = await createRegstack({ config });
+    await regstack.installSchema();
+    const server = await regstack.listen({ port: opts.port, host: opts.host });
+    console.error(
+      `regstack: serving on ${server.url} (tRPC ${server.url}${config.apiPrefix}, database ${regstack.storage.description})`,
+    );
+    const stop = async () => {
+      await server.close();
+      await regstack.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('migrate')
+  .description('create or update the database schema (idempotent)')
+  .option('-c, --config <file>', 'regstack.toml to read')
+  .action(async (opts: { config?: string }) => {
+    const config = await loadConfig({ configFile: opts.config });
+    const regstack = await createRegstack({ config, startWorkers: false });
+    await regstack.installSchema();
+    console.error(`regstack: schema up to date on ${regstack.storage.description}`);
+    await regstack.close();
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (ConfigError.is(err)) console.error(err.message);
+  else console.error(`regstack: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

@@ -1,0 +1,237 @@
+/**
+ * `createRegstack()` — one regstack instance: its storage, services, transports and HTTP handler. Several
+ * instances can live in one process; nothing is module-level state. The router itself is static
+ * (`regstackRouter`); this object supplies what the router's context carries.
+ */
+import type { RegstackConfig } from './config/index.ts';
+import { openStorage, type Storage } from './db/storage.ts';
+import { createMailer, type Mailer } from './email/mailer.ts';
+import { createConsoleTransport, type EmailTransport } from './email/transport.ts';
+import { createEventBus, type RegstackEventHandler, type RegstackEventName, type RequestMeta } from './events.ts';
+import { createClientIpResolver } from './http/client-ip.ts';
+import { createFetchHandler, type FetchHandlerInfo, type RegstackFetchHandler } from './http/fetch-handler.ts';
+import { createNodeServer } from './http/node-server.ts';
+import { createJsonLogger, type Logger } from './logger.ts';
+import { regstackRouter } from './routers/auth.ts';
+import { createTokenService } from './security/access-tokens.ts';
+import { type Clock, systemClock } from './security/clock.ts';
+import { createPasswordPolicyChecker } from './security/password-blocklist.ts';
+import { createPasswordHasher, type PasswordHasher } from './security/password-hasher.ts';
+import { createSealer } from './security/sealing.ts';
+import { createAuthService } from './services/auth.service.ts';
+import type { ServiceDeps } from './services/deps.ts';
+import { createLockoutService, createRateLimiter } from './services/lockout.service.ts';
+import { createRegistrationService } from './services/registration.service.ts';
+import { bearerToken, createSessionService } from './services/session.service.ts';
+import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
+import { t } from './trpc/init.ts';
+import { adminProcedure, authedProcedure, publicProcedure } from './trpc/procedures.ts';
+
+export interface CreateRegstackOptions {
+  /** Validated configuration, usually from `loadConfig()`. */
+  config: RegstackConfig;
+  /** Where mail goes. @default the transport named by `config.email.backend` (console today) */
+  email?: EmailTransport;
+  /** @default JSON lines on stderr */
+  logger?: Logger;
+  /** @default the system clock */
+  clock?: Clock;
+  /**
+   * Replace the argon2id hasher — for test suites only (e.g. cheaper parameters). Hashing tests and HTTP
+   * suites use the real one.
+   * @default argon2id with the configured parameters
+   */
+  hasher?: PasswordHasher;
+  /** Start the outbox worker at once. @default true */
+  startWorkers?: boolean;
+}
+
+/** What `createContext` accepts: a fetch `Request`, or anything with headers (Node's IncomingMessage). */
+export interface CreateContextOptions {
+  req:
+    | Request
+    | { headers: Headers | Record<string, string | string[] | undefined>; socket?: { remoteAddress?: string } };
+  resHeaders?: Headers;
+  /** The TCP peer, if `req` does not carry it. */
+  remoteAddress?: string | null;
+}
+
+function toHeaders(h: Headers | Record<string, string | string[] | undefined>): Headers {
+  if (h instanceof Headers) return h;
+  const out = new Headers();
+  for (const [k, v] of Object.entries(h)) {
+    if (Array.isArray(v)) for (const item of v) out.append(k, item);
+    else if (v !== undefined) out.set(k, v);
+  }
+  return out;
+}
+
+export async function createRegstack(options: CreateRegstackOptions) {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createJsonLogger();
+  const storage: Storage = await openStorage(config.databaseUrl);
+  const events = createEventBus(logger);
+  const transport = options.email ?? createConsoleTransport({ showBodies: config.email.logBodies });
+  const mailer: Mailer = createMailer({
+    storage,
+    transport,
+    sealer: createSealer(config.jwtSecret, config.jwtPreviousSecrets),
+    clock,
+    logger,
+    events,
+    from: config.email.fromName ? `"${config.email.fromName}" <${config.email.fromAddress}>` : config.email.fromAddress,
+    recipientLimits: config.email.recipientRateLimit,
+  });
+  const hasher =
+    options.hasher ??
+    createPasswordHasher({
+      memoryKib: config.argon2MemoryKib,
+      iterations: config.argon2Iterations,
+      parallelism: config.argon2Parallelism,
+      concurrency: config.hashConcurrency,
+      queueLimit: config.hashQueueLimit,
+    });
+  const tokens = createTokenService({
+    secret: config.jwtSecret,
+    previousSecrets: [...config.jwtPreviousSecrets],
+    algorithm: config.jwtAlgorithm,
+    ...(config.jwtPrivateKey && { privateKey: config.jwtPrivateKey }),
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    ttlSeconds: config.jwtTtlSeconds,
+    clockToleranceSeconds: config.jwtClockToleranceSeconds,
+    clock,
+  });
+
+  const background = new Set<Promise<void>>();
+  const deps: ServiceDeps = {
+    config,
+    storage,
+    clock,
+    hasher,
+    passwordPolicy: createPasswordPolicyChecker({
+      minLength: config.passwordMinLength,
+      maxLength: config.passwordMaxLength,
+      appName: config.appName,
+    }),
+    tokens,
+    mailer,
+    events,
+    logger,
+    templates: { appName: config.appName, baseUrl: config.baseUrl, uiPrefix: config.uiPrefix },
+    background(task) {
+      const run = task().catch((err) => logger.error('background task failed', { err }));
+      background.add(run);
+      void run.finally(() => background.delete(run));
+    },
+  };
+  const sessions = createSessionService(deps);
+  const runtime: RegstackRuntime = {
+    config,
+    logger,
+    services: {
+      registration: createRegistrationService(deps),
+      auth: createAuthService(deps, {
+        lockout: createLockoutService(deps),
+        rateLimiter: createRateLimiter(deps),
+        sessions,
+      }),
+      sessions,
+    },
+  };
+  const ipResolver = createClientIpResolver(config.trustedProxies);
+  const fetchHandler: RegstackFetchHandler = createFetchHandler({ config, runtime, storage, logger, ipResolver });
+  const callerFactory = t.createCallerFactory(regstackRouter);
+  if (options.startWorkers !== false) mailer.start();
+  let closed = false;
+
+  function contextFor(headers: Headers, remoteAddress: string | null, resHeaders?: Headers): RegstackContext {
+    const ip = ipResolver.resolve(remoteAddress, headers.get('x-forwarded-for'));
+    const request: RequestMeta = {
+      ip,
+      userAgent: headers.get('user-agent'),
+      limitKey: ip ? ipResolver.limitKey(ip) : null,
+    };
+    return { regstack: { runtime, request, headers, resHeaders } };
+  }
+
+  return {
+    config,
+    /** The `auth` router (the same value as the `regstackRouter` export). */
+    router: regstackRouter,
+    storage,
+    procedures: { public: publicProcedure, authed: authedProcedure, admin: adminProcedure },
+
+    /** Builds regstack's part of a request context; spread it into the host's own. */
+    async createContext(opts: CreateContextOptions): Promise<RegstackContext> {
+      const headers = toHeaders(opts.req.headers);
+      const remote = opts.remoteAddress ?? ('socket' in opts.req ? (opts.req.socket?.remoteAddress ?? null) : null);
+      return contextFor(headers, remote, opts.resHeaders);
+    },
+
+    /**
+     * A server-side caller. Pass the user's access token (or any headers) to act as them; no IP is known, so
+     * per-client limits do not apply — lockout and every other rule does.
+     */
+    createCaller(opts: { accessToken?: string; headers?: Headers | Record<string, string>; ip?: string } = {}) {
+      const headers = toHeaders(opts.headers ?? {});
+      if (opts.accessToken) headers.set('authorization', `Bearer ${opts.accessToken}`);
+      return callerFactory(contextFor(headers, opts.ip ?? null));
+    },
+
+    /** Verifies the bearer token in `headers` exactly as regstack's own procedures do. */
+    async authenticate(headers: Headers | Record<string, string | string[] | undefined>) {
+      const h = toHeaders(headers);
+      return sessions.authenticate(bearerToken(h.get('authorization')));
+    },
+
+    fetchHandler,
+    handle: (request: Request, info?: FetchHandlerInfo) => fetchHandler(request, info),
+
+    /** Starts a standalone HTTP server. */
+    async listen(opts: { port?: number; host?: string } = {}) {
+      const server = createNodeServer(fetchHandler);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port ?? 8000, opts.host ?? '127.0.0.1', () => resolve());
+      });
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8000);
+      return {
+        server,
+        port,
+        url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      };
+    },
+
+    on<E extends RegstackEventName>(event: E, handler: RegstackEventHandler<E>) {
+      return events.on(event, handler);
+    },
+
+    /** Idempotent: migrations (SQL) or collections and indexes (MongoDB). */
+    installSchema: () => storage.installSchema(),
+
+    /** Sends every due email now (tests, CLI). */
+    drainOutbox: () => mailer.drain(),
+
+    /** Waits for background work (enumeration-safe flows) and event handlers to settle. */
+    async settle() {
+      while (background.size) await Promise.allSettled([...background]);
+      await events.idle();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await mailer.stop();
+      while (background.size) await Promise.allSettled([...background]);
+      await events.idle();
+      await transport.close?.();
+      await storage.close();
+    },
+  };
+}
+
+export type Regstack = Awaited<ReturnType<typeof createRegstack>>;

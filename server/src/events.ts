@@ -1,0 +1,68 @@
+/**
+ * Hooks: `regstack.on(event, handler)`, typed per event. Handlers run after the change that caused the
+ * event is stored, may be async, and can never break a flow: a throwing or rejecting handler is logged and
+ * forgotten. Payloads carry public data only (a PublicUser, ids) — never a password, token or hash.
+ */
+import type { PublicUser } from '@regstack/shared';
+import type { Logger } from './logger.ts';
+
+export interface RequestMeta {
+  /** The canonical client address (R20), or null when unknown (server-side callers). */
+  ip: string | null;
+  userAgent: string | null;
+  /** What per-client limits count against: the IPv4 address, or the IPv6 /64. Defaults to `ip`. */
+  limitKey?: string | null;
+}
+
+export interface RegstackEvents {
+  user_registered: { user: PublicUser; request: RequestMeta };
+  verification_requested: { email: string; request: RequestMeta };
+  registration_attempt_existing: { email: string; request: RequestMeta };
+  user_verified: { user: PublicUser; request: RequestMeta };
+  user_logged_in: { user: PublicUser; sessionId: string; request: RequestMeta };
+  login_failed: { email: string; request: RequestMeta };
+  login_locked_out: { email: string; retryAfterSeconds: number; request: RequestMeta };
+  user_logged_out: { userId: string; sessionId: string; request: RequestMeta };
+  sessions_revoked: { userId: string; reason: string; request: RequestMeta };
+  session_revoked: { userId: string; sessionId: string; request: RequestMeta };
+  email_failed: { messageId: string; kind: string; attempts: number; dead: boolean };
+}
+
+export type RegstackEventName = keyof RegstackEvents;
+export type RegstackEventHandler<E extends RegstackEventName> = (payload: RegstackEvents[E]) => void | Promise<void>;
+
+export interface EventBus {
+  on<E extends RegstackEventName>(event: E, handler: RegstackEventHandler<E>): () => void;
+  emit<E extends RegstackEventName>(event: E, payload: RegstackEvents[E]): void;
+  /** Resolves when every handler started so far has settled (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+export function createEventBus(logger: Logger): EventBus {
+  const handlers = new Map<RegstackEventName, Set<RegstackEventHandler<never>>>();
+  const running = new Set<Promise<void>>();
+  return {
+    on(event, handler) {
+      const set = handlers.get(event) ?? new Set();
+      handlers.set(event, set);
+      set.add(handler as RegstackEventHandler<never>);
+      return () => set.delete(handler as RegstackEventHandler<never>);
+    },
+    emit(event, payload) {
+      for (const handler of handlers.get(event) ?? []) {
+        const run = (async () => {
+          try {
+            await (handler as RegstackEventHandler<typeof event>)(payload);
+          } catch (err) {
+            logger.error('event handler failed', { event, err });
+          }
+        })();
+        running.add(run);
+        void run.finally(() => running.delete(run));
+      }
+    },
+    async idle() {
+      while (running.size) await Promise.allSettled([...running]);
+    },
+  };
+}

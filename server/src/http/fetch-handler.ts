@@ -1,0 +1,179 @@
+/**
+ * regstack over HTTP as one `(Request) => Response` function — what Hono, Next.js route handlers, Bun and
+ * Deno serve directly, and what `regstack.listen()` wraps for Node. Routes: tRPC at `api_prefix` (default
+ * `/trpc`, the router mounted as `auth`), `/healthz`.
+ *
+ * Before tRPC sees a request: only GET (queries) and POST; a POST must be `application/json` (R56: a form
+ * or text/plain post — the CSRF-able "simple" content types — is refused, 415); bodies over
+ * `max_request_body_bytes` are refused with 413 before parsing (R2, R55). Every response carries
+ * `Cache-Control: no-store`, `X-Content-Type-Options: nosniff` and a strict referrer policy (R59), and an
+ * error that knows when to retry (lockout, rate limit, shedding) sets `Retry-After` (R14, R16).
+ */
+import { TRPCError } from '@trpc/server';
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import type { RegstackConfig } from '../config/index.ts';
+import type { Storage } from '../db/storage.ts';
+import type { Logger } from '../logger.ts';
+import { regstackRouter } from '../routers/auth.ts';
+import type { RegstackContext, RegstackRuntime } from '../trpc/context.ts';
+import { describeError } from '../trpc/error-formatter.ts';
+import { t } from '../trpc/init.ts';
+import type { ClientIpResolver } from './client-ip.ts';
+
+/** The standalone server's root: regstack mounted as `auth`, so paths are `auth.login`, `auth.account.me`. */
+export const standaloneRouter = t.router({ auth: regstackRouter });
+export type StandaloneRouter = typeof standaloneRouter;
+
+export interface FetchHandlerInfo {
+  /** The TCP peer address, when the server adapter knows it (client IP for limits, R20). */
+  remoteAddress?: string | null;
+}
+
+export type RegstackFetchHandler = (request: Request, info?: FetchHandlerInfo) => Promise<Response>;
+
+export interface FetchHandlerDeps {
+  config: RegstackConfig;
+  runtime: RegstackRuntime;
+  storage: Storage;
+  logger: Logger;
+  ipResolver: ClientIpResolver;
+}
+
+const BASE_HEADERS: Record<string, string> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+function withBaseHeaders(response: Response): Response {
+  for (const [k, v] of Object.entries(BASE_HEADERS)) if (!response.headers.has(k)) response.headers.set(k, v);
+  return response;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return withBaseHeaders(
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }),
+  );
+}
+
+/** A tRPC-shaped error body for requests refused before tRPC runs, so clients parse them the same way. */
+function refusal(
+  status: number,
+  code: 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'METHOD_NOT_ALLOWED',
+  message: string,
+) {
+  const trpcCode = { PAYLOAD_TOO_LARGE: -32013, UNSUPPORTED_MEDIA_TYPE: -32015, METHOD_NOT_ALLOWED: -32005 }[code];
+  return json(status, {
+    error: { json: { message, code: trpcCode, data: { regstackCode: code, httpStatus: status } } },
+  });
+}
+
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = Number(request.headers.get('content-length') ?? '');
+  if (Number.isFinite(declared) && declared > limit) return null;
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler {
+  const { config, runtime, storage, logger, ipResolver } = deps;
+  const apiPrefix = config.apiPrefix.replace(/\/+$/, '');
+
+  return async (request, info = {}) => {
+    const url = new URL(request.url);
+    // Canonical path before matching (R20: `//trpc`, trailing slashes and case must not dodge a rule).
+    const path = url.pathname.replace(/\/{2,}/g, '/').replace(/(.)\/+$/, '$1');
+
+    if (path.toLowerCase() === '/healthz') {
+      try {
+        await storage.ping();
+        return json(200, { status: 'ok', database: storage.kind });
+      } catch {
+        return json(503, { status: 'unavailable' }, { 'retry-after': '5' });
+      }
+    }
+
+    if (
+      path.toLowerCase() !== apiPrefix.toLowerCase() &&
+      !path.toLowerCase().startsWith(`${apiPrefix.toLowerCase()}/`)
+    ) {
+      return json(404, { error: 'not found' });
+    }
+    if (request.method !== 'GET' && request.method !== 'POST') {
+      return refusal(405, 'METHOD_NOT_ALLOWED', 'Only GET (queries) and POST (mutations) are accepted');
+    }
+
+    let body: Uint8Array | undefined;
+    if (request.method === 'POST') {
+      const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/json') {
+        return refusal(415, 'UNSUPPORTED_MEDIA_TYPE', 'Use Content-Type: application/json');
+      }
+      const read = await readLimited(request, config.maxRequestBodyBytes);
+      if (!read) return refusal(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds ${config.maxRequestBodyBytes} bytes`);
+      body = read;
+    }
+    if (url.search.length > config.maxRequestBodyBytes) {
+      return refusal(413, 'PAYLOAD_TOO_LARGE', 'Query string too large');
+    }
+
+    const trpcRequest = new Request(`${url.origin}${apiPrefix}${path.slice(apiPrefix.length)}${url.search}`, {
+      method: request.method,
+      headers: request.headers,
+      ...(body && { body }),
+    });
+    const ip = ipResolver.resolve(info.remoteAddress ?? null, request.headers.get('x-forwarded-for'));
+    const response = await fetchRequestHandler({
+      endpoint: apiPrefix,
+      req: trpcRequest,
+      router: standaloneRouter,
+      allowMethodOverride: false,
+      createContext: ({ resHeaders }): RegstackContext => ({
+        regstack: {
+          runtime,
+          request: {
+            ip,
+            userAgent: request.headers.get('user-agent'),
+            limitKey: ip ? ipResolver.limitKey(ip) : null,
+          },
+          headers: request.headers,
+          resHeaders,
+        },
+      }),
+      responseMeta({ errors }) {
+        const headers: Record<string, string> = { ...BASE_HEADERS };
+        const retry = errors
+          .map((e) => describeError(e).retryAfterSeconds)
+          .filter((s): s is number => typeof s === 'number');
+        if (retry.length) headers['retry-after'] = String(Math.max(...retry));
+        return { headers };
+      },
+      onError({ error, path: procedure }) {
+        if (error instanceof TRPCError && error.code === 'INTERNAL_SERVER_ERROR') {
+          logger.error('procedure failed', { procedure, err: error.cause ?? error });
+        }
+      },
+    });
+    return withBaseHeaders(response);
+  };
+}

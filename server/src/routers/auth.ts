@@ -1,0 +1,53 @@
+/**
+ * `auth.*` — the router a host mounts (as `auth`, by convention). Public sign-up and sign-in procedures,
+ * with `account`, `mfa` and `admin` nested. A static value: all per-instance state arrives in the context.
+ */
+import type { LogoutResult } from '@regstack/shared';
+import { loginInput, registerInput, resendVerificationInput, verifyEmailInput } from '@regstack/shared';
+import { t } from '../trpc/init.ts';
+import { authedProcedure, publicProcedure } from '../trpc/procedures.ts';
+import { accountRouter } from './account.ts';
+import { adminRouter } from './admin.ts';
+import { mfaRouter } from './mfa.ts';
+
+export const regstackRouter = t.router({
+  register: publicProcedure
+    .input(registerInput)
+    .mutation(({ ctx, input }) => ctx.regstack.runtime.services.registration.register(input, ctx.regstack.request)),
+
+  verifyEmail: publicProcedure
+    .input(verifyEmailInput)
+    .mutation(({ ctx, input }) =>
+      ctx.regstack.runtime.services.registration.verifyEmail(input.token, ctx.regstack.request),
+    ),
+
+  resendVerification: publicProcedure
+    .input(resendVerificationInput)
+    .mutation(({ ctx, input }) =>
+      ctx.regstack.runtime.services.registration.resendVerification(input.email, ctx.regstack.request),
+    ),
+
+  login: publicProcedure
+    .input(loginInput)
+    .mutation(({ ctx, input }) => ctx.regstack.runtime.services.auth.login(input, ctx.regstack.request)),
+
+  logout: authedProcedure.mutation(async ({ ctx }): Promise<LogoutResult> => {
+    const revoked = await ctx.regstack.runtime.services.sessions.logout(ctx.auth, ctx.regstack.request);
+    return { status: 'logged_out', revoked };
+  }),
+
+  logoutAll: authedProcedure.mutation(async ({ ctx }): Promise<LogoutResult> => {
+    const revoked = await ctx.regstack.runtime.services.sessions.revokeAll(
+      ctx.auth.user.id,
+      'logout_all',
+      ctx.regstack.request,
+    );
+    return { status: 'logged_out', revoked };
+  }),
+
+  account: accountRouter,
+  mfa: mfaRouter,
+  admin: adminRouter,
+});
+
+export type RegstackRouter = typeof regstackRouter;

@@ -1,0 +1,11 @@
+/** `auth.mfa.*`: two-factor authentication. SMS enrolment and login confirmation arrive with the MFA work. */
+import { t } from '../trpc/init.ts';
+import { authedProcedure } from '../trpc/procedures.ts';
+
+export const mfaRouter = t.router({
+  status: authedProcedure.query(({ ctx }) => ({
+    enabled: ctx.auth.user.isMfaEnabled,
+    available: ctx.regstack.runtime.config.enableSms2fa,
+    delivery: 'sms' as const,
+  })),
+});

@@ -1,0 +1,99 @@
+/**
+ * Login (SPEC §4, R6, R9, R10, R14–R20).
+ *
+ * Order matters: the per-client limit and the lockout are checked before any password work (R15); a
+ * password check first reserves a lockout attempt (so a burst cannot exceed the threshold, R17); then
+ * exactly one argon2 verification runs whatever the account's state — against the stored hash, or against
+ * a dummy hash with the same parameters when there is no user or no password (R10). Unknown email, wrong
+ * password, disabled account and password-less account all end in the same INVALID_CREDENTIALS error with
+ * the same message (R9); a disabled account is not revealed even after a correct password.
+ */
+import type { LoginResult } from '@regstack/shared';
+import { RegstackError } from '../errors/regstack-error.ts';
+import type { RequestMeta } from '../events.ts';
+import { openRepos, type ServiceDeps } from './deps.ts';
+import type { LockoutService, RateLimiter } from './lockout.service.ts';
+import { toPublicUser } from './mappers.ts';
+import type { SessionService } from './session.service.ts';
+
+/** One message for every failed login (R9). */
+export const INVALID_CREDENTIALS_MESSAGE = 'Invalid email or password';
+
+export function createAuthService(
+  deps: ServiceDeps,
+  parts: { lockout: LockoutService; rateLimiter: RateLimiter; sessions: SessionService },
+) {
+  const { lockout, rateLimiter, sessions } = parts;
+
+  return {
+    async login(input: { email: string; password: string }, request: RequestMeta): Promise<LoginResult> {
+      const repos = openRepos(deps);
+      const clientKey = request.limitKey ?? request.ip;
+      if (clientKey) await rateLimiter.hit(repos.loginAttempts, `ip:login:${clientKey}`, deps.config.loginRateLimit);
+      const key = lockout.keyFor(input.email);
+      let reservation: Awaited<ReturnType<LockoutService['reserve']>>;
+      try {
+        reservation = await lockout.reserve(repos.loginAttempts, key);
+      } catch (err) {
+        if (RegstackError.is(err) && err.code === 'TOO_MANY_ATTEMPTS') {
+          await repos.auditEvents.record(
+            { event: 'login_locked_out', ...request, details: { retryAfterSeconds: err.retryAfterSeconds } },
+            deps.clock.now(),
+          );
+          deps.events.emit('login_locked_out', {
+            email: input.email,
+            retryAfterSeconds: err.retryAfterSeconds ?? 0,
+            request,
+          });
+        }
+        throw err;
+      }
+
+      const user = await repos.users.findCredentialsByEmail(input.email);
+      const hash = user?.hashedPassword ?? null;
+      // Exactly one KDF call on every path (R10): a missing user or password verifies against the dummy.
+      const passwordOk = hash
+        ? await deps.hasher.verify(hash, input.password)
+        : await deps.hasher.verifyDummy(input.password);
+
+      if (!user || !hash || !passwordOk || !user.isActive) {
+        // The reservation stays: it is this failure's record.
+        await repos.auditEvents.record(
+          { event: 'login_failed', subjectId: user?.id ?? null, ...request },
+          deps.clock.now(),
+        );
+        deps.events.emit('login_failed', { email: input.email, request });
+        throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
+      }
+
+      await reservation.release(); // success clears the counter (R18)
+      if (deps.hasher.needsRehash(hash)) {
+        // Upgrade stored parameters to current policy (R6); a failure here must not fail the login.
+        try {
+          await repos.users.updatePasswordHash(user.id, await deps.hasher.hash(input.password), deps.clock.now());
+        } catch (err) {
+          deps.logger.warn('password rehash failed; login continues', { userId: user.id, err });
+        }
+      }
+
+      const opened = await sessions.open(user, request);
+      const now = deps.clock.now();
+      await repos.users.recordLogin(user.id, now);
+      await repos.auditEvents.record(
+        { event: 'login', actorId: user.id, subjectId: user.id, ...request, details: { sessionId: opened.session.id } },
+        now,
+      );
+      const dto = toPublicUser({ ...user, lastLoginAt: now });
+      deps.events.emit('user_logged_in', { user: dto, sessionId: opened.session.id, request });
+      return {
+        status: 'authenticated',
+        accessToken: opened.accessToken,
+        tokenType: 'Bearer',
+        expiresIn: opened.expiresIn,
+        user: dto,
+      };
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

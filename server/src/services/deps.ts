@@ -1,0 +1,34 @@
+/**
+ * What every service gets: plain dependencies, injected (STYLE "Services own every rule"). Nothing here
+ * knows tRPC or HTTP. `repos()` opens a fresh unit of work; a service method uses one per call.
+ */
+import type { RegstackConfig } from '../config/index.ts';
+import type { Storage } from '../db/storage.ts';
+import type { Mailer } from '../email/mailer.ts';
+import type { TemplateContext } from '../email/templates.ts';
+import type { EventBus } from '../events.ts';
+import type { Logger } from '../logger.ts';
+import { createRepositories, type Repositories } from '../repositories/index.ts';
+import type { AccessTokenService } from '../security/access-tokens.ts';
+import type { Clock } from '../security/clock.ts';
+import type { PasswordPolicyChecker } from '../security/password-blocklist.ts';
+import type { PasswordHasher } from '../security/password-hasher.ts';
+
+export interface ServiceDeps {
+  config: RegstackConfig;
+  storage: Storage;
+  clock: Clock;
+  hasher: PasswordHasher;
+  passwordPolicy: PasswordPolicyChecker;
+  tokens: AccessTokenService;
+  mailer: Mailer;
+  events: EventBus;
+  logger: Logger;
+  templates: TemplateContext;
+  /** Runs work after the response (enumeration-safe flows, R11); errors are logged. */
+  background(task: () => Promise<void>): void;
+}
+
+export function openRepos(deps: Pick<ServiceDeps, 'storage'>): Repositories {
+  return createRepositories(deps.storage.fork(), deps.storage.dialect);
+}

@@ -1,0 +1,165 @@
+/**
+ * Sign-up and email verification (SPEC §4, R11, R12, R22–R27, R66).
+ *
+ * With `require_verification` (the default) a sign-up creates only a *pending registration* and mails a
+ * one-time link; the account row is created when the link is followed, so an unverified address never
+ * occupies `users`. Registering an address that already has an account answers exactly like a new sign-up
+ * — same status, same body, one argon2 hash on both paths — and mails the owner a notice instead (R12).
+ * Resending a verification link always answers the same, and does its work after the response (R11).
+ */
+import type { RegisterResult } from '@regstack/shared';
+import { accountExistsEmail, verificationEmail } from '../email/templates.ts';
+import { RegstackError } from '../errors/regstack-error.ts';
+import type { RequestMeta } from '../events.ts';
+import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
+import { openRepos, type ServiceDeps } from './deps.ts';
+import { toPublicUser } from './mappers.ts';
+
+export function assertNewPasswordAllowed(deps: Pick<ServiceDeps, 'passwordPolicy'>, password: string, email: string) {
+  const problem = deps.passwordPolicy.check(password, { email });
+  if (problem) throw new RegstackError(problem.code, problem.message, { fieldErrors: { password: [problem.message] } });
+}
+
+export function createRegistrationService(deps: ServiceDeps) {
+  const verificationTtlMs = deps.config.verificationTokenTtlSeconds * 1000;
+
+  async function sendVerification(subjectId: string, email: string, request: RequestMeta) {
+    // Over the per-recipient limit (R21): send nothing and keep the earlier link alive.
+    if (!(await deps.mailer.reserve(email))) return;
+    const repos = openRepos(deps);
+    const now = deps.clock.now();
+    const { token, hash } = generateOneTimeToken();
+    await repos.oneTimeTokens.issue(
+      {
+        tokenHash: hash,
+        purpose: 'email_verification',
+        subjectId,
+        expiresAt: new Date(now.getTime() + verificationTtlMs),
+      },
+      now,
+    );
+    const ttlHours = Math.round(deps.config.verificationTokenTtlSeconds / 3600);
+    await deps.mailer.enqueue('verification', email, verificationEmail(deps.templates, token, Math.max(1, ttlHours)));
+    deps.events.emit('verification_requested', { email, request });
+  }
+
+  return {
+    async register(
+      input: { email: string; password: string; fullName?: string | undefined },
+      request: RequestMeta,
+    ): Promise<RegisterResult> {
+      if (!deps.config.allowRegistration) {
+        throw new RegstackError('REGISTRATION_DISABLED', 'Registration is disabled');
+      }
+      // Policy before hashing (R2, R5): length, common passwords, personal words — with the reason.
+      assertNewPasswordAllowed(deps, input.password, input.email);
+      // One hash on every path, so a taken address costs the same time as a free one (R12).
+      const hashedPassword = await deps.hasher.hash(input.password);
+      const now = deps.clock.now();
+      const repos = openRepos(deps);
+      const pendingResult: RegisterResult = {
+        status: 'pending_verification',
+        email: input.email,
+        expiresAt: new Date(now.getTime() + verificationTtlMs),
+      };
+      const existing = await repos.users.findByEmail(input.email);
+
+      if (deps.config.requireVerification) {
+        if (existing) {
+          // Enumeration-safe on purpose: the caller sees the ordinary answer; the owner gets a notice (R12).
+          if (await deps.mailer.reserve(existing.email)) {
+            await deps.mailer.enqueue('account_exists', existing.email, accountExistsEmail(deps.templates));
+          }
+          await repos.auditEvents.record({ event: 'register_existing', subjectId: existing.id, ...request }, now);
+          deps.events.emit('registration_attempt_existing', { email: existing.email, request });
+          return pendingResult;
+        }
+        const pending = await repos.pendingRegistrations.upsertForEmail(
+          { email: input.email, hashedPassword, fullName: input.fullName ?? null, expiresAt: pendingResult.expiresAt },
+          now,
+        );
+        await sendVerification(pending.id, input.email, request);
+        return pendingResult;
+      }
+
+      // Verification off: the account exists at once, so a taken address cannot be hidden — documented.
+      const user = existing
+        ? null
+        : await repos.users.insertIfEmailFree(
+            { email: input.email, hashedPassword, fullName: input.fullName ?? null, isVerified: false },
+            now,
+          );
+      if (!user) {
+        throw new RegstackError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists', {
+          fieldErrors: { email: ['An account with this email already exists'] },
+        });
+      }
+      await repos.auditEvents.record(
+        { event: 'user_registered', actorId: user.id, subjectId: user.id, ...request },
+        now,
+      );
+      const dto = toPublicUser(user);
+      deps.events.emit('user_registered', { user: dto, request });
+      return { status: 'registered', user: dto };
+    },
+
+    /** Follows a verification link: creates the account (or marks it verified). Single use (R26). */
+    async verifyEmail(token: string, request: RequestMeta) {
+      const repos = openRepos(deps);
+      const now = deps.clock.now();
+      const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
+      const consumed = await repos.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_verification', now);
+      if (!consumed) throw invalid();
+
+      const pending = await repos.pendingRegistrations.takeOnce(consumed.subjectId, now);
+      if (pending) {
+        const user = await repos.users.insertIfEmailFree(
+          {
+            email: pending.email,
+            hashedPassword: pending.hashedPassword,
+            fullName: pending.fullName ?? null,
+            isVerified: true,
+          },
+          now,
+        );
+        if (!user) throw invalid();
+        await repos.auditEvents.record(
+          { event: 'user_verified', actorId: user.id, subjectId: user.id, ...request },
+          now,
+        );
+        const dto = toPublicUser(user);
+        deps.events.emit('user_registered', { user: dto, request });
+        deps.events.emit('user_verified', { user: dto, request });
+        return { user: dto };
+      }
+      // A link for an account created without verification (require_verification off, then resent).
+      const existing = await repos.users.findById(consumed.subjectId);
+      if (!existing) throw invalid();
+      await repos.users.markVerified(existing.id, now);
+      await repos.auditEvents.record(
+        { event: 'user_verified', actorId: existing.id, subjectId: existing.id, ...request },
+        now,
+      );
+      const dto = toPublicUser({ ...existing, isVerified: true });
+      deps.events.emit('user_verified', { user: dto, request });
+      return { user: dto };
+    },
+
+    /** Always the same answer (R11); the lookup and the mail happen after the response. */
+    resendVerification(email: string, request: RequestMeta): { status: 'accepted' } {
+      deps.background(async () => {
+        const repos = openRepos(deps);
+        const pending = await repos.pendingRegistrations.findByEmail(email);
+        if (pending && pending.expiresAt > deps.clock.now()) {
+          await sendVerification(pending.id, pending.email, request);
+          return;
+        }
+        const user = await repos.users.findByEmail(email);
+        if (user && !user.isVerified && user.isActive) await sendVerification(user.id, user.email, request);
+      });
+      return { status: 'accepted' };
+    },
+  };
+}
+
+export type RegistrationService = ReturnType<typeof createRegistrationService>;

@@ -1,0 +1,164 @@
+/**
+ * Sessions and access tokens (SPEC §7, R37–R42). Every login creates a session row and a JWT naming it
+ * (`sid`). `authenticate` accepts a token only if: the signature and claims verify (access-tokens.ts); the
+ * session exists and has not expired; no revocation fact covers it — its own logout, or a bulk cutoff at or
+ * after its creation in milliseconds (R40); and the user exists and is active, read fresh from the
+ * database (R37). Any failure to *check* — the database is down — is SERVICE_UNAVAILABLE, never a pass
+ * (fail closed, R42).
+ */
+import type { User } from '../db/entities/index.ts';
+import { RegstackError } from '../errors/regstack-error.ts';
+import type { RequestMeta } from '../events.ts';
+import type { RevocationReason } from '../repositories/index.ts';
+import { openRepos, type ServiceDeps } from './deps.ts';
+import { toSessionInfo } from './mappers.ts';
+
+export interface AuthenticatedSession {
+  user: User;
+  sessionId: string;
+  sessionCreatedAt: Date;
+}
+
+const UNAUTHENTICATED = () => new RegstackError('UNAUTHENTICATED', 'Invalid or expired access token');
+/** How stale `last_seen_at` may get before a request refreshes it (one write per session per minute at most). */
+const TOUCH_INTERVAL_MS = 60_000;
+/** Largest Authorization header value considered at all (R35). */
+const MAX_AUTHORIZATION_LENGTH = 8192;
+
+/** Extracts a bearer token; anything malformed is simply "no token" (R35: never a 500). */
+export function bearerToken(authorization: string | null | undefined): string | null {
+  if (!authorization || authorization.length > MAX_AUTHORIZATION_LENGTH) return null;
+  const match = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i.exec(authorization);
+  return match?.[1] ?? null;
+}
+
+export function createSessionService(deps: ServiceDeps) {
+  async function failClosed<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (RegstackError.is(err)) throw err;
+      deps.logger.error('revocation check failed; refusing the request', { err });
+      throw new RegstackError('SERVICE_UNAVAILABLE', 'Authentication is temporarily unavailable', {
+        retryAfterSeconds: 5,
+        cause: err,
+      });
+    }
+  }
+
+  return {
+    /** Opens a session for a user who just proved who they are, and mints its access token. */
+    async open(user: User, request: RequestMeta) {
+      const repos = openRepos(deps);
+      let now = deps.clock.now();
+      // A session opened in the very millisecond of a "log out everywhere" would count as revoked by it
+      // (the cutoff kills sessions created at or before it). Starting one millisecond after the cutoff keeps
+      // "log in right after logoutAll" working without weakening the cutoff.
+      const cutoff = await repos.revocations.cutoffFor(user.id);
+      if (cutoff && cutoff.getTime() >= now.getTime()) now = new Date(cutoff.getTime() + 1);
+      const expiresAt = new Date(now.getTime() + deps.config.jwtTtlSeconds * 1000);
+      const session = await repos.sessions.create(
+        {
+          userId: user.id,
+          expiresAt,
+          userAgent: request.userAgent?.slice(0, 512) ?? null,
+          ip: request.ip?.slice(0, 64) ?? null,
+        },
+        now,
+      );
+      const issued = await deps.tokens.issueAccessToken({ userId: user.id, sessionId: session.id });
+      return { session, accessToken: issued.token, expiresIn: issued.expiresIn };
+    },
+
+    async authenticate(token: string | null): Promise<AuthenticatedSession> {
+      if (!token) throw UNAUTHENTICATED();
+      const claims = await deps.tokens.verifyAccessToken(token);
+      return failClosed(async () => {
+        const repos = openRepos(deps);
+        const now = deps.clock.now();
+        const session = await repos.sessions.findUnexpired(claims.sessionId, now);
+        if (!session || session.userId !== claims.userId) throw UNAUTHENTICATED();
+        if (await repos.revocations.isRevoked(session.userId, session.id, session.createdAt)) throw UNAUTHENTICATED();
+        const user = await repos.users.findById(session.userId);
+        if (!user?.isActive) throw UNAUTHENTICATED();
+        if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+          await repos.sessions.touch(session.id, now);
+        }
+        return { user, sessionId: session.id, sessionCreatedAt: session.createdAt };
+      });
+    },
+
+    /** Ends the presented session only (R38). */
+    async logout(auth: AuthenticatedSession, request: RequestMeta): Promise<number> {
+      const repos = openRepos(deps);
+      const revoked = await repos.revocations.revokeSession(auth.user.id, auth.sessionId, deps.clock.now(), 'logout');
+      await repos.auditEvents.record(
+        {
+          event: 'logout',
+          actorId: auth.user.id,
+          subjectId: auth.user.id,
+          ...request,
+          details: { sessionId: auth.sessionId },
+        },
+        deps.clock.now(),
+      );
+      deps.events.emit('user_logged_out', { userId: auth.user.id, sessionId: auth.sessionId, request });
+      return revoked ? 1 : 0;
+    },
+
+    /** Ends every session of the user that exists now, this one included (R41). */
+    async revokeAll(userId: string, reason: RevocationReason, request: RequestMeta, actorId: string = userId) {
+      const repos = openRepos(deps);
+      const now = deps.clock.now();
+      const live = await this.listLive(userId);
+      await repos.revocations.revokeAllForUser(userId, now, reason);
+      await repos.auditEvents.record(
+        { event: 'sessions_revoked', actorId, subjectId: userId, ...request, details: { reason } },
+        now,
+      );
+      deps.events.emit('sessions_revoked', { userId, reason, request });
+      return live.length;
+    },
+
+    /** Sessions that would still authenticate. */
+    async listLive(userId: string) {
+      const repos = openRepos(deps);
+      const now = deps.clock.now();
+      const sessions = await repos.sessions.listUnexpiredForUser(userId, now);
+      const cutoff = await repos.revocations.cutoffFor(userId);
+      const revoked = await repos.revocations.revokedSessionIds(
+        userId,
+        sessions.map((s) => s.id),
+      );
+      return sessions.filter((s) => !revoked.has(s.id) && (!cutoff || s.createdAt.getTime() > cutoff.getTime()));
+    },
+
+    async list(auth: AuthenticatedSession) {
+      return (await this.listLive(auth.user.id)).map((s) => toSessionInfo(s, auth.sessionId));
+    },
+
+    /** Ends one of the caller's own sessions by id; another user's id is indistinguishable from an unknown one. */
+    async revokeOwn(auth: AuthenticatedSession, sessionId: string, request: RequestMeta): Promise<void> {
+      const repos = openRepos(deps);
+      const session = await repos.sessions.findById(sessionId);
+      if (!session || session.userId !== auth.user.id) {
+        throw new RegstackError('SESSION_NOT_FOUND', 'No such session');
+      }
+      const now = deps.clock.now();
+      await repos.revocations.revokeSession(auth.user.id, sessionId, now, 'session_revoked');
+      await repos.auditEvents.record(
+        {
+          event: 'session_revoked',
+          actorId: auth.user.id,
+          subjectId: auth.user.id,
+          ...request,
+          details: { sessionId },
+        },
+        now,
+      );
+      deps.events.emit('session_revoked', { userId: auth.user.id, sessionId, request });
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

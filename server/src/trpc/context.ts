@@ -1,0 +1,33 @@
+/**
+ * The context regstack's procedures need. Everything per instance — config, services, the ORM — reaches the
+ * static router through `ctx.regstack`, built by `regstack.createContext(...)`; a host spreads it into its
+ * own context. Namespaced under one key so it cannot collide with a host's fields.
+ */
+import type { RegstackConfig } from '../config/index.ts';
+import type { RequestMeta } from '../events.ts';
+import type { Logger } from '../logger.ts';
+import type { AuthService } from '../services/auth.service.ts';
+import type { RegistrationService } from '../services/registration.service.ts';
+import type { SessionService } from '../services/session.service.ts';
+
+export interface RegstackRuntime {
+  readonly config: RegstackConfig;
+  readonly logger: Logger;
+  readonly services: {
+    readonly registration: RegistrationService;
+    readonly auth: AuthService;
+    readonly sessions: SessionService;
+  };
+}
+
+export interface RegstackRequestContext {
+  readonly runtime: RegstackRuntime;
+  readonly request: RequestMeta;
+  readonly headers: Headers;
+  /** Response headers the HTTP layer will send (absent for server-side callers). */
+  readonly resHeaders: Headers | undefined;
+}
+
+export interface RegstackContext {
+  regstack: RegstackRequestContext;
+}

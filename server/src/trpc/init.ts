@@ -1,0 +1,58 @@
+/**
+ * regstack's one `initTRPC` (STYLE: one per package). superjson on the wire (SPEC §3): a host that nests
+ * the router uses superjson too. `isDev: false` so no stack trace ever reaches a response (R64).
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { RegstackError } from '../errors/regstack-error.ts';
+import type { RegstackContext } from './context.ts';
+import { TRPC_CODE_OF } from './error-codes.ts';
+import { describeError, formatRegstackError } from './error-formatter.ts';
+
+export const t = initTRPC.context<RegstackContext>().create({
+  transformer: superjson,
+  errorFormatter: formatRegstackError,
+  isDev: false,
+});
+
+const CONTEXT_MISSING_MESSAGE =
+  "regstack procedure called without regstack's context: build the context with " +
+  '`{ ...(await regstack.createContext({ req, resHeaders })), ...yours }` (or use regstack.createCaller).';
+
+/**
+ * The one place domain errors become tRPC errors: a thrown RegstackError becomes the tRPC error its code
+ * maps to, and an input-validation failure becomes a RegstackError (VALIDATION_FAILED, or the password
+ * code a schema named) — so HTTP clients and server-side callers see the same stable code as `cause`.
+ */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const { error } = result;
+  if (RegstackError.is(error.cause)) {
+    const cause = error.cause;
+    if (error.code === 'INTERNAL_SERVER_ERROR' && cause.code !== 'INTERNAL_ERROR') {
+      throw new TRPCError({ code: TRPC_CODE_OF[cause.code], message: cause.message, cause });
+    }
+    return result;
+  }
+  if (error.code === 'BAD_REQUEST') {
+    const described = describeError(error);
+    const cause = new RegstackError(described.regstackCode, described.message, {
+      ...(described.fieldErrors && { fieldErrors: described.fieldErrors }),
+      cause: error.cause,
+    });
+    throw new TRPCError({ code: TRPC_CODE_OF[cause.code], message: cause.message, cause });
+  }
+  return result;
+});
+
+const requireContext = t.middleware(({ ctx, next }) => {
+  const rs = (ctx as Partial<RegstackContext> | undefined)?.regstack;
+  if (!rs?.runtime) {
+    const cause = new RegstackError('CONTEXT_MISSING', CONTEXT_MISSING_MESSAGE);
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: CONTEXT_MISSING_MESSAGE, cause });
+  }
+  return next({ ctx: { regstack: rs } });
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(requireContext);

@@ -1,0 +1,72 @@
+/**
+ * The procedure contract: one strict zod schema per procedure input (unknown keys, `__proto__` and
+ * non-string values are refused: R56) and the DTO types every procedure returns. Procedures never return
+ * entities, so no ORM type reaches a client (STYLE "Types and packages").
+ *
+ * New passwords are only type- and byte-checked here: the length floor is a server setting, so the server
+ * checks the policy before hashing (R1, R2) and answers PASSWORD_TOO_SHORT / _TOO_LONG / _TOO_COMMON.
+ */
+import { z } from 'zod';
+import { emailSchema } from './email.ts';
+import { passwordInputSchema } from './password.ts';
+import { fullNameSchema, idSchema, oneTimeTokenSchema } from './primitives.ts';
+
+export const registerInput = z.strictObject({
+  email: emailSchema,
+  password: passwordInputSchema,
+  fullName: fullNameSchema.optional(),
+});
+export const verifyEmailInput = z.strictObject({ token: oneTimeTokenSchema });
+export const resendVerificationInput = z.strictObject({ email: emailSchema });
+export const loginInput = z.strictObject({ email: emailSchema, password: passwordInputSchema });
+export const revokeSessionInput = z.strictObject({ id: idSchema });
+
+export type RegisterInput = z.input<typeof registerInput>;
+export type LoginInput = z.input<typeof loginInput>;
+
+/** The user as every procedure shows it. `phoneNumber` is masked everywhere but `account.me`. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  fullName: string | null;
+  phoneNumber: string | null;
+  isActive: boolean;
+  isVerified: boolean;
+  isSuperuser: boolean;
+  isMfaEnabled: boolean;
+  createdAt: Date;
+  lastLoginAt: Date | null;
+}
+
+export type RegisterResult =
+  | { status: 'pending_verification'; email: string; expiresAt: Date }
+  | { status: 'registered'; user: PublicUser };
+
+export interface VerifyEmailResult {
+  user: PublicUser;
+}
+
+/** Always the same, whether or not the address has an account (R11). */
+export interface AcceptedResult {
+  status: 'accepted';
+}
+
+export type LoginResult =
+  | { status: 'authenticated'; accessToken: string; tokenType: 'Bearer'; expiresIn: number; user: PublicUser }
+  | { status: 'mfa_required'; mfaPendingToken: string; expiresIn: number; delivery: 'sms' };
+
+export interface SessionInfo {
+  id: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+export interface LogoutResult {
+  status: 'logged_out';
+  /** Sessions ended by this call. */
+  revoked: number;
+}
