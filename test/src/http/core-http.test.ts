@@ -88,7 +88,9 @@ describeEachBackend('core flows over HTTP', (ctx) => {
       body: '{"json":{}}',
     });
     expect(text.status).toBe(415);
-    expect((await text.json()).error.json.data.regstackCode).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(
+      ((await text.json()) as { error: { json: { data: { regstackCode: string } } } }).error.json.data.regstackCode,
+    ).toBe('UNSUPPORTED_MEDIA_TYPE');
     const big = await api.mutation('auth.login', { email: 'a@example.com', password: 'x'.repeat(40_000) });
     expect(big.status).toBe(413);
     expect(error(big).data.regstackCode).toBe('PAYLOAD_TOO_LARGE');

@@ -2,6 +2,7 @@
 export interface RawResponse {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests probe the raw wire format, whose shape is what they assert
   body: any;
 }
 
