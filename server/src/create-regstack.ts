@@ -6,7 +6,9 @@
 import type { RegstackConfig } from './config/index.ts';
 import { openStorage, type Storage } from './db/storage.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
-import { createConsoleTransport, type EmailTransport } from './email/transport.ts';
+import { createTemplates } from './email/templates.ts';
+import type { EmailTransport } from './email/transport.ts';
+import { createTransportFromConfig } from './email/transport-from-config.ts';
 import { createEventBus, type RegstackEventHandler, type RegstackEventName, type RequestMeta } from './events.ts';
 import { createClientIpResolver } from './http/client-ip.ts';
 import { createFetchHandler, type FetchHandlerInfo, type RegstackFetchHandler } from './http/fetch-handler.ts';
@@ -18,9 +20,11 @@ import { type Clock, systemClock } from './security/clock.ts';
 import { createPasswordPolicyChecker } from './security/password-blocklist.ts';
 import { createPasswordHasher, type PasswordHasher } from './security/password-hasher.ts';
 import { createSealer } from './security/sealing.ts';
+import { createAccountService } from './services/account.service.ts';
 import { createAuthService } from './services/auth.service.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { createLockoutService, createRateLimiter } from './services/lockout.service.ts';
+import { createPasswordResetService } from './services/password-reset.service.ts';
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
@@ -30,7 +34,7 @@ import { adminProcedure, authedProcedure, publicProcedure } from './trpc/procedu
 export interface CreateRegstackOptions {
   /** Validated configuration, usually from `loadConfig()`. */
   config: RegstackConfig;
-  /** Where mail goes. @default the transport named by `config.email.backend` (console today) */
+  /** Where mail goes. @default the transport named by `config.email.backend` (console, smtp or ses) */
   email?: EmailTransport;
   /** @default JSON lines on stderr */
   logger?: Logger;
@@ -70,9 +74,17 @@ export async function createRegstack(options: CreateRegstackOptions) {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createJsonLogger();
+  // What can fail on bad configuration (a missing optional package, a broken templates folder) is built
+  // before the database is opened, so a failed start leaves no connection behind.
+  const transport = options.email ?? (await createTransportFromConfig(config, logger));
+  const templates = createTemplates({
+    appName: config.appName,
+    baseUrl: config.baseUrl,
+    uiPrefix: config.uiPrefix,
+    templatesDir: config.email.templatesDir,
+  });
   const storage: Storage = await openStorage(config.databaseUrl);
   const events = createEventBus(logger);
-  const transport = options.email ?? createConsoleTransport({ showBodies: config.email.logBodies });
   const mailer: Mailer = createMailer({
     storage,
     transport,
@@ -82,6 +94,9 @@ export async function createRegstack(options: CreateRegstackOptions) {
     events,
     from: config.email.fromName ? `"${config.email.fromName}" <${config.email.fromAddress}>` : config.email.fromAddress,
     recipientLimits: config.email.recipientRateLimit,
+    pollIntervalMs: config.email.outboxPollIntervalMs,
+    leaseMs: config.email.outboxLeaseSeconds * 1000,
+    maxAttempts: config.email.outboxMaxAttempts,
   });
   const hasher =
     options.hasher ??
@@ -104,7 +119,6 @@ export async function createRegstack(options: CreateRegstackOptions) {
     clock,
   });
 
-  const background = new Set<Promise<void>>();
   const deps: ServiceDeps = {
     config,
     storage,
@@ -119,25 +133,19 @@ export async function createRegstack(options: CreateRegstackOptions) {
     mailer,
     events,
     logger,
-    templates: { appName: config.appName, baseUrl: config.baseUrl, uiPrefix: config.uiPrefix },
-    background(task) {
-      const run = task().catch((err) => logger.error('background task failed', { err }));
-      background.add(run);
-      void run.finally(() => background.delete(run));
-    },
+    templates,
   };
   const sessions = createSessionService(deps);
+  const parts = { lockout: createLockoutService(deps), rateLimiter: createRateLimiter(deps), sessions };
   const runtime: RegstackRuntime = {
     config,
     logger,
     services: {
-      registration: createRegistrationService(deps),
-      auth: createAuthService(deps, {
-        lockout: createLockoutService(deps),
-        rateLimiter: createRateLimiter(deps),
-        sessions,
-      }),
+      registration: createRegistrationService(deps, parts),
+      auth: createAuthService(deps, parts),
       sessions,
+      account: createAccountService(deps, parts),
+      passwordReset: createPasswordResetService(deps, parts),
     },
   };
   const ipResolver = createClientIpResolver(config.trustedProxies);
@@ -216,17 +224,13 @@ export async function createRegstack(options: CreateRegstackOptions) {
     /** Sends every due email now (tests, CLI). */
     drainOutbox: () => mailer.drain(),
 
-    /** Waits for background work (enumeration-safe flows) and event handlers to settle. */
-    async settle() {
-      while (background.size) await Promise.allSettled([...background]);
-      await events.idle();
-    },
+    /** Waits for every event handler started so far to settle (tests, shutdown). */
+    settle: () => events.idle(),
 
     async close() {
       if (closed) return;
       closed = true;
       await mailer.stop();
-      while (background.size) await Promise.allSettled([...background]);
       await events.idle();
       await transport.close?.();
       await storage.close();

@@ -25,6 +25,12 @@ export interface RegstackEvents {
   user_logged_out: { userId: string; sessionId: string; request: RequestMeta };
   sessions_revoked: { userId: string; reason: string; request: RequestMeta };
   session_revoked: { userId: string; sessionId: string; request: RequestMeta };
+  password_reset_requested: { userId: string; request: RequestMeta };
+  password_reset_completed: { userId: string; request: RequestMeta };
+  password_changed: { userId: string; request: RequestMeta };
+  email_change_requested: { userId: string; request: RequestMeta };
+  email_changed: { user: PublicUser; request: RequestMeta };
+  user_deleted: { userId: string; request: RequestMeta };
   email_failed: { messageId: string; kind: string; attempts: number; dead: boolean };
 }
 

@@ -24,6 +24,20 @@ export {
   createRegstack,
   type Regstack,
 } from './create-regstack.ts';
+export {
+  type CreateTemplatesOptions,
+  createSesTransport,
+  createSmtpTransport,
+  createTemplates,
+  createTransportFromConfig,
+  EMAIL_KINDS,
+  type EmailKind,
+  type EmailTemplates,
+  type SesTransportOptions,
+  type SmtpTransportOptions,
+  TEMPLATE_VARIABLES,
+  TemplateError,
+} from './email/index.ts';
 export type { EmailMessage, EmailTransport } from './email/transport.ts';
 export { createConsoleTransport } from './email/transport.ts';
 export { RegstackError } from './errors/regstack-error.ts';

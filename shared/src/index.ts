@@ -36,9 +36,11 @@ export {
 } from './primitives.ts';
 export type {
   AcceptedResult,
+  EmailChangeRequestedResult,
   LoginInput,
   LoginResult,
   LogoutResult,
+  PasswordChangedResult,
   PublicUser,
   RegisterInput,
   RegisterResult,
@@ -46,10 +48,17 @@ export type {
   VerifyEmailResult,
 } from './procedures.ts';
 export {
+  changeEmailInput,
+  changePasswordInput,
+  confirmEmailChangeInput,
+  deleteAccountInput,
+  forgotPasswordInput,
   loginInput,
   registerInput,
   resendVerificationInput,
+  resetPasswordInput,
   revokeSessionInput,
+  updateAccountInput,
   verifyEmailInput,
 } from './procedures.ts';
 export { countCodePoints } from './text.ts';

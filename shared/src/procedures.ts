@@ -20,6 +20,16 @@ export const verifyEmailInput = z.strictObject({ token: oneTimeTokenSchema });
 export const resendVerificationInput = z.strictObject({ email: emailSchema });
 export const loginInput = z.strictObject({ email: emailSchema, password: passwordInputSchema });
 export const revokeSessionInput = z.strictObject({ id: idSchema });
+export const forgotPasswordInput = z.strictObject({ email: emailSchema });
+export const resetPasswordInput = z.strictObject({ token: oneTimeTokenSchema, newPassword: passwordInputSchema });
+export const updateAccountInput = z.strictObject({ fullName: fullNameSchema.nullable() });
+export const changePasswordInput = z.strictObject({
+  currentPassword: passwordInputSchema,
+  newPassword: passwordInputSchema,
+});
+export const changeEmailInput = z.strictObject({ newEmail: emailSchema, currentPassword: passwordInputSchema });
+export const confirmEmailChangeInput = z.strictObject({ token: oneTimeTokenSchema });
+export const deleteAccountInput = z.strictObject({ currentPassword: passwordInputSchema });
 
 export type RegisterInput = z.input<typeof registerInput>;
 export type LoginInput = z.input<typeof loginInput>;
@@ -54,6 +64,21 @@ export interface AcceptedResult {
 export type LoginResult =
   | { status: 'authenticated'; accessToken: string; tokenType: 'Bearer'; expiresIn: number; user: PublicUser }
   | { status: 'mfa_required'; mfaPendingToken: string; expiresIn: number; delivery: 'sms' };
+
+/** After a password change every earlier session is dead; the caller continues with this new token (R8, R41). */
+export interface PasswordChangedResult {
+  status: 'password_changed';
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+/** Identical whether or not the new address is free (R13). */
+export interface EmailChangeRequestedResult {
+  status: 'confirmation_sent';
+  email: string;
+  expiresAt: Date;
+}
 
 export interface SessionInfo {
   id: string;

@@ -24,7 +24,8 @@ async function loadForCli(options: { config?: string; dev?: boolean }) {
     const { generated, secretsFile } = await ensureDevSecret({ configFile: options.config });
     if (generated) console.error(`regstack: generated a development JWT secret in ${secretsFile} (mode 0600)`);
   }
-  const overrides: RegstackConfigInput = options.dev ? { email: { logBodies: true } } : {};
+  // --dev: the link pages on, and email bodies (with their links) printed, so a newcomer can click through.
+  const overrides: RegstackConfigInput = options.dev ? { enableUiRouter: true, email: { logBodies: true } } : {};
   return loadConfig({ configFile: options.config, overrides });
 }
 

@@ -196,6 +196,23 @@ const emailSchema = z
      * @default '3/10 minutes'
      */
     recipientRateLimit: rateLimit('3/10 minutes'),
+    /**
+     * How often the outbox worker looks for due mail and jobs, in milliseconds. Not in the Python regstack.
+     * @default 1000
+     */
+    outboxPollIntervalMs: z.number().int().min(50).max(60_000).default(1000),
+    /**
+     * How long a worker may hold a message or job before another process may take it over — the delay after a
+     * crash before unfinished work is retried. Keep it well above a send's timeout. Not in the Python regstack.
+     * @default 60
+     */
+    outboxLeaseSeconds: z.number().int().min(2).max(3600).default(60),
+    /**
+     * Tries before a message or job is marked dead (and `email_failed` fires); retries back off exponentially
+     * from 2 s. Not in the Python regstack.
+     * @default 8
+     */
+    outboxMaxAttempts: z.number().int().min(1).max(30).default(8),
   })
   .superRefine(
     (email, ctx) => {

@@ -5,6 +5,7 @@
  * Responses never wait for, or depend on, the mail provider (R11). Per-recipient throttles (R21) drop
  * excess mail silently — the caller's response is the same either way.
  */
+import { createHash } from 'node:crypto';
 import type { Storage } from '../db/storage.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
@@ -40,12 +41,46 @@ export interface Mailer {
    * the caller must not send — nor rotate anything the earlier messages' links depend on.
    */
   reserve(to: string): Promise<boolean>;
-  /** Queues a message (the caller has reserved it). */
-  enqueue(kind: string, to: string, email: RenderedEmail): Promise<void>;
+  /**
+   * Drops the per-recipient counters of `to` (account deletion, R45: nothing of the user stays behind). The
+   * counters are keyed by a hash of the address, never the address itself, and expire with their window anyway.
+   */
+  forgetRecipient(to: string): Promise<void>;
+  /**
+   * Queues a message (the caller has reserved it). With `id` (see `derivedOutboxId`) the enqueue is
+   * idempotent: a retried job cannot queue the same message twice; returns false when it already exists.
+   */
+  enqueue(kind: string, to: string, email: RenderedEmail, options?: { id?: string }): Promise<boolean>;
+  /** Registers the handler of a durable job kind (stored as `job:<name>`). */
+  handleJobs(name: string, handler: JobHandler): void;
+  /**
+   * Stores a job in the outbox: it runs after the response, survives a crash (a restarted process picks it
+   * up once its lease lapses), and is retried with backoff like mail. Handlers must be idempotent per job id.
+   */
+  enqueueJob(name: string, payload: unknown): Promise<void>;
   start(): void;
   stop(): Promise<void>;
   /** Sends everything due now, then resolves (tests, CLI). */
   drain(): Promise<number>;
+}
+
+/**
+ * The counter key of one recipient and window. A digest rather than the address: the counters live in the
+ * shared attempts table, which should not become a list of who received mail (R45, R62).
+ */
+function recipientLimitKey(to: string, windowSeconds: number): string {
+  return `mail:${createHash('sha256').update(to).digest('base64url')}:${windowSeconds}`;
+}
+
+/** Runs one durable job; `job.id` is stable across retries (derive idempotency keys from it). */
+export type JobHandler = (payload: unknown, job: { id: string }) => Promise<void>;
+
+const JOB_PREFIX = 'job:';
+
+/** A deterministic outbox id (UUID-shaped, fits the id column) for the message a job sends. */
+export function derivedOutboxId(jobId: string, label: string): string {
+  const hex = createHash('sha256').update(`${jobId}\0${label}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 export function createMailer(options: MailerOptions): Mailer {
@@ -57,22 +92,34 @@ export function createMailer(options: MailerOptions): Mailer {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let stopped = true;
+  const jobs = new Map<string, JobHandler>();
+
+  /** Delivers one leased row: a job runs its handler, a message goes to the transport. */
+  async function deliver(message: { id: string; kind: string }, opened: unknown): Promise<void> {
+    if (message.kind.startsWith(JOB_PREFIX)) {
+      const handler = jobs.get(message.kind.slice(JOB_PREFIX.length));
+      if (!handler) throw new Error(`no handler for ${message.kind}`);
+      await handler(opened, { id: message.id });
+      return;
+    }
+    await transport.send(opened as EmailMessage);
+  }
 
   async function sendDue(): Promise<number> {
     const repos = createRepositories(storage.fork(), storage.dialect);
     const leases = await repos.emailOutbox.claimDue(clock.now(), leaseMs, 20);
     let sent = 0;
     for (const { message } of leases) {
-      let email: EmailMessage;
+      let opened: unknown;
       try {
-        email = JSON.parse(sealer.open(message.payload)) as EmailMessage;
+        opened = JSON.parse(sealer.open(message.payload));
       } catch (err) {
         logger.error('outbox message cannot be opened; marking dead', { messageId: message.id, err });
         await repos.emailOutbox.markFailed(message.id, message.attempts + 1, 'payload cannot be opened', null);
         continue;
       }
       try {
-        await transport.send(email);
+        await deliver(message, opened);
         await repos.emailOutbox.markSent(message.id, clock.now());
         sent += 1;
       } catch (err) {
@@ -118,7 +165,7 @@ export function createMailer(options: MailerOptions): Mailer {
       const now = clock.now();
       const repos = createRepositories(storage.fork(), storage.dialect);
       for (const rule of options.recipientLimits) {
-        const key = `mail:${to}:${rule.windowSeconds}`;
+        const key = recipientLimitKey(to, rule.windowSeconds);
         const windowStart = new Date(now.getTime() - rule.windowSeconds * 1000);
         const { id, count } = await repos.loginAttempts.recordAndCount(key, now, windowStart);
         if (count > rule.limit) {
@@ -130,11 +177,30 @@ export function createMailer(options: MailerOptions): Mailer {
       }
       return true;
     },
-    async enqueue(kind, to, email) {
+    async forgetRecipient(to) {
+      const repos = createRepositories(storage.fork(), storage.dialect);
+      for (const rule of options.recipientLimits)
+        await repos.loginAttempts.clear(recipientLimitKey(to, rule.windowSeconds));
+    },
+    async enqueue(kind, to, email, enqueueOptions = {}) {
       const repos = createRepositories(storage.fork(), storage.dialect);
       const message: EmailMessage = { to, from: options.from, ...email };
-      await repos.emailOutbox.enqueue(
+      const stored = await repos.emailOutbox.enqueue(
         { kind, toAddress: to, payload: sealer.seal(JSON.stringify(message)) },
+        clock.now(),
+        enqueueOptions.id,
+      );
+      if (!stopped) setImmediate(() => void tick());
+      return stored !== null;
+    },
+    handleJobs(name, handler) {
+      jobs.set(name, handler);
+    },
+    async enqueueJob(name, payload) {
+      const repos = createRepositories(storage.fork(), storage.dialect);
+      // The payload may hold an address: sealed like mail, and no recipient column (R62).
+      await repos.emailOutbox.enqueue(
+        { kind: `${JOB_PREFIX}${name}`, toAddress: '', payload: sealer.seal(JSON.stringify(payload)) },
         clock.now(),
       );
       if (!stopped) setImmediate(() => void tick());

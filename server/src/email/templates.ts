@@ -1,53 +1,406 @@
 /**
- * The messages regstack sends, as subject + text + HTML. Every interpolated value is HTML-escaped in the
- * HTML part. Links are built from the configured `base_url`, never from the request (R28).
+ * The messages regstack sends, one kind per event, each as subject + text + HTML. Every kind is a set of
+ * `{{variable}}` templates filled from a closed list of variables; a host can replace any part of any kind
+ * with files in `email.templates_dir` (see `template-overrides.ts`), checked once at startup.
+ *
+ * Safety rules, enforced here rather than left to each template:
+ * - values are HTML-escaped in the HTML part and inserted verbatim in the text part;
+ * - the subject is one line: CR, LF and other control characters are replaced (header injection);
+ * - links are built from the configured `base_url` + `ui_prefix` only — templates never see a request, so a
+ *   `Host` or `X-Forwarded-Host` header cannot reach a link (R28).
  */
+import { fillTemplate } from './template-language.ts';
+import { loadTemplateOverrides, type TemplateOverrides } from './template-overrides.ts';
+
 export interface RenderedEmail {
   subject: string;
   text: string;
   html: string;
 }
 
+/** Where links point and whose name the mail carries; all from configuration (R28). */
 export interface TemplateContext {
   appName: string;
+  /** Public origin without a trailing slash (`config.baseUrl`). */
   baseUrl: string;
+  /** Where the pages live (`config.uiPrefix`), e.g. `/account`. */
   uiPrefix: string;
+}
+
+/** Every kind of message regstack sends (also the `kind` stored with each outbox row). */
+export const EMAIL_KINDS = [
+  'verification',
+  'account_exists',
+  'password_reset',
+  'password_changed',
+  'email_change_confirmation',
+  'email_changed',
+  'account_deleted',
+] as const;
+export type EmailKind = (typeof EMAIL_KINDS)[number];
+
+/**
+ * Variables every kind offers, except that `verification` leaves out `full_name` and `greeting`: the name on a
+ * sign-up was typed by an unauthenticated stranger for an address nobody has proven yet, and echoing it would let
+ * anyone mail text of their choosing to any inbox through the host's mail server.
+ */
+const COMMON_VARIABLES = ['app_name', 'base_url', 'login_url', 'forgot_url', 'support_text'] as const;
+const NAME_VARIABLES = ['full_name', 'greeting'] as const;
+
+/** The `{{variable}}` names each kind's templates may use (override files are checked against this list). */
+export const TEMPLATE_VARIABLES = {
+  verification: [...COMMON_VARIABLES, 'verify_url', 'expires_in'],
+  account_exists: [...COMMON_VARIABLES, ...NAME_VARIABLES],
+  password_reset: [...COMMON_VARIABLES, ...NAME_VARIABLES, 'reset_url', 'expires_in'],
+  password_changed: [...COMMON_VARIABLES, ...NAME_VARIABLES],
+  email_change_confirmation: [...COMMON_VARIABLES, ...NAME_VARIABLES, 'confirm_url', 'new_email', 'expires_in'],
+  email_changed: [...COMMON_VARIABLES, ...NAME_VARIABLES, 'new_email'],
+  account_deleted: [...COMMON_VARIABLES, ...NAME_VARIABLES],
+} as const satisfies Record<EmailKind, readonly string[]>;
+
+export type TemplateVariable<K extends EmailKind> = (typeof TEMPLATE_VARIABLES)[K][number];
+
+/** What a caller hands each kind. Token lifetimes are in seconds and rendered as "24 hours", "30 minutes". */
+export interface TemplateInputs {
+  verification: { token: string; ttlSeconds: number };
+  account_exists: { fullName?: string | null | undefined };
+  password_reset: { token: string; ttlSeconds: number; fullName?: string | null | undefined };
+  password_changed: { fullName?: string | null | undefined };
+  /** Sent to the NEW address; `newEmail` is that address. */
+  email_change_confirmation: {
+    token: string;
+    ttlSeconds: number;
+    newEmail: string;
+    fullName?: string | null | undefined;
+  };
+  /** Sent to the OLD address, with the "this wasn't me" path (R43). */
+  email_changed: { newEmail: string; fullName?: string | null | undefined };
+  account_deleted: { fullName?: string | null | undefined };
+}
+
+export interface CreateTemplatesOptions extends TemplateContext {
+  /**
+   * Directory of override files `<kind>.subject.txt`, `<kind>.txt`, `<kind>.html` (`config.email.templatesDir`).
+   * Any file may be left out: that part of that kind stays built in. Read and checked once, here: an unknown
+   * `{{variable}}` or file name throws a `TemplateError` listing every problem.
+   * @default undefined (built-in templates only)
+   */
+  templatesDir?: string | undefined;
+  /**
+   * The `{{support_text}}` sentence: where a user turns when a notice describes something they did not do.
+   * @default 'If you need help, contact the <app name> team.'
+   */
+  supportText?: string | undefined;
+}
+
+/**
+ * One render function per kind, plus the context it was built from — so an `EmailTemplates` can stand wherever a
+ * `TemplateContext` is expected (`verificationEmail(templates, …)` then uses the overrides too).
+ */
+export interface EmailTemplates extends TemplateContext {
+  readonly templatesDir: string | undefined;
+  render<K extends EmailKind>(kind: K, input: TemplateInputs[K]): RenderedEmail;
+  verification(input: TemplateInputs['verification']): RenderedEmail;
+  accountExists(input?: TemplateInputs['account_exists']): RenderedEmail;
+  passwordReset(input: TemplateInputs['password_reset']): RenderedEmail;
+  passwordChanged(input?: TemplateInputs['password_changed']): RenderedEmail;
+  emailChangeConfirmation(input: TemplateInputs['email_change_confirmation']): RenderedEmail;
+  emailChanged(input: TemplateInputs['email_changed']): RenderedEmail;
+  accountDeleted(input?: TemplateInputs['account_deleted']): RenderedEmail;
 }
 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** `{baseUrl}{uiPrefix}/{page}?token=…` — the only way a token link is built (R28). */
 export function pageLink(ctx: TemplateContext, page: string, token: string): string {
   return `${ctx.baseUrl}${ctx.uiPrefix}/${page}?token=${encodeURIComponent(token)}`;
 }
 
-function layout(ctx: TemplateContext, title: string, paragraphs: string[], link?: { href: string; label: string }) {
-  const body = paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n');
-  const button = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>` : '';
-  return `<!doctype html><html><body><h1>${escapeHtml(title)}</h1>\n${body}\n${button}\n<p>— ${escapeHtml(ctx.appName)}</p></body></html>`;
+function pageUrl(ctx: TemplateContext, page: string): string {
+  return `${ctx.baseUrl}${ctx.uiPrefix}/${page}`;
 }
 
-export function verificationEmail(ctx: TemplateContext, token: string, ttlHours: number): RenderedEmail {
-  const link = pageLink(ctx, 'verify', token);
-  const intro = `Confirm your email address to finish creating your ${ctx.appName} account.`;
-  const expiry = `The link expires in ${ttlHours} hour${ttlHours === 1 ? '' : 's'}. If you did not sign up, ignore this email.`;
-  return {
-    subject: `Confirm your email for ${ctx.appName}`,
-    text: `${intro}\n\n${link}\n\n${expiry}\n`,
-    html: layout(ctx, 'Confirm your email', [intro, expiry], { href: link, label: 'Confirm email' }),
+/** One header line: control characters (CR and LF above all) become spaces, so a value cannot add headers. */
+export function sanitizeSubject(subject: string): string {
+  // \p{Cc} is every C0/C1 control (CR, LF, TAB, NUL…); U+2028/2029 are line breaks to some mail clients.
+  return subject
+    .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+}
+
+/** "24 hours", "1 hour", "30 minutes", "45 seconds". */
+export function formatDuration(seconds: number): string {
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (seconds >= 3600 && seconds % 3600 === 0) return unit(seconds / 3600, 'hour');
+  if (seconds >= 60) return unit(Math.round(seconds / 60), 'minute');
+  return unit(Math.max(0, Math.round(seconds)), 'second');
+}
+
+/** One kind's three template sources. */
+export interface KindTemplates {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+// ── Built-in templates ───────────────────────────────────────────────────────────────────────────────────
+
+function htmlPage(title: string, paragraphs: string[], button?: { href: string; label: string }): string {
+  const body = paragraphs.map((p) => `<p>${p}</p>`).join('\n');
+  const link = button ? `\n<p><a href="${button.href}">${button.label}</a></p>` : '';
+  return [
+    '<!doctype html>',
+    '<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head><body>',
+    `<h1>${title}</h1>`,
+    `${body}${link}`,
+    '<p>— {{app_name}}</p>',
+    '</body></html>',
+    '',
+  ].join('\n');
+}
+
+const SIGN_OFF = '— {{app_name}}\n';
+
+/** The bundled templates; `test/src/email` checks that each uses only its kind's variables. */
+export const BUILT_IN_TEMPLATES: Readonly<Record<EmailKind, KindTemplates>> = {
+  verification: {
+    subject: 'Confirm your email for {{app_name}}',
+    text: [
+      'Confirm your email address to finish creating your {{app_name}} account:',
+      '',
+      '{{verify_url}}',
+      '',
+      'The link expires in {{expires_in}}. If you did not sign up, ignore this email: no account is created.',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage(
+      'Confirm your email',
+      [
+        'Confirm your email address to finish creating your {{app_name}} account.',
+        'The link expires in {{expires_in}}. If you did not sign up, ignore this email: no account is created.',
+      ],
+      { href: '{{verify_url}}', label: 'Confirm email' },
+    ),
+  },
+  account_exists: {
+    subject: 'Someone tried to sign up with your email on {{app_name}}',
+    text: [
+      '{{greeting}}',
+      '',
+      'Someone tried to create a {{app_name}} account with this email address, which already has one.',
+      '',
+      'If it was you, sign in at {{login_url}} or reset your password at {{forgot_url}}.',
+      'If not, you can ignore this email: nothing was changed.',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage(
+      'Sign-up attempt',
+      [
+        '{{greeting}}',
+        'Someone tried to create a {{app_name}} account with this email address, which already has one.',
+        'If it was you, sign in, or <a href="{{forgot_url}}">reset your password</a>. If not, you can ignore this email: nothing was changed.',
+      ],
+      { href: '{{login_url}}', label: 'Sign in' },
+    ),
+  },
+  password_reset: {
+    subject: 'Reset your {{app_name}} password',
+    text: [
+      '{{greeting}}',
+      '',
+      'Someone asked to reset the password of your {{app_name}} account. To choose a new password, open:',
+      '',
+      '{{reset_url}}',
+      '',
+      'The link expires in {{expires_in}} and works once. If you did not ask for this, ignore this email: your password stays as it is.',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage(
+      'Reset your password',
+      [
+        '{{greeting}}',
+        'Someone asked to reset the password of your {{app_name}} account.',
+        'The link expires in {{expires_in}} and works once. If you did not ask for this, ignore this email: your password stays as it is.',
+      ],
+      { href: '{{reset_url}}', label: 'Choose a new password' },
+    ),
+  },
+  password_changed: {
+    subject: 'Your {{app_name}} password was changed',
+    text: [
+      '{{greeting}}',
+      '',
+      'The password of your {{app_name}} account was just changed, and every other session was signed out.',
+      '',
+      'If this was you, there is nothing to do.',
+      'If it was not, reset your password now at {{forgot_url}} — {{support_text}}',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage('Your password was changed', [
+      '{{greeting}}',
+      'The password of your {{app_name}} account was just changed, and every other session was signed out.',
+      'If this was you, there is nothing to do. If it was not, <a href="{{forgot_url}}">reset your password now</a>. {{support_text}}',
+    ]),
+  },
+  email_change_confirmation: {
+    subject: 'Confirm your new email for {{app_name}}',
+    text: [
+      '{{greeting}}',
+      '',
+      'To make {{new_email}} the email address of your {{app_name}} account, open:',
+      '',
+      '{{confirm_url}}',
+      '',
+      'The link expires in {{expires_in}} and works once. If you did not ask for this, ignore this email: nothing changes.',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage(
+      'Confirm your new email',
+      [
+        '{{greeting}}',
+        'To make {{new_email}} the email address of your {{app_name}} account, confirm it.',
+        'The link expires in {{expires_in}} and works once. If you did not ask for this, ignore this email: nothing changes.',
+      ],
+      { href: '{{confirm_url}}', label: 'Confirm new email' },
+    ),
+  },
+  email_changed: {
+    subject: 'The email address of your {{app_name}} account is changing',
+    text: [
+      '{{greeting}}',
+      '',
+      'Someone signed in to your {{app_name}} account asked to change its email address from this one to {{new_email}}.',
+      'Once the new address is confirmed, sign-in and notices use it and this address no longer does.',
+      '',
+      'If this was you, there is nothing to do.',
+      'This wasn\u2019t me: reset your password now at {{forgot_url}} (this signs out every session) — {{support_text}}',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage('Your email address is changing', [
+      '{{greeting}}',
+      'Someone signed in to your {{app_name}} account asked to change its email address from this one to {{new_email}}.',
+      'Once the new address is confirmed, sign-in and notices use it and this address no longer does.',
+      'If this was you, there is nothing to do.',
+      '<strong>This wasn\u2019t me:</strong> <a href="{{forgot_url}}">reset your password now</a> (this signs out every session). {{support_text}}',
+    ]),
+  },
+  account_deleted: {
+    subject: 'Your {{app_name}} account was deleted',
+    text: [
+      '{{greeting}}',
+      '',
+      'Your {{app_name}} account and the data that belonged to it were deleted, and every session was signed out.',
+      '',
+      'If you did not ask for this: {{support_text}}',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage('Your account was deleted', [
+      '{{greeting}}',
+      'Your {{app_name}} account and the data that belonged to it were deleted, and every session was signed out.',
+      'If you did not ask for this: {{support_text}}',
+    ]),
+  },
+};
+
+// ── Rendering ────────────────────────────────────────────────────────────────────────────────────────────
+
+type Values<K extends EmailKind> = Record<TemplateVariable<K>, string>;
+
+function kindValues<K extends EmailKind>(
+  ctx: TemplateContext,
+  supportText: string,
+  kind: K,
+  input: TemplateInputs[K],
+): Values<K> {
+  const i = input as Partial<{ token: string; ttlSeconds: number; fullName: string | null; newEmail: string }>;
+  const fullName = i.fullName?.trim() ?? '';
+  const common: Record<string, string> = {
+    app_name: ctx.appName,
+    base_url: ctx.baseUrl,
+    login_url: pageUrl(ctx, 'login'),
+    forgot_url: pageUrl(ctx, 'forgot'),
+    support_text: supportText,
+    full_name: fullName,
+    greeting: fullName ? `Hello ${fullName},` : 'Hello,',
+    expires_in: i.ttlSeconds === undefined ? '' : formatDuration(i.ttlSeconds),
+    new_email: i.newEmail ?? '',
   };
+  const token = i.token ?? '';
+  if (kind === 'verification') common.verify_url = pageLink(ctx, 'verify', token);
+  if (kind === 'password_reset') common.reset_url = pageLink(ctx, 'reset', token);
+  if (kind === 'email_change_confirmation') common.confirm_url = pageLink(ctx, 'confirm-email-change', token);
+  // Only the kind's own variables go further, so a template can never reach a value it does not document.
+  const values: Record<string, string> = {};
+  for (const name of TEMPLATE_VARIABLES[kind]) values[name] = common[name] ?? '';
+  return values as Values<K>;
+}
+
+function renderKind<K extends EmailKind>(templates: KindTemplates, values: Values<K>): RenderedEmail {
+  const v = values as Record<string, string>;
+  const identity = (value: string) => value;
+  return {
+    subject: sanitizeSubject(fillTemplate(templates.subject, v, identity)),
+    text: fillTemplate(templates.text, v, identity),
+    html: fillTemplate(templates.html, v, escapeHtml),
+  };
+}
+
+/**
+ * Builds the render functions for one regstack instance. With `templatesDir`, the override files are read and
+ * checked now (fail fast): a bad file stops startup with a message naming the file and the problem.
+ */
+export function createTemplates(options: CreateTemplatesOptions): EmailTemplates {
+  const ctx: TemplateContext = { appName: options.appName, baseUrl: options.baseUrl, uiPrefix: options.uiPrefix };
+  const supportText = options.supportText ?? `If you need help, contact the ${options.appName} team.`;
+  const overrides: TemplateOverrides = options.templatesDir
+    ? loadTemplateOverrides(options.templatesDir, TEMPLATE_VARIABLES)
+    : {};
+  const sources = {} as Record<EmailKind, KindTemplates>;
+  for (const kind of EMAIL_KINDS) sources[kind] = { ...BUILT_IN_TEMPLATES[kind], ...overrides[kind] };
+
+  function render<K extends EmailKind>(kind: K, input: TemplateInputs[K]): RenderedEmail {
+    return renderKind(sources[kind], kindValues(ctx, supportText, kind, input));
+  }
+
+  return {
+    ...ctx,
+    templatesDir: options.templatesDir,
+    render,
+    verification: (input) => render('verification', input),
+    accountExists: (input = {}) => render('account_exists', input),
+    passwordReset: (input) => render('password_reset', input),
+    passwordChanged: (input = {}) => render('password_changed', input),
+    emailChangeConfirmation: (input) => render('email_change_confirmation', input),
+    emailChanged: (input) => render('email_changed', input),
+    accountDeleted: (input = {}) => render('account_deleted', input),
+  };
+}
+
+function isEmailTemplates(ctx: TemplateContext): ctx is EmailTemplates {
+  return typeof (ctx as Partial<EmailTemplates>).render === 'function';
+}
+
+/** The templates behind `ctx`: its own when it is an `EmailTemplates` (overrides apply), else the built-ins. */
+function templatesOf(ctx: TemplateContext): EmailTemplates {
+  return isEmailTemplates(ctx) ? ctx : createTemplates(ctx);
+}
+
+/** The verification message (kind `verification`); `ttlHours` is the link lifetime. */
+export function verificationEmail(ctx: TemplateContext, token: string, ttlHours: number): RenderedEmail {
+  return templatesOf(ctx).verification({ token, ttlSeconds: ttlHours * 3600 });
 }
 
 /** Sent instead of a verification link when someone registers with an address that already has an account (R12). */
 export function accountExistsEmail(ctx: TemplateContext): RenderedEmail {
-  const login = `${ctx.baseUrl}${ctx.uiPrefix}/login`;
-  const forgot = `${ctx.baseUrl}${ctx.uiPrefix}/forgot`;
-  const intro = `Someone tried to create a ${ctx.appName} account with this email address, which already has one.`;
-  const help = `If it was you, sign in at ${login} or reset your password at ${forgot}. If not, you can ignore this email: nothing was changed.`;
-  return {
-    subject: `Someone tried to sign up with your email on ${ctx.appName}`,
-    text: `${intro}\n\n${help}\n`,
-    html: layout(ctx, 'Sign-up attempt', [intro, help], { href: login, label: 'Sign in' }),
-  };
+  return templatesOf(ctx).accountExists();
 }

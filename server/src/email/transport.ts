@@ -1,7 +1,8 @@
 /**
  * Email transports: where a rendered message finally goes. Any object with `send(message)` is a transport;
- * regstack ships `console` here (SMTP and SES arrive with the lifecycle work). A transport may throw: the
- * outbox retries with backoff, so a failing provider delays mail but never loses it or slows a response.
+ * regstack ships `console` here, `smtp` in `smtp.ts` and `ses` in `ses.ts` (`createTransportFromConfig`
+ * picks one from `email.backend`). A transport throws when a message was not accepted: the outbox retries
+ * with backoff, so a failing provider delays mail but never loses it or slows a response (R11).
  */
 export interface EmailMessage {
   to: string;
@@ -12,8 +13,12 @@ export interface EmailMessage {
 }
 
 export interface EmailTransport {
+  /** Delivers one message to the provider; rejects when it was not accepted (the outbox then retries). */
   send(message: EmailMessage): Promise<void>;
+  /** Releases connections (the SMTP pool, the SES client). */
   close?(): Promise<void>;
+  /** Checks that the provider is reachable and accepts the credentials, delivering nothing (`regstack doctor`). */
+  verify?(): Promise<void>;
 }
 
 /**

@@ -19,6 +19,8 @@ import type { RegstackContext, RegstackRuntime } from '../trpc/context.ts';
 import { describeError } from '../trpc/error-formatter.ts';
 import { t } from '../trpc/init.ts';
 import type { ClientIpResolver } from './client-ip.ts';
+import { PAGES_CSS, PAGES_JS } from './pages/assets.ts';
+import { PAGE_SECURITY_HEADERS, renderLinkPage } from './pages/link-pages.ts';
 
 /** The standalone server's root: regstack mounted as `auth`, so paths are `auth.login`, `auth.account.me`. */
 export const standaloneRouter = t.router({ auth: regstackRouter });
@@ -95,6 +97,48 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array 
   return out;
 }
 
+const STATIC_ASSETS: Record<string, { type: string; body: string }> = {
+  'regstack.css': { type: 'text/css; charset=utf-8', body: PAGES_CSS },
+  'link-pages.js': { type: 'text/javascript; charset=utf-8', body: PAGES_JS },
+};
+
+/** The link pages and their assets (`enable_ui_router`), or null when `path` is not one of them. */
+function servePage(path: string, method: string, config: RegstackConfig): Response | null {
+  const staticPrefix = config.staticPrefix.replace(/\/+$/, '');
+  const uiPrefix = config.uiPrefix.replace(/\/+$/, '');
+  let response: Response | null = null;
+  if (path.startsWith(`${staticPrefix}/`)) {
+    const asset = Object.hasOwn(STATIC_ASSETS, path.slice(staticPrefix.length + 1))
+      ? STATIC_ASSETS[path.slice(staticPrefix.length + 1)]
+      : undefined;
+    if (!asset) return null;
+    response = new Response(asset.body, {
+      headers: {
+        'content-type': asset.type,
+        'cache-control': 'public, max-age=3600',
+        'x-content-type-options': 'nosniff',
+      },
+    });
+  } else if (path.startsWith(`${uiPrefix}/`)) {
+    const html = renderLinkPage(path.slice(uiPrefix.length + 1), {
+      appName: config.appName,
+      apiPrefix: config.apiPrefix,
+      staticPrefix,
+    });
+    if (html === null) return null;
+    response = new Response(html, {
+      headers: { 'content-type': 'text/html; charset=utf-8', ...PAGE_SECURITY_HEADERS },
+    });
+  }
+  if (response && method !== 'GET' && method !== 'HEAD') {
+    return new Response('Method Not Allowed', {
+      status: 405,
+      headers: { allow: 'GET, HEAD', ...PAGE_SECURITY_HEADERS },
+    });
+  }
+  return response;
+}
+
 export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler {
   const { config, runtime, storage, logger, ipResolver } = deps;
   const apiPrefix = config.apiPrefix.replace(/\/+$/, '');
@@ -111,6 +155,11 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
       } catch {
         return json(503, { status: 'unavailable' }, { 'retry-after': '5' });
       }
+    }
+
+    if (config.enableUiRouter) {
+      const page = servePage(path, request.method, config);
+      if (page) return page;
     }
 
     if (

@@ -31,8 +31,9 @@ export function createAuditEventRepository(em: EntityManager) {
       return em.find(AuditEventSchema, { subjectId }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit });
     },
 
-    deleteForSubject(subjectId: string): Promise<number> {
-      return em.nativeDelete(AuditEventSchema, { subjectId });
+    /** Removes every row naming the user as subject or actor (account deletion, R45). */
+    deleteForUser(userId: string): Promise<number> {
+      return em.nativeDelete(AuditEventSchema, { $or: [{ subjectId: userId }, { actorId: userId }] });
     },
   };
 }

@@ -24,9 +24,13 @@ export interface OutboxLease {
 export function createEmailOutboxRepository(em: EntityManager, dialect: Dialect) {
   const claims = createClaimRepository(em, dialect);
   return {
-    async enqueue(data: NewOutboxMessage, now: Date): Promise<EmailOutbox> {
+    /**
+     * Stores a message. With `id`, the insert is idempotent: a second enqueue under the same id (a retried
+     * job) stores nothing and returns null.
+     */
+    async enqueue(data: NewOutboxMessage, now: Date, id?: string): Promise<EmailOutbox | null> {
       const row = {
-        id: newId(now.getTime()),
+        id: id ?? newId(now.getTime()),
         ...data,
         status: 'pending' as const,
         attempts: 0,
@@ -35,7 +39,12 @@ export function createEmailOutboxRepository(em: EntityManager, dialect: Dialect)
         createdAt: now,
         sentAt: null,
       };
-      await em.insert(EmailOutboxSchema, row);
+      try {
+        await em.insert(EmailOutboxSchema, row);
+      } catch (err) {
+        if (id && dialect.isUniqueViolation(err)) return null;
+        throw err;
+      }
       return row;
     },
 

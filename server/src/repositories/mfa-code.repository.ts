@@ -65,7 +65,13 @@ export function createMfaCodeRepository(em: EntityManager, dialect: Dialect) {
       return true;
     },
 
-    deleteAllForUser(userId: string): Promise<number> {
+    /** Removes the user's codes and the guess/use claims recorded against them (account deletion, R45). */
+    async deleteAllForUser(userId: string): Promise<number> {
+      const codes = await em.find(MfaCodeSchema, { userId }, { fields: ['id'], disableIdentityMap: true });
+      for (const { id } of codes) {
+        await claims.deleteScope(`mfa:${id}`);
+        await claims.deleteScope(`mfa-used:${id}`);
+      }
       return em.nativeDelete(MfaCodeSchema, { userId });
     },
 

@@ -69,8 +69,19 @@ export function createOneTimeTokenRepository(em: EntityManager, dialect: Dialect
       );
     },
 
-    deleteAllForSubject(subjectId: string): Promise<number> {
+    /** Removes the subject's tokens and their redemption claims (account deletion, R45). */
+    async deleteAllForSubject(subjectId: string): Promise<number> {
+      await claims.deleteScope(`otk:${subjectId}`);
       return em.nativeDelete(OneTimeTokenSchema, { subjectId });
+    },
+
+    /** A live token of this purpose, without consuming it (to check a new password before redeeming). */
+    findLive(tokenHash: string, purpose: TokenPurpose, now: Date): Promise<OneTimeToken | null> {
+      return em.findOne(
+        OneTimeTokenSchema,
+        { tokenHash, purpose, usedAt: null, expiresAt: { $gt: now } },
+        { disableIdentityMap: true },
+      );
     },
 
     purgeExpired(now: Date): Promise<number> {

@@ -63,6 +63,20 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       return (await em.nativeUpdate(UserSchema, { id: userId }, { hashedPassword, updatedAt: now })) === 1;
     },
 
+    /** Moves the account to `email`; false when another account holds it (the unique index decides, R43). */
+    async updateEmailIfFree(userId: string, email: string, now: Date): Promise<boolean> {
+      try {
+        return (await em.nativeUpdate(UserSchema, { id: userId }, { email, isVerified: true, updatedAt: now })) === 1;
+      } catch (err) {
+        if (dialect.isUniqueViolation(err)) return false;
+        throw err;
+      }
+    },
+
+    async updateProfile(userId: string, fields: { fullName: string | null }, now: Date): Promise<void> {
+      await em.nativeUpdate(UserSchema, { id: userId }, { fullName: fields.fullName, updatedAt: now });
+    },
+
     async markVerified(userId: string, now: Date): Promise<void> {
       await em.nativeUpdate(UserSchema, { id: userId }, { isVerified: true, updatedAt: now });
     },

@@ -3,7 +3,14 @@
  * with `account`, `mfa` and `admin` nested. A static value: all per-instance state arrives in the context.
  */
 import type { LogoutResult } from '@regstack/shared';
-import { loginInput, registerInput, resendVerificationInput, verifyEmailInput } from '@regstack/shared';
+import {
+  forgotPasswordInput,
+  loginInput,
+  registerInput,
+  resendVerificationInput,
+  resetPasswordInput,
+  verifyEmailInput,
+} from '@regstack/shared';
 import { t } from '../trpc/init.ts';
 import { authedProcedure, publicProcedure } from '../trpc/procedures.ts';
 import { accountRouter } from './account.ts';
@@ -30,6 +37,18 @@ export const regstackRouter = t.router({
   login: publicProcedure
     .input(loginInput)
     .mutation(({ ctx, input }) => ctx.regstack.runtime.services.auth.login(input, ctx.regstack.request)),
+
+  forgotPassword: publicProcedure
+    .input(forgotPasswordInput)
+    .mutation(({ ctx, input }) =>
+      ctx.regstack.runtime.services.passwordReset.forgotPassword(input.email, ctx.regstack.request),
+    ),
+
+  resetPassword: publicProcedure
+    .input(resetPasswordInput)
+    .mutation(({ ctx, input }) =>
+      ctx.regstack.runtime.services.passwordReset.resetPassword(input.token, input.newPassword, ctx.regstack.request),
+    ),
 
   logout: authedProcedure.mutation(async ({ ctx }): Promise<LogoutResult> => {
     const revoked = await ctx.regstack.runtime.services.sessions.logout(ctx.auth, ctx.regstack.request);

@@ -5,7 +5,7 @@
 import type { RegstackConfig } from '../config/index.ts';
 import type { Storage } from '../db/storage.ts';
 import type { Mailer } from '../email/mailer.ts';
-import type { TemplateContext } from '../email/templates.ts';
+import type { EmailTemplates } from '../email/templates.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
 import { createRepositories, type Repositories } from '../repositories/index.ts';
@@ -24,9 +24,7 @@ export interface ServiceDeps {
   mailer: Mailer;
   events: EventBus;
   logger: Logger;
-  templates: TemplateContext;
-  /** Runs work after the response (enumeration-safe flows, R11); errors are logged. */
-  background(task: () => Promise<void>): void;
+  templates: EmailTemplates;
 }
 
 export function openRepos(deps: Pick<ServiceDeps, 'storage'>): Repositories {

@@ -8,22 +8,26 @@
  * Resending a verification link always answers the same, and does its work after the response (R11).
  */
 import type { RegisterResult } from '@regstack/shared';
-import { accountExistsEmail, verificationEmail } from '../email/templates.ts';
+import { derivedOutboxId } from '../email/mailer.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
 import { openRepos, type ServiceDeps } from './deps.ts';
+import type { RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
+import { limitClient } from './reauthentication.ts';
 
 export function assertNewPasswordAllowed(deps: Pick<ServiceDeps, 'passwordPolicy'>, password: string, email: string) {
   const problem = deps.passwordPolicy.check(password, { email });
   if (problem) throw new RegstackError(problem.code, problem.message, { fieldErrors: { password: [problem.message] } });
 }
 
-export function createRegistrationService(deps: ServiceDeps) {
+const RESEND_JOB = 'resend_verification';
+
+export function createRegistrationService(deps: ServiceDeps, parts: { rateLimiter: RateLimiter }) {
   const verificationTtlMs = deps.config.verificationTokenTtlSeconds * 1000;
 
-  async function sendVerification(subjectId: string, email: string, request: RequestMeta) {
+  async function sendVerification(subjectId: string, email: string, request: RequestMeta, mailId?: string) {
     // Over the per-recipient limit (R21): send nothing and keep the earlier link alive.
     if (!(await deps.mailer.reserve(email))) return;
     const repos = openRepos(deps);
@@ -38,10 +42,29 @@ export function createRegistrationService(deps: ServiceDeps) {
       },
       now,
     );
-    const ttlHours = Math.round(deps.config.verificationTokenTtlSeconds / 3600);
-    await deps.mailer.enqueue('verification', email, verificationEmail(deps.templates, token, Math.max(1, ttlHours)));
+    await deps.mailer.enqueue(
+      'verification',
+      email,
+      deps.templates.verification({ token, ttlSeconds: deps.config.verificationTokenTtlSeconds }),
+      mailId ? { id: mailId } : {},
+    );
     deps.events.emit('verification_requested', { email, request });
   }
+
+  // The deferred half of resendVerification: idempotent per job (see password-reset.service.ts).
+  deps.mailer.handleJobs(RESEND_JOB, async (payload, job) => {
+    const { email, request } = payload as { email: string; request: RequestMeta };
+    const repos = openRepos(deps);
+    const mailId = derivedOutboxId(job.id, 'mail');
+    if (await repos.emailOutbox.findById(mailId)) return;
+    const pending = await repos.pendingRegistrations.findByEmail(email);
+    if (pending && pending.expiresAt > deps.clock.now()) {
+      await sendVerification(pending.id, pending.email, request, mailId);
+      return;
+    }
+    const user = await repos.users.findByEmail(email);
+    if (user && !user.isVerified && user.isActive) await sendVerification(user.id, user.email, request, mailId);
+  });
 
   return {
     async register(
@@ -51,6 +74,7 @@ export function createRegistrationService(deps: ServiceDeps) {
       if (!deps.config.allowRegistration) {
         throw new RegstackError('REGISTRATION_DISABLED', 'Registration is disabled');
       }
+      await limitClient(parts.rateLimiter, openRepos(deps), request, 'register', deps.config.registerRateLimit);
       // Policy before hashing (R2, R5): length, common passwords, personal words — with the reason.
       assertNewPasswordAllowed(deps, input.password, input.email);
       // One hash on every path, so a taken address costs the same time as a free one (R12).
@@ -68,7 +92,11 @@ export function createRegistrationService(deps: ServiceDeps) {
         if (existing) {
           // Enumeration-safe on purpose: the caller sees the ordinary answer; the owner gets a notice (R12).
           if (await deps.mailer.reserve(existing.email)) {
-            await deps.mailer.enqueue('account_exists', existing.email, accountExistsEmail(deps.templates));
+            await deps.mailer.enqueue(
+              'account_exists',
+              existing.email,
+              deps.templates.accountExists({ fullName: existing.fullName }),
+            );
           }
           await repos.auditEvents.record({ event: 'register_existing', subjectId: existing.id, ...request }, now);
           deps.events.emit('registration_attempt_existing', { email: existing.email, request });
@@ -106,6 +134,7 @@ export function createRegistrationService(deps: ServiceDeps) {
     /** Follows a verification link: creates the account (or marks it verified). Single use (R26). */
     async verifyEmail(token: string, request: RequestMeta) {
       const repos = openRepos(deps);
+      await limitClient(parts.rateLimiter, repos, request, 'verify', deps.config.verifyRateLimit);
       const now = deps.clock.now();
       const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
       const consumed = await repos.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_verification', now);
@@ -145,18 +174,10 @@ export function createRegistrationService(deps: ServiceDeps) {
       return { user: dto };
     },
 
-    /** Always the same answer (R11); the lookup and the mail happen after the response. */
-    resendVerification(email: string, request: RequestMeta): { status: 'accepted' } {
-      deps.background(async () => {
-        const repos = openRepos(deps);
-        const pending = await repos.pendingRegistrations.findByEmail(email);
-        if (pending && pending.expiresAt > deps.clock.now()) {
-          await sendVerification(pending.id, pending.email, request);
-          return;
-        }
-        const user = await repos.users.findByEmail(email);
-        if (user && !user.isVerified && user.isActive) await sendVerification(user.id, user.email, request);
-      });
+    /** Always the same answer (R11) after one durable insert; the lookup and the mail happen in a job. */
+    async resendVerification(email: string, request: RequestMeta): Promise<{ status: 'accepted' }> {
+      await limitClient(parts.rateLimiter, openRepos(deps), request, 'resend', deps.config.resendVerificationRateLimit);
+      await deps.mailer.enqueueJob(RESEND_JOB, { email, request });
       return { status: 'accepted' };
     },
   };

@@ -6,7 +6,9 @@
 import type { RegstackConfig } from '../config/index.ts';
 import type { RequestMeta } from '../events.ts';
 import type { Logger } from '../logger.ts';
+import type { AccountService } from '../services/account.service.ts';
 import type { AuthService } from '../services/auth.service.ts';
+import type { PasswordResetService } from '../services/password-reset.service.ts';
 import type { RegistrationService } from '../services/registration.service.ts';
 import type { SessionService } from '../services/session.service.ts';
 
@@ -17,6 +19,8 @@ export interface RegstackRuntime {
     readonly registration: RegistrationService;
     readonly auth: AuthService;
     readonly sessions: SessionService;
+    readonly account: AccountService;
+    readonly passwordReset: PasswordResetService;
   };
 }
 

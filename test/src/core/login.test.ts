@@ -4,26 +4,10 @@
  * password checks (R17), success clearing the counter (R18).
  */
 import { createRepositories, type Repositories, UserSchema } from '@regstack/server/internal';
-import { getRegstackErrorCode } from '@regstack/shared';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
+import { failure } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
-
-async function failure(
-  promise: Promise<unknown>,
-): Promise<{ code?: string; message: string; retryAfterSeconds?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    const cause = (err as { cause?: { retryAfterSeconds?: number } }).cause;
-    return {
-      code: getRegstackErrorCode(err),
-      message: (err as Error).message,
-      ...(cause?.retryAfterSeconds !== undefined && { retryAfterSeconds: cause.retryAfterSeconds }),
-    };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describeEachBackend('login', (ctx) => {
   let t: TestRegstack;

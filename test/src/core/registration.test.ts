@@ -5,18 +5,10 @@
 import { getRegstackErrorCode } from '@regstack/shared';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
+import { codeOf } from '../harness/outcomes.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
 
 const PASSWORD = 'correct horse battery staple';
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    return getRegstackErrorCode(err);
-  }
-  throw new Error('expected the call to fail');
-}
 
 describeEachBackend('registration and verification', (ctx) => {
   let t: TestRegstack;

@@ -179,20 +179,54 @@ describeEachBackend('per-client limits over HTTP (R20)', (ctx) => {
 });
 
 describeEachBackend('unexpected failures over HTTP (R64)', (ctx) => {
-  it('an internal error is a 500 with a generic message: no SQL, table, driver or stack', async () => {
-    if (ctx.backend !== 'sqlite' && ctx.backend !== 'postgres') return; // needs a table to vanish under the server
-    const t = await startRegstack(ctx.url);
-    const server = await t.regstack.listen({ port: 0 });
-    try {
-      await t.regstack.storage.fork().getConnection().execute('drop table users');
-      const r = await rawClient(server.url).mutation('auth.login', { email: 'x@example.com', password: PASSWORD });
-      expect(r.status).toBe(500);
-      expect(error(r).message).toBe('Internal server error');
-      expect(error(r).data.regstackCode).toBe('INTERNAL_ERROR');
-      expect(JSON.stringify(r.body)).not.toMatch(/users|table|sqlite|postgres|select|relation|"stack"/i);
-    } finally {
-      await server.close();
-      await t.regstack.close();
-    }
-  });
+  // needs a table to vanish under the running server: SQL backends only
+  it.skipIf(ctx.backend !== 'sqlite' && ctx.backend !== 'postgres')(
+    'an internal error is a 500 with a generic message: no SQL, table, driver or stack',
+    async () => {
+      const t = await startRegstack(ctx.url);
+      const server = await t.regstack.listen({ port: 0 });
+      try {
+        await t.regstack.storage.fork().getConnection().execute('drop table users');
+        const r = await rawClient(server.url).mutation('auth.login', { email: 'x@example.com', password: PASSWORD });
+        expect(r.status).toBe(500);
+        expect(error(r).message).toBe('Internal server error');
+        expect(error(r).data.regstackCode).toBe('INTERNAL_ERROR');
+        expect(JSON.stringify(r.body)).not.toMatch(/users|table|sqlite|postgres|select|relation|"stack"/i);
+      } finally {
+        await server.close();
+        await t.regstack.close();
+      }
+    },
+  );
+});
+
+describeEachBackend('overload shedding over HTTP (R7)', (ctx) => {
+  // a property of the hasher, not of the database: run once
+  it.skipIf(ctx.backend !== 'sqlite')(
+    'when hashing is saturated, excess logins get 503 with Retry-After instead of queueing without bound',
+    async () => {
+      const t = await startRegstack(ctx.url, { hashConcurrency: 1, hashQueueLimit: 1, loginRateLimit: 'none' });
+      const server = await t.regstack.listen({ port: 0 });
+      try {
+        const api = rawClient(server.url);
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            api.mutation('auth.login', { email: `shed-${i}@example.com`, password: PASSWORD }),
+          ),
+        );
+        const shed = results.filter((r) => r.status === 503);
+        expect(shed.length).toBeGreaterThan(0);
+        for (const r of shed) {
+          expect(error(r).data.regstackCode).toBe('SERVER_BUSY');
+          expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        }
+        // the ones that got a slot were answered normally
+        expect(results.filter((r) => r.status === 401).length).toBeGreaterThan(0);
+        expect(results.every((r) => r.status === 401 || r.status === 503)).toBe(true);
+      } finally {
+        await server.close();
+        await t.regstack.close();
+      }
+    },
+  );
 });

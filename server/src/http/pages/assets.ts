@@ -1,0 +1,71 @@
+/**
+ * The static assets of the link pages, served from `static_prefix`: one stylesheet of `--rs-*` variables
+ * (light and dark) and one script. No inline script or style anywhere, so the pages run under a strict
+ * CSP (R59). The script reads the token from the address bar, removes it at once (R29), and calls the JSON
+ * API with `fetch` — no cookies are involved, so there is nothing for a cross-site request to ride on.
+ */
+export const PAGES_CSS = `:root {
+  --rs-font: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  --rs-bg: #f6f7f9; --rs-surface: #ffffff; --rs-text: #1d2330; --rs-muted: #5b6475;
+  --rs-primary: #2f5bea; --rs-primary-text: #ffffff; --rs-border: #d9dde5;
+  --rs-error: #b42318; --rs-success: #067647; --rs-radius: 10px;
+}
+@media (prefers-color-scheme: dark) {
+  :root { --rs-bg: #0f1420; --rs-surface: #171d2b; --rs-text: #e7eaf0; --rs-muted: #9aa3b5;
+    --rs-primary: #6b8cff; --rs-primary-text: #0f1420; --rs-border: #2a3245; --rs-error: #f97066; --rs-success: #47cd89; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; font-family: var(--rs-font); background: var(--rs-bg); color: var(--rs-text); }
+main { max-width: 26rem; margin: 12vh auto; padding: 2rem; background: var(--rs-surface);
+  border: 1px solid var(--rs-border); border-radius: var(--rs-radius); }
+h1 { font-size: 1.35rem; margin: 0 0 1rem; }
+p { color: var(--rs-muted); line-height: 1.5; }
+label { display: block; margin: 1rem 0 .35rem; font-weight: 600; }
+input { width: 100%; padding: .6rem .7rem; border: 1px solid var(--rs-border); border-radius: 6px;
+  background: var(--rs-bg); color: var(--rs-text); font: inherit; }
+button { margin-top: 1.25rem; width: 100%; padding: .7rem; border: 0; border-radius: 6px; font: inherit;
+  font-weight: 600; background: var(--rs-primary); color: var(--rs-primary-text); cursor: pointer; }
+button[disabled] { opacity: .6; cursor: default; }
+.rs-status { margin-top: 1rem; min-height: 1.5em; }
+.rs-status[data-kind="error"] { color: var(--rs-error); }
+.rs-status[data-kind="success"] { color: var(--rs-success); }
+[hidden] { display: none !important; }
+`;
+
+export const PAGES_JS = `"use strict";
+(function () {
+  var body = document.body;
+  var api = body.getAttribute("data-api");
+  var procedure = body.getAttribute("data-procedure");
+  var form = document.getElementById("rs-form");
+  var status = document.getElementById("rs-status");
+  var params = new URLSearchParams(location.search);
+  var token = params.get("token") || "";
+  // R29: the token leaves the address bar (and so history and any later Referer) at once.
+  if (location.search) history.replaceState(null, "", location.pathname);
+  function show(kind, text) { status.setAttribute("data-kind", kind); status.textContent = text; }
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) { form.hidden = true; show("error", "This link is incomplete or damaged."); return; }
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = { token: token };
+    var password = document.getElementById("rs-new-password");
+    if (password) input.newPassword = password.value;
+    var button = form.querySelector("button");
+    button.disabled = true;
+    show("", "Working…");
+    fetch(api + "/" + procedure, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ json: input }),
+      credentials: "omit"
+    }).then(function (res) {
+      return res.json().then(function (payload) { return { ok: res.ok, payload: payload }; });
+    }).then(function (r) {
+      if (r.ok) { form.hidden = true; show("success", body.getAttribute("data-success")); return; }
+      var err = r.payload && r.payload.error && r.payload.error.json;
+      button.disabled = false;
+      show("error", (err && err.message) || "Something went wrong. Try again.");
+    }).catch(function () { button.disabled = false; show("error", "The server could not be reached. Try again."); });
+  });
+})();
+`;

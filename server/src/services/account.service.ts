@@ -1,0 +1,182 @@
+/**
+ * The signed-in user's own account (R8, R19, R41, R43, R45, R47).
+ *
+ * - `update` takes an explicit allowlist (the full name): no email, flags or credentials (R47).
+ * - `changePassword` re-checks the current password through the login lockout (R19), checks the new one
+ *   against the policy (R1–R5), kills every session and outstanding token (R8, R27, R41), notifies the
+ *   user, and hands the caller a fresh session so this client carries on.
+ * - `changeEmail` re-checks the password, then mails a confirmation link to the NEW address and a notice
+ *   with a "this wasn't me" path to the OLD one. Its answer is identical whether or not the new address is
+ *   taken (R13); a taken address simply gets no link. `confirmEmailChange` redeems the link once, moves
+ *   the account under the unique index (re-checked at that moment, R43), kills sessions and tokens, and
+ *   clears the old address's lockout counter.
+ * - `deleteAccount` re-checks the password, then removes the user and every row that belongs to them
+ *   (sessions, revocations, tokens and their claims, codes, pending sign-ups, lockout counters, audit rows)
+ *   — their tokens die because their sessions are gone (R45). A later sign-up gets a new id.
+ */
+import type { EmailChangeRequestedResult, PasswordChangedResult, PublicUser } from '@regstack/shared';
+import { RegstackError } from '../errors/regstack-error.ts';
+import type { RequestMeta } from '../events.ts';
+import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
+import { openRepos, type ServiceDeps } from './deps.ts';
+import type { LockoutService, RateLimiter } from './lockout.service.ts';
+import { toPublicUser } from './mappers.ts';
+import { limitClient, verifyCurrentPassword } from './reauthentication.ts';
+import { assertNewPasswordAllowed } from './registration.service.ts';
+import type { AuthenticatedSession, SessionService } from './session.service.ts';
+
+export function createAccountService(
+  deps: ServiceDeps,
+  parts: { lockout: LockoutService; rateLimiter: RateLimiter; sessions: SessionService },
+) {
+  const { lockout, rateLimiter, sessions } = parts;
+
+  return {
+    async update(auth: AuthenticatedSession, fields: { fullName: string | null }): Promise<PublicUser> {
+      const repos = openRepos(deps);
+      const now = deps.clock.now();
+      await repos.users.updateProfile(auth.user.id, { fullName: fields.fullName }, now);
+      return toPublicUser({ ...auth.user, fullName: fields.fullName }, { revealPhone: true });
+    },
+
+    async changePassword(
+      auth: AuthenticatedSession,
+      input: { currentPassword: string; newPassword: string },
+      request: RequestMeta,
+    ): Promise<PasswordChangedResult> {
+      const repos = openRepos(deps);
+      await limitClient(rateLimiter, repos, request, 'change-password', deps.config.changePasswordRateLimit);
+      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      assertNewPasswordAllowed(deps, input.newPassword, auth.user.email);
+      const hashed = await deps.hasher.hash(input.newPassword);
+      const now = deps.clock.now();
+      await repos.users.updatePasswordHash(auth.user.id, hashed, now);
+      await sessions.revokeAll(auth.user.id, 'password_changed', request);
+      await repos.oneTimeTokens.revokeAllForSubject(auth.user.id, now);
+      await deps.mailer.enqueue(
+        'password_changed',
+        auth.user.email,
+        deps.templates.passwordChanged({ fullName: auth.user.fullName }),
+      );
+      await repos.auditEvents.record(
+        { event: 'password_changed', actorId: auth.user.id, subjectId: auth.user.id, ...request },
+        now,
+      );
+      deps.events.emit('password_changed', { userId: auth.user.id, request });
+      const opened = await sessions.open(auth.user, request);
+      return {
+        status: 'password_changed',
+        accessToken: opened.accessToken,
+        tokenType: 'Bearer',
+        expiresIn: opened.expiresIn,
+      };
+    },
+
+    async changeEmail(
+      auth: AuthenticatedSession,
+      input: { newEmail: string; currentPassword: string },
+      request: RequestMeta,
+    ): Promise<EmailChangeRequestedResult> {
+      const repos = openRepos(deps);
+      await limitClient(rateLimiter, repos, request, 'change-email', deps.config.changeEmailRateLimit);
+      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      if (input.newEmail === auth.user.email) {
+        throw new RegstackError('EMAIL_UNCHANGED', 'That is already your email address');
+      }
+      const now = deps.clock.now();
+      const expiresAt = new Date(now.getTime() + deps.config.emailChangeTokenTtlSeconds * 1000);
+      const result: EmailChangeRequestedResult = { status: 'confirmation_sent', email: input.newEmail, expiresAt };
+      // Same answer for a taken address (R13): it just gets no link. Confirming re-checks anyway.
+      const taken = await repos.users.findByEmail(input.newEmail);
+      if (!taken && (await deps.mailer.reserve(input.newEmail))) {
+        const { token, hash } = generateOneTimeToken();
+        await repos.oneTimeTokens.issue(
+          { tokenHash: hash, purpose: 'email_change', subjectId: auth.user.id, targetEmail: input.newEmail, expiresAt },
+          now,
+        );
+        await deps.mailer.enqueue(
+          'email_change_confirmation',
+          input.newEmail,
+          deps.templates.emailChangeConfirmation({
+            token,
+            ttlSeconds: deps.config.emailChangeTokenTtlSeconds,
+            newEmail: input.newEmail,
+            fullName: auth.user.fullName,
+          }),
+        );
+      }
+      // The current address always hears about it, with a "this wasn't me" path (R43).
+      await deps.mailer.enqueue(
+        'email_changed',
+        auth.user.email,
+        deps.templates.emailChanged({ newEmail: input.newEmail, fullName: auth.user.fullName }),
+      );
+      await repos.auditEvents.record(
+        { event: 'email_change_requested', actorId: auth.user.id, subjectId: auth.user.id, ...request },
+        now,
+      );
+      deps.events.emit('email_change_requested', { userId: auth.user.id, request });
+      return result;
+    },
+
+    async confirmEmailChange(token: string, request: RequestMeta): Promise<{ user: PublicUser }> {
+      const repos = openRepos(deps);
+      await limitClient(rateLimiter, repos, request, 'confirm-email', deps.config.confirmEmailChangeRateLimit);
+      const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
+      const consumed = await repos.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_change', deps.clock.now());
+      if (!consumed?.targetEmail) throw invalid();
+      const user = await repos.users.findById(consumed.subjectId);
+      if (!user?.isActive) throw invalid();
+      const oldEmail = user.email;
+      const now = deps.clock.now();
+      // The unique index decides at this moment (R43): an address taken since the request fails cleanly.
+      if (!(await repos.users.updateEmailIfFree(user.id, consumed.targetEmail, now))) {
+        throw new RegstackError('EMAIL_ALREADY_REGISTERED', 'That address now belongs to another account');
+      }
+      await sessions.revokeAll(user.id, 'email_changed', request);
+      await repos.oneTimeTokens.revokeAllForSubject(user.id, now);
+      await lockout.clear(repos.loginAttempts, lockout.keyFor(oldEmail));
+      await repos.auditEvents.record(
+        { event: 'email_changed', actorId: user.id, subjectId: user.id, ...request, details: {} },
+        now,
+      );
+      const dto = toPublicUser({ ...user, email: consumed.targetEmail, isVerified: true });
+      deps.events.emit('email_changed', { user: dto, request });
+      return { user: dto };
+    },
+
+    async deleteAccount(
+      auth: AuthenticatedSession,
+      input: { currentPassword: string },
+      request: RequestMeta,
+    ): Promise<{ status: 'deleted' }> {
+      if (!deps.config.enableAccountDeletion) {
+        throw new RegstackError('FEATURE_DISABLED', 'Account deletion is disabled');
+      }
+      const repos = openRepos(deps);
+      await limitClient(rateLimiter, repos, request, 'delete-account', deps.config.deleteAccountRateLimit);
+      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      const { id, email } = auth.user;
+      // The user row first: from here on no token of theirs authenticates, even before the rest is gone.
+      if (!(await repos.users.deleteById(id)))
+        throw new RegstackError('UNAUTHENTICATED', 'Invalid or expired access token');
+      await repos.sessions.deleteAllForUser(id);
+      await repos.revocations.deleteAllForUser(id);
+      await repos.oneTimeTokens.deleteAllForSubject(id);
+      await repos.mfaCodes.deleteAllForUser(id);
+      await repos.pendingRegistrations.deleteByEmail(email);
+      await repos.loginAttempts.clear(lockout.keyFor(email));
+      await repos.auditEvents.deleteForUser(id);
+      await deps.mailer.forgetRecipient(email);
+      await deps.mailer.enqueue(
+        'account_deleted',
+        email,
+        deps.templates.accountDeleted({ fullName: auth.user.fullName }),
+      );
+      deps.events.emit('user_deleted', { userId: id, request });
+      return { status: 'deleted' };
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

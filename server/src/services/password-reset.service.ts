@@ -1,0 +1,114 @@
+/**
+ * Forgotten passwords (R11, R18, R22–R30). `forgotPassword` always answers the same after one durable
+ * insert (a job in the outbox); the lookup, token and mail happen in that job, after the response — so
+ * neither the body nor the timing says whether the address has an account, the mail provider cannot
+ * influence either (R11), and a crash right after the answer still sends the mail exactly once. It changes nothing about the account (R30).
+ * `resetPassword` checks the new password first (so a weak one does not burn the link), redeems the token
+ * exactly once (R26), then: stores the new hash, kills every session (R41) and every outstanding token
+ * (R27), clears the login lockout (R18 — a locked-out owner can always recover), and notifies the stored
+ * address. It never logs the user in (R29).
+ */
+
+import { derivedOutboxId } from '../email/mailer.ts';
+import { RegstackError } from '../errors/regstack-error.ts';
+import type { RequestMeta } from '../events.ts';
+import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
+import { openRepos, type ServiceDeps } from './deps.ts';
+import type { LockoutService, RateLimiter } from './lockout.service.ts';
+import { limitClient } from './reauthentication.ts';
+import { assertNewPasswordAllowed } from './registration.service.ts';
+import type { SessionService } from './session.service.ts';
+
+const RESET_JOB = 'password_reset';
+
+export function createPasswordResetService(
+  deps: ServiceDeps,
+  parts: { lockout: LockoutService; rateLimiter: RateLimiter; sessions: SessionService },
+) {
+  const assertEnabled = () => {
+    if (!deps.config.enablePasswordReset) throw new RegstackError('FEATURE_DISABLED', 'Password reset is disabled');
+  };
+  const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
+
+  // The deferred half of forgotPassword. Idempotent per job: if a retry finds its mail already queued it stops,
+  // so a crash between queueing and finishing never sends a second (or a dead) link.
+  deps.mailer.handleJobs(RESET_JOB, async (payload, job) => {
+    const { email, request } = payload as { email: string; request: RequestMeta };
+    const repos = openRepos(deps);
+    const mailId = derivedOutboxId(job.id, 'mail');
+    if (await repos.emailOutbox.findById(mailId)) return;
+    const user = await repos.users.findByEmail(email);
+    if (!user?.isActive) return;
+    if (!(await deps.mailer.reserve(user.email))) return; // R21: keep the earlier link alive
+    const now = deps.clock.now();
+    const { token, hash } = generateOneTimeToken();
+    await repos.oneTimeTokens.issue(
+      {
+        tokenHash: hash,
+        purpose: 'password_reset',
+        subjectId: user.id,
+        expiresAt: new Date(now.getTime() + deps.config.passwordResetTokenTtlSeconds * 1000),
+      },
+      now,
+    );
+    // Mail goes to the stored address, never the submitted string (R53, CVE-2019-19844).
+    const rendered = deps.templates.passwordReset({
+      token,
+      ttlSeconds: deps.config.passwordResetTokenTtlSeconds,
+      fullName: user.fullName,
+    });
+    await deps.mailer.enqueue('password_reset', user.email, rendered, { id: mailId });
+    await repos.auditEvents.record({ event: 'password_reset_requested', subjectId: user.id, ...request }, now);
+    deps.events.emit('password_reset_requested', { userId: user.id, request });
+  });
+
+  return {
+    async forgotPassword(email: string, request: RequestMeta): Promise<{ status: 'accepted' }> {
+      assertEnabled();
+      await limitClient(parts.rateLimiter, openRepos(deps), request, 'forgot', deps.config.forgotPasswordRateLimit);
+      // One durable insert on every path: the answer and its timing cannot depend on the account, the work
+      // survives a crash right after the answer, and the mail provider is never on the request path.
+      await deps.mailer.enqueueJob(RESET_JOB, { email, request });
+      return { status: 'accepted' };
+    },
+
+    async resetPassword(
+      token: string,
+      newPassword: string,
+      request: RequestMeta,
+    ): Promise<{ status: 'password_reset' }> {
+      assertEnabled();
+      const repos = openRepos(deps);
+      await limitClient(parts.rateLimiter, repos, request, 'reset', deps.config.resetPasswordRateLimit);
+      const hash = hashOneTimeToken(token);
+      const peek = await repos.oneTimeTokens.findLive(hash, 'password_reset', deps.clock.now());
+      if (!peek) throw invalid();
+      const user = await repos.users.findById(peek.subjectId);
+      if (!user?.isActive) throw invalid();
+      assertNewPasswordAllowed(deps, newPassword, user.email);
+      const hashedPassword = await deps.hasher.hash(newPassword);
+      // The single-use decision (R26): whoever loses the race gets the same generic error.
+      const consumed = await repos.oneTimeTokens.consumeOnce(hash, 'password_reset', deps.clock.now());
+      if (!consumed || consumed.subjectId !== user.id) throw invalid();
+      const now = deps.clock.now();
+      await repos.users.updatePasswordHash(user.id, hashedPassword, now);
+      await parts.sessions.revokeAll(user.id, 'password_reset', request);
+      await repos.oneTimeTokens.revokeAllForSubject(user.id, now);
+      await parts.lockout.clear(repos.loginAttempts, parts.lockout.keyFor(user.email));
+      // Security notices are not throttled (R21 applies to links sent on request); the reset itself is rate limited.
+      await deps.mailer.enqueue(
+        'password_changed',
+        user.email,
+        deps.templates.passwordChanged({ fullName: user.fullName }),
+      );
+      await repos.auditEvents.record(
+        { event: 'password_reset_completed', actorId: user.id, subjectId: user.id, ...request },
+        now,
+      );
+      deps.events.emit('password_reset_completed', { userId: user.id, request });
+      return { status: 'password_reset' };
+    },
+  };
+}
+
+export type PasswordResetService = ReturnType<typeof createPasswordResetService>;

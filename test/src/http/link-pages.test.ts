@@ -1,0 +1,62 @@
+/**
+ * The pages behind mailed links, over HTTP: served only with `enable_ui_router`, with a strict CSP, no
+ * referrer and no caching (R29, R59), no inline code, GET only, and password-manager-friendly fields (R61).
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachBackend } from '../harness/each-backend.ts';
+import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
+
+describeEachBackend('link pages', (ctx) => {
+  let t: TestRegstack;
+  let server: { url: string; close(): Promise<void> };
+  beforeAll(async () => {
+    t = await startRegstack(ctx.url, { enableUiRouter: true, appName: 'Acme <Accounts>' });
+    server = await t.regstack.listen({ port: 0 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await t?.regstack.close();
+  });
+
+  it.each(['verify', 'reset', 'confirm-email-change'])('/account/%s is a strict, uncacheable page', async (page) => {
+    const res = await fetch(`${server.url}/account/${page}?token=${'A'.repeat(43)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const html = await res.text();
+    expect(html).not.toMatch(/<script>|<style>|\son[a-z]+=/i); // no inline code at all
+    expect(html).not.toContain('A'.repeat(43)); // the token is never echoed into the page
+    expect(html).toContain('Acme &#60;Accounts&#62;'); // reflected config is escaped (R60)
+    if (page === 'reset') expect(html).toContain('autocomplete="new-password"');
+  });
+
+  it('serves its assets and refuses anything but GET', async () => {
+    const js = await fetch(`${server.url}/regstack-static/link-pages.js`);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    expect(await js.text()).toContain('history.replaceState');
+    const css = await fetch(`${server.url}/regstack-static/regstack.css`);
+    expect(await css.text()).toContain('--rs-primary');
+    expect((await fetch(`${server.url}/account/verify`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${server.url}/account/nope`)).status).toBe(404);
+    expect((await fetch(`${server.url}/regstack-static/../package.json`)).status).toBe(404);
+  });
+});
+
+describeEachBackend('link pages switched off', (ctx) => {
+  it('without enable_ui_router the pages are not served (the host serves its own)', async () => {
+    const t = await startRegstack(ctx.url);
+    const server = await t.regstack.listen({ port: 0 });
+    try {
+      expect((await fetch(`${server.url}/account/verify`)).status).toBe(404);
+    } finally {
+      await server.close();
+      await t.regstack.close();
+    }
+  });
+});
