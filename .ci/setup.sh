@@ -77,3 +77,12 @@ if [ ! -x "$FERRET_BIN" ] || ! "$FERRET_BIN" --version 2>/dev/null | grep -q "$F
   rm -rf "$BUILD_DIR"
 fi
 log "FerretDB $("$FERRET_BIN" --version | head -n 1)"
+
+# --- Chromium (browser suites) ---------------------------------------------------------------------------
+# The client's browser suites (test/src/client/{react-page,vue}.test.ts) drive Debian's Chromium through
+# playwright-core. Never `playwright install`: its browser downloads are not reachable from CI.
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Chromium from Debian"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+log "$(/usr/bin/chromium --version 2>/dev/null | head -n 1)"

@@ -1,13 +1,41 @@
 /**
- * @regstack/client — the typed SDK for browsers, React/Vue apps and server-side callers. It depends only on
- * @regstack/shared (and, for the router type, on `import type` from @regstack/server), so no server code can
- * reach a browser bundle. Today it offers the stable error-code helpers; the typed client arrives with the
- * client issue.
+ * @regstack/client — the typed SDK for browsers, React/Vue apps and other servers. It takes only the router's
+ * *type* from @regstack/server (`import type`), so no server code can reach a browser bundle (a test bundles
+ * it for the browser and checks). React and Vue bindings live in the `@regstack/client/react` and
+ * `@regstack/client/vue` subpath exports.
  */
 export {
   getRegstackErrorCode,
   isRegstackErrorCode,
+  type PublicUser,
   REGSTACK_ERROR_CODES,
   type RegstackErrorCode,
   type RegstackErrorData,
 } from '@regstack/shared';
+export { isTRPCClientError, TRPCClientError } from '@trpc/client';
+export type { AuthChangeListener, AuthChangeReason, AuthState, AuthStatus } from './auth-state.ts';
+export {
+  createRegstackClient,
+  type FetchLike,
+  type RegstackClient,
+  type RegstackClientOptions,
+  type TransformerLike,
+} from './client.ts';
+export { getRegstackErrorData } from './errors.ts';
+export {
+  DEFAULT_TOKEN_STORAGE_KEY,
+  localStorageTokenStore,
+  memoryTokenStore,
+  sessionStorageTokenStore,
+  type TokenStore,
+  type TokenStoreName,
+  type WebStorageLike,
+  webStorageTokenStore,
+} from './token-store.ts';
+export type {
+  RegstackInputs,
+  RegstackMountPath,
+  RegstackOutputs,
+  RegstackRouter,
+  StandaloneRouter,
+} from './types.ts';

@@ -40,6 +40,7 @@ export type {
   LoginInput,
   LoginResult,
   LogoutResult,
+  MfaStatus,
   PasswordChangedResult,
   PublicUser,
   RegisterInput,

@@ -80,6 +80,13 @@ export interface EmailChangeRequestedResult {
   expiresAt: Date;
 }
 
+export interface MfaStatus {
+  enabled: boolean;
+  /** Whether this deployment offers SMS two-factor authentication (`enable_sms_2fa`). */
+  available: boolean;
+  delivery: 'sms';
+}
+
 export interface SessionInfo {
   id: string;
   createdAt: Date;

@@ -71,7 +71,7 @@ function refusal(
   });
 }
 
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+async function readLimited(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
   const declared = Number(request.headers.get('content-length') ?? '');
   if (Number.isFinite(declared) && declared > limit) return null;
   if (!request.body) return new Uint8Array();
@@ -172,7 +172,7 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
       return refusal(405, 'METHOD_NOT_ALLOWED', 'Only GET (queries) and POST (mutations) are accepted');
     }
 
-    let body: Uint8Array | undefined;
+    let body: Uint8Array<ArrayBuffer> | undefined;
     if (request.method === 'POST') {
       const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
       if (type !== 'application/json') {

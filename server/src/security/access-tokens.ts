@@ -58,7 +58,7 @@ export function assertSecretStrength(secret: unknown, label = 'secret'): asserts
  * HKDF-SHA256(ikm = UTF-8 of `secret`, salt = {@link HKDF_SALT}, info, length) — the one way regstack turns the
  * master secret into a working key.
  */
-export function deriveSubkey(secret: string, info: string, length: number): Uint8Array {
+export function deriveSubkey(secret: string, info: string, length: number): Uint8Array<ArrayBuffer> {
   assertSecretStrength(secret);
   return new Uint8Array(hkdfSync('sha256', secret, HKDF_SALT, info, length));
 }
@@ -215,7 +215,7 @@ function invalidToken(cause: unknown): RegstackError {
   return new RegstackError('UNAUTHENTICATED', INVALID_TOKEN_MESSAGE, { cause });
 }
 
-async function importHmacKey(alg: HmacAlgorithm, raw: Uint8Array): Promise<CryptoKey> {
+async function importHmacKey(alg: HmacAlgorithm, raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   const hash = `SHA-${alg.slice(2)}`;
   return crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash }, false, ['sign', 'verify']);
 }

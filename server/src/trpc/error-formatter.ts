@@ -10,7 +10,8 @@ import type { TRPCError } from '@trpc/server';
 import { RegstackError } from '../errors/regstack-error.ts';
 
 export interface RegstackErrorShapeData {
-  regstackCode: RegstackErrorCode;
+  /** regstack's stable code; absent on errors a host's own procedures raised. */
+  regstackCode?: RegstackErrorCode;
   retryAfterSeconds?: number;
   fieldErrors?: Record<string, string[]>;
 }
@@ -43,7 +44,7 @@ export function describeError(error: TRPCError): RegstackErrorShapeData & { mess
     };
   }
   const issues = schemaIssues(cause);
-  if (issues) {
+  if (issues && error.code === 'BAD_REQUEST') {
     const fieldErrors: Record<string, string[]> = {};
     for (const issue of issues) {
       const key = pathKey(issue.path);
@@ -60,13 +61,15 @@ export function describeError(error: TRPCError): RegstackErrorShapeData & { mess
       return { regstackCode: 'UNSUPPORTED_MEDIA_TYPE', message: 'Use Content-Type: application/json' };
     case 'METHOD_NOT_SUPPORTED':
       return { regstackCode: 'METHOD_NOT_ALLOWED', message: error.message };
-    case 'BAD_REQUEST':
     case 'PARSE_ERROR':
       return { regstackCode: 'VALIDATION_FAILED', message: 'Malformed request' };
-    case 'NOT_FOUND':
-      return { regstackCode: 'VALIDATION_FAILED', message: 'No such procedure' };
-    default:
+    case 'INTERNAL_SERVER_ERROR':
+      // Whatever failed, its message may carry SQL, paths or driver names (R64): say nothing.
       return { regstackCode: 'INTERNAL_ERROR', message: 'Internal server error' };
+    default:
+      // A tRPC protocol error (unknown procedure) or an error a host procedure threw on purpose: its own code
+      // and message stand, and it has no regstack code.
+      return { message: error.message };
   }
 }
 

@@ -37,7 +37,7 @@ const mapErrors = t.middleware(async ({ next }) => {
   }
   if (error.code === 'BAD_REQUEST') {
     const described = describeError(error);
-    const cause = new RegstackError(described.regstackCode, described.message, {
+    const cause = new RegstackError(described.regstackCode ?? 'VALIDATION_FAILED', described.message, {
       ...(described.fieldErrors && { fieldErrors: described.fieldErrors }),
       cause: error.cause,
     });

@@ -166,7 +166,9 @@ describeEachBackend('atomic primitives under 50 concurrent callers', (ctx) => {
     const r0 = repos(ctx.storage);
     const ids = [];
     for (let i = 0; i < 3; i++) {
-      ids.push((await r0.emailOutbox.enqueue({ kind: 'test', toAddress: `o${i}@example.com`, payload: '{}' }, now))!.id);
+      ids.push(
+        (await r0.emailOutbox.enqueue({ kind: 'test', toAddress: `o${i}@example.com`, payload: '{}' }, now))!.id,
+      );
     }
     const claims = await race(pool, (r) => r.emailOutbox.claimDue(new Date(), 60_000, 10));
     const claimedIds = claims.flat().map((c) => c.message.id);

@@ -72,6 +72,7 @@ export function renderLinkPage(name: string, config: LinkPageConfig): string | n
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="referrer" content="no-referrer">
+  <link rel="icon" href="data:,">
   <title>${e(spec.title)} · ${e(config.appName)}</title>
   <link rel="stylesheet" href="${e(config.staticPrefix)}/regstack.css">
   <script src="${e(config.staticPrefix)}/link-pages.js" defer></script>

@@ -1,0 +1,223 @@
+/**
+ * `createRegstackClient()` — the typed SDK. One object holds a tRPC client for the whole root router
+ * (`trpc`, so a host's own procedures get the bearer token too), the regstack part of it (`auth`), typed
+ * helpers for every regstack procedure, and the auth state (`getUser`, `onAuthChange`). The router's type
+ * is the only thing it takes from @regstack/server.
+ */
+import type { PublicUser } from '@regstack/shared';
+import { getRegstackErrorCode } from '@regstack/shared';
+import { createTRPCClient, type HTTPHeaders, httpBatchLink, httpLink, type TRPCClient } from '@trpc/client';
+import type { AnyTRPCRouter } from '@trpc/server';
+import superjson from 'superjson';
+import { createAuthLink } from './auth-link.ts';
+import { type AuthChangeListener, type AuthState, createAuthSession } from './auth-state.ts';
+import { resolveTokenStore, type TokenStore, type TokenStoreName } from './token-store.ts';
+import type { RegstackInputs, RegstackMountPath, RegstackOutputs, RegstackRouter, StandaloneRouter } from './types.ts';
+
+/** A `fetch` implementation (the global one, undici's, a test double that really sends requests, …). */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** A data transformer pair, as tRPC's `initTRPC.create({ transformer })` takes it. */
+export interface TransformerLike {
+  serialize(value: unknown): unknown;
+  deserialize(value: unknown): unknown;
+}
+
+export interface RegstackClientOptions<TRouter extends AnyTRPCRouter = StandaloneRouter> {
+  /**
+   * The tRPC endpoint: `http://localhost:8000/trpc` for regstack's own server, your app's endpoint when
+   * regstack is nested in it. In a browser a same-origin path (`/trpc`) works.
+   */
+  url: string | URL;
+  /**
+   * Where regstack's router is mounted in the root router (dotted for deeper nesting).
+   * @default 'auth'
+   */
+  path?: RegstackMountPath<TRouter>;
+  /**
+   * Where the access token is kept: `'memory'`, `'localStorage'`, `'sessionStorage'` or any
+   * `{ get, set }` object (sync or async).
+   * @default 'memory'
+   */
+  tokenStore?: TokenStore | TokenStoreName;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /**
+   * Extra headers for every request: an object or a (possibly async) function. The client's own
+   * `authorization` header wins over one given here while a user is signed in.
+   * @default none
+   */
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+  /**
+   * The wire transformer; it must match the server's. regstack's server, and hosts that nest it, use superjson.
+   * @default superjson
+   */
+  transformer?: TransformerLike;
+  /**
+   * Batch calls made in the same tick into one HTTP request.
+   * @default true
+   */
+  batch?: boolean;
+}
+
+/** The typed client. `TRouter` is the root router: `StandaloneRouter` for regstack's own server, your app's otherwise. */
+export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter> {
+  /** The raw typed tRPC proxy for the whole root router; calls carry the bearer token. */
+  readonly trpc: TRPCClient<TRouter>;
+  /** The regstack part of `trpc` (`trpc[path]`), typed from `RegstackRouter`. */
+  readonly auth: TRPCClient<RegstackRouter>;
+  /** Where regstack is mounted (`'auth'` by default). */
+  readonly path: string;
+
+  /** `register`: `pending_verification` (a mail was sent) or `registered` when verification is off. Stores nothing. */
+  register(input: RegstackInputs['register']): Promise<RegstackOutputs['register']>;
+  /** `verifyEmail` with the token from the verification link. Does not sign in. */
+  verifyEmail(input: RegstackInputs['verifyEmail']): Promise<RegstackOutputs['verifyEmail']>;
+  /** `resendVerification`: always the same answer, whether or not the address has an account. */
+  resendVerification(input: RegstackInputs['resendVerification']): Promise<RegstackOutputs['resendVerification']>;
+  /**
+   * `login`. On `authenticated` the token is stored and the user set before this resolves. On
+   * `mfa_required` nothing is stored: the result (with its `mfaPendingToken`) is the caller's to continue with.
+   */
+  login(input: RegstackInputs['login']): Promise<RegstackOutputs['login']>;
+  /**
+   * Ends this session on the server and forgets it here. Forgets it here even when the server cannot be
+   * reached (then rethrows); a session the server had already ended resolves with `revoked: 0`.
+   */
+  logout(): Promise<RegstackOutputs['logout']>;
+  /** Ends every session of the user (this one included). */
+  logoutAll(): Promise<RegstackOutputs['logoutAll']>;
+  /** `account.me`: the signed-in user (phone number unmasked); refreshes `getUser()`. */
+  me(): Promise<RegstackOutputs['account']['me']>;
+  /** `account.sessions`: the user's live sessions, `current` marking this one. */
+  sessions(): Promise<RegstackOutputs['account']['sessions']>;
+  /** `account.revokeSession`: ends one of the user's sessions by id. */
+  revokeSession(
+    input: RegstackInputs['account']['revokeSession'],
+  ): Promise<RegstackOutputs['account']['revokeSession']>;
+  /** `mfa.status`: whether two-factor is enabled for the user and available on this deployment. */
+  mfaStatus(): Promise<RegstackOutputs['mfa']['status']>;
+
+  /** The signed-in user as last confirmed by the server, or `null`. */
+  getUser(): PublicUser | null;
+  /** The current auth state snapshot (a new object on every change). */
+  getAuthState(): AuthState;
+  /** The current access token (after the token store has been read). */
+  getAccessToken(): Promise<string | null>;
+  /** Calls `listener` on every change of the auth state; returns the unsubscribe function. */
+  onAuthChange(listener: AuthChangeListener): () => void;
+  /**
+   * Reads the stored token and, if there is one, asks the server who it belongs to (`account.me`). Resolves
+   * with the user, or `null` when there is no usable session (a refused token is forgotten). Concurrent calls
+   * share one request.
+   */
+  restore(): Promise<PublicUser | null>;
+  /** Forgets the token locally without calling the server. */
+  clearSession(): Promise<void>;
+}
+
+function subProxy(root: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], root);
+}
+
+/**
+ * Creates a client. Without a type argument it is typed for regstack's standalone server
+ * (`StandaloneRouter`); pass your root router's type when regstack is nested in your app:
+ * `createRegstackClient<AppRouter>({ url: '/trpc', path: 'auth' })`.
+ */
+export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter>(
+  options: RegstackClientOptions<TRouter>,
+): RegstackClient<TRouter> {
+  const path: string = options.path ?? 'auth';
+  const session = createAuthSession(resolveTokenStore(options.tokenStore));
+  const extraHeaders = options.headers;
+
+  async function headers(): Promise<HTTPHeaders> {
+    const extra = typeof extraHeaders === 'function' ? await extraHeaders() : (extraHeaders ?? {});
+    const out: Record<string, string> = { ...extra };
+    const token = session.token();
+    if (token) {
+      for (const key of Object.keys(out)) if (key.toLowerCase() === 'authorization') delete out[key];
+      out.authorization = `Bearer ${token}`;
+    }
+    return out;
+  }
+
+  // Typed loosely on purpose: whether a router needs a transformer is a conditional type tRPC cannot resolve
+  // for a generic `TRouter`. Every router the client is meant for (regstack's, a nesting host's) has one.
+  const transport = {
+    url: options.url,
+    transformer: options.transformer ?? superjson,
+    headers,
+    ...(options.fetch && { fetch: options.fetch }),
+  } as unknown as Parameters<typeof httpBatchLink<TRouter>>[0] & Parameters<typeof httpLink<TRouter>>[0];
+  const trpc = createTRPCClient<TRouter>({
+    links: [
+      createAuthLink<TRouter>(session, path),
+      options.batch === false ? httpLink<TRouter>(transport) : httpBatchLink<TRouter>(transport),
+    ],
+  });
+  const auth = subProxy(trpc, path) as TRPCClient<RegstackRouter>;
+
+  let restoring: Promise<PublicUser | null> | null = null;
+
+  const client: RegstackClient<TRouter> = {
+    trpc,
+    auth,
+    path,
+    register: (input) => auth.register.mutate(input),
+    verifyEmail: (input) => auth.verifyEmail.mutate(input),
+    resendVerification: (input) => auth.resendVerification.mutate(input),
+    login: (input) => auth.login.mutate(input),
+    async logout() {
+      await session.ready();
+      if (!session.token()) {
+        await session.clear('signed_out');
+        return { status: 'logged_out', revoked: 0 };
+      }
+      try {
+        return await auth.logout.mutate();
+      } catch (err) {
+        // The server had already ended this session: the outcome the caller asked for.
+        if (getRegstackErrorCode(err) === 'UNAUTHENTICATED') return { status: 'logged_out', revoked: 0 };
+        throw err;
+      } finally {
+        await session.clear('signed_out');
+      }
+    },
+    logoutAll: () => auth.logoutAll.mutate(),
+    me: () => auth.account.me.query(),
+    sessions: () => auth.account.sessions.query(),
+    revokeSession: (input) => auth.account.revokeSession.mutate(input),
+    mfaStatus: () => auth.mfa.status.query(),
+
+    getUser: () => session.state().user,
+    getAuthState: () => session.state(),
+    async getAccessToken() {
+      await session.ready();
+      return session.token();
+    },
+    onAuthChange: (listener) => session.subscribe(listener),
+    restore() {
+      restoring ??= (async () => {
+        try {
+          await session.ready();
+          if (!session.token()) return null;
+          if (session.state().status === 'authenticated') return session.state().user;
+          try {
+            return await auth.account.me.query();
+          } catch (err) {
+            // UNAUTHENTICATED already cleared the state (auth link); anything else leaves it as it was.
+            if (getRegstackErrorCode(err) === 'UNAUTHENTICATED') return null;
+            throw err;
+          }
+        } finally {
+          restoring = null;
+        }
+      })();
+      return restoring;
+    },
+    clearSession: () => session.clear('cleared'),
+  };
+  return client;
+}

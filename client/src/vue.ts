@@ -1,0 +1,265 @@
+/**
+ * `@regstack/client/vue` — composables with the same surface as the React hooks, on Vue's own reactivity
+ * (no query library needed). Install the client once (`app.use(createRegstackPlugin(client))`, or
+ * `provideRegstack(client)` in a root component's setup) and call the composables in `setup()`.
+ * Vue is an optional peer: only apps that import this subpath need it.
+ */
+import type { AnyTRPCRouter } from '@trpc/server';
+import {
+  type App,
+  type ComputedRef,
+  computed,
+  getCurrentScope,
+  type InjectionKey,
+  inject,
+  onScopeDispose,
+  provide,
+  type Ref,
+  readonly,
+  type ShallowRef,
+  shallowRef,
+  watch,
+} from 'vue';
+import type { AuthState, AuthStatus } from './auth-state.ts';
+import type { RegstackClient } from './client.ts';
+import type { RegstackInputs, RegstackOutputs, StandaloneRouter } from './types.ts';
+
+type AnyClient = RegstackClient<AnyTRPCRouter> | RegstackClient<StandaloneRouter>;
+
+const KEY: InjectionKey<RegstackClient<AnyTRPCRouter>> = Symbol('regstack-client');
+
+/** A Vue plugin that provides `client` to every component of the app. */
+export function createRegstackPlugin(client: AnyClient): { install(app: App): void } {
+  return {
+    install(app) {
+      app.provide(KEY, client as RegstackClient<AnyTRPCRouter>);
+    },
+  };
+}
+
+/** Provides `client` to the calling component's descendants (call in `setup()`). */
+export function provideRegstack(client: AnyClient): void {
+  provide(KEY, client as RegstackClient<AnyTRPCRouter>);
+}
+
+/** The provided client. */
+export function useRegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter>(): RegstackClient<TRouter> {
+  const client = inject(KEY, null);
+  if (!client) {
+    throw new Error(
+      'regstack composables need the client: app.use(createRegstackPlugin(client)) or provideRegstack(client)',
+    );
+  }
+  return client as unknown as RegstackClient<TRouter>;
+}
+
+function onDispose(fn: () => void): void {
+  if (getCurrentScope()) onScopeDispose(fn);
+}
+
+/** The client's auth state as a read-only ref, updated on every change. */
+export function useAuthState(): Readonly<ShallowRef<AuthState>> {
+  const client = useRegstackClient();
+  const state = shallowRef(client.getAuthState());
+  onDispose(client.onAuthChange((next) => (state.value = next)));
+  return readonly(state) as Readonly<ShallowRef<AuthState>>;
+}
+
+export interface SessionResult {
+  status: ComputedRef<AuthStatus>;
+  user: ComputedRef<RegstackOutputs['account']['me'] | null>;
+  /** True until the stored token (if any) has been confirmed or refused. */
+  isLoading: ComputedRef<boolean>;
+  /** Why restoring the session failed (e.g. the server was unreachable); the token is kept. */
+  error: Readonly<Ref<unknown>>;
+  /** Asks the server again who the token belongs to. */
+  refetch: () => Promise<unknown>;
+}
+
+/** Who is signed in; restores a stored token on first use. */
+export function useSession(): SessionResult {
+  const client = useRegstackClient();
+  const state = useAuthState();
+  const error = shallowRef<unknown>(null);
+  const restore = () => {
+    if (state.value.status !== 'unknown') return;
+    client.restore().then(
+      () => (error.value = null),
+      (err: unknown) => (error.value = err),
+    );
+  };
+  restore();
+  watch(() => state.value.status, restore);
+  return {
+    status: computed(() => state.value.status),
+    user: computed(() => state.value.user),
+    isLoading: computed(() => state.value.status === 'unknown' && error.value === null),
+    error: readonly(error),
+    refetch: () => client.me(),
+  };
+}
+
+/** What a mutation composable returns: the shape of TanStack Query's `useMutation`, as refs. */
+export interface MutationResult<TInput, TOutput> {
+  /** Runs the mutation; failures land in `error` (nothing is thrown). */
+  mutate: (input: TInput) => void;
+  /** Runs the mutation and returns its promise (rejects on failure, and sets `error`). */
+  mutateAsync: (input: TInput) => Promise<TOutput>;
+  data: Readonly<ShallowRef<TOutput | undefined>>;
+  error: Readonly<ShallowRef<unknown>>;
+  isPending: Readonly<Ref<boolean>>;
+  isSuccess: ComputedRef<boolean>;
+  isError: ComputedRef<boolean>;
+  /** Back to the initial state. */
+  reset: () => void;
+}
+
+function useMutationOf<TInput, TOutput>(run: (input: TInput) => Promise<TOutput>): MutationResult<TInput, TOutput> {
+  const data = shallowRef<TOutput | undefined>(undefined);
+  const error = shallowRef<unknown>(null);
+  const isPending = shallowRef(false);
+  let latest = 0;
+  async function mutateAsync(input: TInput): Promise<TOutput> {
+    const call = ++latest;
+    isPending.value = true;
+    error.value = null;
+    try {
+      const result = await run(input);
+      if (call === latest) data.value = result;
+      return result;
+    } catch (err) {
+      if (call === latest) error.value = err;
+      throw err;
+    } finally {
+      if (call === latest) isPending.value = false;
+    }
+  }
+  return {
+    mutate: (input) => {
+      mutateAsync(input).catch(() => undefined);
+    },
+    mutateAsync,
+    data: readonly(data) as Readonly<ShallowRef<TOutput | undefined>>,
+    error: readonly(error) as Readonly<ShallowRef<unknown>>,
+    isPending: readonly(isPending),
+    isSuccess: computed(() => !isPending.value && error.value === null && data.value !== undefined),
+    isError: computed(() => error.value !== null),
+    reset: () => {
+      latest++;
+      data.value = undefined;
+      error.value = null;
+      isPending.value = false;
+    },
+  };
+}
+
+/** What a query composable returns: the shape of TanStack Query's `useQuery`, as refs. */
+export interface QueryResult<TOutput> {
+  data: Readonly<ShallowRef<TOutput | undefined>>;
+  error: Readonly<ShallowRef<unknown>>;
+  isLoading: Readonly<Ref<boolean>>;
+  refetch: () => Promise<TOutput | undefined>;
+}
+
+/** Runs `run` while signed in, again on every sign-in, and drops its data on sign-out. */
+function useAuthedQuery<TOutput>(run: () => Promise<TOutput>): QueryResult<TOutput> {
+  const state = useAuthState();
+  const data = shallowRef<TOutput | undefined>(undefined);
+  const error = shallowRef<unknown>(null);
+  const isLoading = shallowRef(false);
+  let latest = 0;
+  async function refetch(): Promise<TOutput | undefined> {
+    const call = ++latest;
+    if (state.value.status !== 'authenticated') {
+      data.value = undefined;
+      error.value = null;
+      isLoading.value = false;
+      return undefined;
+    }
+    isLoading.value = true;
+    try {
+      const result = await run();
+      if (call === latest) {
+        data.value = result;
+        error.value = null;
+      }
+      return result;
+    } catch (err) {
+      if (call === latest) error.value = err;
+      return undefined;
+    } finally {
+      if (call === latest) isLoading.value = false;
+    }
+  }
+  void refetch();
+  watch(
+    () => [state.value.status, state.value.user?.id],
+    () => void refetch(),
+  );
+  return {
+    data: readonly(data) as Readonly<ShallowRef<TOutput | undefined>>,
+    error: readonly(error) as Readonly<ShallowRef<unknown>>,
+    isLoading: readonly(isLoading),
+    refetch,
+  };
+}
+
+/** `register`: `pending_verification` (a mail was sent) or `registered`. */
+export function useRegister(): MutationResult<RegstackInputs['register'], RegstackOutputs['register']> {
+  const client = useRegstackClient();
+  return useMutationOf((input) => client.register(input));
+}
+
+/** `verifyEmail` with the token from the verification link. */
+export function useVerifyEmail(): MutationResult<RegstackInputs['verifyEmail'], RegstackOutputs['verifyEmail']> {
+  const client = useRegstackClient();
+  return useMutationOf((input) => client.verifyEmail(input));
+}
+
+/** `resendVerification`: always the same answer. */
+export function useResendVerification(): MutationResult<
+  RegstackInputs['resendVerification'],
+  RegstackOutputs['resendVerification']
+> {
+  const client = useRegstackClient();
+  return useMutationOf((input) => client.resendVerification(input));
+}
+
+/** `login`: signs the client in on `authenticated`; `mfa_required` is only returned. */
+export function useLogin(): MutationResult<RegstackInputs['login'], RegstackOutputs['login']> {
+  const client = useRegstackClient();
+  return useMutationOf((input) => client.login(input));
+}
+
+/** Ends this session; the client forgets it even if the server cannot be reached. */
+export function useLogout(): MutationResult<void, RegstackOutputs['logout']> {
+  const client = useRegstackClient();
+  return useMutationOf(() => client.logout());
+}
+
+/** Ends every session of the user. */
+export function useLogoutAll(): MutationResult<void, RegstackOutputs['logoutAll']> {
+  const client = useRegstackClient();
+  return useMutationOf(() => client.logoutAll());
+}
+
+/** `account.sessions`, fetched while signed in. */
+export function useSessions(): QueryResult<RegstackOutputs['account']['sessions']> {
+  const client = useRegstackClient();
+  return useAuthedQuery(() => client.sessions());
+}
+
+/** `account.revokeSession`. */
+export function useRevokeSession(): MutationResult<
+  RegstackInputs['account']['revokeSession'],
+  RegstackOutputs['account']['revokeSession']
+> {
+  const client = useRegstackClient();
+  return useMutationOf((input) => client.revokeSession(input));
+}
+
+/** `mfa.status`, fetched while signed in. */
+export function useMfaStatus(): QueryResult<RegstackOutputs['mfa']['status']> {
+  const client = useRegstackClient();
+  return useAuthedQuery(() => client.mfaStatus());
+}

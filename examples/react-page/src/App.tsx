@@ -1,0 +1,206 @@
+/**
+ * The whole example UI: register → (verification link) → log in → see the user and the host's own data →
+ * log out. Every regstack call goes through `@regstack/client/react`; the host's own procedures through
+ * the same client's tRPC options proxy, so they carry the bearer token too.
+ */
+
+import { getRegstackErrorCode, getRegstackErrorData } from '@regstack/client';
+import { useLogin, useLogout, useRegister, useRegstackTRPC, useSession, useVerifyEmail } from '@regstack/client/react';
+import type { AppRouter } from '@regstack/example-host-app';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+
+function ErrorLine({ error }: { error: unknown }) {
+  if (!error) return null;
+  const data = getRegstackErrorData(error);
+  const fields = data?.fieldErrors ? Object.values(data.fieldErrors).flat() : [];
+  return (
+    <p className="error" role="alert" data-testid="error" data-code={getRegstackErrorCode(error) ?? 'UNKNOWN'}>
+      {fields.length > 0 ? fields.join(' ') : error instanceof Error ? error.message : 'Something went wrong'}
+    </p>
+  );
+}
+
+function formValues(event: FormEvent<HTMLFormElement>): Record<string, string> {
+  event.preventDefault();
+  const out: Record<string, string> = {};
+  for (const [key, value] of new FormData(event.currentTarget)) out[key] = String(value);
+  return out;
+}
+
+function RegisterForm() {
+  const register = useRegister();
+  if (register.data?.status === 'pending_verification') {
+    return (
+      <section data-testid="register-done">
+        <h2>Check your inbox</h2>
+        <p>
+          We sent a verification link to <strong>{register.data.email}</strong>.
+        </p>
+      </section>
+    );
+  }
+  return (
+    <form
+      aria-label="Register"
+      onSubmit={(e) => {
+        const { email = '', password = '', fullName = '' } = formValues(e);
+        register.mutate({ email, password, ...(fullName && { fullName }) });
+      }}
+    >
+      <h2>Create an account</h2>
+      <label>
+        Name <input name="fullName" autoComplete="name" data-testid="register-name" />
+      </label>
+      <label>
+        Email <input name="email" type="email" autoComplete="email" required data-testid="register-email" />
+      </label>
+      <label>
+        Password{' '}
+        <input name="password" type="password" autoComplete="new-password" required data-testid="register-password" />
+      </label>
+      <button type="submit" disabled={register.isPending} data-testid="register-submit">
+        Register
+      </button>
+      <ErrorLine error={register.error} />
+    </form>
+  );
+}
+
+function LoginForm() {
+  const login = useLogin();
+  return (
+    <form
+      aria-label="Log in"
+      onSubmit={(e) => {
+        const { email = '', password = '' } = formValues(e);
+        login.mutate({ email, password });
+      }}
+    >
+      <h2>Log in</h2>
+      <label>
+        Email <input name="email" type="email" autoComplete="username" required data-testid="login-email" />
+      </label>
+      <label>
+        Password{' '}
+        <input name="password" type="password" autoComplete="current-password" required data-testid="login-password" />
+      </label>
+      <button type="submit" disabled={login.isPending} data-testid="login-submit">
+        Log in
+      </button>
+      {login.data?.status === 'mfa_required' && (
+        <p data-testid="mfa-required">Enter the code we sent by SMS (not part of this example).</p>
+      )}
+      <ErrorLine error={login.error} />
+    </form>
+  );
+}
+
+function Notes() {
+  const trpc = useRegstackTRPC<AppRouter>();
+  const queryClient = useQueryClient();
+  const dashboard = useQuery(trpc.notes.dashboard.queryOptions());
+  const notes = useQuery(trpc.notes.mine.queryOptions());
+  const add = useMutation(
+    trpc.notes.add.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.notes.pathKey() }),
+    }),
+  );
+  return (
+    <section>
+      <h2>Your notes</h2>
+      {dashboard.data && (
+        <p data-testid="dashboard">
+          {dashboard.data.notes} notes · {dashboard.data.activeSessions} active session(s)
+        </p>
+      )}
+      <ul>
+        {notes.data?.map((n) => (
+          <li key={n.id}>{n.text}</li>
+        ))}
+      </ul>
+      <form
+        aria-label="Add a note"
+        onSubmit={(e) => {
+          const { text = '' } = formValues(e);
+          add.mutate({ text });
+          e.currentTarget.reset();
+        }}
+      >
+        <input name="text" placeholder="A note" data-testid="note-text" />
+        <button type="submit" data-testid="note-submit">
+          Add
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function Account() {
+  const { user } = useSession();
+  const logout = useLogout();
+  if (!user) return null;
+  return (
+    <main>
+      <section data-testid="signed-in">
+        <h2>Signed in</h2>
+        <p>
+          <strong data-testid="user-email">{user.email}</strong>
+          {user.fullName && <span data-testid="user-name"> ({user.fullName})</span>}
+        </p>
+        <p>Member since {user.createdAt.toLocaleDateString()}</p>
+        <button type="button" onClick={() => logout.mutate()} data-testid="logout">
+          Log out
+        </button>
+      </section>
+      <Notes />
+    </main>
+  );
+}
+
+/** `/account/verify?token=…` — the link from the verification mail. Calls verifyEmail once (tokens are single-use). */
+function VerifyEmail({ token }: { token: string }) {
+  const verify = useVerifyEmail();
+  const started = useRef(false);
+  useEffect(() => {
+    if (started.current) return; // StrictMode runs effects twice in development; the token works once
+    started.current = true;
+    verify.mutate({ token });
+  }, [token, verify]);
+  return (
+    <main>
+      <h2>Verifying your email…</h2>
+      {verify.data && (
+        <p data-testid="verified">
+          {verify.data.user.email} is verified. <a href="/">Log in</a>
+        </p>
+      )}
+      <ErrorLine error={verify.error} />
+    </main>
+  );
+}
+
+export function App() {
+  const [location] = useState(() => new URL(window.location.href));
+  const session = useSession();
+  const token = location.searchParams.get('token');
+  let body: React.ReactNode;
+  if (location.pathname.endsWith('/verify') && token) body = <VerifyEmail token={token} />;
+  else if (session.isLoading) body = <p>Loading…</p>;
+  else if (session.user) body = <Account />;
+  else
+    body = (
+      <main className="columns" data-testid="signed-out">
+        <RegisterForm />
+        <LoginForm />
+      </main>
+    );
+  return (
+    <>
+      <header>
+        <h1>regstack × React</h1>
+      </header>
+      {body}
+    </>
+  );
+}

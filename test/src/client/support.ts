@@ -1,0 +1,96 @@
+/**
+ * What the client suites share: a real regstack over a fresh SQLite file (the client's behaviour does not
+ * depend on the backend, which the core suites cover on every database), the harness mailbox, free loopback
+ * ports, and Chromium for the browser suites.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RegstackConfigInput } from '@regstack/server';
+import { createTestDatabase, type TestDatabase } from '../harness/backends.ts';
+import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** Per-client limits high enough for a suite that logs in from 127.0.0.1 many times (limits have their own suites). */
+export const ROOMY_LIMITS: RegstackConfigInput = {
+  loginRateLimit: '1000/minute',
+  registerRateLimit: '1000/minute',
+  verifyRateLimit: '1000/minute',
+  resendVerificationRateLimit: '1000/minute',
+};
+
+export interface ClientStack extends TestRegstack {
+  close(): Promise<void>;
+}
+
+export async function startClientStack(overrides: RegstackConfigInput = {}): Promise<ClientStack> {
+  const db: TestDatabase = await createTestDatabase('sqlite', {});
+  const t = await startRegstack(db.url, { ...ROOMY_LIMITS, ...overrides });
+  return {
+    ...t,
+    async close() {
+      await t.regstack.close();
+      await db.drop();
+    },
+  };
+}
+
+/** The verification link from the newest mail to `email` (after the outbox has delivered it). */
+export async function verificationLink(t: TestRegstack, email: string): Promise<string> {
+  await t.regstack.settle();
+  await t.regstack.drainOutbox();
+  const message = t.mailbox.latest(email.toLowerCase());
+  const link = message && /https?:\/\/\S+\/verify\?token=[A-Za-z0-9_%-]+/.exec(message.text)?.[0];
+  if (!link) throw new Error(`no verification link mailed to ${email}`);
+  return link;
+}
+
+/** A loopback port that was free a moment ago (for a server whose own config must name its URL). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** Browser suites run where Chromium is installed, and must run in CI (`.ci/setup.sh` installs it). */
+export const chromiumMissing = !existsSync(CHROMIUM) && !process.env.CI;
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const TEST_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** test/.artifacts/<name> (git-ignored), with its directory created. */
+export function artifactPath(name: string): string {
+  const dir = join(TEST_ROOT, '.artifacts');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
+
+export function repoPath(...parts: string[]): string {
+  return join(TEST_ROOT, '..', ...parts);
+}
+
+let counter = 0;
+/** A unique address per call within a run. */
+export function uniqueEmail(label: string): string {
+  counter += 1;
+  return `${label}-${process.pid}-${counter}@example.com`;
+}

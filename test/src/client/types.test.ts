@@ -1,0 +1,145 @@
+/**
+ * Type-flow tests: every procedure's input and output type must reach the client unchanged — through the
+ * typed helpers, the raw proxy, a host router that nests regstack under `auth`, a plain tRPC client, the
+ * React hooks and the Vue composables. `expectTypeOf` is checked by the compiler (`pnpm typecheck` covers
+ * this file; the runtime assertions are no-ops), so a procedure whose types stop flowing fails the build.
+ */
+import {
+  createRegstackClient,
+  type RegstackClient,
+  type RegstackInputs,
+  type RegstackMountPath,
+  type RegstackOutputs,
+} from '@regstack/client';
+import type { useLogin as useReactLogin, useSession as useReactSession } from '@regstack/client/react';
+import type { useLogin as useVueLogin, useSessions as useVueSessions } from '@regstack/client/vue';
+import type { AppRouter, Note } from '@regstack/example-host-app';
+import type { Regstack, RegstackRouter, StandaloneRouter } from '@regstack/server';
+import type {
+  AcceptedResult,
+  LoginInput,
+  LoginResult,
+  LogoutResult,
+  PublicUser,
+  RegisterInput,
+  RegisterResult,
+  RegstackErrorCode,
+  SessionInfo,
+  VerifyEmailResult,
+} from '@regstack/shared';
+import type { createTRPCClient, TRPCClient } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { describe, expectTypeOf, it } from 'vitest';
+
+type MfaStatus = RegstackOutputs['mfa']['status'];
+
+describe('procedure types reach the client', () => {
+  it('RegstackInputs / RegstackOutputs match the shared DTOs', () => {
+    expectTypeOf<RegstackInputs['register']>().toEqualTypeOf<RegisterInput>();
+    expectTypeOf<RegstackOutputs['register']>().toEqualTypeOf<RegisterResult>();
+    expectTypeOf<RegstackInputs['verifyEmail']>().toEqualTypeOf<{ token: string }>();
+    expectTypeOf<RegstackOutputs['verifyEmail']>().toEqualTypeOf<VerifyEmailResult>();
+    expectTypeOf<RegstackInputs['resendVerification']>().toEqualTypeOf<{ email: string }>();
+    expectTypeOf<RegstackOutputs['resendVerification']>().toEqualTypeOf<AcceptedResult>();
+    expectTypeOf<RegstackInputs['login']>().toEqualTypeOf<LoginInput>();
+    expectTypeOf<RegstackOutputs['login']>().toEqualTypeOf<LoginResult>();
+    expectTypeOf<RegstackOutputs['logout']>().toEqualTypeOf<LogoutResult>();
+    expectTypeOf<RegstackOutputs['logoutAll']>().toEqualTypeOf<LogoutResult>();
+    expectTypeOf<RegstackOutputs['account']['me']>().toEqualTypeOf<PublicUser>();
+    expectTypeOf<RegstackOutputs['account']['sessions']>().toEqualTypeOf<SessionInfo[]>();
+    expectTypeOf<RegstackInputs['account']['revokeSession']>().toEqualTypeOf<{ id: string }>();
+    expectTypeOf<RegstackOutputs['account']['revokeSession']>().toEqualTypeOf<{ status: 'revoked' }>();
+    expectTypeOf<MfaStatus['enabled']>().toEqualTypeOf<boolean>();
+    expectTypeOf<MfaStatus['available']>().toEqualTypeOf<boolean>();
+    expectTypeOf<MfaStatus['delivery']>().toEqualTypeOf<'sms'>();
+    // Dates stay Dates on the client (superjson), not strings.
+    expectTypeOf<RegstackOutputs['account']['me']['createdAt']>().toEqualTypeOf<Date>();
+  });
+
+  it('the typed helpers take and return exactly those types', () => {
+    const rs = createRegstackClient({ url: 'http://localhost:8000/trpc' });
+    expectTypeOf(rs).toEqualTypeOf<RegstackClient<StandaloneRouter>>();
+    expectTypeOf(rs.register).parameter(0).toEqualTypeOf<RegisterInput>();
+    expectTypeOf(rs.register).returns.resolves.toEqualTypeOf<RegisterResult>();
+    expectTypeOf(rs.verifyEmail).returns.resolves.toEqualTypeOf<VerifyEmailResult>();
+    expectTypeOf(rs.resendVerification).returns.resolves.toEqualTypeOf<AcceptedResult>();
+    expectTypeOf(rs.login).parameter(0).toEqualTypeOf<LoginInput>();
+    expectTypeOf(rs.login).returns.resolves.toEqualTypeOf<LoginResult>();
+    expectTypeOf(rs.logout).returns.resolves.toEqualTypeOf<LogoutResult>();
+    expectTypeOf(rs.logoutAll).returns.resolves.toEqualTypeOf<LogoutResult>();
+    expectTypeOf(rs.me).returns.resolves.toEqualTypeOf<PublicUser>();
+    expectTypeOf(rs.sessions).returns.resolves.toEqualTypeOf<SessionInfo[]>();
+    expectTypeOf(rs.revokeSession).parameter(0).toEqualTypeOf<{ id: string }>();
+    expectTypeOf(rs.mfaStatus).returns.resolves.toEqualTypeOf<MfaStatus>();
+    expectTypeOf(rs.getUser).returns.toEqualTypeOf<PublicUser | null>();
+
+    // The raw proxies: the whole root (`trpc`) and the regstack part (`auth`).
+    expectTypeOf(rs.trpc.auth.login.mutate).parameter(0).toEqualTypeOf<LoginInput>();
+    expectTypeOf(rs.trpc.auth.login.mutate).returns.resolves.toEqualTypeOf<LoginResult>();
+    expectTypeOf(rs.auth.account.me.query).returns.resolves.toEqualTypeOf<PublicUser>();
+    expectTypeOf(rs.auth).toEqualTypeOf<TRPCClient<RegstackRouter>>();
+
+    // Wrong inputs do not compile.
+    // @ts-expect-error password is required
+    void (() => rs.login({ email: 'a@example.com' }));
+    // @ts-expect-error unknown procedure
+    void (() => rs.trpc.auth.signIn);
+  });
+
+  it('through the host router that nests regstack under `auth`', () => {
+    expectTypeOf<RegstackMountPath<AppRouter>>().toEqualTypeOf<'auth'>();
+    expectTypeOf<RegstackMountPath<StandaloneRouter>>().toEqualTypeOf<'auth'>();
+
+    const rs = createRegstackClient<AppRouter>({ url: '/trpc', path: 'auth' });
+    expectTypeOf(rs.trpc.auth.login.mutate).parameter(0).toEqualTypeOf<LoginInput>();
+    expectTypeOf(rs.trpc.auth.login.mutate).returns.resolves.toEqualTypeOf<LoginResult>();
+    expectTypeOf(rs.trpc.auth.register.mutate).returns.resolves.toEqualTypeOf<RegisterResult>();
+    expectTypeOf(rs.trpc.auth.account.me.query).returns.resolves.toEqualTypeOf<PublicUser>();
+    expectTypeOf(rs.trpc.auth.account.sessions.query).returns.resolves.toEqualTypeOf<SessionInfo[]>();
+    expectTypeOf(rs.trpc.auth.mfa.status.query).returns.resolves.toEqualTypeOf<MfaStatus>();
+    // …and the host's own procedures, next to regstack's.
+    expectTypeOf(rs.trpc.notes.add.mutate).parameter(0).toEqualTypeOf<{ text: string }>();
+    expectTypeOf(rs.trpc.notes.add.mutate).returns.resolves.toEqualTypeOf<Note>();
+    expectTypeOf(rs.trpc.notes.dashboard.query).returns.resolves.toEqualTypeOf<{
+      email: string;
+      notes: number;
+      activeSessions: number;
+    }>();
+
+    // A mount path the host does not have is refused.
+    // @ts-expect-error regstack is mounted at `auth` in this host
+    void (() => createRegstackClient<AppRouter>({ url: '/trpc', path: 'accounts' }));
+
+    // The inference helpers and a plain tRPC client see the same types.
+    expectTypeOf<inferRouterInputs<AppRouter>['auth']['login']>().toEqualTypeOf<LoginInput>();
+    expectTypeOf<inferRouterOutputs<AppRouter>['auth']['login']>().toEqualTypeOf<LoginResult>();
+    expectTypeOf<inferRouterOutputs<AppRouter>['auth']['account']['me']>().toEqualTypeOf<PublicUser>();
+    type Plain = ReturnType<typeof createTRPCClient<AppRouter>>;
+    expectTypeOf<Plain['auth']['verifyEmail']['mutate']>().returns.resolves.toEqualTypeOf<VerifyEmailResult>();
+  });
+
+  it('server-side callers are typed the same way', () => {
+    type Caller = ReturnType<Regstack['createCaller']>;
+    expectTypeOf<Caller['login']>().parameter(0).toEqualTypeOf<LoginInput>();
+    expectTypeOf<Caller['login']>().returns.resolves.toEqualTypeOf<LoginResult>();
+    expectTypeOf<Caller['account']['me']>().returns.resolves.toEqualTypeOf<PublicUser>();
+  });
+
+  it('the React hooks and the Vue composables carry the types', () => {
+    type ReactLogin = ReturnType<typeof useReactLogin>;
+    expectTypeOf<ReactLogin['data']>().toEqualTypeOf<LoginResult | undefined>();
+    expectTypeOf<Parameters<ReactLogin['mutateAsync']>[0]>().toEqualTypeOf<LoginInput>();
+    expectTypeOf<ReturnType<typeof useReactSession>['user']>().toEqualTypeOf<PublicUser | null>();
+
+    type VueLogin = ReturnType<typeof useVueLogin>;
+    expectTypeOf<VueLogin['data']['value']>().toEqualTypeOf<LoginResult | undefined>();
+    expectTypeOf<VueLogin['mutateAsync']>().parameter(0).toEqualTypeOf<LoginInput>();
+    expectTypeOf<ReturnType<typeof useVueSessions>['data']['value']>().toEqualTypeOf<SessionInfo[] | undefined>();
+  });
+
+  it('error codes are a closed union', () => {
+    expectTypeOf<'UNAUTHENTICATED'>().toExtend<RegstackErrorCode>();
+    // @ts-expect-error not a regstack code
+    expectTypeOf<'NOT_A_CODE'>().toExtend<RegstackErrorCode>();
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * `@regstack/client/vue` rendered for real: a Vue page built from the composables (fixtures/vue-page) runs
+ * in Chromium against the example host app served by its Node `http` server. Signs in with `useLogin`,
+ * shows `useSession`, `useSessions` and `useMfaStatus`, shows a wrong password's stable code, notices a
+ * session revoked from the server on its next call (`session_ended`), and signs out with `useLogout`.
+ */
+import { createHostApp, type RunningServer, serveNode } from '@regstack/example-host-app';
+import { defaultClientConditions } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVerifiedUser } from '../harness/regstack.ts';
+import { type Browser, type BuiltApp, buildViteApp, launchChromium } from './browser.ts';
+import { artifactPath, type ClientStack, chromiumMissing, PASSWORD, startClientStack, uniqueEmail } from './support.ts';
+
+const FIXTURE = new URL('./fixtures/vue-page/', import.meta.url).pathname;
+
+describe.skipIf(chromiumMissing)('the Vue composables in Chromium', () => {
+  let stack: ClientStack;
+  let app: BuiltApp;
+  let server: RunningServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [stack, app] = await Promise.all([
+      startClientStack(),
+      buildViteApp({
+        root: FIXTURE,
+        configFile: false,
+        resolve: { conditions: ['@regstack/source', ...defaultClientConditions] },
+        // Vue's bundler build reads these compile-time flags.
+        define: {
+          __VUE_OPTIONS_API__: 'true',
+          __VUE_PROD_DEVTOOLS__: 'false',
+          __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+        },
+      }),
+    ]);
+    server = await serveNode(createHostApp(stack.regstack, { staticDir: app.dir }), { port: 0 });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await stack?.close();
+    app?.remove();
+  });
+
+  it('signs in, shows the session, notices a revocation, signs out', async () => {
+    const { page } = browser;
+    const { email } = await createVerifiedUser(stack, uniqueEmail('vue'));
+    await page.goto(server.url);
+    await page.getByTestId('signed-out').waitFor();
+    expect(await page.getByTestId('status').textContent()).toBe('anonymous');
+
+    await page.getByTestId('email').fill(email);
+    await page.getByTestId('password').fill('a wrong password, surely');
+    await page.getByTestId('login').click();
+    await page.getByTestId('error').waitFor();
+    expect(await page.getByTestId('error').textContent()).toBe('INVALID_CREDENTIALS');
+
+    await page.getByTestId('password').fill(PASSWORD);
+    await page.getByTestId('login').click();
+    await page.getByTestId('signed-in').waitFor();
+    expect(await page.getByTestId('user-email').textContent()).toBe(email);
+    expect(await page.getByTestId('status').textContent()).toBe('authenticated');
+    await page.getByText('1 session(s)').waitFor();
+    await page.getByText('2FA off').waitFor();
+    await page.screenshot({ path: artifactPath('vue-page.png'), fullPage: true });
+
+    // Ended from elsewhere (here: server-side, as the user's other device would): the next call notices.
+    const other = await stack.regstack.createCaller().login({ email, password: PASSWORD });
+    if (other.status !== 'authenticated') throw new Error('expected a token');
+    await stack.regstack.createCaller({ accessToken: other.accessToken }).logoutAll();
+    await page.getByTestId('refresh').click();
+    await page.getByTestId('signed-out').waitFor();
+    expect(await page.getByTestId('reason').textContent()).toBe('session_ended');
+
+    await page.getByTestId('login').click(); // the form kept its values
+    await page.getByTestId('signed-in').waitFor();
+    await page.getByTestId('logout').click();
+    await page.getByTestId('signed-out').waitFor();
+    expect(await page.getByTestId('reason').textContent()).toBe('signed_out');
+    expect(await page.evaluate(() => sessionStorage.getItem('regstack.accessToken'))).toBeNull();
+    // Only the expected 401s (wrong password, revoked session) reach the console.
+    expect(browser.errors.filter((e) => !e.includes('401'))).toEqual([]);
+  });
+});

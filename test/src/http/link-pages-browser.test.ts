@@ -1,0 +1,75 @@
+/**
+ * The mailed-link pages driven in real Chromium: the token leaves the address bar at once (R29), the
+ * strict CSP lets the page's own script run (no console or CSP errors), confirming an email and choosing a
+ * new password work end to end, and the reset page offers a `new-password` field (R61).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, launchChromium } from '../client/browser.ts';
+import { artifactPath, chromiumMissing } from '../client/support.ts';
+import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe.skipIf(chromiumMissing)('link pages in Chromium', () => {
+  let dir: string;
+  let t: TestRegstack;
+  let server: { url: string; close(): Promise<void> };
+  let browser: Browser;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'regstack-pages-'));
+    t = await startRegstack(`sqlite:${join(dir, 'pages.db')}`, { enableUiRouter: true });
+    server = await t.regstack.listen({ port: 0 });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await t?.regstack.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verify: confirms the address with one click, after wiping the token from the address bar', async () => {
+    await t.regstack.createCaller().register({ email: 'browser@example.com', password: PASSWORD });
+    await t.regstack.drainOutbox();
+    const token = t.mailbox.tokenFor('browser@example.com', 'verify')!;
+    const { page } = browser;
+    await page.goto(`${server.url}/account/verify?token=${token}`);
+    await page.waitForFunction(() => location.search === '');
+    expect(page.url()).not.toContain(token);
+    await page.getByRole('button', { name: 'Confirm my email' }).click();
+    await page.getByText('Your email is confirmed').waitFor();
+    await page.screenshot({ path: artifactPath('link-page-verify.png') });
+    expect(browser.errors, JSON.stringify(browser.errors)).toEqual([]);
+    const login = await t.regstack.createCaller().login({ email: 'browser@example.com', password: PASSWORD });
+    expect(login.status).toBe('authenticated');
+  });
+
+  it('reset: a weak password shows the reason; a good one resets; the used link then fails', async () => {
+    await t.regstack.createCaller().forgotPassword({ email: 'browser@example.com' });
+    await t.regstack.drainOutbox();
+    const token = t.mailbox.tokenFor('browser@example.com', 'reset')!;
+    const { page } = browser;
+    await page.goto(`${server.url}/account/reset?token=${token}`);
+    const field = page.locator('#rs-new-password');
+    expect(await field.getAttribute('autocomplete')).toBe('new-password');
+    await field.fill('password1234');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText(/common/i).waitFor();
+    await field.fill('a brand new passphrase 7');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('Your password has been changed').waitFor();
+    await page.screenshot({ path: artifactPath('link-page-reset.png') });
+    const login = await t.regstack
+      .createCaller()
+      .login({ email: 'browser@example.com', password: 'a brand new passphrase 7' });
+    expect(login.status).toBe('authenticated');
+    await page.goto(`${server.url}/account/reset?token=${token}`);
+    await page.locator('#rs-new-password').fill('yet another passphrase 9');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText(/invalid or has expired/i).waitFor();
+    expect(browser.errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+  });
+});
