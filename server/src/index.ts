@@ -42,7 +42,12 @@ export type { EmailMessage, EmailTransport } from './email/transport.ts';
 export { createConsoleTransport } from './email/transport.ts';
 export { RegstackError } from './errors/regstack-error.ts';
 export type { RegstackEventHandler, RegstackEventName, RegstackEvents, RequestMeta } from './events.ts';
-export { type RegstackFetchHandler, type StandaloneRouter, standaloneRouter } from './http/fetch-handler.ts';
+export {
+  type RegstackFetchHandler,
+  regstackResponseMeta,
+  type StandaloneRouter,
+  standaloneRouter,
+} from './http/fetch-handler.ts';
 export { createJsonLogger, type Logger, silentLogger } from './logger.ts';
 export { type RegstackRouter, regstackRouter } from './routers/auth.ts';
 export { type Clock, createManualClock, systemClock } from './security/clock.ts';

@@ -4,7 +4,7 @@
  * `http` request listener. Both mount tRPC at `/trpc` and serve the built React page everywhere else.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Regstack } from '@regstack/server';
+import { type Regstack, regstackResponseMeta } from '@regstack/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createAppRouter, createHostContext, createNotesStore, type NotesStore } from './router.ts';
@@ -21,21 +21,16 @@ export function createHostApp(regstack: Regstack, options: HostAppOptions = {}) 
   const notes: NotesStore = createNotesStore();
   const router = createAppRouter(regstack);
 
-  // regstack's own server refuses state-changing requests that are not JSON (R56: a cross-site form or
-  // text/plain post cannot be made to look like a tRPC call). A host serving the router itself keeps that.
-  const isJsonPost = (method: string, contentType: string | null | undefined) =>
-    method !== 'POST' || (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/json';
-
   const fetchHandler: HostFetchHandler = async (request, info = {}) => {
     const url = new URL(request.url);
     if (url.pathname === '/trpc' || url.pathname.startsWith('/trpc/')) {
-      if (!isJsonPost(request.method, request.headers.get('content-type'))) {
-        return new Response('Use Content-Type: application/json', { status: 415 });
-      }
+      // tRPC 11 itself refuses non-JSON posts (415), so a form or text/plain post cannot pose as a call (R56);
+      // regstack's responseMeta adds `Cache-Control: no-store` and `Retry-After` on lockouts and limits.
       return fetchRequestHandler({
         endpoint: '/trpc',
         req: request,
         router,
+        responseMeta: regstackResponseMeta,
         createContext: ({ req, resHeaders }) =>
           createHostContext(regstack, notes, { req, resHeaders, remoteAddress: info.remoteAddress ?? null }),
       });
@@ -53,6 +48,7 @@ export function createHostApp(regstack: Regstack, options: HostAppOptions = {}) 
 
   const trpcListener = createHTTPHandler({
     router,
+    responseMeta: regstackResponseMeta,
     basePath: '/trpc/',
     createContext: ({ req }) => createHostContext(regstack, notes, { req }),
   });
@@ -60,10 +56,6 @@ export function createHostApp(regstack: Regstack, options: HostAppOptions = {}) 
   const nodeListener = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://host.invalid');
     if (url.pathname.startsWith('/trpc/')) {
-      if (!isJsonPost(req.method ?? 'GET', req.headers['content-type'])) {
-        res.writeHead(415).end('Use Content-Type: application/json');
-        return;
-      }
       trpcListener(req, res);
       return;
     }

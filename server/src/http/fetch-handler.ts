@@ -97,6 +97,20 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array<
   return out;
 }
 
+/**
+ * tRPC `responseMeta` for any adapter: `Cache-Control: no-store` and the other base headers on every
+ * response, and `Retry-After` when an error knows when to retry (lockout, rate limits, shedding). regstack's
+ * own handler uses it; a host serving the router through its own tRPC adapter passes it too.
+ */
+export function regstackResponseMeta({ errors }: { errors: readonly TRPCError[] }): {
+  headers: Record<string, string>;
+} {
+  const headers: Record<string, string> = { ...BASE_HEADERS };
+  const retry = errors.map((e) => describeError(e).retryAfterSeconds).filter((s): s is number => typeof s === 'number');
+  if (retry.length) headers['retry-after'] = String(Math.max(...retry));
+  return { headers };
+}
+
 const STATIC_ASSETS: Record<string, { type: string; body: string }> = {
   'regstack.css': { type: 'text/css; charset=utf-8', body: PAGES_CSS },
   'link-pages.js': { type: 'text/javascript; charset=utf-8', body: PAGES_JS },
@@ -209,14 +223,7 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
           resHeaders,
         },
       }),
-      responseMeta({ errors }) {
-        const headers: Record<string, string> = { ...BASE_HEADERS };
-        const retry = errors
-          .map((e) => describeError(e).retryAfterSeconds)
-          .filter((s): s is number => typeof s === 'number');
-        if (retry.length) headers['retry-after'] = String(Math.max(...retry));
-        return { headers };
-      },
+      responseMeta: regstackResponseMeta,
       onError({ error, path: procedure }) {
         if (error instanceof TRPCError && error.code === 'INTERNAL_SERVER_ERROR') {
           logger.error('procedure failed', { procedure, err: error.cause ?? error });

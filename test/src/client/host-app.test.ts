@@ -124,6 +124,21 @@ describe.each(MODES)('host app served as a $mode', ({ serve }) => {
     });
     expect(res.status).toBe(415);
   });
+
+  it('with regstackResponseMeta, a lockout through the host answers 429 with Retry-After and no-store', async () => {
+    const { email } = await createVerifiedUser(stack, uniqueEmail('host-lock'));
+    const login = (password: string) =>
+      fetch(`${url}/auth.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ json: { email, password } }),
+      });
+    for (let i = 0; i < 5; i++) expect((await login('definitely the wrong one')).status).toBe(401);
+    const locked = await login(PASSWORD);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(890);
+    expect(locked.headers.get('cache-control')).toBe('no-store');
+  });
 });
 
 describe('server-side callers in the host', () => {
