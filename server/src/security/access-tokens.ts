@@ -9,7 +9,7 @@
  * about why (the original is kept as `cause` for server logs only). Keys are imported once, at construction:
  * importing an HMAC key per call costs ~5x the throughput (SPEC §2).
  */
-import { createHash, createPrivateKey, createPublicKey, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import {
   type CryptoKey,
   importPKCS8,
@@ -24,44 +24,16 @@ import {
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { Clock } from './clock.ts';
 
-// ── Key derivation ──────────────────────────────────────────────────────────────────────────────────────────────
+// Key derivation lives in key-derivation.ts; re-exported here for existing importers.
+export {
+  assertSecretStrength,
+  deriveSubkey,
+  HKDF_INFO,
+  HKDF_SALT,
+  MIN_SECRET_LENGTH,
+} from './key-derivation.ts';
 
-/** Shortest accepted master secret, in characters (R32; mirrors `MIN_JWT_SECRET_LENGTH` in the config schema). */
-export const MIN_SECRET_LENGTH = 32;
-
-/**
- * HKDF-SHA256 salt for every key regstack derives from the master secret: the UTF-8 bytes of this string. Fixed and
- * public on purpose (RFC 5869 §3.1 allows a non-secret constant salt); the master secret is the only secret input.
- * Changing it, or an info string below, changes every derived key and invalidates every outstanding token.
- */
-export const HKDF_SALT = 'regstack/v1/hkdf-salt';
-
-/** HKDF `info` strings, one per purpose: a key derived for one purpose is useless for any other. */
-export const HKDF_INFO = Object.freeze({
-  accessToken: 'regstack/v1/access-token',
-  mfaPending: 'regstack/v1/mfa-pending',
-  otpCode: 'regstack/v1/otp-code',
-} as const);
-
-/** Refuses a master secret shorter than {@link MIN_SECRET_LENGTH} characters (R32). */
-export function assertSecretStrength(secret: unknown, label = 'secret'): asserts secret is string {
-  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
-    throw new Error(
-      `regstack: the JWT ${label} must be a string of at least ${MIN_SECRET_LENGTH} characters (R32: ≥ 256 bits of ` +
-        'CSPRNG output), e.g. the output of: ' +
-        `node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`,
-    );
-  }
-}
-
-/**
- * HKDF-SHA256(ikm = UTF-8 of `secret`, salt = {@link HKDF_SALT}, info, length) — the one way regstack turns the
- * master secret into a working key.
- */
-export function deriveSubkey(secret: string, info: string, length: number): Uint8Array<ArrayBuffer> {
-  assertSecretStrength(secret);
-  return new Uint8Array(hkdfSync('sha256', secret, HKDF_SALT, info, length));
-}
+import { assertSecretStrength, deriveSubkey, HKDF_INFO } from './key-derivation.ts';
 
 /** Label hashed in front of key bytes to make a `kid`; see {@link keyId}. */
 const KID_LABEL = 'regstack/v1/kid\u0000';

@@ -9,7 +9,7 @@
  * code is worth nothing outside the challenge it was sent for (R48).
  */
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { deriveSubkey, HKDF_INFO } from './access-tokens.ts';
+import { deriveSubkey, HKDF_INFO } from './key-derivation.ts';
 
 /** Bytes of CSPRNG output in a one-time token (R22: ≥ 128 bits; 32 bytes = 256 bits). */
 export const ONE_TIME_TOKEN_BYTES = 32;

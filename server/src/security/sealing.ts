@@ -4,14 +4,13 @@
  * with a key derived from the master secret by HKDF-SHA256 (its own `info`, so it never equals a JWT key),
  * a random 96-bit nonce per message. Previous secrets can open (rotation); only the current one seals.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deriveSubkey, HKDF_INFO } from './key-derivation.ts';
 
-const INFO = 'regstack/v1/outbox-seal';
-const SALT = 'regstack';
 const VERSION = 'v1';
 
-function deriveKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, SALT, INFO, 32));
+function deriveKey(secret: string): Uint8Array<ArrayBuffer> {
+  return deriveSubkey(secret, HKDF_INFO.outboxSeal, 32);
 }
 
 export interface Sealer {
