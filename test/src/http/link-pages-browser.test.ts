@@ -37,7 +37,7 @@ describe.skipIf(chromiumMissing)('link pages in Chromium', () => {
     const token = t.mailbox.tokenFor('browser@example.com', 'verify')!;
     const { page } = browser;
     await page.goto(`${server.url}/account/verify?token=${token}`);
-    await page.waitForFunction(() => location.search === '');
+    await page.waitForURL((url) => url.search === '');
     expect(page.url()).not.toContain(token);
     await page.getByRole('button', { name: 'Confirm my email' }).click();
     await page.getByText('Your email is confirmed').waitFor();
