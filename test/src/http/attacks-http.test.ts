@@ -1,0 +1,88 @@
+/**
+ * Attacks over real HTTP, on every backend: a concurrent burst of wrong passwords (R17), logoutAll against
+ * tokens minted in the same second (R40), forged tokens (R31–R35), and enumeration by response bytes (R9).
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachBackend } from '../harness/each-backend.ts';
+import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { data, error, rawClient } from './http-client.ts';
+
+const PASSWORD = 'correct horse battery staple';
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+describeEachBackend('attacks over HTTP', (ctx) => {
+  let t: TestRegstack;
+  let server: { url: string; close(): Promise<void> };
+  let api: ReturnType<typeof rawClient>;
+  beforeAll(async () => {
+    t = await startRegstack(ctx.url, { loginRateLimit: 'none' });
+    server = await t.regstack.listen({ port: 0 });
+    api = rawClient(server.url);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await t?.regstack.close();
+  });
+
+  it('20 concurrent wrong logins get at most 5 password checks; the rest are 429 (R17)', async () => {
+    const { email } = await createVerifiedUser(t, 'http-burst@example.com');
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => api.mutation('auth.login', { email, password: 'wrong wrong wrong' })),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(15);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+  });
+
+  it('logoutAll rejects every token minted before it, even within the same second; a login right after works (R40)', async () => {
+    const { email } = await createVerifiedUser(t, 'http-everywhere@example.com');
+    const tokens: string[] = [];
+    for (let i = 0; i < 3; i++)
+      tokens.push(data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken);
+    const out = await api.mutation('auth.logoutAll', undefined, { authorization: `Bearer ${tokens[2]}` });
+    expect(data(out)).toEqual({ status: 'logged_out', revoked: 3 });
+    const fresh = data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken;
+    for (const token of tokens) {
+      expect((await api.query('auth.account.me', undefined, { authorization: `Bearer ${token}` })).status).toBe(401);
+    }
+    expect((await api.query('auth.account.me', undefined, { authorization: `Bearer ${fresh}` })).status).toBe(200);
+  });
+
+  it('forged and malformed credentials all get the same 401 body (R31–R35)', async () => {
+    const { email } = await createVerifiedUser(t, 'http-forge@example.com');
+    const real: string = data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken;
+    const [, payload, sig] = real.split('.') as [string, string, string];
+    const headers = [
+      `Bearer ${b64({ alg: 'none', typ: 'at+jwt' })}.${payload}.`,
+      `Bearer ${b64({ alg: 'HS512', typ: 'at+jwt' })}.${payload}.${sig}`,
+      `Bearer ${real}x`,
+      `Bearer ${'a'.repeat(9000)}`,
+      'Bearer',
+      'Basic dXNlcjpwYXNz',
+      `bearer  ${real.split('.').slice(0, 2).join('.')}`,
+    ];
+    const bodies = [];
+    for (const authorization of headers) {
+      const r = await api.query('auth.account.me', undefined, { authorization });
+      expect(r.status).toBe(401);
+      bodies.push(JSON.stringify(error(r)));
+    }
+    expect(new Set(bodies).size).toBe(1);
+    expect(JSON.parse(bodies[0]!).data.regstackCode).toBe('UNAUTHENTICATED');
+  });
+
+  it('unknown email, wrong password and disabled account answer byte-identical bodies and headers (R9)', async () => {
+    const { email } = await createVerifiedUser(t, 'http-r9@example.com');
+    const wrong = await api.mutation('auth.login', { email, password: 'wrong wrong wrong' });
+    const unknown = await api.mutation('auth.login', {
+      email: 'http-r9-nobody@example.com',
+      password: 'wrong wrong wrong',
+    });
+    expect(unknown.status).toBe(wrong.status);
+    expect(JSON.stringify(unknown.body)).toBe(JSON.stringify(wrong.body));
+    const headerNames = (r: { headers: Headers }) => [...r.headers.keys()].filter((k) => k !== 'date').sort();
+    expect(headerNames(unknown)).toEqual(headerNames(wrong));
+    expect(unknown.headers.get('content-length')).toBe(wrong.headers.get('content-length'));
+  });
+});
