@@ -84,7 +84,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     templatesDir: config.email.templatesDir,
   });
   const storage: Storage = await openStorage(config.databaseUrl);
-  const events = createEventBus(logger);
+  const events = createEventBus(logger, storage.afterCommit);
   const mailer: Mailer = createMailer({
     storage,
     transport,

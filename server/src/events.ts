@@ -44,7 +44,11 @@ export interface EventBus {
   idle(): Promise<void>;
 }
 
-export function createEventBus(logger: Logger): EventBus {
+/**
+ * @param defer schedules a dispatch; regstack passes `storage.afterCommit`, so handlers see only committed
+ * changes and never fire for a change that was rolled back.
+ */
+export function createEventBus(logger: Logger, defer: (dispatch: () => void) => void = (d) => d()): EventBus {
   const handlers = new Map<RegstackEventName, Set<RegstackEventHandler<never>>>();
   const running = new Set<Promise<void>>();
   return {
@@ -55,20 +59,24 @@ export function createEventBus(logger: Logger): EventBus {
       return () => set.delete(handler as RegstackEventHandler<never>);
     },
     emit(event, payload) {
-      for (const handler of handlers.get(event) ?? []) {
-        const run = (async () => {
-          try {
-            await (handler as RegstackEventHandler<typeof event>)(payload);
-          } catch (err) {
-            logger.error('event handler failed', { event, err });
-          }
-        })();
-        running.add(run);
-        void run.finally(() => running.delete(run));
-      }
+      defer(() => dispatch(event, payload));
     },
     async idle() {
       while (running.size) await Promise.allSettled([...running]);
     },
   };
+
+  function dispatch<E extends RegstackEventName>(event: E, payload: RegstackEvents[E]) {
+    for (const handler of handlers.get(event) ?? []) {
+      const run = (async () => {
+        try {
+          await (handler as RegstackEventHandler<typeof event>)(payload);
+        } catch (err) {
+          logger.error('event handler failed', { event, err });
+        }
+      })();
+      running.add(run);
+      void run.finally(() => running.delete(run));
+    }
+  }
 }

@@ -3,6 +3,7 @@
  * entity-manager fork per unit of work (never a shared global one), installs the schema idempotently, and
  * answers health pings. Several Storage objects can live in one process without sharing anything.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { type BackendKind, type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from './database-url.ts';
 import { type Dialect, openOrm } from './drivers.ts';
@@ -13,8 +14,25 @@ export interface Storage {
   readonly description: string;
   readonly orm: MikroORM;
   readonly dialect: Dialect;
-  /** A new, empty unit of work. */
+  /** A new, empty unit of work — or, inside `atomically`, that transaction's. */
   fork(): EntityManager;
+  /**
+   * Runs `work` so that every repository opened inside it (through `fork()`) writes in one database
+   * transaction: all of it commits, or none of it does (R26, R65). On SQLite and PostgreSQL that is a real
+   * transaction. MongoDB runs `work` as is: regstack never needs multi-document transactions there (FerretDB
+   * has none) — each decision is one single-document write, and flows order their writes so that a crash
+   * part-way leaves a safe, retryable state (documented in README, "How regstack stays atomic").
+   * Inside `work`, an expected unique-key conflict must end the work (PostgreSQL aborts the transaction).
+   */
+  atomically<T>(work: () => Promise<T>): Promise<T>;
+  /** Whether `atomically` gives a real multi-statement transaction on this backend. */
+  readonly transactional: boolean;
+  /**
+   * Runs `callback` once the surrounding `atomically` work has committed (never if it rolled back), outside
+   * the transaction; outside `atomically`, at once. Hooks and worker wake-ups use it, so nothing reacts to a
+   * change that may still be undone.
+   */
+  afterCommit(callback: () => void): void;
   /** Runs migrations (SQL) or creates collections and indexes (MongoDB). Idempotent. */
   installSchema(): Promise<void>;
   /** Throws when the database cannot be reached. */
@@ -40,12 +58,29 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     debug: options.debug ?? false,
   });
   const { orm } = opened;
+  const current = new AsyncLocalStorage<{ em: EntityManager; after: (() => void)[] }>();
+  const transactional = target.kind !== 'mongodb';
   return {
     kind: target.kind,
     description: redactDatabaseUrl(databaseUrl),
     orm,
     dialect: opened.dialect,
-    fork: () => orm.em.fork({ clear: true, useContext: false }),
+    fork: () => current.getStore()?.em ?? orm.em.fork({ clear: true, useContext: false }),
+    transactional,
+    async atomically(work) {
+      if (!transactional || current.getStore()) return work();
+      const after: (() => void)[] = [];
+      const result = await orm.em
+        .fork({ clear: true, useContext: false })
+        .transactional((em) => current.run({ em, after }, work));
+      for (const callback of after) callback();
+      return result;
+    },
+    afterCommit(callback) {
+      const store = current.getStore();
+      if (store) store.after.push(callback);
+      else callback();
+    },
     installSchema: opened.installSchema,
     async ping() {
       const status = await orm.checkConnection();

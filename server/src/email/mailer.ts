@@ -190,7 +190,8 @@ export function createMailer(options: MailerOptions): Mailer {
         clock.now(),
         enqueueOptions.id,
       );
-      if (!stopped) setImmediate(() => void tick());
+      // Wake the worker once the row is visible: after the surrounding transaction commits, if any.
+      if (!stopped) storage.afterCommit(() => setImmediate(() => void tick()));
       return stored !== null;
     },
     handleJobs(name, handler) {
@@ -203,7 +204,8 @@ export function createMailer(options: MailerOptions): Mailer {
         { kind: `${JOB_PREFIX}${name}`, toAddress: '', payload: sealer.seal(JSON.stringify(payload)) },
         clock.now(),
       );
-      if (!stopped) setImmediate(() => void tick());
+      // Wake the worker once the row is visible: after the surrounding transaction commits, if any.
+      if (!stopped) storage.afterCommit(() => setImmediate(() => void tick()));
     },
     start() {
       if (!stopped) return;

@@ -13,6 +13,7 @@ import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import type { RegstackConfig } from '../config/index.ts';
 import type { Storage } from '../db/storage.ts';
+import { RegstackError } from '../errors/regstack-error.ts';
 import type { Logger } from '../logger.ts';
 import { regstackRouter } from '../routers/auth.ts';
 import type { RegstackContext, RegstackRuntime } from '../trpc/context.ts';
@@ -226,7 +227,10 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
       responseMeta: regstackResponseMeta,
       onError({ error, path: procedure }) {
         if (error instanceof TRPCError && error.code === 'INTERNAL_SERVER_ERROR') {
-          logger.error('procedure failed', { procedure, err: error.cause ?? error });
+          // Log the underlying failure, not its generic INTERNAL_ERROR wrapper.
+          let err: unknown = error.cause ?? error;
+          if (RegstackError.is(err) && err.code === 'INTERNAL_ERROR' && err.cause) err = err.cause;
+          logger.error('procedure failed', { procedure, err });
         }
       },
     });

@@ -18,7 +18,7 @@ import type { EmailChangeRequestedResult, PasswordChangedResult, PublicUser } fr
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
-import { openRepos, type ServiceDeps } from './deps.ts';
+import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import { limitClient, verifyCurrentPassword } from './reauthentication.ts';
@@ -48,22 +48,25 @@ export function createAccountService(
       await limitClient(rateLimiter, repos, request, 'change-password', deps.config.changePasswordRateLimit);
       await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
       assertNewPasswordAllowed(deps, input.newPassword, auth.user.email);
-      const hashed = await deps.hasher.hash(input.newPassword);
-      const now = deps.clock.now();
-      await repos.users.updatePasswordHash(auth.user.id, hashed, now);
-      await sessions.revokeAll(auth.user.id, 'password_changed', request);
-      await repos.oneTimeTokens.revokeAllForSubject(auth.user.id, now);
-      await deps.mailer.enqueue(
-        'password_changed',
-        auth.user.email,
-        deps.templates.passwordChanged({ fullName: auth.user.fullName }),
-      );
-      await repos.auditEvents.record(
-        { event: 'password_changed', actorId: auth.user.id, subjectId: auth.user.id, ...request },
-        now,
-      );
+      const hashed = await deps.hasher.hash(input.newPassword); // before the transaction (R7)
+      // The new hash, the end of every session and link, the notice and the new session commit together.
+      const opened = await atomically(deps, async (tx) => {
+        const now = deps.clock.now();
+        await tx.users.updatePasswordHash(auth.user.id, hashed, now);
+        await sessions.revokeAll(auth.user.id, 'password_changed', request);
+        await tx.oneTimeTokens.revokeAllForSubject(auth.user.id, now);
+        await deps.mailer.enqueue(
+          'password_changed',
+          auth.user.email,
+          deps.templates.passwordChanged({ fullName: auth.user.fullName }),
+        );
+        await tx.auditEvents.record(
+          { event: 'password_changed', actorId: auth.user.id, subjectId: auth.user.id, ...request },
+          now,
+        );
+        return sessions.open(auth.user, request);
+      });
       deps.events.emit('password_changed', { userId: auth.user.id, request });
-      const opened = await sessions.open(auth.user, request);
       return {
         status: 'password_changed',
         accessToken: opened.accessToken,
@@ -83,38 +86,52 @@ export function createAccountService(
       if (input.newEmail === auth.user.email) {
         throw new RegstackError('EMAIL_UNCHANGED', 'That is already your email address');
       }
-      const now = deps.clock.now();
-      const expiresAt = new Date(now.getTime() + deps.config.emailChangeTokenTtlSeconds * 1000);
-      const result: EmailChangeRequestedResult = { status: 'confirmation_sent', email: input.newEmail, expiresAt };
-      // Same answer for a taken address (R13): it just gets no link. Confirming re-checks anyway.
-      const taken = await repos.users.findByEmail(input.newEmail);
-      if (!taken && (await deps.mailer.reserve(input.newEmail))) {
-        const { token, hash } = generateOneTimeToken();
-        await repos.oneTimeTokens.issue(
-          { tokenHash: hash, purpose: 'email_change', subjectId: auth.user.id, targetEmail: input.newEmail, expiresAt },
+      // The link, both mails and the audit row are stored together (R65).
+      const result = await atomically(deps, async (tx) => {
+        const now = deps.clock.now();
+        const expiresAt = new Date(now.getTime() + deps.config.emailChangeTokenTtlSeconds * 1000);
+        const result: EmailChangeRequestedResult = {
+          status: 'confirmation_sent',
+          email: input.newEmail,
+          expiresAt,
+        };
+        // Same answer for a taken address (R13): it just gets no link. Confirming re-checks anyway.
+        const taken = await tx.users.findByEmail(input.newEmail);
+        if (!taken && (await deps.mailer.reserve(input.newEmail))) {
+          const { token, hash } = generateOneTimeToken();
+          await tx.oneTimeTokens.issue(
+            {
+              tokenHash: hash,
+              purpose: 'email_change',
+              subjectId: auth.user.id,
+              targetEmail: input.newEmail,
+              expiresAt,
+            },
+            now,
+          );
+          await deps.mailer.enqueue(
+            'email_change_confirmation',
+            input.newEmail,
+            deps.templates.emailChangeConfirmation({
+              token,
+              ttlSeconds: deps.config.emailChangeTokenTtlSeconds,
+              newEmail: input.newEmail,
+              fullName: auth.user.fullName,
+            }),
+          );
+        }
+        // The current address always hears about it, with a "this wasn't me" path (R43).
+        await deps.mailer.enqueue(
+          'email_changed',
+          auth.user.email,
+          deps.templates.emailChanged({ newEmail: input.newEmail, fullName: auth.user.fullName }),
+        );
+        await tx.auditEvents.record(
+          { event: 'email_change_requested', actorId: auth.user.id, subjectId: auth.user.id, ...request },
           now,
         );
-        await deps.mailer.enqueue(
-          'email_change_confirmation',
-          input.newEmail,
-          deps.templates.emailChangeConfirmation({
-            token,
-            ttlSeconds: deps.config.emailChangeTokenTtlSeconds,
-            newEmail: input.newEmail,
-            fullName: auth.user.fullName,
-          }),
-        );
-      }
-      // The current address always hears about it, with a "this wasn't me" path (R43).
-      await deps.mailer.enqueue(
-        'email_changed',
-        auth.user.email,
-        deps.templates.emailChanged({ newEmail: input.newEmail, fullName: auth.user.fullName }),
-      );
-      await repos.auditEvents.record(
-        { event: 'email_change_requested', actorId: auth.user.id, subjectId: auth.user.id, ...request },
-        now,
-      );
+        return result;
+      });
       deps.events.emit('email_change_requested', { userId: auth.user.id, request });
       return result;
     },
@@ -123,24 +140,28 @@ export function createAccountService(
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'confirm-email', deps.config.confirmEmailChangeRateLimit);
       const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
-      const consumed = await repos.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_change', deps.clock.now());
-      if (!consumed?.targetEmail) throw invalid();
-      const user = await repos.users.findById(consumed.subjectId);
-      if (!user?.isActive) throw invalid();
-      const oldEmail = user.email;
-      const now = deps.clock.now();
-      // The unique index decides at this moment (R43): an address taken since the request fails cleanly.
-      if (!(await repos.users.updateEmailIfFree(user.id, consumed.targetEmail, now))) {
-        throw new RegstackError('EMAIL_ALREADY_REGISTERED', 'That address now belongs to another account');
-      }
-      await sessions.revokeAll(user.id, 'email_changed', request);
-      await repos.oneTimeTokens.revokeAllForSubject(user.id, now);
-      await lockout.clear(repos.loginAttempts, lockout.keyFor(oldEmail));
-      await repos.auditEvents.record(
-        { event: 'email_changed', actorId: user.id, subjectId: user.id, ...request, details: {} },
-        now,
-      );
-      const dto = toPublicUser({ ...user, email: consumed.targetEmail, isVerified: true });
+      // Redeeming the link, moving the account and ending its sessions commit together (R26, R43, R65).
+      const { user, targetEmail } = await atomically(deps, async (tx) => {
+        const consumed = await tx.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_change', deps.clock.now());
+        if (!consumed?.targetEmail) throw invalid();
+        const user = await tx.users.findById(consumed.subjectId);
+        if (!user?.isActive) throw invalid();
+        const oldEmail = user.email;
+        const now = deps.clock.now();
+        // The unique index decides at this moment (R43): an address taken since the request fails cleanly.
+        if (!(await tx.users.updateEmailIfFree(user.id, consumed.targetEmail, now))) {
+          throw new RegstackError('EMAIL_ALREADY_REGISTERED', 'That address now belongs to another account');
+        }
+        await sessions.revokeAll(user.id, 'email_changed', request);
+        await tx.oneTimeTokens.revokeAllForSubject(user.id, now);
+        await lockout.clear(tx.loginAttempts, lockout.keyFor(oldEmail));
+        await tx.auditEvents.record(
+          { event: 'email_changed', actorId: user.id, subjectId: user.id, ...request, details: {} },
+          now,
+        );
+        return { user, targetEmail: consumed.targetEmail };
+      });
+      const dto = toPublicUser({ ...user, email: targetEmail, isVerified: true });
       deps.events.emit('email_changed', { user: dto, request });
       return { user: dto };
     },
@@ -156,23 +177,27 @@ export function createAccountService(
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'delete-account', deps.config.deleteAccountRateLimit);
       await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
-      const { id, email } = auth.user;
-      // The user row first: from here on no token of theirs authenticates, even before the rest is gone.
-      if (!(await repos.users.deleteById(id)))
-        throw new RegstackError('UNAUTHENTICATED', 'Invalid or expired access token');
-      await repos.sessions.deleteAllForUser(id);
-      await repos.revocations.deleteAllForUser(id);
-      await repos.oneTimeTokens.deleteAllForSubject(id);
-      await repos.mfaCodes.deleteAllForUser(id);
-      await repos.pendingRegistrations.deleteByEmail(email);
-      await repos.loginAttempts.clear(lockout.keyFor(email));
-      await repos.auditEvents.deleteForUser(id);
-      await deps.mailer.forgetRecipient(email);
-      await deps.mailer.enqueue(
-        'account_deleted',
-        email,
-        deps.templates.accountDeleted({ fullName: auth.user.fullName }),
-      );
+      // Everything of the user goes in one transaction: no half-deleted account (R45, R65).
+      const { id } = auth.user;
+      await atomically(deps, async (tx) => {
+        const { email } = auth.user;
+        // The user row first: from here on no token of theirs authenticates, even before the rest is gone.
+        if (!(await tx.users.deleteById(id)))
+          throw new RegstackError('UNAUTHENTICATED', 'Invalid or expired access token');
+        await tx.sessions.deleteAllForUser(id);
+        await tx.revocations.deleteAllForUser(id);
+        await tx.oneTimeTokens.deleteAllForSubject(id);
+        await tx.mfaCodes.deleteAllForUser(id);
+        await tx.pendingRegistrations.deleteByEmail(email);
+        await tx.loginAttempts.clear(lockout.keyFor(email));
+        await tx.auditEvents.deleteForUser(id);
+        await deps.mailer.forgetRecipient(email);
+        await deps.mailer.enqueue(
+          'account_deleted',
+          email,
+          deps.templates.accountDeleted({ fullName: auth.user.fullName }),
+        );
+      });
       deps.events.emit('user_deleted', { userId: id, request });
       return { status: 'deleted' };
     },

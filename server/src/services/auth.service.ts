@@ -11,7 +11,7 @@
 import type { LoginResult } from '@regstack/shared';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import { openRepos, type ServiceDeps } from './deps.ts';
+import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import type { SessionService } from './session.service.ts';
@@ -31,9 +31,9 @@ export function createAuthService(
       const clientKey = request.limitKey ?? request.ip;
       if (clientKey) await rateLimiter.hit(repos.loginAttempts, `ip:login:${clientKey}`, deps.config.loginRateLimit);
       const key = lockout.keyFor(input.email);
-      let reservation: Awaited<ReturnType<LockoutService['reserve']>>;
       try {
-        reservation = await lockout.reserve(repos.loginAttempts, key);
+        // The reservation is this attempt's failure record unless the password turns out right (R17).
+        await lockout.reserve(repos.loginAttempts, key);
       } catch (err) {
         if (RegstackError.is(err) && err.code === 'TOO_MANY_ATTEMPTS') {
           await repos.auditEvents.record(
@@ -66,23 +66,33 @@ export function createAuthService(
         throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
       }
 
-      await reservation.release(); // success clears the counter (R18)
+      // Any rehash happens before the transaction: no KDF while a transaction is held (R7).
+      let upgradedHash: string | null = null;
       if (deps.hasher.needsRehash(hash)) {
         // Upgrade stored parameters to current policy (R6); a failure here must not fail the login.
-        try {
-          await repos.users.updatePasswordHash(user.id, await deps.hasher.hash(input.password), deps.clock.now());
-        } catch (err) {
+        upgradedHash = await deps.hasher.hash(input.password).catch((err) => {
           deps.logger.warn('password rehash failed; login continues', { userId: user.id, err });
-        }
+          return null;
+        });
       }
-
-      const opened = await sessions.open(user, request);
-      const now = deps.clock.now();
-      await repos.users.recordLogin(user.id, now);
-      await repos.auditEvents.record(
-        { event: 'login', actorId: user.id, subjectId: user.id, ...request, details: { sessionId: opened.session.id } },
-        now,
-      );
+      const { opened, now } = await atomically(deps, async (tx) => {
+        await lockout.clear(tx.loginAttempts, key); // success clears the counter (R18)
+        if (upgradedHash) await tx.users.updatePasswordHash(user.id, upgradedHash, deps.clock.now());
+        const opened = await sessions.open(user, request);
+        const now = deps.clock.now();
+        await tx.users.recordLogin(user.id, now);
+        await tx.auditEvents.record(
+          {
+            event: 'login',
+            actorId: user.id,
+            subjectId: user.id,
+            ...request,
+            details: { sessionId: opened.session.id },
+          },
+          now,
+        );
+        return { opened, now };
+      });
       const dto = toPublicUser({ ...user, lastLoginAt: now });
       deps.events.emit('user_logged_in', { user: dto, sessionId: opened.session.id, request });
       return {

@@ -30,3 +30,15 @@ export interface ServiceDeps {
 export function openRepos(deps: Pick<ServiceDeps, 'storage'>): Repositories {
   return createRepositories(deps.storage.fork(), deps.storage.dialect);
 }
+
+/**
+ * Runs `work` with repositories that all write in one transaction (see `Storage.atomically`): a multi-step
+ * change commits whole or not at all (R26, R65). Never hash a password or call out to a provider inside it
+ * (R7: no KDF while a connection or transaction is held), and never use repositories opened outside it.
+ */
+export function atomically<T>(
+  deps: Pick<ServiceDeps, 'storage'>,
+  work: (repos: Repositories) => Promise<T>,
+): Promise<T> {
+  return deps.storage.atomically(() => work(openRepos(deps)));
+}

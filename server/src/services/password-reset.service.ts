@@ -13,7 +13,7 @@ import { derivedOutboxId } from '../email/mailer.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
-import { openRepos, type ServiceDeps } from './deps.ts';
+import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { limitClient } from './reauthentication.ts';
 import { assertNewPasswordAllowed } from './registration.service.ts';
@@ -40,25 +40,28 @@ export function createPasswordResetService(
     const user = await repos.users.findByEmail(email);
     if (!user?.isActive) return;
     if (!(await deps.mailer.reserve(user.email))) return; // R21: keep the earlier link alive
-    const now = deps.clock.now();
-    const { token, hash } = generateOneTimeToken();
-    await repos.oneTimeTokens.issue(
-      {
-        tokenHash: hash,
-        purpose: 'password_reset',
-        subjectId: user.id,
-        expiresAt: new Date(now.getTime() + deps.config.passwordResetTokenTtlSeconds * 1000),
-      },
-      now,
-    );
-    // Mail goes to the stored address, never the submitted string (R53, CVE-2019-19844).
-    const rendered = deps.templates.passwordReset({
-      token,
-      ttlSeconds: deps.config.passwordResetTokenTtlSeconds,
-      fullName: user.fullName,
+    // The link and its mail are stored together, or neither is (R65).
+    await atomically(deps, async (tx) => {
+      const now = deps.clock.now();
+      const { token, hash } = generateOneTimeToken();
+      await tx.oneTimeTokens.issue(
+        {
+          tokenHash: hash,
+          purpose: 'password_reset',
+          subjectId: user.id,
+          expiresAt: new Date(now.getTime() + deps.config.passwordResetTokenTtlSeconds * 1000),
+        },
+        now,
+      );
+      // Mail goes to the stored address, never the submitted string (R53, CVE-2019-19844).
+      const rendered = deps.templates.passwordReset({
+        token,
+        ttlSeconds: deps.config.passwordResetTokenTtlSeconds,
+        fullName: user.fullName,
+      });
+      await deps.mailer.enqueue('password_reset', user.email, rendered, { id: mailId });
+      await tx.auditEvents.record({ event: 'password_reset_requested', subjectId: user.id, ...request }, now);
     });
-    await deps.mailer.enqueue('password_reset', user.email, rendered, { id: mailId });
-    await repos.auditEvents.record({ event: 'password_reset_requested', subjectId: user.id, ...request }, now);
     deps.events.emit('password_reset_requested', { userId: user.id, request });
   });
 
@@ -87,24 +90,27 @@ export function createPasswordResetService(
       if (!user?.isActive) throw invalid();
       assertNewPasswordAllowed(deps, newPassword, user.email);
       const hashedPassword = await deps.hasher.hash(newPassword);
-      // The single-use decision (R26): whoever loses the race gets the same generic error.
-      const consumed = await repos.oneTimeTokens.consumeOnce(hash, 'password_reset', deps.clock.now());
-      if (!consumed || consumed.subjectId !== user.id) throw invalid();
-      const now = deps.clock.now();
-      await repos.users.updatePasswordHash(user.id, hashedPassword, now);
-      await parts.sessions.revokeAll(user.id, 'password_reset', request);
-      await repos.oneTimeTokens.revokeAllForSubject(user.id, now);
-      await parts.lockout.clear(repos.loginAttempts, parts.lockout.keyFor(user.email));
-      // Security notices are not throttled (R21 applies to links sent on request); the reset itself is rate limited.
-      await deps.mailer.enqueue(
-        'password_changed',
-        user.email,
-        deps.templates.passwordChanged({ fullName: user.fullName }),
-      );
-      await repos.auditEvents.record(
-        { event: 'password_reset_completed', actorId: user.id, subjectId: user.id, ...request },
-        now,
-      );
+      // Redeeming the link and everything it causes commit together, or none of it does (R26, R65).
+      await atomically(deps, async (tx) => {
+        // The single-use decision (R26): whoever loses the race gets the same generic error.
+        const consumed = await tx.oneTimeTokens.consumeOnce(hash, 'password_reset', deps.clock.now());
+        if (!consumed || consumed.subjectId !== user.id) throw invalid();
+        const now = deps.clock.now();
+        await tx.users.updatePasswordHash(user.id, hashedPassword, now);
+        await parts.sessions.revokeAll(user.id, 'password_reset', request);
+        await tx.oneTimeTokens.revokeAllForSubject(user.id, now);
+        await parts.lockout.clear(tx.loginAttempts, parts.lockout.keyFor(user.email));
+        // Security notices are not throttled (R21 applies to links sent on request); the reset is rate limited.
+        await deps.mailer.enqueue(
+          'password_changed',
+          user.email,
+          deps.templates.passwordChanged({ fullName: user.fullName }),
+        );
+        await tx.auditEvents.record(
+          { event: 'password_reset_completed', actorId: user.id, subjectId: user.id, ...request },
+          now,
+        );
+      });
       deps.events.emit('password_reset_completed', { userId: user.id, request });
       return { status: 'password_reset' };
     },

@@ -12,7 +12,7 @@ import { derivedOutboxId } from '../email/mailer.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
-import { openRepos, type ServiceDeps } from './deps.ts';
+import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import { limitClient } from './reauthentication.ts';
@@ -30,25 +30,27 @@ export function createRegistrationService(deps: ServiceDeps, parts: { rateLimite
   async function sendVerification(subjectId: string, email: string, request: RequestMeta, mailId?: string) {
     // Over the per-recipient limit (R21): send nothing and keep the earlier link alive.
     if (!(await deps.mailer.reserve(email))) return;
-    const repos = openRepos(deps);
-    const now = deps.clock.now();
-    const { token, hash } = generateOneTimeToken();
-    await repos.oneTimeTokens.issue(
-      {
-        tokenHash: hash,
-        purpose: 'email_verification',
-        subjectId,
-        expiresAt: new Date(now.getTime() + verificationTtlMs),
-      },
-      now,
-    );
-    await deps.mailer.enqueue(
-      'verification',
-      email,
-      deps.templates.verification({ token, ttlSeconds: deps.config.verificationTokenTtlSeconds }),
-      mailId ? { id: mailId } : {},
-    );
-    deps.events.emit('verification_requested', { email, request });
+    // The new link and its mail are stored together, or neither is (R65).
+    await atomically(deps, async (repos) => {
+      const now = deps.clock.now();
+      const { token, hash } = generateOneTimeToken();
+      await repos.oneTimeTokens.issue(
+        {
+          tokenHash: hash,
+          purpose: 'email_verification',
+          subjectId,
+          expiresAt: new Date(now.getTime() + verificationTtlMs),
+        },
+        now,
+      );
+      await deps.mailer.enqueue(
+        'verification',
+        email,
+        deps.templates.verification({ token, ttlSeconds: deps.config.verificationTokenTtlSeconds }),
+        mailId ? { id: mailId } : {},
+      );
+      deps.events.emit('verification_requested', { email, request });
+    });
   }
 
   // The deferred half of resendVerification: idempotent per job (see password-reset.service.ts).
@@ -135,41 +137,43 @@ export function createRegistrationService(deps: ServiceDeps, parts: { rateLimite
     async verifyEmail(token: string, request: RequestMeta) {
       const repos = openRepos(deps);
       await limitClient(parts.rateLimiter, repos, request, 'verify', deps.config.verifyRateLimit);
-      const now = deps.clock.now();
       const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
-      const consumed = await repos.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_verification', now);
-      if (!consumed) throw invalid();
-
-      const pending = await repos.pendingRegistrations.takeOnce(consumed.subjectId, now);
-      if (pending) {
-        const user = await repos.users.insertIfEmailFree(
-          {
-            email: pending.email,
-            hashedPassword: pending.hashedPassword,
-            fullName: pending.fullName ?? null,
-            isVerified: true,
-          },
+      // Redeeming the link, creating the account and recording it commit together (R26, R65). Every lost
+      // race ends the work at once (PostgreSQL aborts a transaction after a unique-key conflict).
+      const { dto, created } = await atomically(deps, async (tx) => {
+        const now = deps.clock.now();
+        const consumed = await tx.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_verification', now);
+        if (!consumed) throw invalid();
+        if (await tx.pendingRegistrations.findById(consumed.subjectId)) {
+          const pending = await tx.pendingRegistrations.takeOnce(consumed.subjectId, now);
+          if (!pending) throw invalid();
+          const user = await tx.users.insertIfEmailFree(
+            {
+              email: pending.email,
+              hashedPassword: pending.hashedPassword,
+              fullName: pending.fullName ?? null,
+              isVerified: true,
+            },
+            now,
+          );
+          if (!user) throw invalid();
+          await tx.auditEvents.record(
+            { event: 'user_verified', actorId: user.id, subjectId: user.id, ...request },
+            now,
+          );
+          return { dto: toPublicUser(user), created: true };
+        }
+        // A link for an account created without verification (require_verification off, then resent).
+        const existing = await tx.users.findById(consumed.subjectId);
+        if (!existing) throw invalid();
+        await tx.users.markVerified(existing.id, now);
+        await tx.auditEvents.record(
+          { event: 'user_verified', actorId: existing.id, subjectId: existing.id, ...request },
           now,
         );
-        if (!user) throw invalid();
-        await repos.auditEvents.record(
-          { event: 'user_verified', actorId: user.id, subjectId: user.id, ...request },
-          now,
-        );
-        const dto = toPublicUser(user);
-        deps.events.emit('user_registered', { user: dto, request });
-        deps.events.emit('user_verified', { user: dto, request });
-        return { user: dto };
-      }
-      // A link for an account created without verification (require_verification off, then resent).
-      const existing = await repos.users.findById(consumed.subjectId);
-      if (!existing) throw invalid();
-      await repos.users.markVerified(existing.id, now);
-      await repos.auditEvents.record(
-        { event: 'user_verified', actorId: existing.id, subjectId: existing.id, ...request },
-        now,
-      );
-      const dto = toPublicUser({ ...existing, isVerified: true });
+        return { dto: toPublicUser({ ...existing, isVerified: true }), created: false };
+      });
+      if (created) deps.events.emit('user_registered', { user: dto, request });
       deps.events.emit('user_verified', { user: dto, request });
       return { user: dto };
     },

@@ -10,7 +10,7 @@ import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import type { RevocationReason } from '../repositories/index.ts';
-import { openRepos, type ServiceDeps } from './deps.ts';
+import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import { toSessionInfo } from './mappers.ts';
 
 export interface AuthenticatedSession {
@@ -49,25 +49,26 @@ export function createSessionService(deps: ServiceDeps) {
   return {
     /** Opens a session for a user who just proved who they are, and mints its access token. */
     async open(user: User, request: RequestMeta) {
-      const repos = openRepos(deps);
-      let now = deps.clock.now();
-      // A session opened in the very millisecond of a "log out everywhere" would count as revoked by it
-      // (the cutoff kills sessions created at or before it). Starting one millisecond after the cutoff keeps
-      // "log in right after logoutAll" working without weakening the cutoff.
-      const cutoff = await repos.revocations.cutoffFor(user.id);
-      if (cutoff && cutoff.getTime() >= now.getTime()) now = new Date(cutoff.getTime() + 1);
-      const expiresAt = new Date(now.getTime() + deps.config.jwtTtlSeconds * 1000);
-      const session = await repos.sessions.create(
-        {
-          userId: user.id,
-          expiresAt,
-          userAgent: request.userAgent?.slice(0, 512) ?? null,
-          ip: request.ip?.slice(0, 64) ?? null,
-        },
-        now,
-      );
-      const issued = await deps.tokens.issueAccessToken({ userId: user.id, sessionId: session.id });
-      return { session, accessToken: issued.token, expiresIn: issued.expiresIn };
+      return atomically(deps, async (repos) => {
+        let now = deps.clock.now();
+        // A session opened in the very millisecond of a "log out everywhere" would count as revoked by it
+        // (the cutoff kills sessions created at or before it). Starting one millisecond after the cutoff keeps
+        // "log in right after logoutAll" working without weakening the cutoff.
+        const cutoff = await repos.revocations.cutoffFor(user.id);
+        if (cutoff && cutoff.getTime() >= now.getTime()) now = new Date(cutoff.getTime() + 1);
+        const expiresAt = new Date(now.getTime() + deps.config.jwtTtlSeconds * 1000);
+        const session = await repos.sessions.create(
+          {
+            userId: user.id,
+            expiresAt,
+            userAgent: request.userAgent?.slice(0, 512) ?? null,
+            ip: request.ip?.slice(0, 64) ?? null,
+          },
+          now,
+        );
+        const issued = await deps.tokens.issueAccessToken({ userId: user.id, sessionId: session.id });
+        return { session, accessToken: issued.token, expiresIn: issued.expiresIn };
+      });
     },
 
     async authenticate(token: string | null): Promise<AuthenticatedSession> {
@@ -90,34 +91,36 @@ export function createSessionService(deps: ServiceDeps) {
 
     /** Ends the presented session only (R38). */
     async logout(auth: AuthenticatedSession, request: RequestMeta): Promise<number> {
-      const repos = openRepos(deps);
-      const revoked = await repos.revocations.revokeSession(auth.user.id, auth.sessionId, deps.clock.now(), 'logout');
-      await repos.auditEvents.record(
-        {
-          event: 'logout',
-          actorId: auth.user.id,
-          subjectId: auth.user.id,
-          ...request,
-          details: { sessionId: auth.sessionId },
-        },
-        deps.clock.now(),
-      );
-      deps.events.emit('user_logged_out', { userId: auth.user.id, sessionId: auth.sessionId, request });
-      return revoked ? 1 : 0;
+      return atomically(deps, async (repos) => {
+        const revoked = await repos.revocations.revokeSession(auth.user.id, auth.sessionId, deps.clock.now(), 'logout');
+        await repos.auditEvents.record(
+          {
+            event: 'logout',
+            actorId: auth.user.id,
+            subjectId: auth.user.id,
+            ...request,
+            details: { sessionId: auth.sessionId },
+          },
+          deps.clock.now(),
+        );
+        deps.events.emit('user_logged_out', { userId: auth.user.id, sessionId: auth.sessionId, request });
+        return revoked ? 1 : 0;
+      });
     },
 
     /** Ends every session of the user that exists now, this one included (R41). */
     async revokeAll(userId: string, reason: RevocationReason, request: RequestMeta, actorId: string = userId) {
-      const repos = openRepos(deps);
-      const now = deps.clock.now();
-      const live = await this.listLive(userId);
-      await repos.revocations.revokeAllForUser(userId, now, reason);
-      await repos.auditEvents.record(
-        { event: 'sessions_revoked', actorId, subjectId: userId, ...request, details: { reason } },
-        now,
-      );
-      deps.events.emit('sessions_revoked', { userId, reason, request });
-      return live.length;
+      return atomically(deps, async (repos) => {
+        const now = deps.clock.now();
+        const live = await this.listLive(userId);
+        await repos.revocations.revokeAllForUser(userId, now, reason);
+        await repos.auditEvents.record(
+          { event: 'sessions_revoked', actorId, subjectId: userId, ...request, details: { reason } },
+          now,
+        );
+        deps.events.emit('sessions_revoked', { userId, reason, request });
+        return live.length;
+      });
     },
 
     /** Sessions that would still authenticate. */
@@ -139,24 +142,25 @@ export function createSessionService(deps: ServiceDeps) {
 
     /** Ends one of the caller's own sessions by id; another user's id is indistinguishable from an unknown one. */
     async revokeOwn(auth: AuthenticatedSession, sessionId: string, request: RequestMeta): Promise<void> {
-      const repos = openRepos(deps);
-      const session = await repos.sessions.findById(sessionId);
-      if (!session || session.userId !== auth.user.id) {
-        throw new RegstackError('SESSION_NOT_FOUND', 'No such session');
-      }
-      const now = deps.clock.now();
-      await repos.revocations.revokeSession(auth.user.id, sessionId, now, 'session_revoked');
-      await repos.auditEvents.record(
-        {
-          event: 'session_revoked',
-          actorId: auth.user.id,
-          subjectId: auth.user.id,
-          ...request,
-          details: { sessionId },
-        },
-        now,
-      );
-      deps.events.emit('session_revoked', { userId: auth.user.id, sessionId, request });
+      return atomically(deps, async (repos) => {
+        const session = await repos.sessions.findById(sessionId);
+        if (!session || session.userId !== auth.user.id) {
+          throw new RegstackError('SESSION_NOT_FOUND', 'No such session');
+        }
+        const now = deps.clock.now();
+        await repos.revocations.revokeSession(auth.user.id, sessionId, now, 'session_revoked');
+        await repos.auditEvents.record(
+          {
+            event: 'session_revoked',
+            actorId: auth.user.id,
+            subjectId: auth.user.id,
+            ...request,
+            details: { sessionId },
+          },
+          now,
+        );
+        deps.events.emit('session_revoked', { userId: auth.user.id, sessionId, request });
+      });
     },
   };
 }

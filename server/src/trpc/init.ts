@@ -35,6 +35,12 @@ const mapErrors = t.middleware(async ({ next }) => {
     }
     return result;
   }
+  if (error.code === 'INTERNAL_SERVER_ERROR') {
+    // An unexpected failure: callers (HTTP and server-side alike) get INTERNAL_ERROR and nothing else (R64);
+    // the original stays as the cause for the server's log.
+    const cause = new RegstackError('INTERNAL_ERROR', 'Internal server error', { cause: error.cause ?? error });
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
+  }
   if (error.code === 'BAD_REQUEST') {
     const described = describeError(error);
     const cause = new RegstackError(described.regstackCode ?? 'VALIDATION_FAILED', described.message, {
