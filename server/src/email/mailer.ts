@@ -211,7 +211,7 @@ export function createMailer(options: MailerOptions): Mailer {
       if (!stopped) return;
       stopped = false;
       schedule();
-      setImmediate(() => void tick());
+      // The first pass waits one interval: a host usually installs the schema right after creating regstack.
     },
     async stop() {
       stopped = true;

@@ -43,7 +43,7 @@ export function createOneTimeTokenRepository(em: EntityManager, dialect: Dialect
         createdAt: now,
       };
       await em.insert(OneTimeTokenSchema, row);
-      return em.findOneOrFail(OneTimeTokenSchema, { id: row.id });
+      return row;
     },
 
     /** Redeems the token if it is live and of this purpose; returns it to the one caller that won. */

@@ -26,7 +26,7 @@ export function createSessionRepository(em: EntityManager) {
         ip: data.ip ?? null,
       };
       await em.insert(SessionSchema, row);
-      return em.findOneOrFail(SessionSchema, { id: row.id });
+      return row;
     },
 
     findById(id: string): Promise<Session | null> {

@@ -39,7 +39,8 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
         if (dialect.isUniqueViolation(err)) return null;
         throw err;
       }
-      return em.findOneOrFail(UserSchema, { id: row.id });
+      // The stored row, as a plain load would return it: no password hash (it is lazy), no phone yet.
+      return { ...row, hashedPassword: undefined, phoneNumber: null };
     },
 
     findById(id: string): Promise<User | null> {
