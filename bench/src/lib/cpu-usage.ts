@@ -1,0 +1,49 @@
+/**
+ * CPU a child spent over one load's window: the whole process (main thread, libuv pool with argon2, V8's
+ * helpers) from `process.cpuUsage()`, and the main thread alone — the event loop, where every request's
+ * JavaScript runs — from Linux's `/proc/<pid>/task/<pid>/stat` (Node 22 has no `process.threadCpuUsage`).
+ * Dividing the main thread's CPU by the requests served gives its cost per request, which unlike wall time is
+ * not inflated by waiting for a core. Elsewhere than Linux the main-thread figure is absent.
+ */
+import { readFileSync } from 'node:fs';
+import type { CpuWindow } from './protocol.ts';
+
+/** Clock ticks per second of /proc's utime/stime (USER_HZ, 100 on every mainstream Linux). */
+const USER_HZ = 100;
+
+function mainThreadCpuMs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is field 3, utime field 14, stime field 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / USER_HZ : null;
+  } catch {
+    return null;
+  }
+}
+
+function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+export function createCpuMeter() {
+  let start: { wall: number; process: number; main: number | null } | undefined;
+  return {
+    start(): void {
+      start = { wall: performance.now(), process: processCpuMs(), main: mainThreadCpuMs() };
+    },
+    stop(): CpuWindow {
+      if (!start) throw new Error('CPU meter was not started');
+      const main = mainThreadCpuMs();
+      const window: CpuWindow = {
+        wallMs: performance.now() - start.wall,
+        processCpuMs: processCpuMs() - start.process,
+        mainThreadCpuMs: main !== null && start.main !== null ? main - start.main : null,
+      };
+      start = undefined;
+      return window;
+    },
+  };
+}

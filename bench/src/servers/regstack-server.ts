@@ -1,0 +1,161 @@
+/**
+ * The regstack server under test, in a child process of its own. One regstack instance over
+ * `BENCH_DATABASE_URL`, served two ways at once:
+ *
+ * - **host** — what SPEC §3 tells an app to do: a host tRPC router `{ ping, auth: regstackRouter }` (its own
+ *   `initTRPC` with the same superjson transformer and regstack's error formatter) on @trpc/server's Node
+ *   adapter, every request's context built by `regstack.createContext`. `ping` and `auth.account.me` then
+ *   share the adapter, the transformer and the context builder; the only difference between the two requests is
+ *   the procedure, so their ratio is the price of regstack's authentication alone.
+ * - **standalone** — `regstack.listen()`, regstack's own server (its fetch handler: path canonicalisation,
+ *   body limits, security headers, then tRPC's fetch adapter), so the bench also shows what `pnpm start` and
+ *   `regstack.fetchHandler` users pay on top.
+ *
+ * Production settings except one: the per-IP login limit is off (`loginRateLimit: 'none'`), because every
+ * request of the bench comes from 127.0.0.1 and would be refused after 20 per minute. Lockout stays on; the
+ * bench only ever uses correct passwords, one user per connection, so no login ever counts as a failure.
+ * Users go through the real register → verify-email flow; the runner gets their passwords and access tokens.
+ * `BENCH_REGSTACK_CONFIG` (JSON) adds regstack options for what-if runs; the bench's figures never set it.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  createJsonLogger,
+  createRegstack,
+  type EmailMessage,
+  type EmailTransport,
+  formatRegstackError,
+  parseConfig,
+  type RegstackConfigInput,
+  type RegstackContext,
+} from '@regstack/server';
+import { initTRPC } from '@trpc/server';
+import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import superjson from 'superjson';
+import { createCpuMeter } from '../lib/cpu-usage.ts';
+import { announceReady, serveCommands } from '../lib/ipc.ts';
+import { createLoopMonitor } from '../lib/loop-monitor.ts';
+import { createProfiler } from '../lib/profiler.ts';
+import type { BenchCredential, ChildStats, RegstackReady } from '../lib/protocol.ts';
+
+const databaseUrl = process.env.BENCH_DATABASE_URL;
+if (!databaseUrl) throw new Error('BENCH_DATABASE_URL is required');
+const usersPerRole = Number(process.env.BENCH_USERS ?? '10');
+
+/** A mail transport that keeps messages, so the bench can follow verification links like a user would. */
+function createMailbox(): EmailTransport & { tokenFor(to: string): string | undefined } {
+  const messages: EmailMessage[] = [];
+  return {
+    async send(message) {
+      messages.push(message);
+    },
+    tokenFor(to) {
+      for (const m of [...messages].reverse()) {
+        if (m.to !== to) continue;
+        const match = /[?&]token=([A-Za-z0-9_-]+)/.exec(m.text);
+        if (match) return match[1];
+      }
+      return undefined;
+    },
+  };
+}
+
+// What-if runs only (BENCH_REGSTACK_CONFIG); the bench's own figures use regstack's defaults.
+const overrides = JSON.parse(process.env.BENCH_REGSTACK_CONFIG ?? '{}') as RegstackConfigInput;
+const config = parseConfig({
+  jwtSecret: randomBytes(32).toString('base64url'),
+  databaseUrl,
+  baseUrl: 'http://127.0.0.1:8000',
+  loginRateLimit: 'none',
+  ...overrides,
+});
+const mailbox = createMailbox();
+// No outbox worker: createRegstack would start it before installSchema, and its first pass on a fresh database
+// logs "relation email_outbox does not exist". The bench sends no mail under load; sign-up drains explicitly.
+const regstack = await createRegstack({
+  config,
+  email: mailbox,
+  logger: createJsonLogger({ level: 'warn' }),
+  startWorkers: false,
+});
+await regstack.installSchema();
+
+// ── The host app: its own initTRPC, regstack nested as `auth`, plus the bare `ping` baseline. ───────────────
+const host = initTRPC.context<RegstackContext>().create({
+  transformer: superjson,
+  errorFormatter: formatRegstackError,
+  isDev: false,
+});
+const hostRouter = host.router({
+  ping: host.procedure.query(() => 'pong'),
+  auth: regstack.router,
+});
+const hostServer = createHTTPServer({
+  router: hostRouter,
+  basePath: '/trpc/',
+  createContext: ({ req }) => regstack.createContext({ req }),
+});
+await new Promise<void>((resolve, reject) => {
+  hostServer.once('error', reject);
+  hostServer.listen(0, '127.0.0.1', () => resolve());
+});
+const hostAddress = hostServer.address();
+if (typeof hostAddress !== 'object' || !hostAddress) throw new Error('host server has no address');
+const standalone = await regstack.listen({ port: 0, host: '127.0.0.1' });
+
+// ── Users, through the real flows. ───────────────────────────────────────────────────────────────────────
+const caller = regstack.createCaller();
+const runId = randomBytes(4).toString('hex');
+
+async function createUser(role: string, index: number): Promise<BenchCredential> {
+  const email = `${role}-${index}-${runId}@bench.example.com`;
+  const password = `${randomBytes(18).toString('base64url')}-Bench`;
+  await caller.register({ email, password });
+  await regstack.drainOutbox();
+  const token = mailbox.tokenFor(email);
+  if (!token) throw new Error(`no verification mail for ${email}`);
+  await caller.verifyEmail({ token });
+  const login = await caller.login({ email, password });
+  if (login.status !== 'authenticated') throw new Error(`login of ${email} did not authenticate`);
+  return { email, password, token: login.accessToken };
+}
+
+const meUsers: BenchCredential[] = [];
+const loginUsers: BenchCredential[] = [];
+for (let i = 0; i < usersPerRole; i++) {
+  meUsers.push(await createUser('me', i));
+  loginUsers.push(await createUser('login', i));
+}
+
+const loop = createLoopMonitor();
+const profiler = createProfiler();
+const cpu = createCpuMeter();
+serveCommands({
+  'cpu:start': () => cpu.start(),
+  'cpu:stop': () => cpu.stop(),
+  'loop:start': () => loop.start(),
+  'loop:stop': () => loop.stop(),
+  'profile:start': () => profiler.start(),
+  'profile:stop': (request) => profiler.stop(request.file),
+  stats: (): ChildStats => ({ rssMb: process.memoryUsage().rss / 2 ** 20 }),
+  async shutdown() {
+    await Promise.all([new Promise<void>((resolve) => hostServer.close(() => resolve())), standalone.close()]);
+    await regstack.close();
+    setImmediate(() => process.exit(0));
+  },
+});
+
+const ready: RegstackReady = {
+  type: 'ready',
+  kind: 'regstack',
+  hostUrl: `http://127.0.0.1:${hostAddress.port}`,
+  standaloneUrl: standalone.url,
+  meUsers,
+  loginUsers,
+  argon2: {
+    memoryKib: config.argon2MemoryKib,
+    iterations: config.argon2Iterations,
+    parallelism: config.argon2Parallelism,
+    hashConcurrency: config.hashConcurrency,
+  },
+};
+announceReady(ready);
