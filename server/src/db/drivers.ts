@@ -6,7 +6,7 @@
  * decisions never depend on a driver: they are inserts under unique keys (claim.entity.ts), because
  * FerretDB 1.x does not apply conditional updates atomically.
  */
-import { type EntityManager, MikroORM, type Options } from '@mikro-orm/core';
+import { type EntityManager, type MigrationObject, MikroORM, type Options } from '@mikro-orm/core';
 import type { DatabaseTarget } from './database-url.ts';
 import { ALL_ENTITIES } from './entities/index.ts';
 
@@ -76,14 +76,12 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
   } satisfies Partial<Options>;
   if (target.kind === 'sqlite') {
     const { SqliteDriver } = await importDriver('@mikro-orm/sqlite', () => import('@mikro-orm/sqlite'));
-    const { Migrator } = await import('@mikro-orm/migrations');
     const { sqliteMigrations } = await import('./migrations/sqlite/index.ts');
     const orm = await MikroORM.init({
       ...common,
+      ...(await migrationOptions(sqliteMigrations)),
       driver: SqliteDriver,
       dbName: target.path,
-      extensions: [Migrator],
-      migrations: { tableName: MIGRATIONS_TABLE, migrationsList: sqliteMigrations, snapshot: false, silent: true },
     });
     // WAL lets readers proceed during a write; busy_timeout makes concurrent writers wait for the lock
     // instead of failing with SQLITE_BUSY.
@@ -93,15 +91,13 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
   }
   if (target.kind === 'postgresql') {
     const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
-    const { Migrator } = await import('@mikro-orm/migrations');
     const { postgresqlMigrations } = await import('./migrations/postgresql/index.ts');
     const orm = await MikroORM.init({
       ...common,
+      ...(await migrationOptions(postgresqlMigrations)),
       driver: PostgreSqlDriver,
       clientUrl: target.clientUrl,
       dbName: target.dbName,
-      extensions: [Migrator],
-      migrations: { tableName: MIGRATIONS_TABLE, migrationsList: postgresqlMigrations, snapshot: false, silent: true },
     });
     return { orm, dialect: sqlDialect, installSchema: () => migrateUp(orm) };
   }
@@ -128,6 +124,15 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // always checked in queries and rows are purged by `regstack purge`, so correctness never depends on them
     // (and FerretDB does not implement expireAfterSeconds).
     installSchema: () => orm.schema.create(),
+  };
+}
+
+/** The SQL backends' migrator: our committed migrations, listed in code, tracked in `regstack_migrations`. */
+async function migrationOptions(migrationsList: MigrationObject[]) {
+  const { Migrator } = await import('@mikro-orm/migrations');
+  return {
+    extensions: [Migrator],
+    migrations: { tableName: MIGRATIONS_TABLE, migrationsList, snapshot: false, silent: true },
   };
 }
 
