@@ -8,11 +8,26 @@
  */
 import { type EntityManager, type MigrationObject, MikroORM, type Options } from '@mikro-orm/core';
 import type { DatabaseTarget } from './database-url.ts';
-import { ALL_ENTITIES } from './entities/index.ts';
+import { ALL_ENTITIES, type User } from './entities/index.ts';
+
+/** What the per-request authentication check needs, read in one round trip where the driver allows it. */
+export interface AuthRow {
+  user: User;
+  sessionCreatedAt: Date;
+  sessionLastSeenAt: Date;
+  revoked: boolean;
+}
 
 export interface Dialect {
   /** Whether the error is a unique-index violation, however this driver reports it (R66). */
   isUniqueViolation(err: unknown): boolean;
+  /**
+   * The hot path of every authenticated call: the live session `sessionId`, its user, and whether any
+   * revocation fact covers it (its own, or a bulk cutoff at or after its creation). SQL answers it with one
+   * prepared statement — the same rules as the repositories, spelled once in SQL because the ORM's
+   * per-query cost dominated the request (see bench/). Undefined: use the repositories.
+   */
+  authLookup?(em: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null>;
 }
 
 export interface OpenedOrm {
@@ -48,7 +63,63 @@ function hasUniqueException(err: unknown): boolean {
   return (err as { name?: string } | null)?.name === 'UniqueConstraintViolationException';
 }
 
-const sqlDialect: Dialect = { isUniqueViolation: hasUniqueException };
+// Column names are the entities' (users, sessions, revocations); the schema test proves the migrations match.
+const AUTH_LOOKUP_SQL = `select s.user_id as s_user_id, s.created_at as s_created_at, s.last_seen_at as s_last_seen_at,
+  u.email, u.full_name, u.phone_number, u.is_active, u.is_verified, u.is_superuser, u.is_mfa_enabled,
+  u.created_at, u.updated_at, u.last_login_at,
+  exists (select 1 from revocations r where r.user_id = s.user_id
+    and (r.id = ? or (r.session_id is null and r.revoked_at >= s.created_at))) as revoked
+from sessions s join users u on u.id = s.user_id
+where s.id = ? and s.expires_at > ?`;
+
+function sqlAuthLookup(kind: 'sqlite' | 'postgresql') {
+  // SQLite keeps datetimes as epoch milliseconds and booleans as 0/1; PostgreSQL returns Date and boolean.
+  // PostgreSQL's text form ("2026-11-23 18:24:41.921+00") when the driver does not parse timestamps.
+  const toDate = (v: unknown): Date => {
+    if (v instanceof Date) return v;
+    if (typeof v === 'number' || /^\d+$/.test(String(v))) return new Date(Number(v));
+    return new Date(
+      String(v)
+        .replace(' ', 'T')
+        .replace(/([+-]\d\d)$/, '$1:00'),
+    );
+  };
+  const toDateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : toDate(v));
+  return async (em: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null> => {
+    const conn = em.getConnection() as unknown as {
+      execute(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+    };
+    const rows = await conn.execute(AUTH_LOOKUP_SQL, [
+      `s:${sessionId}`,
+      sessionId,
+      kind === 'sqlite' ? now.getTime() : now,
+    ]);
+    const r = rows[0];
+    if (!r) return null;
+    const user = {
+      id: String(r.s_user_id),
+      email: String(r.email),
+      fullName: (r.full_name as string | null) ?? null,
+      phoneNumber: (r.phone_number as string | null) ?? null,
+      isActive: Boolean(r.is_active),
+      isVerified: Boolean(r.is_verified),
+      isSuperuser: Boolean(r.is_superuser),
+      isMfaEnabled: Boolean(r.is_mfa_enabled),
+      createdAt: toDate(r.created_at),
+      updatedAt: toDate(r.updated_at),
+      lastLoginAt: toDateOrNull(r.last_login_at),
+    } as User;
+    return {
+      user,
+      sessionCreatedAt: toDate(r.s_created_at),
+      sessionLastSeenAt: toDate(r.s_last_seen_at),
+      revoked: Boolean(r.revoked),
+    };
+  };
+}
+
+const sqliteDialect: Dialect = { isUniqueViolation: hasUniqueException, authLookup: sqlAuthLookup('sqlite') };
+const postgresDialect: Dialect = { isUniqueViolation: hasUniqueException, authLookup: sqlAuthLookup('postgresql') };
 
 const mongoDialect: Dialect = {
   isUniqueViolation(err) {
@@ -87,7 +158,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // instead of failing with SQLITE_BUSY.
     if (target.path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
     await orm.em.fork().getConnection().execute('pragma busy_timeout = 5000');
-    return { orm, dialect: sqlDialect, installSchema: () => migrateUp(orm) };
+    return { orm, dialect: sqliteDialect, installSchema: () => migrateUp(orm) };
   }
   if (target.kind === 'postgresql') {
     const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
@@ -99,7 +170,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       clientUrl: target.clientUrl,
       dbName: target.dbName,
     });
-    return { orm, dialect: sqlDialect, installSchema: () => migrateUp(orm) };
+    return { orm, dialect: postgresDialect, installSchema: () => migrateUp(orm) };
   }
   const { MongoDriver } = await importDriver('@mikro-orm/mongodb', () => import('@mikro-orm/mongodb'));
   const orm = await MikroORM.init({

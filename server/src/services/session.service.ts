@@ -77,15 +77,28 @@ export function createSessionService(deps: ServiceDeps) {
       return failClosed(async () => {
         const repos = openRepos(deps);
         const now = deps.clock.now();
-        const session = await repos.sessions.findUnexpired(claims.sessionId, now);
-        if (!session || session.userId !== claims.userId) throw UNAUTHENTICATED();
-        if (await repos.revocations.isRevoked(session.userId, session.id, session.createdAt)) throw UNAUTHENTICATED();
-        const user = await repos.users.findById(session.userId);
-        if (!user?.isActive) throw UNAUTHENTICATED();
-        if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
-          await repos.sessions.touch(session.id, now);
+        const { dialect } = deps.storage;
+        let user: User | null;
+        let sessionCreatedAt: Date;
+        let lastSeenAt: Date;
+        if (dialect.authLookup) {
+          // One statement: session live, user joined, revocation facts checked (same rules as below).
+          const row = await dialect.authLookup(deps.storage.fork(), claims.sessionId, now);
+          if (!row || row.user.id !== claims.userId || row.revoked) throw UNAUTHENTICATED();
+          ({ user, sessionCreatedAt, sessionLastSeenAt: lastSeenAt } = row);
+        } else {
+          const session = await repos.sessions.findUnexpired(claims.sessionId, now);
+          if (!session || session.userId !== claims.userId) throw UNAUTHENTICATED();
+          if (await repos.revocations.isRevoked(session.userId, session.id, session.createdAt)) throw UNAUTHENTICATED();
+          user = await repos.users.findById(session.userId);
+          sessionCreatedAt = session.createdAt;
+          lastSeenAt = session.lastSeenAt;
         }
-        return { user, sessionId: session.id, sessionCreatedAt: session.createdAt };
+        if (!user?.isActive) throw UNAUTHENTICATED();
+        if (now.getTime() - lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+          await repos.sessions.touch(claims.sessionId, now);
+        }
+        return { user, sessionId: claims.sessionId, sessionCreatedAt };
       });
     },
 
