@@ -18,11 +18,9 @@ import { betterAuth } from 'better-auth';
 import { getMigrations } from 'better-auth/db/migration';
 import { toNodeHandler } from 'better-auth/node';
 import Database from 'better-sqlite3';
-import { createCpuMeter } from '../lib/cpu-usage.ts';
-import { announceReady, serveCommands } from '../lib/ipc.ts';
-import { createLoopMonitor } from '../lib/loop-monitor.ts';
-import { createProfiler } from '../lib/profiler.ts';
-import type { BenchCredential, BetterAuthReady, ChildStats } from '../lib/protocol.ts';
+import { announceReady } from '../lib/ipc.ts';
+import { serveMeasuredServer } from '../lib/measured-server.ts';
+import type { BenchCredential, BetterAuthReady } from '../lib/protocol.ts';
 
 const databasePath = process.env.BENCH_SQLITE_PATH;
 if (!databasePath) throw new Error('BENCH_SQLITE_PATH is required');
@@ -89,22 +87,9 @@ const packageJson = JSON.parse(
   await readFile(new URL('../../node_modules/better-auth/package.json', import.meta.url), 'utf8'),
 ) as { version: string };
 
-const loop = createLoopMonitor();
-const profiler = createProfiler();
-const cpu = createCpuMeter();
-serveCommands({
-  'cpu:start': () => cpu.start(),
-  'cpu:stop': () => cpu.stop(),
-  'loop:start': () => loop.start(),
-  'loop:stop': () => loop.stop(),
-  'profile:start': () => profiler.start(),
-  'profile:stop': (request) => profiler.stop(request.file),
-  stats: (): ChildStats => ({ rssMb: process.memoryUsage().rss / 2 ** 20 }),
-  async shutdown() {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    database.close();
-    setImmediate(() => process.exit(0));
-  },
+serveMeasuredServer(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  database.close();
 });
 
 const ready: BetterAuthReady = {

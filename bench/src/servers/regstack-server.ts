@@ -31,11 +31,9 @@ import {
 import { initTRPC } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import superjson from 'superjson';
-import { createCpuMeter } from '../lib/cpu-usage.ts';
-import { announceReady, serveCommands } from '../lib/ipc.ts';
-import { createLoopMonitor } from '../lib/loop-monitor.ts';
-import { createProfiler } from '../lib/profiler.ts';
-import type { BenchCredential, ChildStats, RegstackReady } from '../lib/protocol.ts';
+import { announceReady } from '../lib/ipc.ts';
+import { serveMeasuredServer } from '../lib/measured-server.ts';
+import type { BenchCredential, RegstackReady } from '../lib/protocol.ts';
 
 const databaseUrl = process.env.BENCH_DATABASE_URL;
 if (!databaseUrl) throw new Error('BENCH_DATABASE_URL is required');
@@ -126,22 +124,9 @@ for (let i = 0; i < usersPerRole; i++) {
   loginUsers.push(await createUser('login', i));
 }
 
-const loop = createLoopMonitor();
-const profiler = createProfiler();
-const cpu = createCpuMeter();
-serveCommands({
-  'cpu:start': () => cpu.start(),
-  'cpu:stop': () => cpu.stop(),
-  'loop:start': () => loop.start(),
-  'loop:stop': () => loop.stop(),
-  'profile:start': () => profiler.start(),
-  'profile:stop': (request) => profiler.stop(request.file),
-  stats: (): ChildStats => ({ rssMb: process.memoryUsage().rss / 2 ** 20 }),
-  async shutdown() {
-    await Promise.all([new Promise<void>((resolve) => hostServer.close(() => resolve())), standalone.close()]);
-    await regstack.close();
-    setImmediate(() => process.exit(0));
-  },
+serveMeasuredServer(async () => {
+  await Promise.all([new Promise<void>((resolve) => hostServer.close(() => resolve())), standalone.close()]);
+  await regstack.close();
 });
 
 const ready: RegstackReady = {
