@@ -25,8 +25,6 @@ export interface Storage {
    * Inside `work`, an expected unique-key conflict must end the work (PostgreSQL aborts the transaction).
    */
   atomically<T>(work: () => Promise<T>): Promise<T>;
-  /** Whether `atomically` gives a real multi-statement transaction on this backend. */
-  readonly transactional: boolean;
   /**
    * Runs `callback` once the surrounding `atomically` work has committed (never if it rolled back), outside
    * the transaction; outside `atomically`, at once. Hooks and worker wake-ups use it, so nothing reacts to a
@@ -66,7 +64,6 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     orm,
     dialect: opened.dialect,
     fork: () => current.getStore()?.em ?? orm.em.fork({ clear: true, useContext: false }),
-    transactional,
     async atomically(work) {
       if (!transactional || current.getStore()) return work();
       const after: (() => void)[] = [];

@@ -48,11 +48,7 @@ export function createOneTimeTokenRepository(em: EntityManager, dialect: Dialect
 
     /** Redeems the token if it is live and of this purpose; returns it to the one caller that won. */
     async consumeOnce(tokenHash: string, purpose: TokenPurpose, now: Date): Promise<OneTimeToken | null> {
-      const token = await em.findOne(
-        OneTimeTokenSchema,
-        { tokenHash, purpose, usedAt: null, expiresAt: { $gt: now } },
-        { disableIdentityMap: true },
-      );
+      const token = await this.findLive(tokenHash, purpose, now);
       if (!token) return null;
       if (!(await claims.claimOnce(`otk:${token.id}`, `otk:${token.subjectId}`, now, token.expiresAt))) return null;
       // Bookkeeping only: the claim above is what made this redemption unique.

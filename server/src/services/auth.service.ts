@@ -14,6 +14,7 @@ import type { RequestMeta } from '../events.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
+import { limitClient } from './reauthentication.ts';
 import type { SessionService } from './session.service.ts';
 
 /** One message for every failed login (R9). */
@@ -28,8 +29,7 @@ export function createAuthService(
   return {
     async login(input: { email: string; password: string }, request: RequestMeta): Promise<LoginResult> {
       const repos = openRepos(deps);
-      const clientKey = request.limitKey ?? request.ip;
-      if (clientKey) await rateLimiter.hit(repos.loginAttempts, `ip:login:${clientKey}`, deps.config.loginRateLimit);
+      await limitClient(rateLimiter, repos, request, 'login', deps.config.loginRateLimit);
       const key = lockout.keyFor(input.email);
       try {
         // The reservation is this attempt's failure record unless the password turns out right (R17).

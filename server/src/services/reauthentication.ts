@@ -9,7 +9,7 @@ import { RegstackError } from '../errors/regstack-error.ts';
 import type { Repositories } from '../repositories/index.ts';
 import { INVALID_CREDENTIALS_MESSAGE } from './auth.service.ts';
 import type { ServiceDeps } from './deps.ts';
-import type { LockoutService } from './lockout.service.ts';
+import type { LockoutService, RateLimiter } from './lockout.service.ts';
 
 export async function verifyCurrentPassword(
   deps: ServiceDeps,
@@ -29,13 +29,7 @@ export async function verifyCurrentPassword(
 
 /** Per-client limit for a procedure (R20), when the client is known. */
 export async function limitClient(
-  rateLimiter: {
-    hit(
-      a: Repositories['loginAttempts'],
-      key: string,
-      rules: readonly { limit: number; windowSeconds: number }[],
-    ): Promise<void>;
-  },
+  rateLimiter: RateLimiter,
   repos: Repositories,
   request: { ip: string | null; limitKey?: string | null | undefined },
   procedure: string,

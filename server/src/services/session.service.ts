@@ -9,7 +9,7 @@
 import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import type { RevocationReason } from '../repositories/index.ts';
+import { createRepositories, type RevocationReason } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import { toSessionInfo } from './mappers.ts';
 
@@ -75,7 +75,9 @@ export function createSessionService(deps: ServiceDeps) {
       if (!token) throw UNAUTHENTICATED();
       const claims = await deps.tokens.verifyAccessToken(token);
       return failClosed(async () => {
-        const repos = openRepos(deps);
+        // One unit of work per call; the repositories are built only when the slow path or a touch needs them.
+        const em = deps.storage.fork();
+        const repos = () => createRepositories(em, deps.storage.dialect);
         const now = deps.clock.now();
         const { dialect } = deps.storage;
         let user: User | null;
@@ -83,20 +85,21 @@ export function createSessionService(deps: ServiceDeps) {
         let lastSeenAt: Date;
         if (dialect.authLookup) {
           // One statement: session live, user joined, revocation facts checked (same rules as below).
-          const row = await dialect.authLookup(deps.storage.fork(), claims.sessionId, now);
+          const row = await dialect.authLookup(em, claims.sessionId, now);
           if (!row || row.user.id !== claims.userId || row.revoked) throw UNAUTHENTICATED();
           ({ user, sessionCreatedAt, sessionLastSeenAt: lastSeenAt } = row);
         } else {
-          const session = await repos.sessions.findUnexpired(claims.sessionId, now);
+          const r = repos();
+          const session = await r.sessions.findUnexpired(claims.sessionId, now);
           if (!session || session.userId !== claims.userId) throw UNAUTHENTICATED();
-          if (await repos.revocations.isRevoked(session.userId, session.id, session.createdAt)) throw UNAUTHENTICATED();
-          user = await repos.users.findById(session.userId);
+          if (await r.revocations.isRevoked(session.userId, session.id, session.createdAt)) throw UNAUTHENTICATED();
+          user = await r.users.findById(session.userId);
           sessionCreatedAt = session.createdAt;
           lastSeenAt = session.lastSeenAt;
         }
         if (!user?.isActive) throw UNAUTHENTICATED();
         if (now.getTime() - lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
-          await repos.sessions.touch(claims.sessionId, now);
+          await repos().sessions.touch(claims.sessionId, now);
         }
         return { user, sessionId: claims.sessionId, sessionCreatedAt };
       });

@@ -10,17 +10,9 @@ import { type AppRouter, createHostApp, type RunningServer, serveFetch, serveNod
 import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caught as failure } from '../harness/outcomes.ts';
 import { createVerifiedUser } from '../harness/regstack.ts';
 import { type ClientStack, PASSWORD, startClientStack, uniqueEmail, verificationLink } from './support.ts';
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const MODES = [
   { mode: 'fetch handler (Hono)', serve: serveFetch },

@@ -18,17 +18,9 @@ import { initTRPC } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caught as failure } from '../harness/outcomes.ts';
 import { createVerifiedUser } from '../harness/regstack.ts';
 import { type ClientStack, PASSWORD, startClientStack, uniqueEmail, verificationLink } from './support.ts';
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function recordChanges(client: RegstackClient<StandaloneRouter>) {
   const changes: { status: AuthState['status']; email: string | null; reason: AuthChangeReason }[] = [];

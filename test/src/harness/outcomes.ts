@@ -7,18 +7,24 @@ export interface Failure {
   retryAfterSeconds?: number;
 }
 
-export async function failure(promise: Promise<unknown>): Promise<Failure> {
+/** The error a call that must fail threw, as is. */
+export async function caught(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
   } catch (err) {
-    const cause = (err as { cause?: { retryAfterSeconds?: number } }).cause;
-    return {
-      code: getRegstackErrorCode(err),
-      message: (err as Error).message,
-      ...(cause?.retryAfterSeconds !== undefined && { retryAfterSeconds: cause.retryAfterSeconds }),
-    };
+    return err;
   }
   throw new Error('expected the call to fail');
+}
+
+export async function failure(promise: Promise<unknown>): Promise<Failure> {
+  const err = await caught(promise);
+  const cause = (err as { cause?: { retryAfterSeconds?: number } }).cause;
+  return {
+    code: getRegstackErrorCode(err),
+    message: (err as Error).message,
+    ...(cause?.retryAfterSeconds !== undefined && { retryAfterSeconds: cause.retryAfterSeconds }),
+  };
 }
 
 /** Just the stable code of a call that must fail. */
