@@ -18,9 +18,34 @@ export interface AuthRow {
   revoked: boolean;
 }
 
+/**
+ * Prepared SQL on the driver underneath MikroORM, for the few statements on the hot paths (every
+ * authenticated call, every login). MikroORM inlines every parameter into the SQL text, so each of its
+ * queries is parsed and planned anew — on SQLite that `prepare` was most of an authenticated call. Here a
+ * statement is prepared once per text and run with bound parameters: better-sqlite3 statements cached per
+ * text, PostgreSQL named statements. Writes and reads go through the same connection discipline as the ORM:
+ * inside `Storage.atomically` they run in that transaction; outside it on SQLite they wait for the one
+ * connection like any ORM query (never inside another request's open transaction).
+ *
+ * SQL is written once, portable between SQLite and PostgreSQL, with `?` placeholders; values go through
+ * `value()` (dates as the column type stores them, booleans as 0/1 on SQLite) and come back through `date()`.
+ */
+export interface SqlRunner {
+  /** The rows a query returns. `em` decides the transaction: its own, or none. */
+  all(em: EntityManager, sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /** Runs a write; resolves to the number of rows it changed. */
+  run(em: EntityManager, sql: string, params: readonly unknown[]): Promise<number>;
+  /** A parameter as this driver binds it. */
+  value(v: Date | boolean | string | number | null): unknown;
+  /** A datetime column's value as a Date. */
+  date(v: unknown): Date;
+}
+
 export interface Dialect {
   /** Whether the error is a unique-index violation, however this driver reports it (R66). */
   isUniqueViolation(err: unknown): boolean;
+  /** Prepared statements on the SQL backends; undefined on MongoDB (the ORM's queries are already native). */
+  sql?: SqlRunner;
   /**
    * The hot path of every authenticated call: the live session `sessionId`, its user, and whether any
    * revocation fact covers it (its own, or a bulk cutoff at or after its creation). SQL answers it with one
@@ -63,6 +88,108 @@ function hasUniqueException(err: unknown): boolean {
   return (err as { name?: string } | null)?.name === 'UniqueConstraintViolationException';
 }
 
+// ── Prepared statements under MikroORM (SQL backends) ───────────────────────────────────────────────────────
+
+/** The parts of MikroORM's SQL connection and Kysely this file relies on (structural: no Kysely import). */
+interface KyselyConnection {
+  executeQuery(query: { sql: string; parameters: readonly unknown[]; queryId?: unknown }): Promise<{
+    rows: Record<string, unknown>[];
+    numAffectedRows?: bigint;
+  }>;
+}
+interface KyselyLike {
+  getExecutor(): { provideConnection<T>(consumer: (connection: KyselyConnection) => Promise<T>): Promise<T> };
+}
+interface SqlConnectionLike {
+  getClient(): KyselyLike;
+  getNativeClient(): Promise<unknown>;
+}
+interface BetterSqliteStatement {
+  all(...params: unknown[]): Record<string, unknown>[];
+  run(...params: unknown[]): { changes: number };
+}
+interface BetterSqliteDatabase {
+  prepare(sql: string): BetterSqliteStatement;
+}
+interface PgPool {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{
+    rows: Record<string, unknown>[];
+    rowCount: number | null;
+  }>;
+}
+
+/** The Kysely transaction `em` is in, if any. */
+function transactionOf(em: EntityManager): KyselyLike | undefined {
+  return (em.getTransactionContext() as KyselyLike | undefined) ?? undefined;
+}
+
+/** SQLite: one better-sqlite3 connection; statements cached per text; the ORM's connection mutex respected. */
+function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase): SqlRunner {
+  const statements = new Map<string, BetterSqliteStatement>();
+  const statement = (sql: string) => {
+    let s = statements.get(sql);
+    if (!s) {
+      s = database.prepare(sql);
+      statements.set(sql, s);
+    }
+    return s;
+  };
+  const kysely = (orm.em.getConnection() as unknown as SqlConnectionLike).getClient();
+  // Inside a transaction the connection is already this unit of work's (the transaction holds it); outside,
+  // wait for it like any ORM query, so a statement never lands inside another request's open transaction.
+  const onConnection = <T>(em: EntityManager, work: () => T): Promise<T> =>
+    transactionOf(em) ? Promise.resolve().then(work) : kysely.getExecutor().provideConnection(async () => work());
+  return {
+    all: (em, sql, params) => onConnection(em, () => statement(sql).all(...params)),
+    run: (em, sql, params) => onConnection(em, () => statement(sql).run(...params).changes),
+    // MikroORM stores SQLite datetimes as epoch milliseconds and booleans as 0/1.
+    value: (v) => (v instanceof Date ? v.getTime() : typeof v === 'boolean' ? (v ? 1 : 0) : v),
+    date: (v) => (v instanceof Date ? v : new Date(Number(v))),
+  };
+}
+
+/** PostgreSQL: named prepared statements on the pool; in a transaction, bound parameters on its connection. */
+function postgresRunner(pool: PgPool): SqlRunner {
+  const texts = new Map<string, { name: string; text: string }>();
+  const prepared = (sql: string) => {
+    let p = texts.get(sql);
+    if (!p) {
+      let n = 0;
+      p = { name: `regstack_${texts.size + 1}`, text: sql.replace(/\?/g, () => `$${++n}`) };
+      texts.set(sql, p);
+    }
+    return p;
+  };
+  const inTransaction = (trx: KyselyLike, text: string, params: readonly unknown[]) =>
+    trx.getExecutor().provideConnection((c) => c.executeQuery({ sql: text, parameters: params }));
+  return {
+    async all(em, sql, params) {
+      const { name, text } = prepared(sql);
+      const trx = transactionOf(em);
+      if (trx) return (await inTransaction(trx, text, params)).rows;
+      return (await pool.query({ name, text, values: [...params] })).rows;
+    },
+    async run(em, sql, params) {
+      const { name, text } = prepared(sql);
+      const trx = transactionOf(em);
+      if (trx) return Number((await inTransaction(trx, text, params)).numAffectedRows ?? 0);
+      return (await pool.query({ name, text, values: [...params] })).rowCount ?? 0;
+    },
+    value: (v) => v,
+    date: pgDate,
+  };
+}
+
+/** A timestamptz as MikroORM's type parsers leave it: a Date, or PostgreSQL's text form ("… 18:24:41.921+00"). */
+function pgDate(v: unknown): Date {
+  if (v instanceof Date) return v;
+  return new Date(
+    String(v)
+      .replace(' ', 'T')
+      .replace(/([+-]\d\d)$/, '$1:00'),
+  );
+}
+
 // Column names are the entities' (users, sessions, revocations); the schema test proves the migrations match.
 const AUTH_LOOKUP_SQL = `select s.user_id as s_user_id, s.created_at as s_created_at, s.last_seen_at as s_last_seen_at,
   u.email, u.full_name, u.phone_number, u.is_active, u.is_verified, u.is_superuser, u.is_mfa_enabled,
@@ -72,54 +199,40 @@ const AUTH_LOOKUP_SQL = `select s.user_id as s_user_id, s.created_at as s_create
 from sessions s join users u on u.id = s.user_id
 where s.id = ? and s.expires_at > ?`;
 
-function sqlAuthLookup(kind: 'sqlite' | 'postgresql') {
-  // SQLite keeps datetimes as epoch milliseconds and booleans as 0/1; PostgreSQL returns Date and boolean.
-  // PostgreSQL's text form ("2026-11-23 18:24:41.921+00") when the driver does not parse timestamps.
-  const toDate = (v: unknown): Date => {
-    if (v instanceof Date) return v;
-    if (typeof v === 'number' || /^\d+$/.test(String(v))) return new Date(Number(v));
-    return new Date(
-      String(v)
-        .replace(' ', 'T')
-        .replace(/([+-]\d\d)$/, '$1:00'),
-    );
-  };
-  const toDateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : toDate(v));
+/** A `users` row (snake_case columns, as the driver returns them) as the entity, without its password hash. */
+export function userFromRow(sql: SqlRunner, r: Record<string, unknown>, id: unknown = r.id): User {
+  return {
+    id: String(id),
+    email: String(r.email),
+    fullName: (r.full_name as string | null) ?? null,
+    phoneNumber: (r.phone_number as string | null) ?? null,
+    isActive: Boolean(r.is_active),
+    isVerified: Boolean(r.is_verified),
+    isSuperuser: Boolean(r.is_superuser),
+    isMfaEnabled: Boolean(r.is_mfa_enabled),
+    createdAt: sql.date(r.created_at),
+    updatedAt: sql.date(r.updated_at),
+    lastLoginAt: r.last_login_at === null || r.last_login_at === undefined ? null : sql.date(r.last_login_at),
+  } as User;
+}
+
+function sqlAuthLookup(sql: SqlRunner) {
   return async (em: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null> => {
-    const conn = em.getConnection() as unknown as {
-      execute(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
-    };
-    const rows = await conn.execute(AUTH_LOOKUP_SQL, [
-      `s:${sessionId}`,
-      sessionId,
-      kind === 'sqlite' ? now.getTime() : now,
-    ]);
+    const rows = await sql.all(em, AUTH_LOOKUP_SQL, [`s:${sessionId}`, sessionId, sql.value(now)]);
     const r = rows[0];
     if (!r) return null;
-    const user = {
-      id: String(r.s_user_id),
-      email: String(r.email),
-      fullName: (r.full_name as string | null) ?? null,
-      phoneNumber: (r.phone_number as string | null) ?? null,
-      isActive: Boolean(r.is_active),
-      isVerified: Boolean(r.is_verified),
-      isSuperuser: Boolean(r.is_superuser),
-      isMfaEnabled: Boolean(r.is_mfa_enabled),
-      createdAt: toDate(r.created_at),
-      updatedAt: toDate(r.updated_at),
-      lastLoginAt: toDateOrNull(r.last_login_at),
-    } as User;
     return {
-      user,
-      sessionCreatedAt: toDate(r.s_created_at),
-      sessionLastSeenAt: toDate(r.s_last_seen_at),
+      user: userFromRow(sql, r, r.s_user_id),
+      sessionCreatedAt: sql.date(r.s_created_at),
+      sessionLastSeenAt: sql.date(r.s_last_seen_at),
       revoked: Boolean(r.revoked),
     };
   };
 }
 
-const sqliteDialect: Dialect = { isUniqueViolation: hasUniqueException, authLookup: sqlAuthLookup('sqlite') };
-const postgresDialect: Dialect = { isUniqueViolation: hasUniqueException, authLookup: sqlAuthLookup('postgresql') };
+function sqlDialect(sql: SqlRunner): Dialect {
+  return { isUniqueViolation: hasUniqueException, sql, authLookup: sqlAuthLookup(sql) };
+}
 
 const mongoDialect: Dialect = {
   isUniqueViolation(err) {
@@ -158,7 +271,10 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // instead of failing with SQLITE_BUSY.
     if (target.path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
     await orm.em.fork().getConnection().execute('pragma busy_timeout = 5000');
-    return { orm, dialect: sqliteDialect, installSchema: () => migrateUp(orm) };
+    const database = (await (
+      orm.em.getConnection() as unknown as SqlConnectionLike
+    ).getNativeClient()) as BetterSqliteDatabase;
+    return { orm, dialect: sqlDialect(sqliteRunner(orm, database)), installSchema: () => migrateUp(orm) };
   }
   if (target.kind === 'postgresql') {
     const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
@@ -170,7 +286,8 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       clientUrl: target.clientUrl,
       dbName: target.dbName,
     });
-    return { orm, dialect: postgresDialect, installSchema: () => migrateUp(orm) };
+    const pool = (await (orm.em.getConnection() as unknown as SqlConnectionLike).getNativeClient()) as PgPool;
+    return { orm, dialect: sqlDialect(postgresRunner(pool)), installSchema: () => migrateUp(orm) };
   }
   const { MongoDriver } = await importDriver('@mikro-orm/mongodb', () => import('@mikro-orm/mongodb'));
   const orm = await MikroORM.init({

@@ -13,10 +13,11 @@ import { createOneTimeTokenRepository } from './one-time-token.repository.ts';
 import { createPendingRegistrationRepository } from './pending-registration.repository.ts';
 import { createRevocationRepository } from './revocation.repository.ts';
 import { createSessionRepository } from './session.repository.ts';
+import { withSqlHotPath } from './sql-hot-path.ts';
 import { createUserRepository } from './user.repository.ts';
 
 export function createRepositories(em: EntityManager, dialect: Dialect) {
-  return {
+  const repos = {
     users: createUserRepository(em, dialect),
     pendingRegistrations: createPendingRegistrationRepository(em, dialect),
     oneTimeTokens: createOneTimeTokenRepository(em, dialect),
@@ -28,6 +29,8 @@ export function createRepositories(em: EntityManager, dialect: Dialect) {
     emailOutbox: createEmailOutboxRepository(em, dialect),
     auditEvents: createAuditEventRepository(em),
   };
+  // On SQL the login path's statements are prepared SQL (sql-hot-path.ts explains why); same contracts.
+  return dialect.sql ? withSqlHotPath(repos, em, dialect.sql) : repos;
 }
 
 export type Repositories = ReturnType<typeof createRepositories>;
