@@ -47,6 +47,9 @@ function keyId(keyBytes: Uint8Array): string {
   return createHash('sha256').update(KID_LABEL).update(keyBytes).digest('hex').slice(0, 16);
 }
 
+/** How many verified access tokens one instance remembers (≈ 1 KiB each); see `verified` in the service. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 /** The shape every `kid` regstack issues has; anything else is rejected before a key lookup (R32). */
 const KID_PATTERN = /^[0-9a-f]{16}$/;
 
@@ -333,6 +336,27 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   }
 
   const ready = importKeys();
+
+  /**
+   * Access tokens whose signature and claims verified, by their exact string: a client presents the same token on
+   * every call for its whole lifetime, and the signature check (an HMAC through WebCrypto, or an EdDSA/ES256
+   * verification) is then the largest cost of authenticating it. A hit is byte-for-byte the string that verified
+   * under a key this instance still holds (keys never change while it runs), so nothing but time is re-checked —
+   * with jose's own rules: `exp` and the maximum age, both with the clock tolerance (R34). A forged or altered
+   * token never matches an entry. Revocation is not cached: the session, user and revocation facts are still read
+   * on every call (R37, R42). Bounded; the oldest entry goes first.
+   */
+  const verified = new Map<string, VerifiedAccessToken>();
+  const withinLifetime = (t: VerifiedAccessToken, now: Date): boolean => {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const iat = Math.floor(t.issuedAt.getTime() / 1000);
+    const exp = Math.floor(t.expiresAt.getTime() / 1000);
+    return (
+      exp > nowSeconds - clockToleranceSeconds &&
+      nowSeconds - iat - clockToleranceSeconds <= ttlSeconds &&
+      iat <= nowSeconds + clockToleranceSeconds
+    );
+  };
   // A failure here surfaces (unchanged, not as UNAUTHENTICATED) from the first call that awaits `ready`; this only
   // stops Node from reporting an unhandled rejection if no call ever comes.
   ready.catch(() => undefined);
@@ -389,6 +413,13 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
     async verifyAccessToken(token) {
       const { access } = await ready;
+      const known = typeof token === 'string' ? verified.get(token) : undefined;
+      if (known) {
+        // The same string already passed every signature and claim check; only time can have changed since.
+        if (withinLifetime(known, clock.now())) return known;
+        verified.delete(token);
+      }
+      let result: VerifiedAccessToken;
       try {
         const payload = await verifyCompact(access, token, ['sub', 'sid', 'jti', 'iat', 'iat_ms', 'exp'], ttlSeconds);
         const { sub, sid, jti, iat, iat_ms: iatMs, exp } = payload;
@@ -397,10 +428,13 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         if (typeof iatMs !== 'number' || !Number.isSafeInteger(iatMs) || Math.floor(iatMs / 1000) !== iat) {
           throw new Error('iat_ms is missing or disagrees with iat');
         }
-        return { userId: sub, sessionId: sid, jti, issuedAt: new Date(iatMs), expiresAt: new Date(exp * 1000) };
+        result = { userId: sub, sessionId: sid, jti, issuedAt: new Date(iatMs), expiresAt: new Date(exp * 1000) };
       } catch (cause) {
         throw invalidToken(cause);
       }
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(token, Object.freeze(result));
+      return result;
     },
 
     async issueMfaPendingToken({ userId, challengeId, ttlSeconds: mfaTtl }) {

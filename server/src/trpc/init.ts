@@ -20,12 +20,19 @@ const CONTEXT_MISSING_MESSAGE =
   '`{ ...(await regstack.createContext({ req, resHeaders })), ...yours }` (or use regstack.createCaller).';
 
 /**
- * The one place domain errors become tRPC errors: a thrown RegstackError becomes the tRPC error its code
- * maps to, and an input-validation failure becomes a RegstackError (VALIDATION_FAILED, or the password
- * code a schema named) — so HTTP clients and server-side callers see the same stable code as `cause`.
+ * The one middleware under every regstack procedure (one layer, not two: each layer costs a context merge on
+ * every call). It refuses a call whose context lacks regstack's part, and it is the one place domain errors
+ * become tRPC errors: a thrown RegstackError becomes the tRPC error its code maps to, and an input-validation
+ * failure becomes a RegstackError (VALIDATION_FAILED, or the password code a schema named) — so HTTP clients
+ * and server-side callers see the same stable code as `cause`.
  */
-const mapErrors = t.middleware(async ({ next }) => {
-  const result = await next();
+const regstackMiddleware = t.middleware(async ({ ctx, next }) => {
+  const rs = (ctx as Partial<RegstackContext> | undefined)?.regstack;
+  if (!rs?.runtime) {
+    const cause = new RegstackError('CONTEXT_MISSING', CONTEXT_MISSING_MESSAGE);
+    throw new TRPCError({ code: TRPC_CODE_OF[cause.code], message: CONTEXT_MISSING_MESSAGE, cause });
+  }
+  const result = await next({ ctx: { regstack: rs } });
   if (result.ok) return result;
   const { error } = result;
   if (RegstackError.is(error.cause)) {
@@ -52,13 +59,4 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-const requireContext = t.middleware(({ ctx, next }) => {
-  const rs = (ctx as Partial<RegstackContext> | undefined)?.regstack;
-  if (!rs?.runtime) {
-    const cause = new RegstackError('CONTEXT_MISSING', CONTEXT_MISSING_MESSAGE);
-    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: CONTEXT_MISSING_MESSAGE, cause });
-  }
-  return next({ ctx: { regstack: rs } });
-});
-
-export const publicProcedure = t.procedure.use(mapErrors).use(requireContext);
+export const publicProcedure = t.procedure.use(regstackMiddleware);

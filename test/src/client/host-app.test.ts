@@ -168,4 +168,14 @@ describe('server-side callers in the host', () => {
     expect(await signedIn.notes.dashboard()).toEqual({ email, notes: 1, activeSessions: 1 });
     expect(getRegstackErrorCode(await failure(caller.notes.mine()))).toBe('UNAUTHENTICATED');
   });
+
+  it('a host context built without regstack’s part gets CONTEXT_MISSING, never a crash or a pass', async () => {
+    const app = createHostApp(stack.regstack);
+    const caller = app.router.createCaller({} as Parameters<typeof app.router.createCaller>[0]);
+    const err = await failure(caller.auth.account.me());
+    expect(err).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', cause: { code: 'CONTEXT_MISSING' } });
+    expect(
+      ((await failure(caller.auth.login({ email: 'x@example.com', password: PASSWORD }))) as Error).cause,
+    ).toMatchObject({ code: 'CONTEXT_MISSING' });
+  });
 });

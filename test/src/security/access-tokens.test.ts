@@ -206,6 +206,67 @@ describe('HS256 issue and verify', () => {
   });
 });
 
+describe('remembered verifications', () => {
+  // verifyAccessToken remembers tokens that verified, by their exact string, and then re-checks only time.
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => 'valid',
+      (e: { code?: string }) => e.code,
+    );
+
+  it('a remembered token is refused at exactly the instants a fresh verification refuses it (R34)', async () => {
+    const { clock, service } = setup();
+    const { token } = await service.issueAccessToken({ userId: 'u', sessionId: 's' });
+    await service.verifyAccessToken(token); // remembered from here on
+    const offsetsMs = [
+      -(TOLERANCE + 1) * 1000, // issued "in the future" once the clock is moved back past the tolerance
+      -TOLERANCE * 1000,
+      0,
+      (TTL + TOLERANCE - 1) * 1000 + 999,
+      (TTL + TOLERANCE) * 1000 - 1,
+      (TTL + TOLERANCE) * 1000,
+      (TTL + TOLERANCE) * 1000 + 1,
+    ];
+    const seen: string[] = [];
+    for (const offset of offsetsMs) {
+      clock.set(START + offset);
+      // A second service with the same keys has never seen the token: jose decides alone.
+      const fresh = setup();
+      fresh.clock.set(clock.now());
+      const expected = await outcome(fresh.service.verifyAccessToken(token));
+      expect(await outcome(service.verifyAccessToken(token)), `at ${offset} ms`).toBe(expected);
+      // And again, now that the instant's answer may itself have been remembered.
+      expect(await outcome(service.verifyAccessToken(token)), `again at ${offset} ms`).toBe(expected);
+      seen.push(expected);
+    }
+    expect(seen).toContain('valid');
+    expect(seen).toContain('UNAUTHENTICATED');
+  });
+
+  it('never lets a changed token ride on a remembered one', async () => {
+    const { service } = setup();
+    const { token } = await service.issueAccessToken({ userId: 'u', sessionId: 's' });
+    await service.verifyAccessToken(token);
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    const flipped = `${sig.slice(0, -2)}${sig.at(-2) === 'A' ? 'B' : 'A'}${sig.at(-1)}`;
+    await expectInvalid(service.verifyAccessToken(`${h}.${p}.${flipped}`));
+    await expectInvalid(service.verifyAccessToken(`${h}.${p}`));
+    await expectInvalid(service.verifyAccessToken(`${token} `));
+    await expect(service.verifyAccessToken(token)).resolves.toMatchObject({ userId: 'u', sessionId: 's' });
+  });
+
+  it('stays bounded and correct past its capacity: forgotten tokens are simply verified again', async () => {
+    const { service } = setup();
+    const tokens: string[] = [];
+    for (let i = 0; i < 10_050; i++) {
+      tokens.push((await service.issueAccessToken({ userId: `u${i}`, sessionId: 's' })).token);
+    }
+    for (const token of tokens) await service.verifyAccessToken(token);
+    await expect(service.verifyAccessToken(tokens[0]!)).resolves.toMatchObject({ userId: 'u0' });
+    await expect(service.verifyAccessToken(tokens.at(-1)!)).resolves.toMatchObject({ userId: 'u10049' });
+  }, 30_000);
+});
+
 describe('every attack gets the same UNAUTHENTICATED error (R31–R35)', () => {
   const now = START;
   const claims = accessClaims(now);
