@@ -151,7 +151,7 @@ async function breakdown(backend: 'sqlite' | 'postgres', databaseUrl: string, ra
     );
   };
   await step('caller.account.me() (tRPC, no HTTP)', () => me.account.me());
-  await step('regstack.authenticate() (JWT + 3 reads)', () => regstack.authenticate(headers));
+  await step('regstack.authenticate() (JWT + lookup)', () => regstack.authenticate(headers));
   await step('storage.fork() + createRepositories()', async () => createRepositories(storage.fork(), storage.dialect));
   const repos = () => createRepositories(storage.fork(), storage.dialect);
   await step('  sessions.findUnexpired (MikroORM)', () => repos().sessions.findUnexpired(sessionId, new Date()));
