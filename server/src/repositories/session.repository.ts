@@ -13,18 +13,23 @@ export interface NewSession {
   ip?: string | null;
 }
 
+/** The row a new session gets (shared with the prepared-SQL insert in sql-hot-path.ts). */
+export function newSessionRow(data: NewSession, now: Date): Session {
+  return {
+    id: newId(now.getTime()),
+    userId: data.userId,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: data.expiresAt,
+    userAgent: data.userAgent ?? null,
+    ip: data.ip ?? null,
+  };
+}
+
 export function createSessionRepository(em: EntityManager) {
   return {
     async create(data: NewSession, now: Date): Promise<Session> {
-      const row = {
-        id: newId(now.getTime()),
-        userId: data.userId,
-        createdAt: now,
-        lastSeenAt: now,
-        expiresAt: data.expiresAt,
-        userAgent: data.userAgent ?? null,
-        ip: data.ip ?? null,
-      };
+      const row = newSessionRow(data, now);
       await em.insert(SessionSchema, row);
       return row;
     },

@@ -19,7 +19,7 @@ import { newId } from '../db/ids.ts';
 import type { AuditEventRepository } from './audit-event.repository.ts';
 import type { LoginAttemptRepository } from './login-attempt.repository.ts';
 import type { RevocationRepository } from './revocation.repository.ts';
-import type { SessionRepository } from './session.repository.ts';
+import { newSessionRow, type SessionRepository } from './session.repository.ts';
 import type { UserRepository } from './user.repository.ts';
 
 const USER_COLUMNS = `id, email, hashed_password, full_name, phone_number, is_active, is_verified, is_superuser,
@@ -94,15 +94,7 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
     sessions: {
       ...repos.sessions,
       async create(data, now) {
-        const row = {
-          id: newId(now.getTime()),
-          userId: data.userId,
-          createdAt: now,
-          lastSeenAt: now,
-          expiresAt: data.expiresAt,
-          userAgent: data.userAgent ?? null,
-          ip: data.ip ?? null,
-        };
+        const row = newSessionRow(data, now);
         await sql.run(em, SQL.insertSession, [
           row.id,
           row.userId,

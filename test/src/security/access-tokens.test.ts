@@ -208,10 +208,10 @@ describe('HS256 issue and verify', () => {
 
 describe('remembered verifications', () => {
   // verifyAccessToken remembers tokens that verified, by their exact string, and then re-checks only time.
-  const outcome = (p: Promise<unknown>) =>
+  const outcome = (p: Promise<unknown>): Promise<string> =>
     p.then(
       () => 'valid',
-      (e: { code?: string }) => e.code,
+      (e: { code?: string }) => String(e.code),
     );
 
   it('a remembered token is refused at exactly the instants a fresh verification refuses it (R34)', async () => {
