@@ -216,22 +216,97 @@ export function userFromRow(sql: SqlRunner, r: Record<string, unknown>, id: unkn
   } as User;
 }
 
-function sqlAuthLookup(sql: SqlRunner) {
-  return async (em: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null> => {
-    const rows = await sql.all(em, AUTH_LOOKUP_SQL, [`s:${sessionId}`, sessionId, sql.value(now)]);
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      user: userFromRow(sql, r, r.s_user_id),
-      sessionCreatedAt: sql.date(r.s_created_at),
-      sessionLastSeenAt: sql.date(r.s_last_seen_at),
-      revoked: Boolean(r.revoked),
-    };
+function authRowFrom(sql: SqlRunner, r: Record<string, unknown>): AuthRow {
+  return {
+    user: userFromRow(sql, r, r.s_user_id),
+    sessionCreatedAt: sql.date(r.s_created_at),
+    sessionLastSeenAt: sql.date(r.s_last_seen_at),
+    revoked: Boolean(r.revoked),
   };
 }
 
-function sqlDialect(sql: SqlRunner): Dialect {
-  return { isUniqueViolation: hasUniqueException, sql, authLookup: sqlAuthLookup(sql) };
+function sqlAuthLookup(sql: SqlRunner) {
+  return async (em: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null> => {
+    const r = (await sql.all(em, AUTH_LOOKUP_SQL, [`s:${sessionId}`, sessionId, sql.value(now)]))[0];
+    return r ? authRowFrom(sql, r) : null;
+  };
+}
+
+function sqlDialect(sql: SqlRunner, kind: keyof typeof ID_LIST): Dialect {
+  return { isUniqueViolation: hasUniqueException, sql, authLookup: batchedAuthLookup(sql, ID_LIST[kind]) };
+}
+
+// The same lookup for many sessions at once: expiry is returned, not filtered, so each caller applies its own
+// `now` exactly as the one-session statement does. `ids` is the dialect's way to pass a list of ids.
+const authLookupManySql = (ids: string) => `select s.id as s_id, s.user_id as s_user_id,
+  s.created_at as s_created_at, s.last_seen_at as s_last_seen_at, s.expires_at as s_expires_at,
+  u.email, u.full_name, u.phone_number, u.is_active, u.is_verified, u.is_superuser, u.is_mfa_enabled,
+  u.created_at, u.updated_at, u.last_login_at,
+  exists (select 1 from revocations r where r.user_id = s.user_id
+    and (r.id = 's:' || s.id or (r.session_id is null and r.revoked_at >= s.created_at))) as revoked
+from sessions s join users u on u.id = s.user_id
+where s.id ${ids}`;
+
+/** How each SQL dialect binds a list of session ids: a PostgreSQL array, or JSON unpacked by SQLite's json_each. */
+const ID_LIST = {
+  sqlite: {
+    sql: authLookupManySql('in (select value from json_each(?))'),
+    bind: (ids: string[]) => JSON.stringify(ids),
+  },
+  postgresql: { sql: authLookupManySql('= any(?::varchar[])'), bind: (ids: string[]) => ids },
+} as const;
+
+/** Most sessions one batched lookup asks for. */
+const MAX_LOOKUP_BATCH = 64;
+
+/**
+ * The authentication lookups that arrive in one turn of the event loop share one statement. On PostgreSQL
+ * each lookup cost the main thread far more in the `pg` driver and the socket (a write, a read, a parse) than
+ * in the row itself; on SQLite each one waited for the connection on its own. Batched, a loaded server does
+ * that once per turn instead of once per request. Nothing is cached or delayed beyond that turn: every request
+ * still reads the database after it arrived (R37), and a failed batch fails each of its callers (who fail
+ * closed, R42). Lookups inside a transaction run alone, in it.
+ */
+function batchedAuthLookup(sql: SqlRunner, idList: { sql: string; bind(ids: string[]): unknown }) {
+  const single = sqlAuthLookup(sql);
+  type Waiter = { sessionId: string; now: Date; resolve(row: AuthRow | null): void; reject(err: unknown): void };
+  let pending: Waiter[] = [];
+  let em: EntityManager | undefined;
+
+  async function flush(batch: Waiter[], unit: EntityManager): Promise<void> {
+    try {
+      const ids = [...new Set(batch.map((w) => w.sessionId))];
+      const rows = await sql.all(unit, idList.sql, [idList.bind(ids)]);
+      const byId = new Map(rows.map((r) => [String(r.s_id), r]));
+      for (const w of batch) {
+        const r = byId.get(w.sessionId);
+        if (!r || sql.date(r.s_expires_at).getTime() <= w.now.getTime()) w.resolve(null);
+        else w.resolve(authRowFrom(sql, r));
+      }
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  }
+
+  return (unit: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null> => {
+    if (unit.getTransactionContext()) return single(unit, sessionId, now);
+    return new Promise((resolve, reject) => {
+      if (pending.length === 0) {
+        em = unit;
+        setImmediate(() => {
+          const batch = pending;
+          pending = [];
+          void flush(batch, em!);
+        });
+      }
+      pending.push({ sessionId, now, resolve, reject });
+      if (pending.length >= MAX_LOOKUP_BATCH) {
+        const batch = pending;
+        pending = [];
+        void flush(batch, unit);
+      }
+    });
+  };
 }
 
 const mongoDialect: Dialect = {
@@ -274,7 +349,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     const database = (await (
       orm.em.getConnection() as unknown as SqlConnectionLike
     ).getNativeClient()) as BetterSqliteDatabase;
-    return { orm, dialect: sqlDialect(sqliteRunner(orm, database)), installSchema: () => migrateUp(orm) };
+    return { orm, dialect: sqlDialect(sqliteRunner(orm, database), 'sqlite'), installSchema: () => migrateUp(orm) };
   }
   if (target.kind === 'postgresql') {
     const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
@@ -287,7 +362,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       dbName: target.dbName,
     });
     const pool = (await (orm.em.getConnection() as unknown as SqlConnectionLike).getNativeClient()) as PgPool;
-    return { orm, dialect: sqlDialect(postgresRunner(pool)), installSchema: () => migrateUp(orm) };
+    return { orm, dialect: sqlDialect(postgresRunner(pool), 'postgresql'), installSchema: () => migrateUp(orm) };
   }
   const { MongoDriver } = await importDriver('@mikro-orm/mongodb', () => import('@mikro-orm/mongodb'));
   const orm = await MikroORM.init({

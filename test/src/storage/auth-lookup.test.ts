@@ -55,4 +55,50 @@ describeEachBackend('authentication lookup', (ctx) => {
     await r.revocations.revokeSession(user!.id, other.id, new Date(base + 30), 'logout');
     expect((await lookup(ctx.storage.fork(), other.id, new Date(base + 31)))?.revoked).toBe(true);
   });
+
+  it.skipIf(ctx.backend.startsWith('mongodb'))(
+    'gives every one of many concurrent lookups its own answer (PostgreSQL batches them)',
+    async () => {
+      const lookup = ctx.storage.dialect.authLookup!;
+      const base = Date.now();
+      const r = repos(ctx.storage);
+      const users = await Promise.all(
+        [0, 1, 2].map((i) =>
+          r.users.insertIfEmailFree({ email: `many-${i}@example.com`, hashedPassword: 'h' }, new Date(base)),
+        ),
+      );
+      // Sessions of three users, expiring at different instants; some revoked one way or another.
+      const sessions = [];
+      for (let i = 0; i < 30; i++) {
+        const user = users[i % 3]!;
+        sessions.push(
+          await r.sessions.create({ userId: user.id, expiresAt: new Date(base + 1000 + i * 10) }, new Date(base + i)),
+        );
+      }
+      for (const s of sessions.filter((_, i) => i % 7 === 3)) {
+        await r.revocations.revokeSession(s.userId, s.id, new Date(base + 50), 'logout');
+      }
+      await r.revocations.revokeAllForUser(users[2]!.id, new Date(base + 15), 'logout_all'); // user 2's first sessions
+      // Each caller has its own instant: some see their session expired, some not.
+      const asks = [
+        ...sessions.map((s, i) => ({ id: s.id, now: new Date(base + 1000 + (i % 4) * 100) })),
+        ...sessions.slice(0, 10).map((s) => ({ id: s.id, now: new Date(base + 900) })), // the same ids again
+        { id: 'no-such-session', now: new Date(base) },
+      ];
+      const summary = (row: Awaited<ReturnType<typeof lookup>>) =>
+        row && {
+          user: row.user.id,
+          email: row.user.email,
+          created: row.sessionCreatedAt.getTime(),
+          revoked: row.revoked,
+        };
+      const one = [];
+      for (const a of asks) one.push(summary(await lookup(ctx.storage.fork(), a.id, a.now)));
+      const many = (await Promise.all(asks.map((a) => lookup(ctx.storage.fork(), a.id, a.now)))).map(summary);
+      expect(many).toEqual(one);
+      expect(one.filter((x) => x === null).length).toBeGreaterThan(5); // expired for their caller, or unknown
+      expect(one.filter((x) => x?.revoked).length).toBeGreaterThan(5);
+      expect(one.filter((x) => x && !x.revoked).length).toBeGreaterThan(5);
+    },
+  );
 });
