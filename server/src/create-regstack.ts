@@ -27,6 +27,7 @@ import { createLockoutService, createRateLimiter } from './services/lockout.serv
 import { createPasswordResetService } from './services/password-reset.service.ts';
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
+import { lowerThreadPoolPriority } from './thread-pool.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
 import { t } from './trpc/init.ts';
 import { adminProcedure, authedProcedure, publicProcedure } from './trpc/procedures.ts';
@@ -84,6 +85,8 @@ export async function createRegstack(options: CreateRegstackOptions) {
     templatesDir: config.email.templatesDir,
   });
   const storage: Storage = await openStorage(config.databaseUrl);
+  // Hashing yields the CPU to the event loop under saturation (thread-pool.ts).
+  await lowerThreadPoolPriority(config.hashThreadPriority);
   const events = createEventBus(logger, storage.afterCommit);
   const mailer: Mailer = createMailer({
     storage,

@@ -6,8 +6,8 @@
  * where its defaults or bounds are weaker than SECURITY.md, SECURITY.md wins and the field's comment says so.
  * Every object is strict: an unknown key is an error, never silently ignored.
  */
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { defaultHashConcurrency } from '../security/password-hasher.ts';
 import {
   isIpOrCidr,
   normalizeCountryCode,
@@ -47,14 +47,6 @@ const JWT_SECRET_HINT =
 // argon2id cost floor: the weakest row of the OWASP table (m=7168 KiB, t=5) — every row there is "equal strength"
 // to m=19456, t=2 (R6), so memory × iterations may not drop below it.
 const ARGON2_MIN_COST_KIB_ITERATIONS = 7168 * 5;
-
-/** Default bound on concurrent argon2 jobs: one below the libuv pool (argon2 runs there) and never above the cores. */
-function defaultHashConcurrency(): number {
-  // UV_THREADPOOL_SIZE is read by libuv once per process, so the process environment (not an injected one) is right.
-  const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
-  const poolSize = Number.isInteger(pool) && pool > 0 ? pool : 4;
-  return Math.max(1, Math.min(availableParallelism(), poolSize - 1));
-}
 
 /** A text rate limit (`"5/minute;30/hour"`, `"3 per 10 minutes"`, `"none"`) parsed into rules. */
 const rateLimit = (defaultText: string) =>
@@ -577,11 +569,17 @@ export const configSchema = z
      */
     argon2Parallelism: z.int().min(1).max(8).default(1),
     /**
-     * Hashes computed at once (R7); keep it at most the core count and below the libuv pool size.
-     * Not in the Python regstack.
-     * @default min(cores, UV_THREADPOOL_SIZE − 1), at least 1
+     * Hashes computed at once (R7); keep it below the libuv pool size. Not in the Python regstack.
+     * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1
      */
     hashConcurrency: z.int().min(1).max(64).default(defaultHashConcurrency),
+    /**
+     * `nice` given to libuv's pool threads, where argon2 runs (0 = leave them alone), so the event loop keeps
+     * answering while hashing saturates the CPU. Process-wide and Linux only; see README "Password hashing and
+     * the event loop". Not in the Python regstack.
+     * @default 10
+     */
+    hashThreadPriority: z.int().min(0).max(19).default(10),
     /**
      * Hash requests allowed to wait for a slot; beyond it requests are shed with 503 + `Retry-After` instead of
      * queueing without bound (R7). Not in the Python regstack.

@@ -109,13 +109,15 @@ const MAX_PARALLELISM = 8;
 const MAX_PHC_LENGTH = 512;
 
 /**
- * Default bound on concurrent argon2 calls: one below the libuv pool (argon2 runs there, R7) and never above
- * the cores. libuv reads `UV_THREADPOOL_SIZE` once per process, so the process environment is the right one.
+ * Default bound on concurrent argon2 calls (R7): one more than the cores, so a core never idles while the event
+ * loop hands a finished hash's slot to the next (with the pool at a lower priority, see thread-pool.ts, the
+ * extra job only takes spare CPU), and one below the libuv pool, so signing and file work always find a free
+ * thread. libuv reads `UV_THREADPOOL_SIZE` once per process, so the process environment is the right one.
  */
 export function defaultHashConcurrency(): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
   const poolSize = Number.isInteger(pool) && pool > 0 ? pool : 4;
-  return Math.max(1, Math.min(availableParallelism(), poolSize - 1));
+  return Math.max(1, Math.min(availableParallelism() + 1, poolSize - 1));
 }
 
 type Argon2Variant = 'argon2id' | 'argon2i' | 'argon2d';

@@ -50,7 +50,7 @@ export function createAccountService(
       assertNewPasswordAllowed(deps, input.newPassword, auth.user.email);
       const hashed = await deps.hasher.hash(input.newPassword); // before the transaction (R7)
       // The new hash, the end of every session and link, the notice and the new session commit together.
-      const opened = await atomically(deps, async (tx) => {
+      const session = await atomically(deps, async (tx) => {
         const now = deps.clock.now();
         await tx.users.updatePasswordHash(auth.user.id, hashed, now);
         await sessions.revokeAll(auth.user.id, 'password_changed', request);
@@ -64,15 +64,11 @@ export function createAccountService(
           { event: 'password_changed', actorId: auth.user.id, subjectId: auth.user.id, ...request },
           now,
         );
-        return sessions.open(auth.user, request);
+        return sessions.start(auth.user, request);
       });
+      const { accessToken, expiresIn } = await sessions.tokenFor(session);
       deps.events.emit('password_changed', { userId: auth.user.id, request });
-      return {
-        status: 'password_changed',
-        accessToken: opened.accessToken,
-        tokenType: 'Bearer',
-        expiresIn: opened.expiresIn,
-      };
+      return { status: 'password_changed', accessToken, tokenType: 'Bearer', expiresIn };
     },
 
     async changeEmail(

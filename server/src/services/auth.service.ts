@@ -75,33 +75,22 @@ export function createAuthService(
           return null;
         });
       }
-      const { opened, now } = await atomically(deps, async (tx) => {
+      const { session, now } = await atomically(deps, async (tx) => {
         await lockout.clear(tx.loginAttempts, key); // success clears the counter (R18)
         if (upgradedHash) await tx.users.updatePasswordHash(user.id, upgradedHash, deps.clock.now());
-        const opened = await sessions.open(user, request);
+        const session = await sessions.start(user, request);
         const now = deps.clock.now();
         await tx.users.recordLogin(user.id, now);
         await tx.auditEvents.record(
-          {
-            event: 'login',
-            actorId: user.id,
-            subjectId: user.id,
-            ...request,
-            details: { sessionId: opened.session.id },
-          },
+          { event: 'login', actorId: user.id, subjectId: user.id, ...request, details: { sessionId: session.id } },
           now,
         );
-        return { opened, now };
+        return { session, now };
       });
+      const { accessToken, expiresIn } = await sessions.tokenFor(session);
       const dto = toPublicUser({ ...user, lastLoginAt: now });
-      deps.events.emit('user_logged_in', { user: dto, sessionId: opened.session.id, request });
-      return {
-        status: 'authenticated',
-        accessToken: opened.accessToken,
-        tokenType: 'Bearer',
-        expiresIn: opened.expiresIn,
-        user: dto,
-      };
+      deps.events.emit('user_logged_in', { user: dto, sessionId: session.id, request });
+      return { status: 'authenticated', accessToken, tokenType: 'Bearer', expiresIn, user: dto };
     },
   };
 }

@@ -47,8 +47,12 @@ export function createSessionService(deps: ServiceDeps) {
   }
 
   return {
-    /** Opens a session for a user who just proved who they are, and mints its access token. */
-    async open(user: User, request: RequestMeta) {
+    /**
+     * Opens a session for a user who just proved who they are. Runs inside the caller's transaction, if any;
+     * its access token is minted afterwards with `tokenFor`, outside the transaction, because signing is a
+     * thread-pool job (WebCrypto) and a transaction must never wait on the thread pool, where argon2 runs (R7).
+     */
+    async start(user: User, request: RequestMeta) {
       return atomically(deps, async (repos) => {
         let now = deps.clock.now();
         // A session opened in the very millisecond of a "log out everywhere" would count as revoked by it
@@ -57,7 +61,7 @@ export function createSessionService(deps: ServiceDeps) {
         const cutoff = await repos.revocations.cutoffFor(user.id);
         if (cutoff && cutoff.getTime() >= now.getTime()) now = new Date(cutoff.getTime() + 1);
         const expiresAt = new Date(now.getTime() + deps.config.jwtTtlSeconds * 1000);
-        const session = await repos.sessions.create(
+        return repos.sessions.create(
           {
             userId: user.id,
             expiresAt,
@@ -66,9 +70,13 @@ export function createSessionService(deps: ServiceDeps) {
           },
           now,
         );
-        const issued = await deps.tokens.issueAccessToken({ userId: user.id, sessionId: session.id });
-        return { session, accessToken: issued.token, expiresIn: issued.expiresIn };
       });
+    },
+
+    /** The access token of a session `start` opened (call it once that session is committed). */
+    async tokenFor(session: { id: string; userId: string }) {
+      const issued = await deps.tokens.issueAccessToken({ userId: session.userId, sessionId: session.id });
+      return { accessToken: issued.token, expiresIn: issued.expiresIn };
     },
 
     async authenticate(token: string | null): Promise<AuthenticatedSession> {
