@@ -132,6 +132,9 @@ describeEachBackend('revocation fails closed', (ctx) => {
         else await t.regstack.storage.fork().getConnection().execute('drop table revocations');
         const outcome = await codeOf(caller.account.me());
         expect(outcome.code).toBe('SERVICE_UNAVAILABLE');
+        // Concurrent calls share one lookup on SQL; a failed one fails each of them closed.
+        const many = await Promise.all(Array.from({ length: 20 }, () => codeOf(caller.account.me())));
+        expect(many.map((o) => o.code)).toEqual(Array(20).fill('SERVICE_UNAVAILABLE'));
       } finally {
         await Promise.race([t.regstack.close().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
         if (ferret && !('error' in ferret)) await ferret.stop();
