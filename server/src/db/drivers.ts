@@ -49,8 +49,9 @@ export interface Dialect {
   /**
    * The hot path of every authenticated call: the live session `sessionId`, its user, and whether any
    * revocation fact covers it (its own, or a bulk cutoff at or after its creation). SQL answers it with one
-   * prepared statement — the same rules as the repositories, spelled once in SQL because the ORM's
-   * per-query cost dominated the request (see bench/). Undefined: use the repositories.
+   * prepared statement, shared by the lookups of one event-loop turn — the same rules as the repositories,
+   * spelled once in SQL because the ORM's per-query cost dominated the request (see bench/). Undefined: use
+   * the repositories.
    */
   authLookup?(em: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null>;
 }
@@ -190,15 +191,6 @@ function pgDate(v: unknown): Date {
   );
 }
 
-// Column names are the entities' (users, sessions, revocations); the schema test proves the migrations match.
-const AUTH_LOOKUP_SQL = `select s.user_id as s_user_id, s.created_at as s_created_at, s.last_seen_at as s_last_seen_at,
-  u.email, u.full_name, u.phone_number, u.is_active, u.is_verified, u.is_superuser, u.is_mfa_enabled,
-  u.created_at, u.updated_at, u.last_login_at,
-  exists (select 1 from revocations r where r.user_id = s.user_id
-    and (r.id = ? or (r.session_id is null and r.revoked_at >= s.created_at))) as revoked
-from sessions s join users u on u.id = s.user_id
-where s.id = ? and s.expires_at > ?`;
-
 /** A `users` row (snake_case columns, as the driver returns them) as the entity, without its password hash. */
 export function userFromRow(sql: SqlRunner, r: Record<string, unknown>, id: unknown = r.id): User {
   return {
@@ -225,19 +217,14 @@ function authRowFrom(sql: SqlRunner, r: Record<string, unknown>): AuthRow {
   };
 }
 
-function sqlAuthLookup(sql: SqlRunner) {
-  return async (em: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null> => {
-    const r = (await sql.all(em, AUTH_LOOKUP_SQL, [`s:${sessionId}`, sessionId, sql.value(now)]))[0];
-    return r ? authRowFrom(sql, r) : null;
-  };
-}
-
 function sqlDialect(sql: SqlRunner, kind: keyof typeof ID_LIST): Dialect {
   return { isUniqueViolation: hasUniqueException, sql, authLookup: batchedAuthLookup(sql, ID_LIST[kind]) };
 }
 
-// The same lookup for many sessions at once: expiry is returned, not filtered, so each caller applies its own
-// `now` exactly as the one-session statement does. `ids` is the dialect's way to pass a list of ids.
+// Column names are the entities' (users, sessions, revocations); the schema test proves the migrations match.
+// Live sessions among a list, each with its user and whether any revocation fact covers it (its own, or a bulk
+// cutoff at or after its creation). Expiry is returned, not filtered, so each caller applies its own `now`.
+// `ids` is the dialect's way to take a list of ids.
 const authLookupManySql = (ids: string) => `select s.id as s_id, s.user_id as s_user_id,
   s.created_at as s_created_at, s.last_seen_at as s_last_seen_at, s.expires_at as s_expires_at,
   u.email, u.full_name, u.phone_number, u.is_active, u.is_verified, u.is_superuser, u.is_mfa_enabled,
@@ -268,45 +255,39 @@ const MAX_LOOKUP_BATCH = 64;
  * closed, R42). Lookups inside a transaction run alone, in it.
  */
 function batchedAuthLookup(sql: SqlRunner, idList: { sql: string; bind(ids: string[]): unknown }) {
-  const single = sqlAuthLookup(sql);
   type Waiter = { sessionId: string; now: Date; resolve(row: AuthRow | null): void; reject(err: unknown): void };
   let pending: Waiter[] = [];
-  let em: EntityManager | undefined;
 
-  async function flush(batch: Waiter[], unit: EntityManager): Promise<void> {
+  async function lookUp(unit: EntityManager, batch: Waiter[]): Promise<void> {
     try {
       const ids = [...new Set(batch.map((w) => w.sessionId))];
       const rows = await sql.all(unit, idList.sql, [idList.bind(ids)]);
       const byId = new Map(rows.map((r) => [String(r.s_id), r]));
       for (const w of batch) {
         const r = byId.get(w.sessionId);
-        if (!r || sql.date(r.s_expires_at).getTime() <= w.now.getTime()) w.resolve(null);
-        else w.resolve(authRowFrom(sql, r));
+        // A session is live while `expires_at > now`, for this caller's `now`.
+        w.resolve(r && sql.date(r.s_expires_at).getTime() > w.now.getTime() ? authRowFrom(sql, r) : null);
       }
     } catch (err) {
       for (const w of batch) w.reject(err);
     }
   }
 
-  return (unit: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null> => {
-    if (unit.getTransactionContext()) return single(unit, sessionId, now);
-    return new Promise((resolve, reject) => {
-      if (pending.length === 0) {
-        em = unit;
-        setImmediate(() => {
-          const batch = pending;
-          pending = [];
-          void flush(batch, em!);
-        });
-      }
-      pending.push({ sessionId, now, resolve, reject });
-      if (pending.length >= MAX_LOOKUP_BATCH) {
-        const batch = pending;
-        pending = [];
-        void flush(batch, unit);
-      }
+  function flush(unit: EntityManager): void {
+    const batch = pending;
+    pending = [];
+    if (batch.length > 0) void lookUp(unit, batch);
+  }
+
+  return (unit: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null> =>
+    new Promise((resolve, reject) => {
+      const waiter: Waiter = { sessionId, now, resolve, reject };
+      // Inside a transaction: alone, on that transaction's connection.
+      if (unit.getTransactionContext()) return void lookUp(unit, [waiter]);
+      pending.push(waiter);
+      if (pending.length >= MAX_LOOKUP_BATCH) flush(unit);
+      else if (pending.length === 1) setImmediate(() => flush(unit));
     });
-  };
 }
 
 const mongoDialect: Dialect = {

@@ -3,29 +3,18 @@
  * threads, where argon2 runs, the configured `nice` — and leaves the event loop's own thread and, with
  * `hash_thread_priority = 0`, the pool alone. Linux only, like the feature; each case in a fresh process.
  */
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runNodeChild } from '../harness/node-child.ts';
 
 const CHILD = fileURLToPath(new URL('./thread-pool-child.ts', import.meta.url));
 
-function run(options: Record<string, unknown>): Promise<{ before: number[]; after: number[]; mainNice: number }> {
-  return new Promise((resolve, reject) => {
-    const { NODE_OPTIONS: _ignored, ...env } = process.env;
-    execFile(
-      process.execPath,
-      ['--conditions=@regstack/source', '--disable-warning=ExperimentalWarning', CHILD, JSON.stringify(options)],
-      { env, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        try {
-          resolve(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
-        } catch {
-          reject(new Error(`child failed: ${err?.message ?? 'no result'}\n${stderr}`));
-        }
-      },
-    );
-  });
-}
+const run = (options: Record<string, unknown>) =>
+  runNodeChild<{ before: number[]; after: number[]; mainNice: number }>(
+    CHILD,
+    [JSON.stringify(options)],
+    'thread-pool',
+  );
 
 describe.skipIf(process.platform !== 'linux')('thread-pool priority', () => {
   it('lowers every pool thread to nice 10 by default, and not the event loop', async () => {

@@ -38,6 +38,9 @@ describeEachBackend('authentication lookup', (ctx) => {
     });
     expect(live?.user.createdAt.getTime()).toBe(base);
     expect(live?.sessionCreatedAt.getTime()).toBe(base + 10);
+    // Inside a transaction the lookup runs alone, on that transaction's connection, with the same answer.
+    const inTx = await ctx.storage.atomically(() => lookup(ctx.storage.fork(), session.id, new Date(base + 20)));
+    expect(inTx).toEqual(live);
     expect(await at(60_001)).toBeNull(); // expired
     expect(await lookup(ctx.storage.fork(), 'no-such-session', new Date(base))).toBeNull();
 
