@@ -49,6 +49,32 @@ describeEachBackend('attacks over HTTP', (ctx) => {
     expect((await api.query('auth.account.me', undefined, { authorization: `Bearer ${fresh}` })).status).toBe(200);
   });
 
+  it('a burst of concurrent calls by many users: each sees only itself, revoked and forged ones none (R37)', async () => {
+    // Authentication lookups of one event-loop turn share a statement on SQL; answers must never cross.
+    const users: { email: string; token: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { email } = await createVerifiedUser(t, `http-crowd-${i}@example.com`);
+      const token: string = data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken;
+      users.push({ email, token });
+    }
+    const revoked = users[5]!;
+    await api.mutation('auth.logout', undefined, { authorization: `Bearer ${revoked.token}` });
+    const calls = Array.from({ length: 60 }, (_, i) => {
+      const who = users[i % users.length]!;
+      const token = i % 10 === 9 ? `${who.token.slice(0, -3)}abc` : who.token; // every tenth call forged
+      return {
+        who,
+        forged: i % 10 === 9,
+        call: api.query('auth.account.me', undefined, { authorization: `Bearer ${token}` }),
+      };
+    });
+    for (const { who, forged, call } of calls) {
+      const res = await call;
+      if (forged || who === revoked) expect(res.status).toBe(401);
+      else expect(data(res).email).toBe(who.email);
+    }
+  });
+
   it('forged and malformed credentials all get the same 401 body (R31–R35)', async () => {
     const { email } = await createVerifiedUser(t, 'http-forge@example.com');
     const real: string = data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken;
