@@ -119,6 +119,11 @@ interface PgPool {
   }>;
 }
 
+/** MikroORM's SQL connection, seen through the parts above. */
+function sqlConnection(orm: MikroORM): SqlConnectionLike {
+  return orm.em.getConnection() as unknown as SqlConnectionLike;
+}
+
 /** The Kysely transaction `em` is in, if any. */
 function transactionOf(em: EntityManager): KyselyLike | undefined {
   return (em.getTransactionContext() as KyselyLike | undefined) ?? undefined;
@@ -135,7 +140,7 @@ function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase): SqlRunner 
     }
     return s;
   };
-  const kysely = (orm.em.getConnection() as unknown as SqlConnectionLike).getClient();
+  const kysely = sqlConnection(orm).getClient();
   // Inside a transaction the connection is already this unit of work's (the transaction holds it); outside,
   // wait for it like any ORM query, so a statement never lands inside another request's open transaction.
   const onConnection = <T>(em: EntityManager, work: () => T): Promise<T> =>
@@ -161,21 +166,21 @@ function postgresRunner(pool: PgPool): SqlRunner {
     }
     return p;
   };
-  const inTransaction = (trx: KyselyLike, text: string, params: readonly unknown[]) =>
-    trx.getExecutor().provideConnection((c) => c.executeQuery({ sql: text, parameters: params }));
+  const execute = async (em: EntityManager, sql: string, params: readonly unknown[]) => {
+    const { name, text } = prepared(sql);
+    const trx = transactionOf(em);
+    if (trx) {
+      const result = await trx
+        .getExecutor()
+        .provideConnection((c) => c.executeQuery({ sql: text, parameters: params }));
+      return { rows: result.rows, changed: Number(result.numAffectedRows ?? 0) };
+    }
+    const result = await pool.query({ name, text, values: [...params] });
+    return { rows: result.rows, changed: result.rowCount ?? 0 };
+  };
   return {
-    async all(em, sql, params) {
-      const { name, text } = prepared(sql);
-      const trx = transactionOf(em);
-      if (trx) return (await inTransaction(trx, text, params)).rows;
-      return (await pool.query({ name, text, values: [...params] })).rows;
-    },
-    async run(em, sql, params) {
-      const { name, text } = prepared(sql);
-      const trx = transactionOf(em);
-      if (trx) return Number((await inTransaction(trx, text, params)).numAffectedRows ?? 0);
-      return (await pool.query({ name, text, values: [...params] })).rowCount ?? 0;
-    },
+    all: async (em, sql, params) => (await execute(em, sql, params)).rows,
+    run: async (em, sql, params) => (await execute(em, sql, params)).changed,
     value: (v) => v,
     date: pgDate,
   };
@@ -327,9 +332,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // instead of failing with SQLITE_BUSY.
     if (target.path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
     await orm.em.fork().getConnection().execute('pragma busy_timeout = 5000');
-    const database = (await (
-      orm.em.getConnection() as unknown as SqlConnectionLike
-    ).getNativeClient()) as BetterSqliteDatabase;
+    const database = (await sqlConnection(orm).getNativeClient()) as BetterSqliteDatabase;
     return { orm, dialect: sqlDialect(sqliteRunner(orm, database), 'sqlite'), installSchema: () => migrateUp(orm) };
   }
   if (target.kind === 'postgresql') {
@@ -342,7 +345,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       clientUrl: target.clientUrl,
       dbName: target.dbName,
     });
-    const pool = (await (orm.em.getConnection() as unknown as SqlConnectionLike).getNativeClient()) as PgPool;
+    const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
     return { orm, dialect: sqlDialect(postgresRunner(pool), 'postgresql'), installSchema: () => migrateUp(orm) };
   }
   const { MongoDriver } = await importDriver('@mikro-orm/mongodb', () => import('@mikro-orm/mongodb'));

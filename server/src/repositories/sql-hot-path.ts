@@ -98,8 +98,8 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
         await sql.run(em, SQL.insertSession, [
           row.id,
           row.userId,
-          v(now),
-          v(now),
+          v(row.createdAt),
+          v(row.lastSeenAt),
           v(row.expiresAt),
           row.userAgent,
           row.ip,
