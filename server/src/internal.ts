@@ -27,4 +27,9 @@ export {
 } from './db/entities/index.ts';
 export { newId } from './db/ids.ts';
 export { type OpenStorageOptions, openStorage, type Storage } from './db/storage.ts';
-export { createRepositories, type Repositories } from './repositories/index.ts';
+export {
+  createRepositories,
+  type LoginSuccess,
+  type Repositories,
+  recordLoginStepByStep,
+} from './repositories/index.ts';

@@ -39,7 +39,15 @@ export interface SqlRunner {
   value(v: Date | boolean | string | number | null): unknown;
   /** A datetime column's value as a Date. */
   date(v: unknown): Date;
+  /**
+   * SQLite only: runs `work` synchronously as one transaction on the connection (a savepoint inside `em`'s
+   * transaction, if any). Nothing else can interleave, so a read and the writes it decides are atomic.
+   * `query` runs one statement and returns its rows (none for a write).
+   */
+  transaction?<T>(em: EntityManager, work: (query: SyncQuery) => T): Promise<T>;
 }
+
+export type SyncQuery = (sql: string, params: readonly unknown[]) => Record<string, unknown>[];
 
 export interface Dialect {
   /** Whether the error is a unique-index violation, however this driver reports it (R66). */
@@ -106,11 +114,14 @@ interface SqlConnectionLike {
   getNativeClient(): Promise<unknown>;
 }
 interface BetterSqliteStatement {
+  /** Whether the statement returns rows. */
+  readonly reader: boolean;
   all(...params: unknown[]): Record<string, unknown>[];
   run(...params: unknown[]): { changes: number };
 }
 interface BetterSqliteDatabase {
   prepare(sql: string): BetterSqliteStatement;
+  transaction<T>(work: () => T): () => T;
 }
 interface PgPool {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{
@@ -148,13 +159,27 @@ function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase): SqlRunner 
   return {
     all: (em, sql, params) => onConnection(em, () => statement(sql).all(...params)),
     run: (em, sql, params) => onConnection(em, () => statement(sql).run(...params).changes),
+    transaction: (em, work) =>
+      onConnection(em, () =>
+        database.transaction(() =>
+          work((sql, params) => {
+            const s = statement(sql);
+            if (s.reader) return s.all(...params);
+            s.run(...params);
+            return [];
+          }),
+        )(),
+      ),
     // MikroORM stores SQLite datetimes as epoch milliseconds and booleans as 0/1.
     value: (v) => (v instanceof Date ? v.getTime() : typeof v === 'boolean' ? (v ? 1 : 0) : v),
     date: (v) => (v instanceof Date ? v : new Date(Number(v))),
   };
 }
 
-/** PostgreSQL: named prepared statements on the pool; in a transaction, bound parameters on its connection. */
+/**
+ * PostgreSQL: named prepared statements on the pool; in a transaction, bound parameters on its connection.
+ * `?` placeholders become `$1`, `$2`, …; a text may use `$n` itself instead, to bind one value in several places.
+ */
 function postgresRunner(pool: PgPool): SqlRunner {
   const texts = new Map<string, { name: string; text: string }>();
   const prepared = (sql: string) => {

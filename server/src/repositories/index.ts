@@ -8,6 +8,7 @@ import { createAuditEventRepository } from './audit-event.repository.ts';
 import { createClaimRepository } from './claim.repository.ts';
 import { createEmailOutboxRepository } from './email-outbox.repository.ts';
 import { createLoginAttemptRepository } from './login-attempt.repository.ts';
+import type { LoginRepository } from './login-success.ts';
 import { createMfaCodeRepository } from './mfa-code.repository.ts';
 import { createOneTimeTokenRepository } from './one-time-token.repository.ts';
 import { createPendingRegistrationRepository } from './pending-registration.repository.ts';
@@ -28,6 +29,8 @@ export function createRepositories(em: EntityManager, dialect: Dialect) {
     mfaCodes: createMfaCodeRepository(em, dialect),
     emailOutbox: createEmailOutboxRepository(em, dialect),
     auditEvents: createAuditEventRepository(em),
+    /** A successful login's writes in one atomic call, on SQL; elsewhere null: `recordLoginStepByStep`. */
+    logins: null as LoginRepository | null,
   };
   // On SQL the login path's statements are prepared SQL (sql-hot-path.ts explains why); same contracts.
   return dialect.sql ? withSqlHotPath(repos, em, dialect.sql) : repos;
@@ -38,9 +41,10 @@ export type { AuditEventRepository, NewAuditEvent } from './audit-event.reposito
 export type { ClaimRepository } from './claim.repository.ts';
 export type { EmailOutboxRepository, NewOutboxMessage, OutboxLease } from './email-outbox.repository.ts';
 export type { LoginAttemptRepository } from './login-attempt.repository.ts';
+export { type LoginRepository, type LoginSuccess, recordLoginStepByStep } from './login-success.ts';
 export type { MfaCodeRepository, NewMfaCode } from './mfa-code.repository.ts';
 export type { NewOneTimeToken, OneTimeTokenRepository } from './one-time-token.repository.ts';
 export type { NewPendingRegistration, PendingRegistrationRepository } from './pending-registration.repository.ts';
 export type { RevocationReason, RevocationRepository } from './revocation.repository.ts';
-export type { NewSession, SessionRepository } from './session.repository.ts';
+export { type NewSession, type SessionRepository, sessionStart } from './session.repository.ts';
 export type { NewUser, UserRepository } from './user.repository.ts';

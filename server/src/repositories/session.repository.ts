@@ -7,6 +7,8 @@ import { type Session, SessionSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 
 export interface NewSession {
+  /** The session's id when the caller needs it before the row exists (a login's audit event names it). */
+  id?: string;
   userId: string;
   expiresAt: Date;
   userAgent?: string | null;
@@ -16,7 +18,7 @@ export interface NewSession {
 /** The row a new session gets (shared with the prepared-SQL insert in sql-hot-path.ts). */
 export function newSessionRow(data: NewSession, now: Date): Session {
   return {
-    id: newId(now.getTime()),
+    id: data.id ?? newId(now.getTime()),
     userId: data.userId,
     createdAt: now,
     lastSeenAt: now,
@@ -24,6 +26,17 @@ export function newSessionRow(data: NewSession, now: Date): Session {
     userAgent: data.userAgent ?? null,
     ip: data.ip ?? null,
   };
+}
+
+/**
+ * When a session opened at `now` starts, given the user's latest "log out everywhere" cutoff. The cutoff kills
+ * sessions created at or before it (R40), so a session opened in the cutoff's very millisecond (or while the
+ * clock trails a cutoff written by another server) would be born revoked: it starts one millisecond after the
+ * cutoff instead. "Log in right after logoutAll" keeps working and the cutoff is not weakened. The SQL of
+ * sql-hot-path.ts spells the same rule in SQL.
+ */
+export function sessionStart(now: Date, cutoff: Date | null): Date {
+  return cutoff && cutoff.getTime() >= now.getTime() ? new Date(cutoff.getTime() + 1) : now;
 }
 
 export function createSessionRepository(em: EntityManager) {

@@ -14,12 +14,13 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { type SqlRunner, userFromRow } from '../db/drivers.ts';
-import type { User } from '../db/entities/index.ts';
+import type { Session, User } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
-import type { AuditEventRepository } from './audit-event.repository.ts';
+import type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
 import type { LoginAttemptRepository } from './login-attempt.repository.ts';
+import type { LoginRepository, LoginSuccess } from './login-success.ts';
 import type { RevocationRepository } from './revocation.repository.ts';
-import { newSessionRow, type SessionRepository } from './session.repository.ts';
+import { newSessionRow, type SessionRepository, sessionStart } from './session.repository.ts';
 import type { UserRepository } from './user.repository.ts';
 
 const USER_COLUMNS = `id, email, hashed_password, full_name, phone_number, is_active, is_verified, is_superuser,
@@ -38,9 +39,40 @@ const SQL = {
   touchSession: 'update sessions set last_seen_at = ? where id = ?',
   insertAudit: `insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
     values (?, ?, ?, ?, ?, ?, ?, ?)`,
+  upgradeHash: 'update users set hashed_password = ?, updated_at = ? where id = ?',
+  /**
+   * PostgreSQL: a successful login's writes as one statement (login-success.ts has them step by step). Its
+   * parts see one snapshot and touch different tables, and the statement is atomic on its own. The session
+   * starts at the login's instant or one millisecond after the user's latest bulk cutoff, whichever is later
+   * (`sessionStart`); `greatest` ignores the null of "no cutoff".
+   */
+  pgLoginSuccess: `with cleared as (delete from login_attempts where "key" = $1),
+  stamped as (update users set last_login_at = $2, hashed_password = coalesce($3, hashed_password),
+      updated_at = case when $3 is null then updated_at else $2 end
+    where id = $4),
+  opened as (insert into sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip)
+    select $5, $4, t.at, t.at, t.at + $6::float8 * interval '1 millisecond', $7, $8
+    from (select greatest($2::timestamptz, (select max(revoked_at) + interval '1 millisecond' from revocations
+      where user_id = $4 and session_id is null)) as at) t
+    returning created_at, expires_at),
+  audited as (insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
+    values ($9, $10, $11, $12, $13, $14, $15, $2))
+select created_at, expires_at from opened`,
 } as const;
 
+const auditParams = (data: NewAuditEvent, now: Date) =>
+  [
+    newId(now.getTime()),
+    data.event,
+    data.actorId ?? null,
+    data.subjectId ?? null,
+    data.ip ?? null,
+    data.userAgent ?? null,
+    data.details ? JSON.stringify(data.details) : null,
+  ] as const;
+
 export interface HotPathRepositories {
+  logins: LoginRepository | null;
   users: UserRepository;
   sessions: SessionRepository;
   revocations: RevocationRepository;
@@ -113,17 +145,63 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
     auditEvents: {
       ...repos.auditEvents,
       async record(data, now) {
-        await sql.run(em, SQL.insertAudit, [
-          newId(now.getTime()),
-          data.event,
-          data.actorId ?? null,
-          data.subjectId ?? null,
-          data.ip ?? null,
-          data.userAgent ?? null,
-          data.details ? JSON.stringify(data.details) : null,
-          v(now),
-        ]);
+        await sql.run(em, SQL.insertAudit, [...auditParams(data, now), v(now)]);
       },
     },
+    logins: {
+      recordSuccess: (s) =>
+        sql.transaction ? loginInTransaction(sql, sql.transaction, em, s) : loginInOneStatement(sql, em, s),
+    },
+  };
+}
+
+/** SQLite: the steps of `recordLoginStepByStep`, run synchronously in one transaction (the cutoff read included). */
+function loginInTransaction(
+  sql: SqlRunner,
+  transaction: NonNullable<SqlRunner['transaction']>,
+  em: EntityManager,
+  s: LoginSuccess,
+): Promise<Session> {
+  const v = sql.value;
+  return transaction(em, (query) => {
+    query(SQL.clearAttempts, [s.attemptsKey]);
+    if (s.upgradedHash) query(SQL.upgradeHash, [s.upgradedHash, v(s.now), s.userId]);
+    const cutoff = query(SQL.cutoff, [s.userId])[0]?.cutoff;
+    const start = sessionStart(s.now, cutoff === null || cutoff === undefined ? null : sql.date(cutoff));
+    const row = newSessionRow(
+      { ...s.session, userId: s.userId, expiresAt: new Date(start.getTime() + s.session.ttlMs) },
+      start,
+    );
+    query(SQL.insertSession, [row.id, row.userId, v(start), v(start), v(row.expiresAt), row.userAgent, row.ip]);
+    query(SQL.recordLogin, [v(s.now), s.userId]);
+    query(SQL.insertAudit, [...auditParams(s.audit, s.now), v(s.now)]);
+    return row;
+  });
+}
+
+/** PostgreSQL: one round trip (`SQL.pgLoginSuccess`). */
+async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSuccess): Promise<Session> {
+  const rows = await sql.all(em, SQL.pgLoginSuccess, [
+    s.attemptsKey,
+    s.now,
+    s.upgradedHash,
+    s.userId,
+    s.session.id,
+    s.session.ttlMs,
+    s.session.userAgent,
+    s.session.ip,
+    ...auditParams(s.audit, s.now),
+  ]);
+  const opened = rows[0];
+  if (!opened) throw new Error('login: the session insert returned no row');
+  const createdAt = sql.date(opened.created_at);
+  return {
+    id: s.session.id,
+    userId: s.userId,
+    createdAt,
+    lastSeenAt: createdAt,
+    expiresAt: sql.date(opened.expires_at),
+    userAgent: s.session.userAgent,
+    ip: s.session.ip,
   };
 }

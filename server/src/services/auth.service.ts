@@ -9,13 +9,15 @@
  * the same message (R9); a disabled account is not revealed even after a correct password.
  */
 import type { LoginResult } from '@regstack/shared';
+import { newId } from '../db/ids.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
+import { type LoginSuccess, recordLoginStepByStep } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import { limitClient } from './reauthentication.ts';
-import type { SessionService } from './session.service.ts';
+import { type SessionService, sessionClient } from './session.service.ts';
 
 /** One message for every failed login (R9). */
 export const INVALID_CREDENTIALS_MESSAGE = 'Invalid email or password';
@@ -75,18 +77,20 @@ export function createAuthService(
           return null;
         });
       }
-      const { session, now } = await atomically(deps, async (tx) => {
-        await lockout.clear(tx.loginAttempts, key); // success clears the counter (R18)
-        if (upgradedHash) await tx.users.updatePasswordHash(user.id, upgradedHash, deps.clock.now());
-        const session = await sessions.start(user, request);
-        const now = deps.clock.now();
-        await tx.users.recordLogin(user.id, now);
-        await tx.auditEvents.record(
-          { event: 'login', actorId: user.id, subjectId: user.id, ...request, details: { sessionId: session.id } },
-          now,
-        );
-        return { session, now };
-      });
+      const now = deps.clock.now();
+      const sessionId = newId(now.getTime());
+      const success: LoginSuccess = {
+        userId: user.id,
+        attemptsKey: key, // success clears the counter (R18)
+        upgradedHash,
+        session: { id: sessionId, ...sessionClient(request), ttlMs: deps.config.jwtTtlSeconds * 1000 },
+        audit: { event: 'login', actorId: user.id, subjectId: user.id, ...request, details: { sessionId } },
+        now,
+      };
+      // One atomic change: a single round trip on SQL (sql-hot-path.ts), a transaction of steps elsewhere.
+      const session = repos.logins
+        ? await repos.logins.recordSuccess(success)
+        : await atomically(deps, (tx) => recordLoginStepByStep(tx, success));
       const { accessToken, expiresIn } = await sessions.tokenFor(session);
       const dto = toPublicUser({ ...user, lastLoginAt: now });
       deps.events.emit('user_logged_in', { user: dto, sessionId: session.id, request });

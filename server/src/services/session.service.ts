@@ -9,7 +9,7 @@
 import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import { createRepositories, type RevocationReason } from '../repositories/index.ts';
+import { createRepositories, type RevocationReason, sessionStart } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import { toSessionInfo } from './mappers.ts';
 
@@ -30,6 +30,11 @@ export function bearerToken(authorization: string | null | undefined): string | 
   if (!authorization || authorization.length > MAX_AUTHORIZATION_LENGTH) return null;
   const match = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i.exec(authorization);
   return match?.[1] ?? null;
+}
+
+/** What a session row keeps of the client that opened it, cut to the columns' sizes. */
+export function sessionClient(request: RequestMeta): { userAgent: string | null; ip: string | null } {
+  return { userAgent: request.userAgent?.slice(0, 512) ?? null, ip: request.ip?.slice(0, 64) ?? null };
 }
 
 export function createSessionService(deps: ServiceDeps) {
@@ -54,22 +59,9 @@ export function createSessionService(deps: ServiceDeps) {
      */
     async start(user: User, request: RequestMeta) {
       return atomically(deps, async (repos) => {
-        let now = deps.clock.now();
-        // A session opened in the very millisecond of a "log out everywhere" would count as revoked by it
-        // (the cutoff kills sessions created at or before it). Starting one millisecond after the cutoff keeps
-        // "log in right after logoutAll" working without weakening the cutoff.
-        const cutoff = await repos.revocations.cutoffFor(user.id);
-        if (cutoff && cutoff.getTime() >= now.getTime()) now = new Date(cutoff.getTime() + 1);
+        const now = sessionStart(deps.clock.now(), await repos.revocations.cutoffFor(user.id));
         const expiresAt = new Date(now.getTime() + deps.config.jwtTtlSeconds * 1000);
-        return repos.sessions.create(
-          {
-            userId: user.id,
-            expiresAt,
-            userAgent: request.userAgent?.slice(0, 512) ?? null,
-            ip: request.ip?.slice(0, 64) ?? null,
-          },
-          now,
-        );
+        return repos.sessions.create({ userId: user.id, expiresAt, ...sessionClient(request) }, now);
       });
     },
 

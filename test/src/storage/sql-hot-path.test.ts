@@ -5,8 +5,15 @@
  * statements' connection handling must keep: a write inside `atomically` rolls back with it, and a write
  * outside never lands in another request's open transaction (SQLite has one connection for both).
  */
-import { createRepositories, type Repositories, type Storage } from '@regstack/server/internal';
-import { expect, it } from 'vitest';
+import {
+  createRepositories,
+  type LoginSuccess,
+  newId,
+  type Repositories,
+  recordLoginStepByStep,
+  type Storage,
+} from '@regstack/server/internal';
+import { describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 
 function both(storage: Storage): { sql: Repositories; orm: Repositories } {
@@ -93,6 +100,155 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
     expect(await orm.loginAttempts.countSince(key, new Date(base - 1))).toBe(2);
     expect(await sql.loginAttempts.clear(key)).toBe(2);
     expect(await orm.loginAttempts.countSince(key, new Date(base - 1))).toBe(0);
+  });
+
+  describe('a successful login, recorded in one atomic call', () => {
+    const ttlMs = 3_600_000;
+    /** A user with two failed attempts on its key and one on a neighbour's; the login's input at `at`. */
+    async function prepared(label: string, at: number, upgradedHash: string | null = null) {
+      const { orm } = both(ctx.storage);
+      const email = `${label}@example.com`;
+      const user = await orm.users.insertIfEmailFree(
+        { email, hashedPassword: '$argon2id$old', isVerified: true },
+        new Date(at - 60_000),
+      );
+      for (const k of [`login:${email}`, `login:${email}`, `login:other-${email}`]) {
+        await orm.loginAttempts.recordAndCount(k, new Date(at - 1000), new Date(at - 900_000));
+      }
+      const sessionId = newId(at);
+      const success: LoginSuccess = {
+        userId: user!.id,
+        attemptsKey: `login:${email}`,
+        upgradedHash,
+        session: { id: sessionId, ttlMs, userAgent: 'agent/1', ip: '192.0.2.9' },
+        audit: { event: 'login', actorId: user!.id, subjectId: user!.id, ip: '192.0.2.9', details: { sessionId } },
+        now: new Date(at),
+      };
+      return { user: user!, email, success };
+    }
+    /** Everything a login writes, read back through the ORM, with the ids that differ by design left out. */
+    async function written(userId: string, email: string) {
+      const { orm } = both(ctx.storage);
+      const user = await orm.users.findCredentialsById(userId);
+      const sessions = await orm.sessions.listUnexpiredForUser(userId, new Date(0));
+      const audit = await orm.auditEvents.listForSubject(userId);
+      return {
+        hash: user?.hashedPassword,
+        updatedAt: user?.updatedAt.getTime(),
+        lastLoginAt: user?.lastLoginAt?.getTime() ?? null,
+        sessions: sessions.map(({ id: _, userId: __, ...rest }) => rest),
+        audit: audit.map((a) => ({
+          ...a,
+          id: undefined,
+          actorId: undefined,
+          subjectId: undefined,
+          details: undefined,
+        })),
+        attempts: await orm.loginAttempts.countSince(`login:${email}`, new Date(0)),
+        neighbour: await orm.loginAttempts.countSince(`login:other-${email}`, new Date(0)),
+      };
+    }
+
+    sqlOnly('writes what the step-by-step reference writes', async () => {
+      const at = Date.UTC(2026, 10, 23, 14, 0, 0, 250);
+      for (const upgradedHash of [null, '$argon2id$new']) {
+        const viaSql = await prepared(`sql-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
+        const viaSteps = await prepared(`steps-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
+        const { sql, orm } = both(ctx.storage);
+        expect(sql.logins).not.toBeNull();
+        const session = await sql.logins!.recordSuccess(viaSql.success);
+        const reference = await ctx.storage.atomically(() =>
+          recordLoginStepByStep(createRepositories(ctx.storage.fork(), { ...ctx.storage.dialect, sql: undefined }), {
+            ...viaSteps.success,
+          }),
+        );
+        expect(orm.logins).toBeNull();
+        expect({ ...session, id: undefined, userId: undefined }).toEqual({
+          ...reference,
+          id: undefined,
+          userId: undefined,
+        });
+        expect(session).toMatchObject({ id: viaSql.success.session.id, userId: viaSql.user.id });
+        expect(session.createdAt.getTime()).toBe(at);
+        expect(session.expiresAt.getTime()).toBe(at + ttlMs);
+        const a = await written(viaSql.user.id, viaSql.email);
+        const b = await written(viaSteps.user.id, viaSteps.email);
+        expect(a).toEqual(b);
+        expect(a).toMatchObject({
+          hash: upgradedHash ?? '$argon2id$old',
+          updatedAt: upgradedHash ? at : at - 60_000,
+          lastLoginAt: at,
+          attempts: 0, // cleared (R18) …
+          neighbour: 1, // … for this key only
+        });
+        const { id: _, userId: __, ...sessionColumns } = session;
+        expect(a.sessions).toEqual([sessionColumns]);
+        expect(a.audit).toHaveLength(1);
+        const [row] = await orm.auditEvents.listForSubject(viaSql.user.id);
+        expect(row).toMatchObject({ event: 'login', actorId: viaSql.user.id, details: { sessionId: session.id } });
+        expect(row?.createdAt.getTime()).toBe(at);
+      }
+    });
+
+    sqlOnly('starts the session one millisecond after a bulk cutoff that is not yet past (R40)', async () => {
+      const at = Date.UTC(2026, 10, 23, 15, 0, 0, 500);
+      // cutoff offset from the login's instant → where the session must start
+      for (const [offset, expected] of [
+        [-1, at],
+        [0, at + 1],
+        [7, at + 8],
+      ] as const) {
+        const viaSql = await prepared(`cut-sql${offset}`, at);
+        const viaSteps = await prepared(`cut-steps${offset}`, at);
+        const { sql, orm } = both(ctx.storage);
+        for (const u of [viaSql.user, viaSteps.user]) {
+          await orm.revocations.revokeAllForUser(u.id, new Date(at + offset - 5), 'logout_all');
+          await orm.revocations.revokeAllForUser(u.id, new Date(at + offset), 'logout_all');
+          await orm.revocations.revokeSession(u.id, 'some-session', new Date(at + 50), 'logout'); // not a cutoff
+        }
+        const session = await sql.logins!.recordSuccess(viaSql.success);
+        const reference = await ctx.storage.atomically(() =>
+          recordLoginStepByStep(createRepositories(ctx.storage.fork(), { ...ctx.storage.dialect, sql: undefined }), {
+            ...viaSteps.success,
+          }),
+        );
+        expect([session.createdAt.getTime(), session.expiresAt.getTime()]).toEqual([expected, expected + ttlMs]);
+        expect([reference.createdAt.getTime(), reference.expiresAt.getTime()]).toEqual([expected, expected + ttlMs]);
+        const [stored] = await orm.sessions.listUnexpiredForUser(viaSql.user.id, new Date(0));
+        expect(stored?.createdAt.getTime()).toBe(expected);
+        expect(await orm.revocations.isRevoked(viaSql.user.id, session.id, stored!.createdAt)).toBe(false);
+      }
+    });
+
+    sqlOnly('writes nothing when any of its writes fails', async () => {
+      const at = Date.UTC(2026, 10, 23, 16, 0, 0, 0);
+      const { user, email, success } = await prepared('collides', at, '$argon2id$new');
+      const { sql, orm } = both(ctx.storage);
+      // A session already holds the id: the session insert fails after the other writes were issued.
+      await orm.sessions.create(
+        { id: success.session.id, userId: 'someone-else', expiresAt: new Date(at + 1000) },
+        new Date(at - 10),
+      );
+      const before = await written(user.id, email);
+      await expect(sql.logins!.recordSuccess(success)).rejects.toThrow();
+      expect(await written(user.id, email)).toEqual(before);
+      expect(before).toMatchObject({ hash: '$argon2id$old', lastLoginAt: null, attempts: 2, audit: [] });
+    });
+
+    sqlOnly('rolls back with a surrounding transaction', async () => {
+      const at = Date.UTC(2026, 10, 23, 17, 0, 0, 0);
+      const { user, email, success } = await prepared('inside', at);
+      const before = await written(user.id, email);
+      await expect(
+        ctx.storage.atomically(async () => {
+          const r = createRepositories(ctx.storage.fork(), ctx.storage.dialect);
+          await r.logins!.recordSuccess(success);
+          expect(await r.loginAttempts.countSince(`login:${email}`, new Date(0))).toBe(0); // own write seen
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await written(user.id, email)).toEqual(before);
+    });
   });
 
   sqlOnly('write inside atomically and roll back with it (R26)', async () => {
