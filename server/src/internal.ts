@@ -32,4 +32,5 @@ export {
   type LoginSuccess,
   type Repositories,
   recordLoginStepByStep,
+  reserveStepByStep,
 } from './repositories/index.ts';

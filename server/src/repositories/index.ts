@@ -7,8 +7,8 @@ import type { Dialect } from '../db/drivers.ts';
 import { createAuditEventRepository } from './audit-event.repository.ts';
 import { createClaimRepository } from './claim.repository.ts';
 import { createEmailOutboxRepository } from './email-outbox.repository.ts';
+import type { LoginRepository } from './login.repository.ts';
 import { createLoginAttemptRepository } from './login-attempt.repository.ts';
-import type { LoginRepository } from './login-success.ts';
 import { createMfaCodeRepository } from './mfa-code.repository.ts';
 import { createOneTimeTokenRepository } from './one-time-token.repository.ts';
 import { createPendingRegistrationRepository } from './pending-registration.repository.ts';
@@ -29,7 +29,7 @@ export function createRepositories(em: EntityManager, dialect: Dialect) {
     mfaCodes: createMfaCodeRepository(em, dialect),
     emailOutbox: createEmailOutboxRepository(em, dialect),
     auditEvents: createAuditEventRepository(em),
-    /** A successful login's writes in one atomic call, on SQL; elsewhere null: `recordLoginStepByStep`. */
+    /** A login's reads and writes in fewer round trips, on SQL; elsewhere null (login.repository.ts). */
     logins: null as LoginRepository | null,
   };
   // On SQL the login path's statements are prepared SQL (sql-hot-path.ts explains why); same contracts.
@@ -40,8 +40,14 @@ export type Repositories = ReturnType<typeof createRepositories>;
 export type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
 export type { ClaimRepository } from './claim.repository.ts';
 export type { EmailOutboxRepository, NewOutboxMessage, OutboxLease } from './email-outbox.repository.ts';
+export {
+  type LoginRepository,
+  type LoginReservation,
+  type LoginSuccess,
+  recordLoginStepByStep,
+  reserveStepByStep,
+} from './login.repository.ts';
 export type { LoginAttemptRepository } from './login-attempt.repository.ts';
-export { type LoginRepository, type LoginSuccess, recordLoginStepByStep } from './login-success.ts';
 export type { MfaCodeRepository, NewMfaCode } from './mfa-code.repository.ts';
 export type { NewOneTimeToken, OneTimeTokenRepository } from './one-time-token.repository.ts';
 export type { NewPendingRegistration, PendingRegistrationRepository } from './pending-registration.repository.ts';

@@ -17,8 +17,8 @@ import { type SqlRunner, userFromRow } from '../db/drivers.ts';
 import type { Session, User } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
+import type { LoginRepository, LoginSuccess } from './login.repository.ts';
 import type { LoginAttemptRepository } from './login-attempt.repository.ts';
-import type { LoginRepository, LoginSuccess } from './login-success.ts';
 import type { RevocationRepository } from './revocation.repository.ts';
 import { newSessionRow, type SessionRepository, sessionStart } from './session.repository.ts';
 import type { UserRepository } from './user.repository.ts';
@@ -41,7 +41,13 @@ const SQL = {
     values (?, ?, ?, ?, ?, ?, ?, ?)`,
   upgradeHash: 'update users set hashed_password = ?, updated_at = ? where id = ?',
   /**
-   * PostgreSQL: a successful login's writes as one statement (login-success.ts has them step by step). Its
+   * PostgreSQL: a login's attempt recorded and the account read in one statement (the count stays a second
+   * statement, after this one commits: R17).
+   */
+  pgReserve: `with reserved as (insert into login_attempts (id, "key", created_at) values ($1, $2, $3))
+select ${USER_COLUMNS} from users where email = $4`,
+  /**
+   * PostgreSQL: a successful login's writes as one statement (login.repository.ts has them step by step). Its
    * parts see one snapshot and touch different tables, and the statement is atomic on its own. The session
    * starts at the login's instant or one millisecond after the user's latest bulk cutoff, whichever is later
    * (`sessionStart`); `greatest` ignores the null of "no cutoff".
@@ -104,13 +110,7 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
     users: {
       ...repos.users,
       async findCredentialsByEmail(email): Promise<User | null> {
-        const row = (await sql.all(em, SQL.credentialsByEmail, [email]))[0];
-        if (!row) return null;
-        // Like the entity's `.hidden()` hash: readable, but never serialized or spread into a DTO by accident.
-        return Object.defineProperty(userFromRow(sql, row), 'hashedPassword', {
-          value: (row.hashed_password as string | null) ?? null,
-          enumerable: false,
-        });
+        return credentialsFrom(sql, (await sql.all(em, SQL.credentialsByEmail, [email]))[0]);
       },
       async recordLogin(userId, now) {
         await sql.run(em, SQL.recordLogin, [v(now), userId]);
@@ -149,10 +149,35 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
       },
     },
     logins: {
+      async reserve(key, email, now, windowStart) {
+        const id = newId(now.getTime());
+        if (sql.transaction) {
+          // SQLite has one writer at a time: no other attempt lands between this insert and this count (R17).
+          return sql.transaction(em, (query) => {
+            query(SQL.insertAttempt, [id, key, v(now)]);
+            const n = Number(query(SQL.countAttempts, [key, v(windowStart)])[0]?.n ?? 0);
+            return { id, count: n, user: credentialsFrom(sql, query(SQL.credentialsByEmail, [email])[0]) };
+          });
+        }
+        const user = credentialsFrom(sql, (await sql.all(em, SQL.pgReserve, [id, key, now, email]))[0]);
+        return { id, count: await count(key, windowStart), user };
+      },
       recordSuccess: (s) =>
         sql.transaction ? loginInTransaction(sql, sql.transaction, em, s) : loginInOneStatement(sql, em, s),
     },
   };
+}
+
+/**
+ * A `users` row as the entity with its hash. Like the entity's `.hidden()` hash, the hash is readable but never
+ * serialized or spread into a DTO by accident.
+ */
+function credentialsFrom(sql: SqlRunner, row: Record<string, unknown> | undefined): User | null {
+  if (!row) return null;
+  return Object.defineProperty(userFromRow(sql, row), 'hashedPassword', {
+    value: (row.hashed_password as string | null) ?? null,
+    enumerable: false,
+  });
 }
 
 /** SQLite: the steps of `recordLoginStepByStep`, run synchronously in one transaction (the cutoff read included). */

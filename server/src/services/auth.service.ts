@@ -9,10 +9,11 @@
  * the same message (R9); a disabled account is not revealed even after a correct password.
  */
 import type { LoginResult } from '@regstack/shared';
+import type { User } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import { type LoginSuccess, recordLoginStepByStep } from '../repositories/index.ts';
+import { type LoginSuccess, recordLoginStepByStep, reserveStepByStep } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
@@ -33,9 +34,15 @@ export function createAuthService(
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'login', deps.config.loginRateLimit);
       const key = lockout.keyFor(input.email);
+      let user: User | null;
       try {
-        // The reservation is this attempt's failure record unless the password turns out right (R17).
-        await lockout.reserve(repos.loginAttempts, key);
+        // The reservation is this attempt's failure record unless the password turns out right (R17); the
+        // account's credentials are read along with it.
+        ({ user } = await lockout.admit(repos.loginAttempts, key, (now, windowStart) =>
+          repos.logins
+            ? repos.logins.reserve(key, input.email, now, windowStart)
+            : reserveStepByStep(repos, key, input.email, now, windowStart),
+        ));
       } catch (err) {
         if (RegstackError.is(err) && err.code === 'TOO_MANY_ATTEMPTS') {
           await repos.auditEvents.record(
@@ -51,7 +58,6 @@ export function createAuthService(
         throw err;
       }
 
-      const user = await repos.users.findCredentialsByEmail(input.email);
       const hash = user?.hashedPassword ?? null;
       // Exactly one KDF call on every path (R10): a missing user or password verifies against the dummy.
       const passwordOk = hash

@@ -43,16 +43,29 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
      * check (login, MFA confirm, re-authentication for sensitive changes) goes through here (R19).
      */
     async reserve(attempts: LoginAttemptRepository, key: string): Promise<Reservation> {
+      await this.admit(attempts, key, (now, windowStart) => attempts.recordAndCount(key, now, windowStart));
+      return { release: () => attempts.clear(key).then(() => undefined) };
+    },
+
+    /**
+     * `reserve`'s decision on an attempt that `record` records on `key` and counts (insert first, then count:
+     * see login-attempt.repository.ts) — for a caller that reads something along with it, as login reads the
+     * account. Throws TOO_MANY_ATTEMPTS, withdrawing the attempt, while locked; otherwise returns `record`'s result.
+     */
+    async admit<T extends { id: string; count: number }>(
+      attempts: LoginAttemptRepository,
+      key: string,
+      record: (now: Date, windowStart: Date) => Promise<T>,
+    ): Promise<T> {
       const now = deps.clock.now();
-      const windowStart = new Date(now.getTime() - windowMs);
       // No separate "already locked?" read: while locked, this row makes the count exceed the threshold and is
       // withdrawn at once, so a locked request still never extends the lock (R16) — one statement fewer per login.
-      const { id, count } = await attempts.recordAndCount(key, now, windowStart);
-      if (count > threshold) {
-        await attempts.remove(id);
+      const recorded = await record(now, new Date(now.getTime() - windowMs));
+      if (recorded.count > threshold) {
+        await attempts.remove(recorded.id);
         throw lockedError(await retryAfterSeconds(attempts, key, now));
       }
-      return { release: () => attempts.clear(key).then(() => undefined) };
+      return recorded;
     },
 
     /** Clears the counter (successful login, completed password reset: R18). */

@@ -11,6 +11,7 @@ import {
   newId,
   type Repositories,
   recordLoginStepByStep,
+  reserveStepByStep,
   type Storage,
 } from '@regstack/server/internal';
 import { describe, expect, it } from 'vitest';
@@ -100,6 +101,62 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
     expect(await orm.loginAttempts.countSince(key, new Date(base - 1))).toBe(2);
     expect(await sql.loginAttempts.clear(key)).toBe(2);
     expect(await orm.loginAttempts.countSince(key, new Date(base - 1))).toBe(0);
+  });
+
+  sqlOnly('reserve a login attempt and read the account as the step-by-step reference does', async () => {
+    const base = Date.UTC(2026, 10, 23, 13, 30, 0, 0);
+    const windowStart = new Date(base - 900_000);
+    const { sql, orm } = both(ctx.storage);
+    await orm.users.insertIfEmailFree(
+      { email: 'reserved@example.com', hashedPassword: '$argon2id$r', fullName: 'Reserved', isVerified: true },
+      new Date(base - 60_000),
+    );
+    const key = 'login:reserved@example.com';
+    const viaSql = await sql.logins!.reserve(key, 'reserved@example.com', new Date(base), windowStart);
+    const viaSteps = await reserveStepByStep(orm, key, 'reserved@example.com', new Date(base + 1), windowStart);
+    expect([viaSql.count, viaSteps.count]).toEqual([1, 2]);
+    expect(viaSql.user?.hashedPassword).toBe('$argon2id$r');
+    expect({ ...viaSql.user }).toEqual({ ...viaSteps.user, hashedPassword: undefined });
+    expect(JSON.stringify(viaSql.user)).not.toContain('argon2id'); // hidden like the entity's hash (R62)
+    // The attempt is a row like any other: counted by the ORM, removable by its id.
+    expect(await orm.loginAttempts.countSince(key, windowStart)).toBe(2);
+    await orm.loginAttempts.remove(viaSql.id);
+    expect(await orm.loginAttempts.countSince(key, windowStart)).toBe(1);
+    // An unknown account still records and counts its attempt (R13: the same work either way).
+    const unknown = await sql.logins!.reserve(
+      'login:nobody@example.com',
+      'nobody@example.com',
+      new Date(base),
+      windowStart,
+    );
+    expect(unknown).toMatchObject({ count: 1, user: null });
+    // Attempts before the window do not count.
+    const later = await sql.logins!.reserve(key, 'reserved@example.com', new Date(base + 900_001), new Date(base + 1));
+    expect(later.count).toBe(1);
+  });
+
+  sqlOnly('let no burst of concurrent reservations see fewer attempts than came before it (R17)', async () => {
+    const now = new Date();
+    const windowStart = new Date(now.getTime() - 60_000);
+    const others = await Promise.all([ctx.openAnother(), ctx.openAnother()]);
+    const key = 'login:burst@example.com';
+    const counts = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => {
+        const storage = i % 3 === 0 ? ctx.storage : others[(i % 3) - 1]!;
+        return createRepositories(storage.fork(), storage.dialect).logins!.reserve(
+          key,
+          'burst@example.com',
+          now,
+          windowStart,
+        );
+      }),
+    );
+    // Whatever the interleaving, the k-th smallest count is at least k: at most k reservations see ≤ k attempts.
+    const sorted = counts.map((c) => c.count).sort((a, b) => a - b);
+    sorted.forEach((count, i) => {
+      expect(count).toBeGreaterThanOrEqual(i + 1);
+    });
+    expect(sorted.at(-1)).toBe(24);
   });
 
   describe('a successful login, recorded in one atomic call', () => {

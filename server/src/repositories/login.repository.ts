@@ -1,0 +1,79 @@
+/**
+ * A login's own reads and writes, each as one call (auth.service.ts):
+ *
+ * - `reserve`: record the attempt on the lockout key, count the window, and read the account's credentials
+ *   (R17: the count follows the committed insert).
+ * - `recordSuccess`: the lockout counter cleared (R18), the hash upgraded when its parameters are stale (R6),
+ *   the session opened after any bulk cutoff (R40), `last_login_at` stamped and the `login` audit event
+ *   recorded (R63) — atomically.
+ *
+ * The `…StepByStep` functions are the reference: the same work through the repositories, one call after
+ * another (`recordLoginStepByStep` is atomic inside `Storage.atomically`). On the SQL backends
+ * `repos.logins` (sql-hot-path.ts) does the same in fewer round trips — on PostgreSQL the reservation's
+ * insert also reads the account and the success is one statement; on SQLite each is one synchronous
+ * transaction — because a login's ten statements capped login throughput (bench/, scenario 3).
+ * test/src/storage/sql-hot-path.test.ts runs both and compares.
+ */
+import type { Session, User } from '../db/entities/index.ts';
+import type { NewAuditEvent } from './audit-event.repository.ts';
+import { sessionStart } from './session.repository.ts';
+import type { HotPathRepositories } from './sql-hot-path.ts';
+
+export interface LoginSuccess {
+  userId: string;
+  /** The lockout counter to clear. */
+  attemptsKey: string;
+  /** A new hash of the same password under the current parameters, or null to keep the stored one. */
+  upgradedHash: string | null;
+  /** The session to open: its id (named by the audit event), lifetime and client. */
+  session: { id: string; ttlMs: number; userAgent: string | null; ip: string | null };
+  audit: NewAuditEvent;
+  /** The login's instant: `last_login_at`, the audit event's time, and the session's start unless a cutoff is ahead. */
+  now: Date;
+}
+
+/** A recorded attempt (`id`), the attempts in the window counting it, and the account with its hash, if any. */
+export interface LoginReservation {
+  id: string;
+  count: number;
+  user: User | null;
+}
+
+export interface LoginRepository {
+  /** Records an attempt on `key` at `now`, counts those after `windowStart`, and reads `email`'s credentials. */
+  reserve(key: string, email: string, now: Date, windowStart: Date): Promise<LoginReservation>;
+  /** All of a successful login's writes, atomically; the opened session. */
+  recordSuccess(success: LoginSuccess): Promise<Session>;
+}
+
+/** `reserve` through the repositories. */
+export async function reserveStepByStep(
+  repos: HotPathRepositories,
+  key: string,
+  email: string,
+  now: Date,
+  windowStart: Date,
+): Promise<LoginReservation> {
+  const { id, count } = await repos.loginAttempts.recordAndCount(key, now, windowStart);
+  return { id, count, user: await repos.users.findCredentialsByEmail(email) };
+}
+
+/** `recordSuccess` through the repositories; atomic only inside `Storage.atomically`. */
+export async function recordLoginStepByStep(repos: HotPathRepositories, s: LoginSuccess): Promise<Session> {
+  await repos.loginAttempts.clear(s.attemptsKey);
+  if (s.upgradedHash) await repos.users.updatePasswordHash(s.userId, s.upgradedHash, s.now);
+  const start = sessionStart(s.now, await repos.revocations.cutoffFor(s.userId));
+  const session = await repos.sessions.create(
+    {
+      id: s.session.id,
+      userId: s.userId,
+      expiresAt: new Date(start.getTime() + s.session.ttlMs),
+      userAgent: s.session.userAgent,
+      ip: s.session.ip,
+    },
+    start,
+  );
+  await repos.users.recordLogin(s.userId, s.now);
+  await repos.auditEvents.record(s.audit, s.now);
+  return session;
+}
