@@ -9,7 +9,15 @@
  * about why (the original is kept as `cause` for server logs only). Keys are imported once, at construction:
  * importing an HMAC key per call costs ~5x the throughput (SPEC §2).
  */
-import { createHash, createPrivateKey, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import {
   type CryptoKey,
   importPKCS8,
@@ -159,10 +167,17 @@ const MAX_ID_LENGTH = 255;
 const HMAC_KEY_BYTES = { HS256: 32, HS384: 48, HS512: 64 } as const;
 type HmacAlgorithm = keyof typeof HMAC_KEY_BYTES;
 
+/** The node:crypto digest of each HMAC algorithm, for signing without a thread-pool hop (see `sign`). */
+const HMAC_DIGEST = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' } as const satisfies Record<
+  HmacAlgorithm,
+  string
+>;
+
 interface KeyRing {
   alg: JWSAlgorithm;
   typ: string;
-  signing: { kid: string; key: CryptoKey };
+  /** `hmac`: the same HMAC key as `key`, as node:crypto holds it (HS* only). */
+  signing: { kid: string; key: CryptoKey; hmac?: { key: KeyObject; digest: string } };
   verifying: ReadonlyMap<string, CryptoKey>;
 }
 
@@ -172,6 +187,8 @@ interface PublicKeyPlan {
   jwk: JWK;
   spkiPem: string;
 }
+
+const base64url = (text: string) => Buffer.from(text).toString('base64url');
 
 function isHmac(alg: AccessTokenAlgorithm): alg is HmacAlgorithm {
   return alg === 'HS256' || alg === 'HS384' || alg === 'HS512';
@@ -205,7 +222,7 @@ async function hmacRing(secrets: string[], info: string, alg: HmacAlgorithm, typ
     if (verifying.has(kid)) continue;
     const key = await importHmacKey(alg, raw);
     verifying.set(kid, key);
-    signing ??= { kid, key };
+    signing ??= { kid, key, hmac: { key: createSecretKey(raw), digest: HMAC_DIGEST[alg] } };
   }
   if (signing === undefined) throw new Error('regstack: no JWT secret configured');
   return { alg, typ, signing, verifying };
@@ -361,10 +378,19 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   // stops Node from reporting an unhandled rejection if no call ever comes.
   ready.catch(() => undefined);
 
+  /**
+   * A compact JWS of `claims`. HMAC tokens are signed with node:crypto, synchronously: jose signs through WebCrypto,
+   * which runs even an HMAC as a thread-pool job — a queue hop and an event-loop wake-up per token, where argon2
+   * fills that pool (a login mints one token per password check; bench/, scenario 3). The bytes are exactly jose's
+   * (the header and payload as JSON in this order, base64url, then the MAC): a test compares the two, and every
+   * token is still verified by jose (`verifyCompact`). EdDSA/ES256 tokens are signed by jose.
+   */
   async function sign(ring: KeyRing, claims: JWTPayload): Promise<string> {
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: ring.alg, typ: ring.typ, kid: ring.signing.kid })
-      .sign(ring.signing.key);
+    const header = { alg: ring.alg, typ: ring.typ, kid: ring.signing.kid };
+    const { hmac } = ring.signing;
+    if (!hmac) return new SignJWT(claims).setProtectedHeader(header).sign(ring.signing.key);
+    const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+    return `${input}.${createHmac(hmac.digest, hmac.key).update(input).digest('base64url')}`;
   }
 
   /** Everything up to and including jose's checks; callers add their own claim checks inside their `try`. */

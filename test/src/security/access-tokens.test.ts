@@ -15,6 +15,7 @@ import {
   sign as signWithKey,
   verify as verifyWithKey,
 } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
   type AccessTokenAlgorithm,
@@ -176,6 +177,29 @@ describe('HS256 issue and verify', () => {
     const issued = await service.issueAccessToken({ userId: 'user-1', sessionId: 'session-1' });
     const input = issued.token.split('.').slice(0, 2).join('.');
     expect(issued.token.split('.')[2]).toBe(createHmac('sha256', ACCESS_KEY).update(input).digest('base64url'));
+  });
+
+  it('signs HMAC tokens with exactly the bytes jose would (HS256/384/512, access and MFA-pending)', async () => {
+    for (const [algorithm, bytes] of [
+      ['HS256', 32],
+      ['HS384', 48],
+      ['HS512', 64],
+    ] as const) {
+      const { service } = setup({ algorithm });
+      const issued = await service.issueAccessToken({ userId: 'user-é', sessionId: 'session-1' });
+      const mfa = await service.issueMfaPendingToken({ userId: 'user-1', challengeId: 'c-1', ttlSeconds: 60 });
+      for (const [token, info] of [
+        [issued.token, INFO_ACCESS],
+        [mfa.token, INFO_MFA],
+      ] as const) {
+        const header = decodeSegment(token, 0);
+        const byJose = await new SignJWT(decodeSegment(token, 1))
+          .setProtectedHeader(header as { alg: string })
+          .sign(derive(SECRET, info, bytes));
+        expect(token).toBe(byJose);
+        expect(header.alg).toBe(algorithm);
+      }
+    }
   });
 
   it('gives millisecond issue times, so two tokens of one second are ordered (R40)', async () => {
