@@ -68,6 +68,8 @@ export interface OpenedOrm {
   orm: MikroORM;
   dialect: Dialect;
   installSchema(): Promise<void>;
+  /** Closes the ORM and anything opened beside it. */
+  close(): Promise<void>;
 }
 
 export interface OpenOrmOptions {
@@ -128,6 +130,24 @@ interface PgPool {
     rows: Record<string, unknown>[];
     rowCount: number | null;
   }>;
+  /** pg-pool keeps its options here, with `password` not enumerable (so it never shows up in a log). */
+  readonly options: Record<string, unknown> & { password?: unknown };
+  end(): Promise<void>;
+}
+
+/** Connections of the pool that serves only authentication lookups (see `lookupPool`). */
+const LOOKUP_POOL_SIZE = 2;
+
+/**
+ * PostgreSQL: a small pool of its own for the authentication lookup, beside MikroORM's. Every authenticated call
+ * makes that read, and it needs no disk; the pool it would share holds writes waiting for their commit's WAL
+ * flush (`IO:WALSync` was most of a login statement's time in pg_stat_activity under load), so when the disk
+ * is slow, ten writers can hold all ten shared connections while reads that could answer at once queue behind
+ * them. Same server, same credentials and type parsers: MikroORM's pool's own options, with its pool class.
+ */
+function lookupPool(shared: PgPool): PgPool {
+  const Pool = shared.constructor as new (options: Record<string, unknown>) => PgPool;
+  return new Pool({ ...shared.options, password: shared.options.password, min: 0, max: LOOKUP_POOL_SIZE });
 }
 
 /** MikroORM's SQL connection, seen through the parts above. */
@@ -247,8 +267,9 @@ function authRowFrom(sql: SqlRunner, r: Record<string, unknown>): AuthRow {
   };
 }
 
-function sqlDialect(sql: SqlRunner, kind: keyof typeof ID_LIST): Dialect {
-  return { isUniqueViolation: hasUniqueException, sql, authLookup: batchedAuthLookup(sql, ID_LIST[kind]) };
+/** `reader`: what runs authentication lookups outside a transaction (PostgreSQL: its own pool); default `sql`. */
+function sqlDialect(sql: SqlRunner, kind: keyof typeof ID_LIST, reader: SqlRunner = sql): Dialect {
+  return { isUniqueViolation: hasUniqueException, sql, authLookup: batchedAuthLookup(sql, reader, ID_LIST[kind]) };
 }
 
 // Column names are the entities' (users, sessions, revocations); the schema test proves the migrations match.
@@ -284,14 +305,15 @@ const MAX_LOOKUP_BATCH = 64;
  * still reads the database after it arrived (R37), and a failed batch fails each of its callers (who fail
  * closed, R42). Lookups inside a transaction run alone, in it.
  */
-function batchedAuthLookup(sql: SqlRunner, idList: { sql: string; bind(ids: string[]): unknown }) {
+function batchedAuthLookup(sql: SqlRunner, reader: SqlRunner, idList: { sql: string; bind(ids: string[]): unknown }) {
   type Waiter = { sessionId: string; now: Date; resolve(row: AuthRow | null): void; reject(err: unknown): void };
   let pending: Waiter[] = [];
 
   async function lookUp(unit: EntityManager, batch: Waiter[]): Promise<void> {
     try {
       const ids = [...new Set(batch.map((w) => w.sessionId))];
-      const rows = await sql.all(unit, idList.sql, [idList.bind(ids)]);
+      const runner = unit.getTransactionContext() ? sql : reader;
+      const rows = await runner.all(unit, idList.sql, [idList.bind(ids)]);
       const byId = new Map(rows.map((r) => [String(r.s_id), r]));
       for (const w of batch) {
         const r = byId.get(w.sessionId);
@@ -358,7 +380,12 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     if (target.path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
     await orm.em.fork().getConnection().execute('pragma busy_timeout = 5000');
     const database = (await sqlConnection(orm).getNativeClient()) as BetterSqliteDatabase;
-    return { orm, dialect: sqlDialect(sqliteRunner(orm, database), 'sqlite'), installSchema: () => migrateUp(orm) };
+    return {
+      orm,
+      dialect: sqlDialect(sqliteRunner(orm, database), 'sqlite'),
+      installSchema: () => migrateUp(orm),
+      close: () => orm.close(true),
+    };
   }
   if (target.kind === 'postgresql') {
     const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
@@ -371,7 +398,16 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       dbName: target.dbName,
     });
     const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
-    return { orm, dialect: sqlDialect(postgresRunner(pool), 'postgresql'), installSchema: () => migrateUp(orm) };
+    const lookups = lookupPool(pool);
+    return {
+      orm,
+      dialect: sqlDialect(postgresRunner(pool), 'postgresql', postgresRunner(lookups)),
+      installSchema: () => migrateUp(orm),
+      async close() {
+        await lookups.end();
+        await orm.close(true);
+      },
+    };
   }
   const { MongoDriver } = await importDriver('@mikro-orm/mongodb', () => import('@mikro-orm/mongodb'));
   const orm = await MikroORM.init({
@@ -396,6 +432,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // always checked in queries and rows are purged by `regstack purge`, so correctness never depends on them
     // (and FerretDB does not implement expireAfterSeconds).
     installSchema: () => orm.schema.create(),
+    close: () => orm.close(true),
   };
 }
 

@@ -83,6 +83,6 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
       const status = await orm.checkConnection();
       if (!status.ok) throw new Error(`database unreachable: ${status.reason}`, { cause: status.error });
     },
-    close: () => orm.close(true),
+    close: opened.close,
   };
 }

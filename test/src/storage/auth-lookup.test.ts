@@ -106,4 +106,60 @@ describeEachBackend('authentication lookup', (ctx) => {
       expect(one.filter((x) => x && !x.revoked).length).toBeGreaterThan(5);
     },
   );
+
+  it.skipIf(ctx.backend !== 'postgres')(
+    'answers while every shared connection is held by statements that cannot finish (PostgreSQL)',
+    async () => {
+      const lookup = ctx.storage.dialect.authLookup!;
+      const now = Date.now();
+      const r = repos(ctx.storage);
+      const user = await r.users.insertIfEmailFree(
+        { email: 'busy-pool@example.com', hashedPassword: 'h', isVerified: true },
+        new Date(now),
+      );
+      const session = await r.sessions.create({ userId: user!.id, expiresAt: new Date(now + 60_000) }, new Date(now));
+      // Another connection takes a lock, then as many statements as the shared pool has connections queue on it:
+      // every shared connection is busy until the lock goes, as when writers all wait for a slow disk.
+      const holder = await ctx.openAnother();
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const holding = holder.atomically(async () => {
+        const em = holder.fork();
+        await em.getConnection().execute('select pg_advisory_xact_lock(424242)', [], 'all', em.getTransactionContext());
+        locked();
+        await released;
+      });
+      await lockTaken;
+      let settled = 0;
+      const waiting = Array.from({ length: 10 }, () =>
+        ctx.storage
+          .fork()
+          .getConnection()
+          .execute('select pg_advisory_xact_lock(424242)')
+          .finally(() => {
+            settled += 1;
+          }),
+      );
+      try {
+        // Liveness, not speed: without a pool of its own the lookup would wait for the lock to go.
+        const answer = await Promise.race([
+          lookup(ctx.storage.fork(), session.id, new Date(now + 1)),
+          new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 5_000)),
+        ]);
+        expect(answer).not.toBe('still waiting');
+        expect(answer).toMatchObject({ revoked: false, user: { id: user!.id } });
+        expect(settled).toBe(0); // the shared connections were all still held while the lookup answered
+      } finally {
+        release();
+        await holding;
+        await Promise.all(waiting);
+      }
+    },
+  );
 });
