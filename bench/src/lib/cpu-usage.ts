@@ -3,7 +3,8 @@
  * helpers) from `process.cpuUsage()`, and the main thread alone — the event loop, where every request's
  * JavaScript runs — from Linux's `/proc/<pid>/task/<pid>/stat` (Node 22 has no `process.threadCpuUsage`).
  * Dividing the main thread's CPU by the requests served gives its cost per request, which unlike wall time is
- * not inflated by waiting for a core. Elsewhere than Linux the main-thread figure is absent.
+ * not inflated by waiting for a core. Also the machine's steal and iowait over the window (see `CpuWindow`).
+ * Elsewhere than Linux the main-thread and machine figures are absent.
  */
 import { readFileSync } from 'node:fs';
 import type { CpuWindow } from './protocol.ts';
@@ -23,24 +24,43 @@ function mainThreadCpuMs(): number | null {
   }
 }
 
+/** Machine-wide steal and iowait so far, in ms summed over CPUs (the first line of /proc/stat). */
+function machineMs(): { stealMs: number; iowaitMs: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    // cpu user nice system idle iowait irq softirq steal …
+    const iowait = Number(fields[5]);
+    const steal = Number(fields[8]);
+    if (!Number.isFinite(iowait) || !Number.isFinite(steal)) return null;
+    return { stealMs: (steal * 1000) / USER_HZ, iowaitMs: (iowait * 1000) / USER_HZ };
+  } catch {
+    return null;
+  }
+}
+
 function processCpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
 
 export function createCpuMeter() {
-  let start: { wall: number; process: number; main: number | null } | undefined;
+  let start: { wall: number; process: number; main: number | null; machine: ReturnType<typeof machineMs> } | undefined;
   return {
     start(): void {
-      start = { wall: performance.now(), process: processCpuMs(), main: mainThreadCpuMs() };
+      start = { wall: performance.now(), process: processCpuMs(), main: mainThreadCpuMs(), machine: machineMs() };
     },
     stop(): CpuWindow {
       if (!start) throw new Error('CPU meter was not started');
       const main = mainThreadCpuMs();
+      const machine = machineMs();
       const window: CpuWindow = {
         wallMs: performance.now() - start.wall,
         processCpuMs: processCpuMs() - start.process,
         mainThreadCpuMs: main !== null && start.main !== null ? main - start.main : null,
+        machine:
+          machine && start.machine
+            ? { stealMs: machine.stealMs - start.machine.stealMs, iowaitMs: machine.iowaitMs - start.machine.iowaitMs }
+            : null,
       };
       start = undefined;
       return window;

@@ -22,6 +22,12 @@ export interface CpuWindow {
   processCpuMs: number;
   /** The main thread (the event loop) alone; null where the OS does not tell. */
   mainThreadCpuMs: number | null;
+  /**
+   * The whole machine over the window, summed over its CPUs (Linux /proc/stat; null elsewhere): `stealMs` is time
+   * the hypervisor ran something else on our virtual CPUs, `iowaitMs` idle time with disk I/O outstanding. A round
+   * whose server stalled with steal or iowait beside it was disturbed from outside the code under test.
+   */
+  machine: { stealMs: number; iowaitMs: number } | null;
 }
 
 /** What a child can be asked to do. */

@@ -182,7 +182,10 @@ export function printCpu(cpu: CpuWindow): void {
   const all = corePercent(cpu.processCpuMs, cpu.wallMs);
   console.log(
     `  ${''.padEnd(34)} server CPU over the probe: main thread ${main === undefined ? '—' : fmt(main, 0)}% of a core, ` +
-      `whole process ${all === undefined ? '—' : fmt(all, 0)}%`,
+      `whole process ${all === undefined ? '—' : fmt(all, 0)}%` +
+      (cpu.machine
+        ? `; machine steal ${fmt(cpu.machine.stealMs, 0)} ms, iowait ${fmt(cpu.machine.iowaitMs, 0)} ms`
+        : ''),
   );
 }
 
