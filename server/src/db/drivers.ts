@@ -133,6 +133,7 @@ interface PgPool {
   /** pg-pool keeps its options here, with `password` not enumerable (so it never shows up in a log). */
   readonly options: Record<string, unknown> & { password?: unknown };
   end(): Promise<void>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 /** Connections of the pool that serves only authentication lookups (see `lookupPool`). */
@@ -147,7 +148,12 @@ const LOOKUP_POOL_SIZE = 2;
  */
 function lookupPool(shared: PgPool): PgPool {
   const Pool = shared.constructor as new (options: Record<string, unknown>) => PgPool;
-  return new Pool({ ...shared.options, password: shared.options.password, min: 0, max: LOOKUP_POOL_SIZE });
+  const pool = new Pool({ ...shared.options, password: shared.options.password, min: 0, max: LOOKUP_POOL_SIZE });
+  // An idle connection the server ends (a restart, an administrator) is an 'error' event on the pool, which
+  // drops that connection; unheard, Node would throw it and end the process. A lookup in flight on a broken
+  // connection fails on its own, and its callers fail closed (R42).
+  pool.on('error', () => {});
+  return pool;
 }
 
 /** MikroORM's SQL connection, seen through the parts above. */

@@ -162,4 +162,35 @@ describeEachBackend('authentication lookup', (ctx) => {
       }
     },
   );
+
+  it.skipIf(ctx.backend !== 'postgres')(
+    'keeps answering after the server ends its idle connections (PostgreSQL)',
+    async () => {
+      const lookup = ctx.storage.dialect.authLookup!;
+      const now = Date.now();
+      const r = repos(ctx.storage);
+      const user = await r.users.insertIfEmailFree(
+        { email: 'ended@example.com', hashedPassword: 'h', isVerified: true },
+        new Date(now),
+      );
+      const session = await r.sessions.create({ userId: user!.id, expiresAt: new Date(now + 60_000) }, new Date(now));
+      expect(await lookup(ctx.storage.fork(), session.id, new Date(now + 1))).toMatchObject({ revoked: false });
+      // Every other connection to this database ends, the lookups' idle ones included.
+      const killer = await ctx.openAnother();
+      const ended = await killer
+        .fork()
+        .getConnection()
+        .execute(
+          'select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        );
+      expect(Number(ended[0]?.n)).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the 'error' events arrive
+      let answer: unknown;
+      for (let attempt = 0; attempt < 3 && !answer; attempt++) {
+        // A lookup that was already on its way to a dead connection fails (closed); the next one reconnects.
+        answer = await lookup(ctx.storage.fork(), session.id, new Date(now + 2)).catch(() => undefined);
+      }
+      expect(answer).toMatchObject({ revoked: false, user: { id: user!.id } });
+    },
+  );
 });
