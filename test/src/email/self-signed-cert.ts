@@ -23,9 +23,13 @@ const utf8String = (text: string) => der(0x0c, Buffer.from(text, 'utf8'));
 const boolean = (value: boolean) => der(0x01, Buffer.from([value ? 0xff : 0]));
 
 function integer(bytes: Buffer): Buffer {
-  // DER integers are signed: a leading 1 bit needs a zero byte in front to stay positive.
-  const first = bytes[0] ?? 0;
-  return der(0x02, first & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+  // DER integers are minimal: leading zero bytes go (a random serial starts with one in 1 of 256 certificates,
+  // and OpenSSL then refuses the certificate as "illegal padding")…
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start += 1;
+  const minimal = bytes.subarray(start);
+  // … and signed: a leading 1 bit needs a zero byte in front to stay positive.
+  return der(0x02, (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function objectId(dotted: string): Buffer {
