@@ -107,17 +107,21 @@ describeEachBackend('authentication lookup', (ctx) => {
     },
   );
 
+  /** A verified user with a session that lives for a minute from now. */
+  async function liveSession(email: string) {
+    const now = Date.now();
+    const r = repos(ctx.storage);
+    const user = await r.users.insertIfEmailFree({ email, hashedPassword: 'h', isVerified: true }, new Date(now));
+    if (!user) throw new Error(`${email} exists already`);
+    const session = await r.sessions.create({ userId: user.id, expiresAt: new Date(now + 60_000) }, new Date(now));
+    return { now, user, session };
+  }
+
   it.skipIf(ctx.backend !== 'postgres')(
     'answers while every shared connection is held by statements that cannot finish (PostgreSQL)',
     async () => {
       const lookup = ctx.storage.dialect.authLookup!;
-      const now = Date.now();
-      const r = repos(ctx.storage);
-      const user = await r.users.insertIfEmailFree(
-        { email: 'busy-pool@example.com', hashedPassword: 'h', isVerified: true },
-        new Date(now),
-      );
-      const session = await r.sessions.create({ userId: user!.id, expiresAt: new Date(now + 60_000) }, new Date(now));
+      const { now, user, session } = await liveSession('busy-pool@example.com');
       // Another connection takes a lock, then as many statements as the shared pool has connections queue on it:
       // every shared connection is busy until the lock goes, as when writers all wait for a slow disk.
       const holder = await ctx.openAnother();
@@ -153,7 +157,7 @@ describeEachBackend('authentication lookup', (ctx) => {
           new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 5_000)),
         ]);
         expect(answer).not.toBe('still waiting');
-        expect(answer).toMatchObject({ revoked: false, user: { id: user!.id } });
+        expect(answer).toMatchObject({ revoked: false, user: { id: user.id } });
         expect(settled).toBe(0); // the shared connections were all still held while the lookup answered
       } finally {
         release();
@@ -167,13 +171,7 @@ describeEachBackend('authentication lookup', (ctx) => {
     'keeps answering after the server ends its idle connections (PostgreSQL)',
     async () => {
       const lookup = ctx.storage.dialect.authLookup!;
-      const now = Date.now();
-      const r = repos(ctx.storage);
-      const user = await r.users.insertIfEmailFree(
-        { email: 'ended@example.com', hashedPassword: 'h', isVerified: true },
-        new Date(now),
-      );
-      const session = await r.sessions.create({ userId: user!.id, expiresAt: new Date(now + 60_000) }, new Date(now));
+      const { now, user, session } = await liveSession('ended@example.com');
       expect(await lookup(ctx.storage.fork(), session.id, new Date(now + 1))).toMatchObject({ revoked: false });
       // Every other connection to this database ends, the lookups' idle ones included.
       const killer = await ctx.openAnother();
@@ -190,7 +188,7 @@ describeEachBackend('authentication lookup', (ctx) => {
         // A lookup that was already on its way to a dead connection fails (closed); the next one reconnects.
         answer = await lookup(ctx.storage.fork(), session.id, new Date(now + 2)).catch(() => undefined);
       }
-      expect(answer).toMatchObject({ revoked: false, user: { id: user!.id } });
+      expect(answer).toMatchObject({ revoked: false, user: { id: user.id } });
     },
   );
 });
