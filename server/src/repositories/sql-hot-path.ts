@@ -77,6 +77,22 @@ const auditParams = (data: NewAuditEvent, now: Date) =>
     data.details ? JSON.stringify(data.details) : null,
   ] as const;
 
+const sessionParams = (sql: SqlRunner, row: Session) => [
+  row.id,
+  row.userId,
+  sql.value(row.createdAt),
+  sql.value(row.lastSeenAt),
+  sql.value(row.expiresAt),
+  row.userAgent,
+  row.ip,
+];
+
+/** The user's latest bulk cutoff from `SQL.cutoff`'s rows (`max` of no rows is null). */
+const cutoffFrom = (sql: SqlRunner, rows: Record<string, unknown>[]): Date | null => {
+  const cutoff = rows[0]?.cutoff;
+  return cutoff === null || cutoff === undefined ? null : sql.date(cutoff);
+};
+
 export interface HotPathRepositories {
   logins: LoginRepository | null;
   users: UserRepository;
@@ -119,23 +135,14 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
     revocations: {
       ...repos.revocations,
       async cutoffFor(userId) {
-        const cutoff = (await sql.all(em, SQL.cutoff, [userId]))[0]?.cutoff;
-        return cutoff === null || cutoff === undefined ? null : sql.date(cutoff);
+        return cutoffFrom(sql, await sql.all(em, SQL.cutoff, [userId]));
       },
     },
     sessions: {
       ...repos.sessions,
       async create(data, now) {
         const row = newSessionRow(data, now);
-        await sql.run(em, SQL.insertSession, [
-          row.id,
-          row.userId,
-          v(row.createdAt),
-          v(row.lastSeenAt),
-          v(row.expiresAt),
-          row.userAgent,
-          row.ip,
-        ]);
+        await sql.run(em, SQL.insertSession, sessionParams(sql, row));
         return row;
       },
       async touch(id, now) {
@@ -191,13 +198,12 @@ function loginInTransaction(
   return transaction(em, (query) => {
     query(SQL.clearAttempts, [s.attemptsKey]);
     if (s.upgradedHash) query(SQL.upgradeHash, [s.upgradedHash, v(s.now), s.userId]);
-    const cutoff = query(SQL.cutoff, [s.userId])[0]?.cutoff;
-    const start = sessionStart(s.now, cutoff === null || cutoff === undefined ? null : sql.date(cutoff));
+    const start = sessionStart(s.now, cutoffFrom(sql, query(SQL.cutoff, [s.userId])));
     const row = newSessionRow(
       { ...s.session, userId: s.userId, expiresAt: new Date(start.getTime() + s.session.ttlMs) },
       start,
     );
-    query(SQL.insertSession, [row.id, row.userId, v(start), v(start), v(row.expiresAt), row.userAgent, row.ip]);
+    query(SQL.insertSession, sessionParams(sql, row));
     query(SQL.recordLogin, [v(s.now), s.userId]);
     query(SQL.insertAudit, [...auditParams(s.audit, s.now), v(s.now)]);
     return row;
