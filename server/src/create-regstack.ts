@@ -84,7 +84,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     uiPrefix: config.uiPrefix,
     templatesDir: config.email.templatesDir,
   });
-  const storage: Storage = await openStorage(config.databaseUrl);
+  const storage: Storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
   // Hashing yields the CPU to the event loop under saturation (thread-pool.ts).
   await lowerThreadPoolPriority(config.hashThreadPriority);
   const events = createEventBus(logger, storage.afterCommit);

@@ -371,6 +371,15 @@ export const configSchema = z
       })
       .prefault('sqlite:./regstack.db'),
     /**
+     * SQLite: `full` makes every commit wait for the disk (fsync), so a committed change — a revocation, a
+     * password change, a session — survives an OS crash or power cut; `normal` waits only at WAL checkpoints:
+     * never corrupt, but an OS crash or power cut may undo the last commits. Either way the commit runs on the
+     * event loop (better-sqlite3 is synchronous), and the lockout and rate-limit counters always commit without
+     * waiting (a lost counter row is harmless). See README "Storage". Not in the Python regstack.
+     * @default 'full'
+     */
+    sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
+    /**
      * MongoDB database name used when `database_url` names none.
      * @default 'regstack'
      */

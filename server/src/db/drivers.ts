@@ -43,8 +43,13 @@ export interface SqlRunner {
    * SQLite only: runs `work` synchronously as one transaction on the connection (a savepoint inside `em`'s
    * transaction, if any). Nothing else can interleave, so a read and the writes it decides are atomic.
    * `query` runs one statement and returns its rows (none for a write).
+   *
+   * `unflushed`: when the transaction is its own (not a savepoint in `em`'s), its commit does not wait for the
+   * disk — `synchronous = NORMAL` for this commit, then the connection's own setting back. In WAL mode that
+   * keeps the database consistent; an OS crash or power cut may lose the commit. For attempt counters only
+   * (sql-hot-path.ts); the next flushed commit makes it durable with everything before it.
    */
-  transaction?<T>(em: EntityManager, work: (query: SyncQuery) => T): Promise<T>;
+  transaction?<T>(em: EntityManager, work: (query: SyncQuery) => T, options?: { unflushed?: boolean }): Promise<T>;
 }
 
 export type SyncQuery = (sql: string, params: readonly unknown[]) => Record<string, unknown>[];
@@ -76,7 +81,12 @@ export interface OpenOrmOptions {
   /** MikroORM context name, unique per regstack instance so a host's own ORM never shares it. */
   contextName: string;
   debug?: boolean;
+  /** SQLite only: `pragma synchronous` for every commit but the attempt counters' (see `SqlRunner.transaction`). */
+  sqliteSynchronous?: SqliteSynchronous;
 }
+
+/** SQLite's `synchronous` levels regstack offers: wait for the disk at every commit, or only at checkpoints. */
+export type SqliteSynchronous = 'full' | 'normal';
 
 function missingDriver(pkg: string, cause: unknown): Error {
   return new Error(
@@ -185,17 +195,26 @@ function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase): SqlRunner 
   return {
     all: (em, sql, params) => onConnection(em, () => statement(sql).all(...params)),
     run: (em, sql, params) => onConnection(em, () => statement(sql).run(...params).changes),
-    transaction: (em, work) =>
-      onConnection(em, () =>
-        database.transaction(() =>
+    transaction: (em, work, options) =>
+      onConnection(em, () => {
+        const run = database.transaction(() =>
           work((sql, params) => {
             const s = statement(sql);
             if (s.reader) return s.all(...params);
             s.run(...params);
             return [];
           }),
-        )(),
-      ),
+        );
+        if (!options?.unflushed || transactionOf(em)) return run();
+        // The connection is this call's alone until it returns (above), so no other commit sees the change.
+        const own = Number(statement('pragma synchronous').all()[0]?.synchronous);
+        statement('pragma synchronous = 1').run();
+        try {
+          return run();
+        } finally {
+          statement(`pragma synchronous = ${own}`).run();
+        }
+      }),
     // MikroORM stores SQLite datetimes as epoch milliseconds and booleans as 0/1.
     value: (v) => (v instanceof Date ? v.getTime() : typeof v === 'boolean' ? (v ? 1 : 0) : v),
     date: (v) => (v instanceof Date ? v : new Date(Number(v))),
@@ -385,6 +404,14 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // instead of failing with SQLITE_BUSY.
     if (target.path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
     await orm.em.fork().getConnection().execute('pragma busy_timeout = 5000');
+    // Set explicitly: left at its default, SQLite moves a WAL database to NORMAL as soon as it (re)reads the
+    // schema — better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 — so the level would depend on
+    // whether the file existed.
+    const synchronous = options.sqliteSynchronous ?? 'full';
+    await orm.em
+      .fork()
+      .getConnection()
+      .execute(`pragma synchronous = ${synchronous === 'full' ? 'full' : 'normal'}`);
     const database = (await sqlConnection(orm).getNativeClient()) as BetterSqliteDatabase;
     return {
       orm,

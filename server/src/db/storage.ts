@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { type BackendKind, type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from './database-url.ts';
-import { type Dialect, openOrm } from './drivers.ts';
+import { type Dialect, openOrm, type SqliteSynchronous } from './drivers.ts';
 
 export interface Storage {
   readonly kind: BackendKind;
@@ -44,6 +44,8 @@ export interface OpenStorageOptions {
   /** MikroORM context name; unique per instance. @default a fresh `regstack-N` */
   contextName?: string;
   debug?: boolean;
+  /** SQLite only: see `sqlite_synchronous` in the configuration. @default 'full' */
+  sqliteSynchronous?: SqliteSynchronous;
 }
 
 let instanceCounter = 0;
@@ -54,6 +56,7 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
   const opened = await openOrm(target, {
     contextName: options.contextName ?? `regstack-${instanceCounter}`,
     debug: options.debug ?? false,
+    ...(options.sqliteSynchronous ? { sqliteSynchronous: options.sqliteSynchronous } : {}),
   });
   const { orm } = opened;
   const current = new AsyncLocalStorage<{ em: EntityManager; after: (() => void)[] }>();

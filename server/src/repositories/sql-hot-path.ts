@@ -13,7 +13,7 @@
  * (the schema test proves the migrations match them); SQL is portable between SQLite and PostgreSQL.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { type SqlRunner, userFromRow } from '../db/drivers.ts';
+import { type SqlRunner, type SyncQuery, userFromRow } from '../db/drivers.ts';
 import type { Session, User } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
@@ -117,19 +117,30 @@ export interface HotPathRepositories {
 /** `repos` with its hot methods replaced by prepared statements on `sql`, in `em`'s transaction if any. */
 export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: EntityManager, sql: SqlRunner): R {
   const v = sql.value;
-  // Unflushed commits only for statements that are their own transaction: inside `atomically` the setting would
-  // reach the caller's commit.
-  const ownTransaction = !sql.transaction && !em.isInTransaction();
+  // PostgreSQL: unflushed commits only for statements that are their own transaction (inside `atomically` the
+  // setting would reach the caller's commit). SQLite's `transaction` makes the same distinction itself.
+  const pgUnflushed = !sql.transaction && !em.isInTransaction();
   const count = async (key: string, windowStart: Date) =>
     Number((await sql.all(em, SQL.countAttempts, [key, v(windowStart)]))[0]?.n ?? 0);
+  // SQLite, inside one transaction: the attempt's row, then the window's count. SQLite has one writer at a time,
+  // so no other attempt lands between the two (R17).
+  const recordAndCountIn = (query: SyncQuery, id: string, key: string, now: Date, windowStart: Date) => {
+    query(SQL.insertAttempt, [id, key, v(now)]);
+    return Number(query(SQL.countAttempts, [key, v(windowStart)])[0]?.n ?? 0);
+  };
   const hot: R = {
     ...repos,
     loginAttempts: {
       ...repos.loginAttempts,
       async recordAndCount(key, now, windowStart) {
         const id = newId(now.getTime());
-        // Two statements, in this order (see login-attempt.repository.ts): the count must see this row committed.
-        await sql.run(em, ownTransaction ? SQL.pgInsertAttemptUnflushed : SQL.insertAttempt, [id, key, v(now)]);
+        if (sql.transaction) {
+          const record = (query: SyncQuery) => ({ id, count: recordAndCountIn(query, id, key, now, windowStart) });
+          return sql.transaction(em, record, { unflushed: true });
+        }
+        // PostgreSQL: two statements, in this order (see login-attempt.repository.ts): the count must see this
+        // row committed.
+        await sql.run(em, pgUnflushed ? SQL.pgInsertAttemptUnflushed : SQL.insertAttempt, [id, key, v(now)]);
         return { id, count: await count(key, windowStart) };
       },
       countSince: count,
@@ -174,14 +185,14 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
       async reserve(key, email, now, windowStart) {
         const id = newId(now.getTime());
         if (sql.transaction) {
-          // SQLite has one writer at a time: no other attempt lands between this insert and this count (R17).
-          return sql.transaction(em, (query) => {
-            query(SQL.insertAttempt, [id, key, v(now)]);
-            const n = Number(query(SQL.countAttempts, [key, v(windowStart)])[0]?.n ?? 0);
-            return { id, count: n, user: credentialsFrom(sql, query(SQL.credentialsByEmail, [email])[0]) };
+          const reserve = (query: SyncQuery) => ({
+            id,
+            count: recordAndCountIn(query, id, key, now, windowStart),
+            user: credentialsFrom(sql, query(SQL.credentialsByEmail, [email])[0]),
           });
+          return sql.transaction(em, reserve, { unflushed: true });
         }
-        if (!ownTransaction) return reserveStepByStep(hot, key, email, now, windowStart);
+        if (!pgUnflushed) return reserveStepByStep(hot, key, email, now, windowStart);
         const user = credentialsFrom(sql, (await sql.all(em, SQL.pgReserve, [id, key, now, email]))[0]);
         return { id, count: await count(key, windowStart), user };
       },

@@ -308,49 +308,69 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
     });
   });
 
-  it.skipIf(ctx.backend !== 'postgres')(
-    'commit attempt rows without a flush wait only as their own transaction, and never leak the setting',
-    async () => {
-      const runner = ctx.storage.dialect.sql!;
-      const exec = (text: string) => runner.run(ctx.storage.fork(), text, []);
-      // A trigger notes, inside each inserting transaction, the synchronous_commit its commit will use.
-      await exec('create table commit_modes ("key" text, mode text)');
+  sqlOnly('commit attempt counters without a flush wait only as their own transaction, and never leak it', async () => {
+    const runner = ctx.storage.dialect.sql!;
+    const exec = (text: string) => runner.run(ctx.storage.fork(), text, []);
+    const postgres = ctx.backend === 'postgres';
+    // A trigger notes, inside each inserting transaction, the setting its commit will use.
+    await exec('create table commit_modes ("key" text, mode text)');
+    if (postgres) {
       await exec(`create function note_commit_mode() returns trigger language plpgsql as $$
         begin insert into commit_modes values (new."key", current_setting('synchronous_commit')); return new; end $$`);
       await exec(`create trigger note_commit_mode after insert on login_attempts
         for each row execute function note_commit_mode()`);
-      try {
-        const now = new Date();
-        const windowStart = new Date(now.getTime() - 60_000);
-        const { sql } = both(ctx.storage);
-        await sql.logins!.reserve('mode:reserve', 'nobody@example.com', now, windowStart);
-        await sql.loginAttempts.recordAndCount('mode:count', now, windowStart);
-        await ctx.storage.atomically(async () => {
-          const r = createRepositories(ctx.storage.fork(), ctx.storage.dialect);
-          await r.logins!.reserve('mode:reserve-in-tx', 'nobody@example.com', now, windowStart);
-          await r.loginAttempts.recordAndCount('mode:count-in-tx', now, windowStart);
-        });
-        const modes = await runner.all(ctx.storage.fork(), 'select "key", mode from commit_modes order by "key"', []);
-        expect(modes).toEqual([
-          { key: 'mode:count', mode: 'off' },
-          { key: 'mode:count-in-tx', mode: 'on' }, // the caller's transaction commits as configured
-          { key: 'mode:reserve', mode: 'off' },
-          { key: 'mode:reserve-in-tx', mode: 'on' },
-        ]);
-        // The setting ended with each statement's transaction: every pooled connection still commits flushed.
-        const settings = await Promise.all(
-          Array.from({ length: 12 }, () =>
-            runner.all(ctx.storage.fork(), "select current_setting('synchronous_commit') as s, pg_sleep(0.05)", []),
-          ),
+    } else {
+      await exec(`create trigger note_commit_mode after insert on login_attempts begin
+        insert into commit_modes select new."key", synchronous from pragma_synchronous; end`);
+    }
+    const setting = async () =>
+      String(
+        Object.values(
+          (await runner.all(ctx.storage.fork(), postgres ? 'show synchronous_commit' : 'pragma synchronous', []))[0] ??
+            {},
+        )[0],
+      );
+    const [flushed, unflushed] = postgres ? ['on', 'off'] : ['2', '1']; // SQLite: FULL, NORMAL
+    try {
+      expect(await setting()).toBe(flushed);
+      const now = new Date();
+      const windowStart = new Date(now.getTime() - 60_000);
+      const { sql } = both(ctx.storage);
+      await sql.logins!.reserve('mode:reserve', 'nobody@example.com', now, windowStart);
+      await sql.loginAttempts.recordAndCount('mode:count', now, windowStart);
+      await ctx.storage.atomically(async () => {
+        const r = createRepositories(ctx.storage.fork(), ctx.storage.dialect);
+        await r.logins!.reserve('mode:reserve-in-tx', 'nobody@example.com', now, windowStart);
+        await r.loginAttempts.recordAndCount('mode:count-in-tx', now, windowStart);
+      });
+      const modes = await runner.all(ctx.storage.fork(), 'select "key", mode from commit_modes order by "key"', []);
+      expect(modes.map((m) => [m.key, String(m.mode)])).toEqual([
+        ['mode:count', unflushed],
+        ['mode:count-in-tx', flushed], // the caller's transaction commits as configured
+        ['mode:reserve', unflushed],
+        ['mode:reserve-in-tx', flushed],
+      ]);
+      // The setting ended with each of those transactions: every pooled connection still commits flushed.
+      const settings = await Promise.all(Array.from({ length: 12 }, setting));
+      expect(new Set(settings)).toEqual(new Set([flushed]));
+      if (!postgres) {
+        // SQLite switches the connection's setting around the transaction; a failing one switches it back too.
+        const failing = runner.transaction!(
+          ctx.storage.fork(),
+          () => {
+            throw new Error('abort');
+          },
+          { unflushed: true },
         );
-        expect(new Set(settings.map((rows) => rows[0]?.s))).toEqual(new Set(['on']));
-      } finally {
-        await exec('drop trigger note_commit_mode on login_attempts');
-        await exec('drop function note_commit_mode');
-        await exec('drop table commit_modes');
+        await expect(failing).rejects.toThrow('abort');
+        expect(await setting()).toBe(flushed);
       }
-    },
-  );
+    } finally {
+      await exec(postgres ? 'drop trigger note_commit_mode on login_attempts' : 'drop trigger note_commit_mode');
+      if (postgres) await exec('drop function note_commit_mode');
+      await exec('drop table commit_modes');
+    }
+  });
 
   sqlOnly('write inside atomically and roll back with it (R26)', async () => {
     const now = new Date();
