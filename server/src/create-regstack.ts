@@ -84,7 +84,10 @@ export async function createRegstack(options: CreateRegstackOptions) {
     uiPrefix: config.uiPrefix,
     templatesDir: config.email.templatesDir,
   });
-  const storage: Storage = await openStorage(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const storage: Storage = await openStorage(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    logger,
+  });
   // Hashing yields the CPU to the event loop under saturation (thread-pool.ts).
   await lowerThreadPoolPriority(config.hashThreadPriority);
   const events = createEventBus(logger, storage.afterCommit);

@@ -9,6 +9,7 @@
 import { type EntityManager, type MigrationObject, MikroORM, type Options } from '@mikro-orm/core';
 import type { DatabaseTarget } from './database-url.ts';
 import { ALL_ENTITIES, type User } from './entities/index.ts';
+import { startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 
 /** What the per-request authentication check needs, read in one round trip where the driver allows it. */
 export interface AuthRow {
@@ -83,7 +84,12 @@ export interface OpenOrmOptions {
   debug?: boolean;
   /** SQLite only: `pragma synchronous` for every commit but the attempt counters' (see `SqlRunner.transaction`). */
   sqliteSynchronous?: SqliteSynchronous;
+  /** SQLite only: told when the checkpoint thread fails (automatic checkpoints are then back on). */
+  onCheckpointerFailure?: (err: unknown) => void;
 }
+
+/** How often the SQLite checkpoint thread copies the WAL into the database file (sqlite-checkpointer.ts). */
+const SQLITE_CHECKPOINT_INTERVAL_MS = 1000;
 
 /** SQLite's `synchronous` levels regstack offers: wait for the disk at every commit, or only at checkpoints. */
 export type SqliteSynchronous = 'full' | 'normal';
@@ -407,17 +413,33 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // Set explicitly: left at its default, SQLite moves a WAL database to NORMAL as soon as it (re)reads the
     // schema — better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 — so the level would depend on
     // whether the file existed.
-    const synchronous = options.sqliteSynchronous ?? 'full';
+    const synchronous = options.sqliteSynchronous ?? 'normal';
     await orm.em
       .fork()
       .getConnection()
       .execute(`pragma synchronous = ${synchronous === 'full' ? 'full' : 'normal'}`);
     const database = (await sqlConnection(orm).getNativeClient()) as BetterSqliteDatabase;
+    // A thread that cannot start leaves SQLite's own automatic checkpoints on: slower under a busy disk, not wrong.
+    const checkpointer =
+      target.path === ':memory:'
+        ? null
+        : await startSqliteCheckpointer({
+            path: target.path,
+            intervalMs: SQLITE_CHECKPOINT_INTERVAL_MS,
+            exec: (sql) => orm.em.fork().getConnection().execute(sql),
+            onFailure: (err) => options.onCheckpointerFailure?.(err),
+          }).catch((err: unknown) => {
+            options.onCheckpointerFailure?.(err);
+            return null;
+          });
     return {
       orm,
       dialect: sqlDialect(sqliteRunner(orm, database), 'sqlite'),
       installSchema: () => migrateUp(orm),
-      close: () => orm.close(true),
+      async close() {
+        await checkpointer?.stop();
+        await orm.close(true);
+      },
     };
   }
   if (target.kind === 'postgresql') {

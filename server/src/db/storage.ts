@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { Logger } from '../logger.ts';
 import { type BackendKind, type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from './database-url.ts';
 import { type Dialect, openOrm, type SqliteSynchronous } from './drivers.ts';
 
@@ -44,8 +45,10 @@ export interface OpenStorageOptions {
   /** MikroORM context name; unique per instance. @default a fresh `regstack-N` */
   contextName?: string;
   debug?: boolean;
-  /** SQLite only: see `sqlite_synchronous` in the configuration. @default 'full' */
+  /** SQLite only: see `sqlite_synchronous` in the configuration. @default 'normal' */
   sqliteSynchronous?: SqliteSynchronous;
+  /** Where storage reports trouble it recovers from by itself (a failed SQLite checkpoint thread). */
+  logger?: Logger;
 }
 
 let instanceCounter = 0;
@@ -57,6 +60,8 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     contextName: options.contextName ?? `regstack-${instanceCounter}`,
     debug: options.debug ?? false,
     ...(options.sqliteSynchronous ? { sqliteSynchronous: options.sqliteSynchronous } : {}),
+    onCheckpointerFailure: (err) =>
+      options.logger?.warn('sqlite checkpoint thread failed; automatic checkpoints are back on', { err }),
   });
   const { orm } = opened;
   const current = new AsyncLocalStorage<{ em: EntityManager; after: (() => void)[] }>();

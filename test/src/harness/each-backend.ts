@@ -3,7 +3,7 @@
  * database of its own that is created before and dropped after. A skipped backend shows as skipped, never
  * as passed.
  */
-import { openStorage, type Storage } from '@regstack/server/internal';
+import { type OpenStorageOptions, openStorage, type Storage } from '@regstack/server/internal';
 import { afterAll, beforeAll, describe, inject } from 'vitest';
 import { ALL_BACKENDS, createTestDatabase, type TestBackend, type TestDatabase } from './backends.ts';
 
@@ -14,7 +14,7 @@ export interface BackendContext {
   /** The suite's opened storage (schema installed). */
   readonly storage: Storage;
   /** Opens another independent connection (pool) to the same database; closed after the suite. */
-  openAnother(): Promise<Storage>;
+  openAnother(options?: OpenStorageOptions): Promise<Storage>;
 }
 
 export function describeEachBackend(title: string, body: (ctx: BackendContext) => void): void {
@@ -47,9 +47,9 @@ export function describeEachBackend(title: string, body: (ctx: BackendContext) =
           if (!storage) throw new Error('storage not ready (use it inside a test or hook)');
           return storage;
         },
-        async openAnother() {
+        async openAnother(options) {
           if (!db) throw new Error('database not ready');
-          const s = await openStorage(db.url);
+          const s = await openStorage(db.url, options);
           extra.push(s);
           return s;
         },

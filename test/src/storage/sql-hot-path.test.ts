@@ -309,9 +309,11 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
   });
 
   sqlOnly('commit attempt counters without a flush wait only as their own transaction, and never leak it', async () => {
-    const runner = ctx.storage.dialect.sql!;
-    const exec = (text: string) => runner.run(ctx.storage.fork(), text, []);
     const postgres = ctx.backend === 'postgres';
+    // SQLite: a connection that flushes every commit (regstack's default, NORMAL, is the counters' level too).
+    const storage = postgres ? ctx.storage : await ctx.openAnother({ sqliteSynchronous: 'full' });
+    const runner = storage.dialect.sql!;
+    const exec = (text: string) => runner.run(storage.fork(), text, []);
     // A trigger notes, inside each inserting transaction, the setting its commit will use.
     await exec('create table commit_modes ("key" text, mode text)');
     if (postgres) {
@@ -326,8 +328,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
     const setting = async () =>
       String(
         Object.values(
-          (await runner.all(ctx.storage.fork(), postgres ? 'show synchronous_commit' : 'pragma synchronous', []))[0] ??
-            {},
+          (await runner.all(storage.fork(), postgres ? 'show synchronous_commit' : 'pragma synchronous', []))[0] ?? {},
         )[0],
       );
     const [flushed, unflushed] = postgres ? ['on', 'off'] : ['2', '1']; // SQLite: FULL, NORMAL
@@ -335,15 +336,15 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       expect(await setting()).toBe(flushed);
       const now = new Date();
       const windowStart = new Date(now.getTime() - 60_000);
-      const { sql } = both(ctx.storage);
+      const { sql } = both(storage);
       await sql.logins!.reserve('mode:reserve', 'nobody@example.com', now, windowStart);
       await sql.loginAttempts.recordAndCount('mode:count', now, windowStart);
-      await ctx.storage.atomically(async () => {
-        const r = createRepositories(ctx.storage.fork(), ctx.storage.dialect);
+      await storage.atomically(async () => {
+        const r = createRepositories(storage.fork(), storage.dialect);
         await r.logins!.reserve('mode:reserve-in-tx', 'nobody@example.com', now, windowStart);
         await r.loginAttempts.recordAndCount('mode:count-in-tx', now, windowStart);
       });
-      const modes = await runner.all(ctx.storage.fork(), 'select "key", mode from commit_modes order by "key"', []);
+      const modes = await runner.all(storage.fork(), 'select "key", mode from commit_modes order by "key"', []);
       expect(modes.map((m) => [m.key, String(m.mode)])).toEqual([
         ['mode:count', unflushed],
         ['mode:count-in-tx', flushed], // the caller's transaction commits as configured
@@ -356,7 +357,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       if (!postgres) {
         // SQLite switches the connection's setting around the transaction; a failing one switches it back too.
         const failing = runner.transaction!(
-          ctx.storage.fork(),
+          storage.fork(),
           () => {
             throw new Error('abort');
           },
