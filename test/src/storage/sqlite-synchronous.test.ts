@@ -58,15 +58,24 @@ describe('SQLite checkpoints', () => {
       // The ORM's connection never checkpoints: the commit crossing SQLite's 1,000-page mark would otherwise
       // write the database file and wait for the disk on the event loop.
       expect(await runner.all(storage.fork(), 'pragma wal_autocheckpoint', [])).toEqual([{ wal_autocheckpoint: 0 }]);
-      const before = statSync(path).size;
       const filler = 'x'.repeat(3000);
-      for (let i = 0; i < 2000; i++) {
-        await runner.run(
-          storage.fork(),
-          'insert into email_outbox (id, kind, to_address, payload, status, attempts, next_attempt_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
-          [`ckpt-${i}`, 'test', 'ckpt@example.com', filler, 'sent', 0, Date.now(), Date.now()],
-        );
-      }
+      const insert = async (from: number, count: number) => {
+        for (let i = from; i < from + count; i++) {
+          await runner.run(
+            storage.fork(),
+            'insert into email_outbox (id, kind, to_address, payload, status, attempts, next_attempt_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
+            [`ckpt-${i}`, 'test', 'ckpt@example.com', filler, 'sent', 0, Date.now(), Date.now()],
+          );
+        }
+      };
+      // Below the mark (1,000 frames) the WAL stays as it is: a checkpoint would restart it, and the next commit
+      // would then flush the restarted WAL's header on the event loop.
+      const small = statSync(path).size;
+      await insert(0, 20);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(statSync(path).size).toBe(small);
+      const before = statSync(path).size;
+      await insert(20, 2000);
       // ≈ 6 MB of WAL, past the mark: the thread copies it into the database file within a tick or two.
       const deadline = Date.now() + 5000;
       while (statSync(path).size < before + 4_000_000 && Date.now() < deadline) {
