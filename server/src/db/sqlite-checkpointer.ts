@@ -60,7 +60,7 @@ export async function startSqliteCheckpointer(options: CheckpointerOptions): Pro
   return {
     async stop() {
       stopping = true;
-      worker.ref(); // held until it has exited: the last checkpoint must finish before the process may end
+      worker.ref(); // held until it has exited: the last flush must finish before the process may end
       worker.postMessage('stop');
       await exited;
     },

@@ -26,6 +26,10 @@ import type { UserRepository } from './user.repository.ts';
 const USER_COLUMNS = `id, email, hashed_password, full_name, phone_number, is_active, is_verified, is_superuser,
   is_mfa_enabled, created_at, updated_at, last_login_at`;
 
+/** PostgreSQL: an attempt row ($1 id, $2 key, $3 time) whose transaction commits without a flush wait. */
+const UNFLUSHED_ATTEMPT = `insert into login_attempts (id, "key", created_at)
+    select $1, $2, $3 from (select set_config('synchronous_commit', 'off', true)) unflushed`;
+
 const SQL = {
   insertAttempt: 'insert into login_attempts (id, "key", created_at) values (?, ?, ?)',
   /**
@@ -37,8 +41,7 @@ const SQL = {
    * the password check: under a login load those waits took up most of the statements' time (IO:WALSync in
    * pg_stat_activity, up to 110 ms each on the bench machine).
    */
-  pgInsertAttemptUnflushed: `insert into login_attempts (id, "key", created_at)
-    select $1, $2, $3 from (select set_config('synchronous_commit', 'off', true)) unflushed`,
+  pgInsertAttemptUnflushed: UNFLUSHED_ATTEMPT,
   countAttempts: 'select count(*) as n from login_attempts where "key" = ? and created_at > ?',
   removeAttempt: 'delete from login_attempts where id = ?',
   clearAttempts: 'delete from login_attempts where "key" = ?',
@@ -55,8 +58,7 @@ const SQL = {
    * PostgreSQL: a login's attempt recorded (as `pgInsertAttemptUnflushed`) and the account read in one
    * statement (the count stays a second statement, after this one commits: R17).
    */
-  pgReserve: `with reserved as (insert into login_attempts (id, "key", created_at)
-    select $1, $2, $3 from (select set_config('synchronous_commit', 'off', true)) unflushed)
+  pgReserve: `with reserved as (${UNFLUSHED_ATTEMPT})
 select ${USER_COLUMNS} from users where email = $4`,
   /**
    * PostgreSQL: a successful login's writes as one statement (login.repository.ts has them step by step). Its
