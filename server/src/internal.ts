@@ -26,6 +26,7 @@ export {
   UserSchema,
 } from './db/entities/index.ts';
 export { newId } from './db/ids.ts';
+export { startSqliteCheckpointer } from './db/sqlite-checkpointer.ts';
 export { type OpenStorageOptions, openStorage, type Storage } from './db/storage.ts';
 export {
   createRepositories,

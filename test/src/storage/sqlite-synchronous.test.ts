@@ -4,11 +4,11 @@
  * schema (better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1): before regstack set it explicitly,
  * a fresh database committed with FULL until its migrations ran, and every later start with NORMAL.
  */
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@regstack/server';
-import { openStorage, type SqliteSynchronous } from '@regstack/server/internal';
+import { openStorage, type SqliteSynchronous, startSqliteCheckpointer } from '@regstack/server/internal';
 import { describe, expect, it } from 'vitest';
 
 /** `pragma synchronous` of each of two starts on one file: on creation, after installSchema, then on reopening. */
@@ -85,5 +85,26 @@ describe('SQLite checkpoints', () => {
     } finally {
       await storage.close();
     }
+  });
+});
+
+describe('the SQLite checkpoint thread, when it cannot run', () => {
+  it('fails to start without turning automatic checkpoints off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regstack-ckpt-bad-'));
+    const path = join(dir, 'not-a-database.db');
+    writeFileSync(path, 'this is not an SQLite database, and is long enough to have a header. '.repeat(20));
+    const statements: string[] = [];
+    const failures: unknown[] = [];
+    await expect(
+      startSqliteCheckpointer({
+        path,
+        intervalMs: 50,
+        exec: async (sql) => statements.push(sql),
+        onFailure: (err) => failures.push(err),
+      }),
+    ).rejects.toThrow(/not a database/i);
+    // openOrm then reports the failure and carries on with SQLite's own checkpoints, which stay on.
+    expect(statements).toEqual([]);
+    expect(failures).toEqual([]); // a start failure is the rejection, not a later report
   });
 });
