@@ -46,7 +46,8 @@ export interface SqlRunner {
    * `query` runs one statement and returns its rows (none for a write).
    *
    * `unflushed`: when the transaction is its own (not a savepoint in `em`'s), its commit does not wait for the
-   * disk — `synchronous = NORMAL` for this commit, then the connection's own setting back. In WAL mode that
+   * disk — on a FULL connection, `synchronous = NORMAL` for this commit, then FULL again (a NORMAL connection
+   * already commits that way). In WAL mode that
    * keeps the database consistent; an OS crash or power cut may lose the commit. For attempt counters only
    * (sql-hot-path.ts); the next flushed commit makes it durable with everything before it.
    */
@@ -183,7 +184,8 @@ function transactionOf(em: EntityManager): KyselyLike | undefined {
 }
 
 /** SQLite: one better-sqlite3 connection; statements cached per text; the ORM's connection mutex respected. */
-function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase): SqlRunner {
+/** `synchronous`: the connection's level, as `openOrm` set it; `unflushed` transactions only change FULL. */
+function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase, synchronous: SqliteSynchronous): SqlRunner {
   const statements = new Map<string, BetterSqliteStatement>();
   const statement = (sql: string) => {
     let s = statements.get(sql);
@@ -211,14 +213,14 @@ function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase): SqlRunner 
             return [];
           }),
         );
-        if (!options?.unflushed || transactionOf(em)) return run();
+        // NORMAL already commits without waiting; inside `em`'s transaction the caller's commit decides.
+        if (!options?.unflushed || synchronous === 'normal' || transactionOf(em)) return run();
         // The connection is this call's alone until it returns (above), so no other commit sees the change.
-        const own = Number(statement('pragma synchronous').all()[0]?.synchronous);
-        statement('pragma synchronous = 1').run();
+        statement('pragma synchronous = normal').run();
         try {
           return run();
         } finally {
-          statement(`pragma synchronous = ${own}`).run();
+          statement('pragma synchronous = full').run();
         }
       }),
     // MikroORM stores SQLite datetimes as epoch milliseconds and booleans as 0/1.
@@ -434,7 +436,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
           });
     return {
       orm,
-      dialect: sqlDialect(sqliteRunner(orm, database), 'sqlite'),
+      dialect: sqlDialect(sqliteRunner(orm, database, synchronous), 'sqlite'),
       installSchema: () => migrateUp(orm),
       async close() {
         await checkpointer?.stop();
