@@ -16,6 +16,7 @@ import { createNodeServer } from './http/node-server.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import { regstackRouter } from './routers/auth.ts';
 import { createTokenService } from './security/access-tokens.ts';
+import { startArgon2Process } from './security/argon2-process.ts';
 import { type Clock, systemClock } from './security/clock.ts';
 import { createPasswordPolicyChecker } from './security/password-blocklist.ts';
 import { createPasswordHasher, type PasswordHasher } from './security/password-hasher.ts';
@@ -27,7 +28,6 @@ import { createLockoutService, createRateLimiter } from './services/lockout.serv
 import { createPasswordResetService } from './services/password-reset.service.ts';
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
-import { lowerThreadPoolPriority } from './thread-pool.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
 import { t } from './trpc/init.ts';
 import { adminProcedure, authedProcedure, publicProcedure } from './trpc/procedures.ts';
@@ -88,8 +88,9 @@ export async function createRegstack(options: CreateRegstackOptions) {
     sqliteSynchronous: config.sqliteSynchronous,
     logger,
   });
-  // Hashing yields the CPU to the event loop under saturation (thread-pool.ts).
-  await lowerThreadPoolPriority(config.hashThreadPriority);
+  // Hashing runs in a process of its own at a lower priority (argon2-process.ts), started now so the first
+  // login does not pay for it.
+  if (!options.hasher) await startArgon2Process(config.hashThreadPriority);
   const events = createEventBus(logger, storage.afterCommit);
   const mailer: Mailer = createMailer({
     storage,
@@ -112,6 +113,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
       parallelism: config.argon2Parallelism,
       concurrency: config.hashConcurrency,
       queueLimit: config.hashQueueLimit,
+      priority: config.hashThreadPriority,
     });
   const tokens = createTokenService({
     secret: config.jwtSecret,

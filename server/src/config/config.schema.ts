@@ -7,7 +7,7 @@
  * Every object is strict: an unknown key is an error, never silently ignored.
  */
 import { z } from 'zod';
-import { defaultHashConcurrency } from '../security/password-hasher.ts';
+import { DEFAULT_HASHING_PRIORITY, defaultHashConcurrency } from '../security/password-hasher.ts';
 import {
   isIpOrCidr,
   normalizeCountryCode,
@@ -584,12 +584,12 @@ export const configSchema = z
      */
     hashConcurrency: z.int().min(1).max(64).default(defaultHashConcurrency),
     /**
-     * `nice` given to libuv's pool threads, where argon2 runs (0 = leave them alone), so the event loop keeps
-     * answering while hashing saturates the CPU. Process-wide and Linux only; see README "Password hashing and
-     * the event loop". Not in the Python regstack.
+     * `nice` of regstack's hashing process, where argon2 runs (0 = normal priority), so the event loop keeps
+     * answering while hashing saturates the CPU. The host's own threads are never changed; see README
+     * "Password hashing and the event loop". Not in the Python regstack.
      * @default 10
      */
-    hashThreadPriority: z.int().min(0).max(19).default(10),
+    hashThreadPriority: z.int().min(0).max(19).default(DEFAULT_HASHING_PRIORITY),
     /**
      * Hash requests allowed to wait for a slot; beyond it requests are shed with 503 + `Retry-After` instead of
      * queueing without bound (R7). Not in the Python regstack.

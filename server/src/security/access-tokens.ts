@@ -380,8 +380,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 
   /**
    * A compact JWS of `claims`. HMAC tokens are signed with node:crypto, synchronously: jose signs through WebCrypto,
-   * which runs even an HMAC as a thread-pool job — a queue hop and an event-loop wake-up per token, where argon2
-   * fills that pool (a login mints one token per password check; bench/, scenario 3). The bytes are exactly jose's
+   * which runs even an HMAC as a thread-pool job — a queue hop and an event-loop wake-up per token (a login mints
+   * one token per password check; bench/, scenario 3). The bytes are exactly jose's
    * (the header and payload as JSON in this order, base64url, then the MAC): a test compares the two, and every
    * token is still verified by jose (`verifyCompact`). EdDSA/ES256 tokens are signed by jose.
    */

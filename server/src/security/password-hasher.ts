@@ -1,6 +1,7 @@
 /**
  * Password storage (R6, R7, R10): argon2id through the `argon2` package, whose native code runs on the libuv
- * threadpool rather than the JS event loop. Every KDF call — hash, verify and the dummy verify — first takes a
+ * threadpool rather than the JS event loop — in a process of its own, at a lower priority (argon2-process.ts),
+ * so that neither the hashing nor its completions hold up the host's event loop. Every KDF call — hash, verify and the dummy verify — first takes a
  * slot from a small semaphore (R7: at most `concurrency` at once, fewer than the pool's threads so `fs`,
  * `dns.lookup` and `zlib` keep one) and waits in a bounded FIFO queue; when that queue is full the call is shed
  * at once with `SERVER_BUSY` + `retryAfterSeconds` (→ 503 + `Retry-After`), never queued without bound.
@@ -13,8 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { hash as argon2Hash, argon2id, verify as argon2Verify } from 'argon2';
 import { RegstackError } from '../errors/regstack-error.ts';
+import { Argon2ProcessExitedError, hashInArgon2Process, verifyInArgon2Process } from './argon2-process.ts';
 
 export interface PasswordHasher {
   /** Hashes with argon2id and a fresh 16-byte salt; resolves to a PHC string. Rejects with SERVER_BUSY when shed. */
@@ -77,6 +78,12 @@ export interface PasswordHasherOptions {
    */
   retryAfterSeconds?: number;
   /**
+   * The `nice` (0–19) of the hashing process, which one process shares among all hashers: it runs at the
+   * highest value any hasher asked for (priorities are only lowered). 0 leaves it at normal priority.
+   * @default 10
+   */
+  priority?: number;
+  /**
    * ⚠️ TESTS ONLY — NEVER IN PRODUCTION. Lets the hasher run with parameters below the weakest OWASP argon2id
    * row (e.g. `memoryKib: 1024, iterations: 1`) so a test suite that hashes hundreds of passwords stays fast.
    * Hashes made this way are trivially brute-forced offline. Production code gets its parameters from the
@@ -88,6 +95,9 @@ export interface PasswordHasherOptions {
 
 /** The parameters this hasher writes; exported so services and tests can state the policy without repeating it. */
 export const DEFAULT_ARGON2_PARAMETERS = Object.freeze({ memoryKib: 19_456, iterations: 2, parallelism: 1 });
+
+/** The hashing process's default `nice` (the `hash_thread_priority` setting's default). */
+export const DEFAULT_HASHING_PRIORITY = 10;
 
 /** Salt length in bytes: 128 bits (R6, RFC 9106 §4). */
 const SALT_BYTES = 16;
@@ -110,9 +120,9 @@ const MAX_PHC_LENGTH = 512;
 
 /**
  * Default bound on concurrent argon2 calls (R7): one more than the cores, so a core never idles while the event
- * loop hands a finished hash's slot to the next (with the pool at a lower priority, see thread-pool.ts, the
- * extra job only takes spare CPU), and one below the libuv pool, so signing and file work always find a free
- * thread. libuv reads `UV_THREADPOOL_SIZE` once per process, so the process environment is the right one.
+ * loop hands a finished hash's slot to the next (with the hashing at a lower priority, see argon2-process.ts, the
+ * extra job only takes spare CPU), and one below the libuv pool size, which the hashing process inherits from
+ * `UV_THREADPOOL_SIZE` (so a larger cap on a many-core machine is an explicit `hash_concurrency` choice).
  */
 export function defaultHashConcurrency(): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
@@ -234,6 +244,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   const concurrency = requireInteger('concurrency', options.concurrency ?? defaultHashConcurrency(), 1, 1024);
   const queueLimit = requireInteger('queueLimit', options.queueLimit ?? 32, 0, 100_000);
   const retryAfterSeconds = requireInteger('retryAfterSeconds', options.retryAfterSeconds ?? 1, 1, 3600);
+  const priority = requireInteger('priority', options.priority ?? DEFAULT_HASHING_PRIORITY, 0, 19);
 
   // ── The semaphore (R7) ─────────────────────────────────────────────────────────────────────────────────
   // `active` counts slots in use; a finished call hands its slot straight to the oldest waiter (FIFO, no
@@ -255,6 +266,13 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     }
     try {
       return await job();
+    } catch (err) {
+      // The hashing process died under this call; the next call starts a new one, so this is a retryable busy
+      // answer (503 + Retry-After), not an internal error.
+      if (err instanceof Argon2ProcessExitedError) {
+        throw new RegstackError('SERVER_BUSY', 'The server is busy; please retry shortly', { retryAfterSeconds });
+      }
+      throw err;
     } finally {
       const next = waiting.shift();
       if (next) next();
@@ -274,23 +292,19 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     // written by the server, not chosen by the caller (R10's equal timing is for absent users: verifyDummy).
     if (parseArgon2Hash(phc) === null) return false;
     // The library recomputes the tag and compares with crypto.timingSafeEqual (constant time, R6).
-    return withSlot(() => argon2Verify(phc, password));
+    return withSlot(() => verifyInArgon2Process(phc, password, priority));
   }
 
   return {
     async hash(password) {
       return withSlot(async () => {
         const salt = randomBytes(SALT_BYTES);
-        const digest = await argon2Hash(password, {
-          type: argon2id,
-          version: ARGON2_VERSION,
-          memoryCost: memoryKib,
-          timeCost: iterations,
-          parallelism,
-          hashLength: HASH_BYTES,
+        const digest = await hashInArgon2Process(
+          password,
           salt,
-          raw: true,
-        });
+          { memoryKib, iterations, parallelism, hashLength: HASH_BYTES, version: ARGON2_VERSION },
+          priority,
+        );
         return formatArgon2idHash(memoryKib, iterations, parallelism, salt, digest);
       });
     },

@@ -54,8 +54,8 @@ export function createSessionService(deps: ServiceDeps) {
   return {
     /**
      * Opens a session for a user who just proved who they are. Runs inside the caller's transaction, if any;
-     * its access token is minted afterwards with `tokenFor`, outside the transaction, because signing is a
-     * thread-pool job (WebCrypto) and a transaction must never wait on the thread pool, where argon2 runs (R7).
+     * its access token is minted afterwards with `tokenFor`, outside the transaction, because signing with an
+     * asymmetric key is a thread-pool job (WebCrypto) and a transaction must never wait on the thread pool (R7).
      */
     async start(user: User, request: RequestMeta) {
       return atomically(deps, async (repos) => {

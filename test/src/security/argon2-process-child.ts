@@ -1,0 +1,42 @@
+/**
+ * Child process for argon2-process.test.ts: reports the `nice` of this (host) process's libuv pool threads and
+ * main thread before and after createRegstack, and of every thread of regstack's hashing process, in a process
+ * of its own so no other test has started a hashing process. argv[2]: regstack options (JSON).
+ */
+import { randomBytes, randomFill } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRegstack, parseConfig, silentLogger } from '@regstack/server';
+import { argon2ProcessPid } from '../../../server/src/security/argon2-process.ts';
+
+function niceOf(pid: number | 'self', tid: string | number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+/** `comm` → nices of the threads of `pid` with that name. */
+function threadNices(pid: number | 'self'): Record<string, number[]> {
+  const byName: Record<string, number[]> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    byName[name] = [...(byName[name] ?? []), niceOf(pid, tid)];
+  }
+  return byName;
+}
+
+await new Promise<void>((resolve) => randomFill(new Uint8Array(1), () => resolve())); // start the host's pool
+const hostBefore = threadNices('self');
+const regstack = await createRegstack({
+  config: parseConfig({
+    jwtSecret: randomBytes(32).toString('base64url'),
+    databaseUrl: 'sqlite::memory:',
+    baseUrl: 'http://127.0.0.1',
+    ...JSON.parse(process.argv[2] ?? '{}'),
+  }),
+  logger: silentLogger,
+  startWorkers: false,
+});
+const hostAfter = threadNices('self');
+const hashingPid = argon2ProcessPid();
+const hashing = hashingPid === undefined ? {} : threadNices(hashingPid);
+await regstack.close();
+console.log(JSON.stringify({ hostBefore, hostAfter, hashingPid, hashing, hostPid: process.pid }));

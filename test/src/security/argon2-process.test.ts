@@ -1,0 +1,243 @@
+// The hashing process (server/src/security/argon2-process.ts): every argon2 call runs in a child process at
+// `hash_thread_priority`, so neither the hashing nor its completions can hold up the host's event loop (a niced
+// pool thread holding the host loop's completion mutex stalled it for up to 112 ms; README "What is left"), and
+// the host's own threads keep their priority. Checked here: the priorities of both processes; no argon2 job is
+// ever started in the host; the results are the library's own; a killed hashing process fails only the calls in
+// flight, with SERVER_BUSY, and the next call gets a new one; the host stays alive exactly while it needs the
+// hashing process, exits cleanly even with a hash in flight, and takes the hashing process with it.
+
+import { createHook } from 'node:async_hooks';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { hash as argon2Hash, argon2id, verify as argon2Verify } from 'argon2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegstackError } from '../../../server/src/errors/regstack-error.ts';
+import {
+  Argon2ProcessExitedError,
+  argon2ProcessPid,
+  startArgon2Process,
+  verifyInArgon2Process,
+} from '../../../server/src/security/argon2-process.ts';
+import { createPasswordHasher } from '../../../server/src/security/password-hasher.ts';
+import { runNodeChild } from '../harness/node-child.ts';
+
+const fastOptions = { memoryKib: 1024, iterations: 1, unsafeAllowWeakParametersForTests: true } as const;
+/** The async resource type of the argon2 package's native job (its AsyncWorker's resource name). */
+const ARGON2_JOB = 'argon2:HashWorker';
+const moduleUrl = (path: string) => JSON.stringify(fileURLToPath(new URL(path, import.meta.url)));
+const HASHER = moduleUrl('../../../server/src/security/password-hasher.ts');
+const PROCESS = moduleUrl('../../../server/src/security/argon2-process.ts');
+
+/** Runs `work` and returns the async resource types this process created meanwhile. */
+async function resourcesCreatedDuring(work: () => Promise<unknown>): Promise<string[]> {
+  const types: string[] = [];
+  const hook = createHook({ init: (_id, type) => void types.push(type) }).enable();
+  try {
+    await work();
+  } finally {
+    hook.disable();
+  }
+  return types;
+}
+
+/** Whether `pid` runs (a zombie, ended but not yet reaped by whoever adopted it, does not). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'regstack-argon2-process-'));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** Writes an ES module script into the scratch directory and returns its path. */
+async function script(name: string, source: string): Promise<string> {
+  const file = join(scratch, name);
+  await writeFile(file, source);
+  return file;
+}
+
+describe.skipIf(process.platform !== 'linux')('the hashing process: priorities', () => {
+  type Report = {
+    hostBefore: Record<string, number[]>;
+    hostAfter: Record<string, number[]>;
+    hashingPid: number | undefined;
+    hashing: Record<string, number[]>;
+    hostPid: number;
+  };
+  const run = (options: Record<string, unknown>) =>
+    runNodeChild<Report>(
+      fileURLToPath(new URL('./argon2-process-child.ts', import.meta.url)),
+      [JSON.stringify(options)],
+      'argon2-process',
+    );
+
+  it('runs every thread of the hashing process at nice 10 by default, and leaves the host alone', async () => {
+    const report = await run({});
+    expect(report.hashingPid).toBeTypeOf('number');
+    expect(report.hashingPid).not.toBe(report.hostPid);
+    const hashingNices = Object.values(report.hashing).flat();
+    expect(report.hashing['libuv-worker']?.length).toBeGreaterThan(0); // argon2's pool threads exist…
+    expect(hashingNices.every((n) => n === 10)).toBe(true); // …and every thread of the process is at 10
+    expect(report.hostBefore['libuv-worker']?.length).toBeGreaterThan(0);
+    expect(report.hostAfter['libuv-worker']).toEqual(report.hostBefore['libuv-worker']); // the host's pool: untouched
+    expect(
+      Object.values(report.hostAfter)
+        .flat()
+        .every((n) => n === 0),
+    ).toBe(true);
+  });
+
+  it('uses the configured value, and normal priority at 0', async () => {
+    const at15 = await run({ hashThreadPriority: 15 });
+    expect(
+      Object.values(at15.hashing)
+        .flat()
+        .every((n) => n === 15),
+    ).toBe(true);
+    const off = await run({ hashThreadPriority: 0 });
+    expect(off.hashing['libuv-worker']?.length).toBeGreaterThan(0);
+    expect(
+      Object.values(off.hashing)
+        .flat()
+        .every((n) => n === 0),
+    ).toBe(true);
+  });
+});
+
+describe('the hashing process: calls', () => {
+  it('starts no argon2 job in the host process, where a direct call does start one', async () => {
+    const hasher = createPasswordHasher(fastOptions);
+    await startArgon2Process(10);
+    const viaHasher = await resourcesCreatedDuring(async () => {
+      const phc = await hasher.hash('a password for the hashing process');
+      expect(await hasher.verify(phc, 'a password for the hashing process')).toBe(true);
+      expect(await hasher.verify(phc, 'another password')).toBe(false);
+      await hasher.verifyDummy('whatever');
+    });
+    expect(viaHasher).not.toContain(ARGON2_JOB);
+    // The control: the hook does see the job when the library is called in this process.
+    const direct = await resourcesCreatedDuring(() =>
+      argon2Hash('x', { type: argon2id, memoryCost: 1024, timeCost: 1 }),
+    );
+    expect(direct).toContain(ARGON2_JOB);
+  });
+
+  it("gives the library's own results: each side verifies what the other hashed", async () => {
+    const hasher = createPasswordHasher(fastOptions);
+    const fromProcess = await hasher.hash('pässwörd 🔑');
+    expect(await argon2Verify(fromProcess, 'pässwörd 🔑')).toBe(true);
+    expect(await argon2Verify(fromProcess, 'pässwörd')).toBe(false);
+    const fromLibrary = await argon2Hash('pässwörd 🔑', { type: argon2id, memoryCost: 1024, timeCost: 1 });
+    expect(await hasher.verify(fromLibrary, 'pässwörd 🔑')).toBe(true);
+    expect(await hasher.verify(fromLibrary, 'pässwörd')).toBe(false);
+  });
+
+  it('fails the calls in flight with SERVER_BUSY when the process is killed, and the next call gets a new one', async () => {
+    // A deliberately slow hash (64 MiB × 8) so the calls are still running when the process is killed.
+    const slow = await argon2Hash('slow', { type: argon2id, memoryCost: 65_536, timeCost: 8 });
+    const hasher = createPasswordHasher({ ...fastOptions, retryAfterSeconds: 2 });
+    await startArgon2Process(10);
+    const killed = argon2ProcessPid();
+    expect(killed).toBeTypeOf('number');
+    const settled = Promise.allSettled([
+      verifyInArgon2Process(slow, 'slow', 10),
+      hasher.verify(slow, 'slow'),
+      hasher.verify(slow, 'wrong'),
+    ]);
+    process.kill(killed as number, 'SIGKILL');
+    const [direct, ...viaHasher] = await settled;
+    expect(direct?.status).toBe('rejected');
+    expect((direct as PromiseRejectedResult).reason).toBeInstanceOf(Argon2ProcessExitedError);
+    expect(String((direct as PromiseRejectedResult).reason)).toMatch(/SIGKILL/);
+    for (const result of viaHasher) {
+      expect(result.status).toBe('rejected');
+      const reason = (result as PromiseRejectedResult).reason as RegstackError;
+      expect(reason).toBeInstanceOf(RegstackError);
+      expect(reason.code).toBe('SERVER_BUSY');
+      expect(reason.retryAfterSeconds).toBe(2);
+    }
+    expect(hasher.stats).toMatchObject({ active: 0, queued: 0 });
+    const phc = await hasher.hash('after the restart');
+    expect(await hasher.verify(phc, 'after the restart')).toBe(true);
+    expect(argon2ProcessPid()).not.toBe(killed);
+  });
+});
+
+describe('the hashing process: the host process lifecycle', () => {
+  const exec = promisify(execFile);
+  const node = (file: string) =>
+    exec(process.execPath, ['--disable-warning=ExperimentalWarning', file], { timeout: 30_000 });
+
+  it('keeps the host alive while it starts and while a call is in flight, and lets it exit when idle', async () => {
+    // Nothing but the start-up, then the calls, keeps this host's event loop alive: it must print the result and
+    // then end by itself (execFile's timeout would kill a host the idle hashing process kept alive; an unsettled
+    // await would end it early with code 13).
+    const file = await script(
+      'idle.mjs',
+      `const { createPasswordHasher } = await import(${HASHER});
+       const { startArgon2Process } = await import(${PROCESS});
+       await startArgon2Process(10);
+       const hasher = createPasswordHasher({ memoryKib: 1024, iterations: 1, unsafeAllowWeakParametersForTests: true });
+       const phc = await hasher.hash('child password');
+       console.log(String(await hasher.verify(phc, 'child password')));`,
+    );
+    const { stdout } = await node(file);
+    expect(stdout.trim()).toBe('true');
+  });
+
+  it('lets the host exit cleanly with process.exit while a hash is in flight', async () => {
+    // A worker thread in this role made process.exit abort the host (SIGABRT in the argon2 package's completion).
+    const file = await script(
+      'exit.mjs',
+      `const { createPasswordHasher } = await import(${HASHER});
+       const hasher = createPasswordHasher({ memoryKib: 65536, iterations: 8 });
+       const pending = hasher.hash('slow child password');
+       setTimeout(() => process.exit(0), 150);
+       await pending;
+       process.exit(3); // the hash finished before the exit: the test's premise failed`,
+    );
+    await expect(node(file)).resolves.toMatchObject({ stdout: '' });
+  });
+
+  it('ends the hashing process when the host is killed', async () => {
+    const file = await script(
+      'killed.mjs',
+      `const { startArgon2Process, argon2ProcessPid } = await import(${PROCESS});
+       await startArgon2Process(10);
+       console.log(argon2ProcessPid());
+       setInterval(() => {}, 1000);`,
+    );
+    const host = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const hashingPid = await new Promise<number>((resolve, reject) => {
+      host.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      host.once('exit', () => reject(new Error('the host ended before it started the hashing process')));
+    });
+    expect(alive(hashingPid)).toBe(true);
+    host.kill('SIGKILL');
+    await until(() => !alive(hashingPid), 'the hashing process has ended');
+  });
+});
