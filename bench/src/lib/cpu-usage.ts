@@ -1,12 +1,13 @@
 /**
- * CPU a child spent over one load's window: the whole process (main thread, libuv pool with argon2, V8's
- * helpers) from `process.cpuUsage()`, and the main thread alone — the event loop, where every request's
+ * CPU a child spent over one load's window: the whole process (main thread, libuv pool, V8's helpers) from
+ * `process.cpuUsage()` plus its own child processes (regstack's hashing process, where argon2 runs) from
+ * /proc, and the main thread alone — the event loop, where every request's
  * JavaScript runs — from Linux's `/proc/<pid>/task/<pid>/stat` (Node 22 has no `process.threadCpuUsage`).
  * Dividing the main thread's CPU by the requests served gives its cost per request, which unlike wall time is
  * not inflated by waiting for a core. Also the machine's steal and iowait over the window (see `CpuWindow`).
  * Elsewhere than Linux the main-thread and machine figures are absent.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { CpuWindow } from './protocol.ts';
 
 /** Clock ticks per second of /proc's utime/stime (USER_HZ, 100 on every mainstream Linux). */
@@ -38,13 +39,53 @@ function machineMs(): { stealMs: number; iowaitMs: number } | null {
   }
 }
 
-function processCpuMs(): number {
+/** user + system CPU of a /proc stat line, in ms (utime and stime are fields 14 and 15). */
+function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+}
+
+/** CPU so far of each running child process of this one (Linux; empty elsewhere), by pid. */
+function childrenCpuMs(): Map<number, number> {
+  const byPid = new Map<number, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const children = readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim();
+      for (const pid of children ? children.split(' ').map(Number) : []) {
+        try {
+          byPid.set(pid, statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+        } catch {
+          // ended meanwhile
+        }
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return byPid;
+}
+
+/** This process's CPU so far, and each running child's by pid (a child started within a window counts whole). */
+function processCpuMs(): { self: number; children: Map<number, number> } {
   const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
+  return { self: (user + system) / 1000, children: childrenCpuMs() };
+}
+
+function cpuSince(start: ReturnType<typeof processCpuMs>, end: ReturnType<typeof processCpuMs>): number {
+  let children = 0;
+  for (const [pid, ms] of end.children) children += ms - (start.children.get(pid) ?? 0);
+  return end.self - start.self + children;
 }
 
 export function createCpuMeter() {
-  let start: { wall: number; process: number; main: number | null; machine: ReturnType<typeof machineMs> } | undefined;
+  let start:
+    | {
+        wall: number;
+        process: ReturnType<typeof processCpuMs>;
+        main: number | null;
+        machine: ReturnType<typeof machineMs>;
+      }
+    | undefined;
   return {
     start(): void {
       start = { wall: performance.now(), process: processCpuMs(), main: mainThreadCpuMs(), machine: machineMs() };
@@ -55,7 +96,7 @@ export function createCpuMeter() {
       const machine = machineMs();
       const window: CpuWindow = {
         wallMs: performance.now() - start.wall,
-        processCpuMs: processCpuMs() - start.process,
+        processCpuMs: cpuSince(start.process, processCpuMs()),
         mainThreadCpuMs: main !== null && start.main !== null ? main - start.main : null,
         machine:
           machine && start.machine

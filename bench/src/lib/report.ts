@@ -182,7 +182,7 @@ export function printCpu(cpu: CpuWindow): void {
   const all = corePercent(cpu.processCpuMs, cpu.wallMs);
   console.log(
     `  ${''.padEnd(34)} server CPU over the probe: main thread ${main === undefined ? '—' : fmt(main, 0)}% of a core, ` +
-      `whole process ${all === undefined ? '—' : fmt(all, 0)}%` +
+      `with child processes ${all === undefined ? '—' : fmt(all, 0)}%` +
       (cpu.machine
         ? `; machine steal ${fmt(cpu.machine.stealMs, 0)} ms, iowait ${fmt(cpu.machine.iowaitMs, 0)} ms`
         : ''),
@@ -342,7 +342,7 @@ export function summarize(rounds: RoundRecord[], backends: Backend[], settings: 
     abs('flood.paced.main', 4, 'server main thread busy during flood', '%', (r) =>
       corePercent(at(r)?.floodPaced?.cpu.mainThreadCpuMs, at(r)?.floodPaced?.cpu.wallMs ?? 0),
     );
-    abs('flood.paced.process', 4, 'server process CPU during flood (of one core)', '%', (r) =>
+    abs('flood.paced.process', 4, 'server + hashing process CPU in flood (of a core)', '%', (r) =>
       corePercent(at(r)?.floodPaced?.cpu.processCpuMs, at(r)?.floodPaced?.cpu.wallMs ?? 0),
     );
     abs('flood.closed.rps', 4, 'me during flood (closed loop)', 'req/s', (r) => at(r)?.floodClosed?.probe.rps);

@@ -1,13 +1,13 @@
 /**
  * The hashing process (argon2-process.ts): receives hash and verify requests from regstack's process over the
  * IPC channel, hands each to the `argon2` package — whose native jobs run on this process's libuv pool and
- * complete on this process's event loop — and sends the result back. argv[2] is the `nice` to run at. It keeps
+ * complete on this process's event loop — and sends the result back. argv[2] is the `nice` of the pool threads. It keeps
  * no state, logs nothing (requests carry passwords), and ends when its parent goes away.
  */
 import { randomFill } from 'node:crypto';
 import { hash as argon2Hash, argon2id, verify as argon2Verify } from 'argon2';
 import type { Argon2Reply, Argon2Request } from './argon2-process.ts';
-import { lowerOwnPriority } from './thread-priority.ts';
+import { lowerPoolPriority } from './thread-priority.ts';
 
 const send = process.send?.bind(process);
 if (send === undefined) throw new Error('argon2-process.child.ts runs only as a forked child with an IPC channel');
@@ -31,7 +31,7 @@ async function run(request: Argon2Request): Promise<Argon2Reply> {
       return { id: request.id, digest };
     }
     case 'nice':
-      lowerOwnPriority(request.nice);
+      lowerPoolPriority(request.nice);
       return { id: request.id, ok: true };
   }
 }
@@ -47,5 +47,5 @@ process.on('disconnect', () => process.exit(0));
 
 // libuv starts all pool threads on the first job; one tiny job makes sure they exist before the priority is set.
 await new Promise<void>((resolve) => randomFill(new Uint8Array(1), () => resolve()));
-lowerOwnPriority(Number(process.argv[2] ?? 0));
+lowerPoolPriority(Number(process.argv[2] ?? 0));
 reply('ready');

@@ -16,7 +16,8 @@
  * A worker thread avoids the first, but not safely: ending a worker while an argon2 job is in flight (as
  * `process.exit` does) aborts the whole process inside the `argon2` package's native completion. A child
  * process shares no memory and no mutex with the host: it runs at its own priority, its pool signals its own
- * loop, and results arrive over a socket, which the kernel delivers without any lock of the host's.
+ * loop, and results arrive over a socket, which the kernel delivers without any lock of the host's. Only its
+ * pool threads, where argon2 computes, are niced; its main thread, which sends the results back, is not.
  *
  * One hashing process serves the whole host process, started on first use (`startArgon2Process` starts it
  * ahead of time); each caller asks for its `nice` and the process keeps the highest asked for (priorities are

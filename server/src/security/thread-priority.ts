@@ -1,8 +1,10 @@
 /**
- * Lowers the scheduling priority of every thread of the calling process — used by the hashing process
- * (argon2-process.child.ts), never by the host's. On Linux, `setpriority(PRIO_PROCESS, tid)` applies to one
- * thread, so each thread listed in /proc/self/task is changed; elsewhere `setpriority` applies to the whole
- * process. Priorities are only ever lowered (a higher `nice`), never raised, which needs privileges.
+ * Lowers the scheduling priority of the libuv pool threads of the calling process, where argon2 computes —
+ * used by the hashing process (argon2-process.child.ts), never by the host's. Its main thread keeps its
+ * priority, so that a finished hash goes back to the host as soon as it is done. On Linux,
+ * `setpriority(PRIO_PROCESS, tid)` applies to one thread, so each pool thread (named `libuv-worker`) listed in
+ * /proc/self/task is changed; elsewhere `setpriority` applies to the whole process. Priorities are only ever
+ * lowered (a higher `nice`), never raised, which needs privileges.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -14,11 +16,11 @@ function niceOf(tid: string): number {
 }
 
 /**
- * Gives every thread of this process at least `nice` (0–19), and threads started later inherit it from the
- * thread that starts them. Returns the number of threads changed. Never throws: a thread that vanished, or a
+ * Gives every libuv pool thread of this process at least `nice` (0–19); libuv starts them all on its first job,
+ * so run one first. Returns the number of threads changed. Never throws: a thread that vanished, or a
  * platform without /proc, just means fewer threads changed.
  */
-export function lowerOwnPriority(nice: number): number {
+export function lowerPoolPriority(nice: number): number {
   if (nice <= 0) return 0;
   if (process.platform !== 'linux') {
     try {
@@ -37,6 +39,7 @@ export function lowerOwnPriority(nice: number): number {
   let changed = 0;
   for (const tid of tids) {
     try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'libuv-worker') continue;
       if (niceOf(tid) >= nice) continue;
       setPriority(Number(tid), nice);
       changed += 1;
