@@ -174,6 +174,9 @@ async function main(): Promise<void> {
   cleanups.push(() => rm(tmp, { recursive: true, force: true }));
   if (settings.cpuProfile) await mkdir(profileDir, { recursive: true });
   if (settings.regstackConfig) notes.push(`what-if run: regstack options ${settings.regstackConfig}`);
+  if (settings.serverNodeFlags.length > 0) {
+    notes.push(`what-if run: regstack servers run with ${settings.serverNodeFlags.join(' ')}`);
+  }
 
   const regstacks = new Map<Backend, BenchChild<RegstackReady>>();
   let pgVersion: string | undefined;
@@ -196,6 +199,7 @@ async function main(): Promise<void> {
     }
     const child = await startChild<RegstackReady>({
       script: 'servers/regstack-server.ts',
+      nodeFlags: settings.serverNodeFlags,
       env: {
         BENCH_DATABASE_URL: databaseUrl,
         BENCH_USERS: String(C),

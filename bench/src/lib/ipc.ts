@@ -25,6 +25,8 @@ export interface StartChildOptions {
   /** Script path relative to `src/`, e.g. `servers/regstack-server.ts`. */
   script: string;
   env?: Record<string, string>;
+  /** Node flags on top of the common ones. @default [] */
+  nodeFlags?: string[];
   /** Time allowed until `ready`. @default 120_000 */
   timeoutMs?: number;
 }
@@ -32,7 +34,7 @@ export interface StartChildOptions {
 export async function startChild<R extends ChildReady>(options: StartChildOptions): Promise<BenchChild<R>> {
   const scriptPath = fileURLToPath(new URL(`../${options.script}`, import.meta.url));
   const child: ChildProcess = fork(scriptPath, [], {
-    execArgv: CHILD_EXEC_ARGV,
+    execArgv: [...CHILD_EXEC_ARGV, ...(options.nodeFlags ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

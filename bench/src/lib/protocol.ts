@@ -13,12 +13,17 @@ export interface LoopDelay {
   meanMs: number;
   /** Timer resolution the histogram sampled at. */
   resolutionMs: number;
+  /** Garbage-collection pauses of the main thread over the window (perf_hooks 'gc' entries): longest and sum. */
+  gcMaxMs: number;
+  /** The kind of that longest pause: minor (scavenge), major (mark-compact), incremental, weak callbacks. */
+  gcMaxKind: string;
+  gcTotalMs: number;
 }
 
 /** CPU a child used over one measuring window, in milliseconds. */
 export interface CpuWindow {
   wallMs: number;
-  /** Every thread of the process (main, libuv pool — argon2 runs there —, V8 helpers). */
+  /** Every thread of the process (main, libuv pool, V8 helpers) and its child processes (the hashing process). */
   processCpuMs: number;
   /** The main thread (the event loop) alone; null where the OS does not tell. */
   mainThreadCpuMs: number | null;

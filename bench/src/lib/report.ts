@@ -160,7 +160,10 @@ export function printLoad(label: string, result: LoadResult, loop?: LoopDelay): 
   let line =
     `  ${label.padEnd(34)} ${fmt(result.rps).padStart(9)} req/s  ` +
     `p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} max ${fmt(l.max)} ms`;
-  if (loop) line += `  | server loop delay max ${fmt(loop.maxMs)} p99 ${fmt(loop.p99Ms)} ms`;
+  if (loop) {
+    line += `  | server loop delay max ${fmt(loop.maxMs)} p99 ${fmt(loop.p99Ms)} ms`;
+    if (loop.gcMaxMs !== undefined) line += `, GC pause max ${fmt(loop.gcMaxMs)} ms (${loop.gcMaxKind || '—'})`;
+  }
   const perRequest = mainThreadUsPerRequest(result);
   if (perRequest !== undefined) line += `  | server main thread ${fmt(perRequest, 0)} µs/req`;
   const bad = result.non2xx + result.errors + result.timeouts;

@@ -49,6 +49,11 @@ export interface BenchSettings {
    * `{"hashConcurrency":1}`). Unset means regstack's defaults (plus `loginRateLimit: "none"`). @default undefined
    */
   regstackConfig: string | undefined;
+  /**
+   * BENCH_SERVER_NODE_FLAGS: extra Node flags for the regstack server children only, space-separated, for
+   * what-if runs (e.g. `--single-threaded-gc`). @default []
+   */
+  serverNodeFlags: string[];
 }
 
 function positiveInt(name: string, fallback: number): number {
@@ -117,5 +122,6 @@ export function readSettings(): BenchSettings {
     standalone: flag('BENCH_STANDALONE'),
     cpuProfile: flag('BENCH_CPU_PROF'),
     regstackConfig: readJsonObject('BENCH_REGSTACK_CONFIG'),
+    serverNodeFlags: (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
   };
 }
