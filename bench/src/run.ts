@@ -20,6 +20,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchChild, startChild } from './lib/ipc.ts';
 import { type LoadResult, type LoadSpec, runLoad } from './lib/load.ts';
+import { createLoopMonitor } from './lib/loop-monitor.ts';
 import { runPacedProbe } from './lib/paced-probe.ts';
 import { createBenchDatabase } from './lib/postgres.ts';
 import type {
@@ -40,6 +41,7 @@ import {
   printHeader,
   printLoad,
   printProfiles,
+  printRunnerLoop,
   printSummary,
   type RoundRecord,
   summarize,
@@ -133,10 +135,14 @@ async function probe(
     floodRun = runLoad(loginSpec(hostUrl, loginUsers, settings.seconds + (mode === 'paced' ? 1.75 : 0.75)));
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  // The runner's own event loop over the same window: the probe times its requests here, so a stall of the
+  // runner (autocannon's flood runs in it too) would show as server latency the server never had.
+  const runnerLoop = createLoopMonitor();
   const openWindows = async () => {
     if (profiling) await child.request('profile:start');
     await child.request('loop:start');
     await child.request('cpu:start');
+    runnerLoop.start();
   };
   if (mode === 'closed') await openWindows();
   const probeResult =
@@ -152,6 +158,7 @@ async function probe(
           // The server's windows open once the probe's warm-up is over.
           onMeasuring: openWindows,
         });
+  const runner = runnerLoop.stop();
   const cpu = await child.request<CpuWindow>('cpu:stop');
   const loop = await child.request<LoopDelay>('loop:stop');
   if (profiling) await child.request('profile:stop', { file: profileFile(`${backend} probe ${mode}`) });
@@ -160,7 +167,8 @@ async function probe(
   printLoad(`${backend.padEnd(8)} ${label}`, probeResult, loop);
   if (floodResult) printLoad(`${backend.padEnd(8)} flood(${mode}) login`, floodResult);
   printCpu(cpu);
-  return { probe: probeResult, ...(floodResult && { flood: floodResult }), loop, cpu };
+  printRunnerLoop(runner);
+  return { probe: probeResult, ...(floodResult && { flood: floodResult }), loop, cpu, runnerLoop: runner };
 }
 
 async function main(): Promise<void> {

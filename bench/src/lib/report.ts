@@ -23,6 +23,8 @@ export interface FloodResult {
   loop: LoopDelay;
   /** The server's CPU over the probe's window. */
   cpu: CpuWindow;
+  /** The runner's own event-loop delay over the same window (the probe times requests there). */
+  runnerLoop?: LoopDelay;
 }
 
 export interface BackendRound {
@@ -189,6 +191,14 @@ export function printCpu(cpu: CpuWindow): void {
       (cpu.machine
         ? `; machine steal ${fmt(cpu.machine.stealMs, 0)} ms, iowait ${fmt(cpu.machine.iowaitMs, 0)} ms`
         : ''),
+  );
+}
+
+/** The runner's event loop over a probe window: a stall there delays the probe, not the server. */
+export function printRunnerLoop(loop: LoopDelay): void {
+  console.log(
+    `  ${''.padEnd(34)} runner (probe + flood client) loop delay max ${fmt(loop.maxMs)} ms, ` +
+      `GC pause max ${fmt(loop.gcMaxMs)} ms (${loop.gcMaxKind || '—'})`,
   );
 }
 
