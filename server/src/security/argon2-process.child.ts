@@ -1,8 +1,8 @@
 /**
  * The hashing process (argon2-process.ts): receives hash and verify requests from regstack's process over the
  * IPC channel, hands each to the `argon2` package — whose native jobs run on this process's libuv pool and
- * complete on this process's event loop — and sends the result back. argv[2] is the `nice` of the pool threads. It keeps
- * no state, logs nothing (requests carry passwords), and ends when its parent goes away.
+ * complete on this process's event loop — and sends the result back. argv[2] is the `nice` of the pool
+ * threads. It keeps no state, logs nothing (requests carry passwords), and ends when its parent goes away.
  */
 import { randomFill } from 'node:crypto';
 import { hash as argon2Hash, argon2id, verify as argon2Verify } from 'argon2';

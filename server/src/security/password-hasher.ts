@@ -1,10 +1,10 @@
 /**
- * Password storage (R6, R7, R10): argon2id through the `argon2` package, whose native code runs on the libuv
- * threadpool rather than the JS event loop — in a process of its own, at a lower priority (argon2-process.ts),
- * so that neither the hashing nor its completions hold up the host's event loop. Every KDF call — hash, verify and the dummy verify — first takes a
- * slot from a small semaphore (R7: at most `concurrency` at once, fewer than the pool's threads so `fs`,
- * `dns.lookup` and `zlib` keep one) and waits in a bounded FIFO queue; when that queue is full the call is shed
- * at once with `SERVER_BUSY` + `retryAfterSeconds` (→ 503 + `Retry-After`), never queued without bound.
+ * Password storage (R6, R7, R10): argon2id through the `argon2` package, whose native code runs on a libuv
+ * thread pool rather than the JS event loop — the pool of a process of its own, at a lower priority
+ * (argon2-process.ts), so that neither the hashing nor its completions hold up the host's event loop. Every KDF
+ * call — hash, verify and the dummy verify — first takes a slot from a small semaphore (R7: at most
+ * `concurrency` at once) and waits in a bounded FIFO queue; when that queue is full the call is shed at once
+ * with `SERVER_BUSY` + `retryAfterSeconds` (→ 503 + `Retry-After`), never queued without bound.
  * Hashes are PHC strings in the reference implementation's canonical form
  * (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`, 16-byte random salt, 32-byte output), which is what libargon2-based
  * verifiers such as the Python regstack's expect; verification delegates to the library's constant-time
