@@ -182,6 +182,9 @@ async function main(): Promise<void> {
   cleanups.push(() => rm(tmp, { recursive: true, force: true }));
   if (settings.cpuProfile) await mkdir(profileDir, { recursive: true });
   if (settings.regstackConfig) notes.push(`what-if run: regstack options ${settings.regstackConfig}`);
+  if (process.env.BENCH_HOST_ADAPTER === 'fetch') {
+    notes.push("what-if run: the host router served through tRPC's fetch adapter, Requests without a signal");
+  }
   if (settings.serverNodeFlags.length > 0) {
     notes.push(`what-if run: regstack servers run with ${settings.serverNodeFlags.join(' ')}`);
   }

@@ -18,6 +18,7 @@
  * `BENCH_REGSTACK_CONFIG` (JSON) adds regstack options for what-if runs; the bench's figures never set it.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import {
   createJsonLogger,
   createRegstack,
@@ -28,7 +29,9 @@ import {
   type RegstackConfigInput,
   type RegstackContext,
 } from '@regstack/server';
+import { toRequest, writeResponse } from '@regstack/server/internal';
 import { initTRPC } from '@trpc/server';
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import superjson from 'superjson';
 import { announceReady } from '../lib/ipc.ts';
@@ -87,11 +90,27 @@ const hostRouter = host.router({
   ping: host.procedure.query(() => 'pong'),
   auth: regstack.router,
 });
-const hostServer = createHTTPServer({
-  router: hostRouter,
-  basePath: '/trpc/',
-  createContext: ({ req }) => regstack.createContext({ req }),
-});
+// What-if runs only (BENCH_HOST_ADAPTER=fetch): the same host router served through tRPC's fetch adapter, each
+// Node request turned into a `Request` without an abort signal (as `regstack.listen()` does), instead of tRPC's
+// standalone adapter, which builds every `Request` with one.
+const hostServer =
+  process.env.BENCH_HOST_ADAPTER === 'fetch'
+    ? createServer(async (req, res) => {
+        const request = toRequest(req, `http://${req.headers.host ?? 'localhost'}`);
+        const response = await fetchRequestHandler({
+          endpoint: '/trpc',
+          req: request,
+          router: hostRouter,
+          createContext: ({ resHeaders }) =>
+            regstack.createContext({ req: request, resHeaders, remoteAddress: req.socket.remoteAddress ?? null }),
+        });
+        await writeResponse(res, response);
+      })
+    : createHTTPServer({
+        router: hostRouter,
+        basePath: '/trpc/',
+        createContext: ({ req }) => regstack.createContext({ req }),
+      });
 await new Promise<void>((resolve, reject) => {
   hostServer.once('error', reject);
   hostServer.listen(0, '127.0.0.1', () => resolve());
