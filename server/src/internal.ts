@@ -28,7 +28,7 @@ export {
 export { newId } from './db/ids.ts';
 export { startSqliteCheckpointer } from './db/sqlite-checkpointer.ts';
 export { type OpenStorageOptions, openStorage, type Storage } from './db/storage.ts';
-export { toRequest, writeResponse } from './http/node-server.ts';
+export { createNodeServer } from './http/node-server.ts';
 export {
   createRepositories,
   type LoginSuccess,

@@ -13,13 +13,17 @@ import type { CpuWindow } from './protocol.ts';
 /** Clock ticks per second of /proc's utime/stime (USER_HZ, 100 on every mainstream Linux). */
 const USER_HZ = 100;
 
+/** user + system CPU of a /proc stat line, in ms. */
+function statCpuMs(stat: string): number {
+  // Fields after the parenthesised command name: state is field 3, utime field 14, stime field 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+}
+
 function mainThreadCpuMs(): number | null {
   try {
-    const stat = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name: state is field 3, utime field 14, stime field 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? (ticks * 1000) / USER_HZ : null;
+    const ms = statCpuMs(readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8'));
+    return Number.isFinite(ms) ? ms : null;
   } catch {
     return null;
   }
@@ -37,12 +41,6 @@ function machineMs(): { stealMs: number; iowaitMs: number } | null {
   } catch {
     return null;
   }
-}
-
-/** user + system CPU of a /proc stat line, in ms (utime and stime are fields 14 and 15). */
-function statCpuMs(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
 }
 
 /** CPU so far of each running child process of this one (Linux; empty elsewhere), by pid. */

@@ -164,7 +164,7 @@ export function printLoad(label: string, result: LoadResult, loop?: LoopDelay): 
     `p50 ${fmt(l.p50)} p99 ${fmt(l.p99)} max ${fmt(l.max)} ms`;
   if (loop) {
     line += `  | server loop delay max ${fmt(loop.maxMs)} p99 ${fmt(loop.p99Ms)} ms`;
-    if (loop.gcMaxMs !== undefined) line += `, GC pause max ${fmt(loop.gcMaxMs)} ms (${loop.gcMaxKind || '—'})`;
+    line += `, GC pause max ${fmt(loop.gcMaxMs)} ms (${loop.gcMaxKind || '—'})`;
   }
   const perRequest = mainThreadUsPerRequest(result);
   if (perRequest !== undefined) line += `  | server main thread ${fmt(perRequest, 0)} µs/req`;

@@ -18,7 +18,6 @@
  * `BENCH_REGSTACK_CONFIG` (JSON) adds regstack options for what-if runs; the bench's figures never set it.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import {
   createJsonLogger,
   createRegstack,
@@ -29,7 +28,7 @@ import {
   type RegstackConfigInput,
   type RegstackContext,
 } from '@regstack/server';
-import { toRequest, writeResponse } from '@regstack/server/internal';
+import { createNodeServer } from '@regstack/server/internal';
 import { initTRPC } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
@@ -95,17 +94,15 @@ const hostRouter = host.router({
 // standalone adapter, which builds every `Request` with one.
 const hostServer =
   process.env.BENCH_HOST_ADAPTER === 'fetch'
-    ? createServer(async (req, res) => {
-        const request = toRequest(req, `http://${req.headers.host ?? 'localhost'}`);
-        const response = await fetchRequestHandler({
+    ? createNodeServer((request, info) =>
+        fetchRequestHandler({
           endpoint: '/trpc',
           req: request,
           router: hostRouter,
           createContext: ({ resHeaders }) =>
-            regstack.createContext({ req: request, resHeaders, remoteAddress: req.socket.remoteAddress ?? null }),
-        });
-        await writeResponse(res, response);
-      })
+            regstack.createContext({ req: request, resHeaders, remoteAddress: info?.remoteAddress ?? null }),
+        }),
+      )
     : createHTTPServer({
         router: hostRouter,
         basePath: '/trpc/',
