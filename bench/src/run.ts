@@ -182,8 +182,11 @@ async function main(): Promise<void> {
   cleanups.push(() => rm(tmp, { recursive: true, force: true }));
   if (settings.cpuProfile) await mkdir(profileDir, { recursive: true });
   if (settings.regstackConfig) notes.push(`what-if run: regstack options ${settings.regstackConfig}`);
-  if (process.env.BENCH_HOST_ADAPTER === 'fetch') {
+  if (settings.hostAdapter === 'fetch') {
     notes.push("what-if run: the host router served through tRPC's fetch adapter, Requests without a signal");
+  }
+  if (settings.abortSignalAny === 'trpc-fallback') {
+    notes.push("what-if run: AbortSignal.any deleted in the regstack servers (tRPC's listener fallback)");
   }
   if (settings.serverNodeFlags.length > 0) {
     notes.push(`what-if run: regstack servers run with ${settings.serverNodeFlags.join(' ')}`);
@@ -214,6 +217,8 @@ async function main(): Promise<void> {
       env: {
         BENCH_DATABASE_URL: databaseUrl,
         BENCH_USERS: String(C),
+        BENCH_HOST_ADAPTER: settings.hostAdapter,
+        BENCH_ABORT_SIGNAL_ANY: settings.abortSignalAny,
         ...(settings.regstackConfig && { BENCH_REGSTACK_CONFIG: settings.regstackConfig }),
       },
     });

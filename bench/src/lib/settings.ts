@@ -54,7 +54,24 @@ export interface BenchSettings {
    * what-if runs (e.g. `--single-threaded-gc`). @default []
    */
   serverNodeFlags: string[];
+  /**
+   * BENCH_HOST_ADAPTER: how the host router is served. `standalone` is @trpc/server's Node adapter (what most
+   * hosts use); `fetch` (what-if) is tRPC's fetch adapter behind regstack's Node bridge, whose Requests carry no
+   * abort signal. @default 'standalone'
+   */
+  hostAdapter: HostAdapter;
+  /**
+   * BENCH_ABORT_SIGNAL_ANY: `native` leaves Node's `AbortSignal.any` alone; `trpc-fallback` (what-if) deletes it
+   * in the regstack server children before they serve, so @trpc/server combines its per-request signals with its
+   * own listener-based fallback instead. Node's implementation registers every combined signal in
+   * FinalizationRegistries whose entries outlive the request by whole GC cycles (nodejs/node#54614); under
+   * sustained load they fill the old generation and lengthen mark-compact pauses. @default 'native'
+   */
+  abortSignalAny: AbortSignalAny;
 }
+
+export type HostAdapter = 'standalone' | 'fetch';
+export type AbortSignalAny = 'native' | 'trpc-fallback';
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -77,6 +94,15 @@ function list<T extends string>(name: string, allowed: readonly T[], fallback: r
     }
   }
   return items as T[];
+}
+
+function oneOf<T extends string>(name: string, allowed: readonly [T, ...T[]]): T {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return allowed[0];
+  if (!(allowed as readonly string[]).includes(raw.trim())) {
+    throw new Error(`${name}: unknown value ${JSON.stringify(raw)} (allowed: ${allowed.join(', ')})`);
+  }
+  return raw.trim() as T;
 }
 
 function flag(name: string): boolean {
@@ -123,5 +149,7 @@ export function readSettings(): BenchSettings {
     cpuProfile: flag('BENCH_CPU_PROF'),
     regstackConfig: readJsonObject('BENCH_REGSTACK_CONFIG'),
     serverNodeFlags: (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    hostAdapter: oneOf<HostAdapter>('BENCH_HOST_ADAPTER', ['standalone', 'fetch']),
+    abortSignalAny: oneOf<AbortSignalAny>('BENCH_ABORT_SIGNAL_ANY', ['native', 'trpc-fallback']),
   };
 }

@@ -37,6 +37,13 @@ import { announceReady } from '../lib/ipc.ts';
 import { serveMeasuredServer } from '../lib/measured-server.ts';
 import type { BenchCredential, RegstackReady } from '../lib/protocol.ts';
 
+// What-if runs only (BENCH_ABORT_SIGNAL_ANY=trpc-fallback): @trpc/server looks `AbortSignal.any` up on every
+// request and falls back to its own listener-based combination when it is missing. Nothing else in this process
+// calls it. The bench's figures leave it alone.
+if (process.env.BENCH_ABORT_SIGNAL_ANY === 'trpc-fallback') {
+  delete (AbortSignal as { any?: unknown }).any;
+}
+
 const databaseUrl = process.env.BENCH_DATABASE_URL;
 if (!databaseUrl) throw new Error('BENCH_DATABASE_URL is required');
 const usersPerRole = Number(process.env.BENCH_USERS ?? '10');
@@ -91,7 +98,7 @@ const hostRouter = host.router({
 });
 // What-if runs only (BENCH_HOST_ADAPTER=fetch): the same host router served through tRPC's fetch adapter, each
 // Node request turned into a `Request` without an abort signal (as `regstack.listen()` does), instead of tRPC's
-// standalone adapter, which builds every `Request` with one.
+// standalone adapter, which builds every `Request` with one (and so registers it in undici's FinalizationRegistry).
 const hostServer =
   process.env.BENCH_HOST_ADAPTER === 'fetch'
     ? createNodeServer((request, info) =>

@@ -42,11 +42,12 @@ export async function startSqliteCheckpointer(options: CheckpointerOptions): Pro
   const worker = new Worker(new URL(`./sqlite-checkpointer.worker${ext}`, import.meta.url), {
     workerData: { driver, path: options.path, intervalMs: options.intervalMs },
   });
-  worker.unref();
   await new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve());
     worker.once('error', reject);
   });
+  // After the handshake: a 'message' listener refs a Worker again, so unref once none is left.
+  worker.unref();
   await options.exec('pragma wal_autocheckpoint = 0');
   let stopping = false;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -4,9 +4,12 @@
  * schema (better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1): before regstack set it explicitly,
  * a fresh database committed with FULL until its migrations ran, and every later start with NORMAL.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { parseConfig } from '@regstack/server';
 import { openStorage, type SqliteSynchronous, startSqliteCheckpointer } from '@regstack/server/internal';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +88,39 @@ describe('SQLite checkpoints', () => {
     } finally {
       await storage.close();
     }
+  });
+});
+
+describe('the SQLite checkpoint thread: the process lifecycle', () => {
+  it('does not keep its process alive, and lets it end by itself while it runs', async () => {
+    // A host that forgets close() must still end when its own work is done. The script starts the thread and
+    // returns; execFile's timeout would kill a process the thread kept alive.
+    const dir = mkdtempSync(join(tmpdir(), 'regstack-ckpt-life-'));
+    const storage = await openStorage(`sqlite:${join(dir, 'r.db')}`);
+    await storage.installSchema();
+    await storage.close();
+    const checkpointer = JSON.stringify(
+      fileURLToPath(new URL('../../../server/src/db/sqlite-checkpointer.ts', import.meta.url)),
+    );
+    const file = join(dir, 'start.mjs');
+    writeFileSync(
+      file,
+      `const { startSqliteCheckpointer } = await import(${checkpointer});
+       const statements = [];
+       await startSqliteCheckpointer({
+         path: ${JSON.stringify(join(dir, 'r.db'))},
+         intervalMs: 50,
+         exec: async (sql) => statements.push(sql),
+         onFailure: (err) => console.error(err),
+       });
+       console.log(statements.join(';'));`,
+    );
+    const started = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, ['--disable-warning=ExperimentalWarning', file], {
+      timeout: 20_000,
+    });
+    expect(stdout.trim()).toBe('pragma wal_autocheckpoint = 0'); // it did start
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
 
