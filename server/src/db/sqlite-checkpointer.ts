@@ -46,7 +46,7 @@ export async function startSqliteCheckpointer(options: CheckpointerOptions): Pro
     worker.once('message', () => resolve());
     worker.once('error', reject);
   });
-  // After the handshake: a 'message' listener refs a Worker again, so unref once none is left.
+  // Unref after the handshake (awaited anyway): while its 'message' listener was attached, the port held the process.
   worker.unref();
   await options.exec('pragma wal_autocheckpoint = 0');
   let stopping = false;
