@@ -26,22 +26,8 @@ import type { UserRepository } from './user.repository.ts';
 const USER_COLUMNS = `id, email, hashed_password, full_name, phone_number, is_active, is_verified, is_superuser,
   is_mfa_enabled, created_at, updated_at, last_login_at`;
 
-/** PostgreSQL: an attempt row ($1 id, $2 key, $3 time) whose transaction commits without a flush wait. */
-const UNFLUSHED_ATTEMPT = `insert into login_attempts (id, "key", created_at)
-    select $1, $2, $3 from (select set_config('synchronous_commit', 'off', true)) unflushed`;
-
 const SQL = {
   insertAttempt: 'insert into login_attempts (id, "key", created_at) values (?, ?, ?)',
-  /**
-   * PostgreSQL, outside a caller's transaction: the same insert, committed without waiting for its WAL flush —
-   * `synchronous_commit` off for this statement's own transaction, never beyond it. A committed row is visible
-   * to every count at once, flushed or not, which is all R17 needs. What a database crash can lose is the last
-   * ≈ 3 × `wal_writer_delay` (0.6 s by default) of attempt rows: counters, never an account, session or audit
-   * event (a failed login's `login_failed` event is its durable record). What it spares is a flush wait before
-   * the password check: under a login load those waits took up most of the statements' time (IO:WALSync in
-   * pg_stat_activity, up to 110 ms each on the bench machine).
-   */
-  pgInsertAttemptUnflushed: UNFLUSHED_ATTEMPT,
   countAttempts: 'select count(*) as n from login_attempts where "key" = ? and created_at > ?',
   removeAttempt: 'delete from login_attempts where id = ?',
   clearAttempts: 'delete from login_attempts where "key" = ?',
@@ -55,11 +41,21 @@ const SQL = {
     values (?, ?, ?, ?, ?, ?, ?, ?)`,
   upgradeHash: 'update users set hashed_password = ?, updated_at = ? where id = ?',
   /**
-   * PostgreSQL: a login's attempt recorded (as `pgInsertAttemptUnflushed`) and the account read in one
-   * statement (the count stays a second statement, after this one commits: R17).
+   * PostgreSQL, outside a caller's transaction: one attempt ($1 id, $2 key, $3 time) recorded and the window
+   * (after $4) counted in one round trip, by `regstack_record_attempt` (Migration20261205003000: an advisory lock
+   * on the key, then the insert, then the count under a fresh snapshot, so every count includes each attempt
+   * committed before it — R17). Its transaction commits without waiting for its WAL flush: `synchronous_commit`
+   * off for that transaction, never beyond it. A committed row is visible to every count at once, flushed or
+   * not, which is all R17 needs. What a database crash can lose is the last ≈ 3 × `wal_writer_delay` (0.6 s by
+   * default) of attempt rows: counters, never an account, session or audit event (a failed login's
+   * `login_failed` event is its durable record). What it spares is a flush wait before the password check:
+   * under a login load those waits took up most of the statements' time (IO:WALSync in pg_stat_activity, up to
+   * 110 ms each on the bench machine).
    */
-  pgReserve: `with reserved as (${UNFLUSHED_ATTEMPT})
-select ${USER_COLUMNS} from users where email = $4`,
+  pgRecordAttempt: 'select regstack_record_attempt($1, $2, $3, $4) as n',
+  /** PostgreSQL: `pgRecordAttempt` and the account read, in one statement. */
+  pgReserve: `select a.n, ${USER_COLUMNS} from (select regstack_record_attempt($1, $2, $3, $4) as n) a
+  left join users on users.email = $5`,
   /**
    * PostgreSQL: a successful login's writes as one statement (login.repository.ts has them step by step). Its
    * parts see one snapshot and touch different tables, and the statement is atomic on its own. The session
@@ -140,9 +136,13 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
           const record = (query: SyncQuery) => ({ id, count: recordAndCountIn(query, id, key, now, windowStart) });
           return sql.transaction(em, record, { unflushed: true });
         }
-        // PostgreSQL: two statements, in this order (see login-attempt.repository.ts): the count must see this
-        // row committed.
-        await sql.run(em, pgUnflushed ? SQL.pgInsertAttemptUnflushed : SQL.insertAttempt, [id, key, v(now)]);
+        if (pgUnflushed) {
+          const rows = await sql.all(em, SQL.pgRecordAttempt, [id, key, now, windowStart]);
+          return { id, count: Number(rows[0]?.n) };
+        }
+        // Inside a caller's transaction: two statements, in this order (see login-attempt.repository.ts): the
+        // count must see this row.
+        await sql.run(em, SQL.insertAttempt, [id, key, v(now)]);
         return { id, count: await count(key, windowStart) };
       },
       countSince: count,
@@ -195,8 +195,9 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
           return sql.transaction(em, reserve, { unflushed: true });
         }
         if (!pgUnflushed) return reserveStepByStep(hot, key, email, now, windowStart);
-        const user = credentialsFrom(sql, (await sql.all(em, SQL.pgReserve, [id, key, now, email]))[0]);
-        return { id, count: await count(key, windowStart), user };
+        const row = (await sql.all(em, SQL.pgReserve, [id, key, now, windowStart, email]))[0];
+        if (!row) throw new Error('login: the attempt statement returned no row');
+        return { id, count: Number(row.n), user: row.id === null ? null : credentialsFrom(sql, row) };
       },
       recordSuccess: (s) =>
         sql.transaction ? loginInTransaction(sql, sql.transaction, em, s) : loginInOneStatement(sql, em, s),

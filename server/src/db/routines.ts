@@ -1,0 +1,36 @@
+/**
+ * Database routines regstack declares to the ORM (MikroORM `Routine`s), so its migrations create them and its
+ * schema diff knows them. PostgreSQL only.
+ */
+import { Routine } from '@mikro-orm/core';
+
+/**
+ * `regstack_record_attempt(id, key, at, window_start)`: records one attempt on `key` (the lockout counter, the
+ * per-client limits) and returns how many the window holds, this one included — one round trip where an insert
+ * and a count took two (sql-hot-path.ts).
+ *
+ * R17 needs every count to include each attempt committed before it. One plain statement cannot do that: its
+ * snapshot is taken when it starts, so two concurrent attempts could each miss the other. So the function first
+ * takes a transaction-scoped advisory lock on the key (attempts on one key queue there until the holder's
+ * transaction has committed), then inserts, then counts; in a volatile function each query takes a fresh
+ * snapshot, so the count sees every attempt an earlier holder committed, and its own row. The statement that
+ * calls it must be its own transaction: the lock, and `synchronous_commit = off`, last until that transaction
+ * ends. Advisory lock class 1920169057 (0x72737461, "rsta"), with the key's hash.
+ */
+export const recordAttemptRoutine = new Routine({
+  name: 'regstack_record_attempt',
+  type: 'function',
+  language: 'plpgsql',
+  deterministic: false,
+  params: {
+    p_id: { type: 'varchar' },
+    p_key: { type: 'varchar' },
+    p_at: { type: 'timestamptz' },
+    p_window_start: { type: 'timestamptz' },
+  },
+  returns: { runtimeType: 'string', columnType: 'bigint' },
+  body: `perform set_config('synchronous_commit', 'off', true);
+perform pg_advisory_xact_lock(1920169057, hashtext(p_key));
+insert into login_attempts (id, "key", created_at) values (p_id, p_key, p_at);
+return (select count(*) from login_attempts where "key" = p_key and created_at > p_window_start);`,
+});
