@@ -2,7 +2,9 @@
  * Login attempts: the lockout counter (R14–R17). `recordAndCount` inserts this attempt's row *first* and
  * then counts the window, in two autocommitted statements. Whatever the interleaving, the k-th row to commit
  * sees at least k rows, so of N concurrent callers at most `threshold` can see a count within the threshold:
- * a burst cannot buy more password checks than the limit (R17), and no failure is lost.
+ * a burst cannot buy more password checks than the limit (R17), and no failure is lost. On SQL backends the hot
+ * path (sql-hot-path.ts) does the same in one round trip: one SQLite transaction, or PostgreSQL's
+ * `regstack_record_attempt` (db/routines.ts).
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { LoginAttemptSchema } from '../db/entities/index.ts';
