@@ -138,7 +138,7 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
         }
         if (pgUnflushed) {
           const rows = await sql.all(em, SQL.pgRecordAttempt, [id, key, now, windowStart]);
-          return { id, count: Number(rows[0]?.n) };
+          return { id, count: attemptCount(rows[0]) };
         }
         // Inside a caller's transaction: two statements, in this order (see login-attempt.repository.ts): the
         // count must see this row.
@@ -197,13 +197,20 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
         if (!pgUnflushed) return reserveStepByStep(hot, key, email, now, windowStart);
         const row = (await sql.all(em, SQL.pgReserve, [id, key, now, windowStart, email]))[0];
         if (!row) throw new Error('login: the attempt statement returned no row');
-        return { id, count: Number(row.n), user: row.id === null ? null : credentialsFrom(sql, row) };
+        return { id, count: attemptCount(row), user: row.id === null ? null : credentialsFrom(sql, row) };
       },
       recordSuccess: (s) =>
         sql.transaction ? loginInTransaction(sql, sql.transaction, em, s) : loginInOneStatement(sql, em, s),
     },
   };
   return hot;
+}
+
+/** `regstack_record_attempt`'s count; anything else fails the attempt rather than admit it uncounted (R17). */
+function attemptCount(row: Record<string, unknown> | undefined): number {
+  const count = Number(row?.n);
+  if (!Number.isInteger(count) || count < 1) throw new Error('login: the attempt count is missing');
+  return count;
 }
 
 /**
