@@ -78,6 +78,8 @@ interface Hashing {
   pending: Map<number, Pending>;
   /** The highest `nice` asked for so far (sent before any request that needs it: the channel keeps order). */
   nice: number;
+  /** Settles once the process runs at `nice`: at start-up it applies its argv's, later ones arrive as messages. */
+  niced: Promise<void>;
 }
 
 let current: Hashing | undefined;
@@ -112,7 +114,7 @@ function spawn(nice: number): Hashing {
     markFailed = reject;
   });
   ready.catch(() => {}); // observed by startArgon2Process callers; calls in flight learn of it through `fail`
-  const hashing: Hashing = { child, ready, pending, nice };
+  const hashing: Hashing = { child, ready, pending, nice, niced: ready };
 
   const fail = (err: Error) => {
     if (current === hashing) current = undefined;
@@ -149,7 +151,10 @@ function hashing(nice: number): Hashing {
   }
   if (nice > running.nice) {
     running.nice = nice;
-    send(running, { op: 'nice', nice }).catch(() => {}); // a failure shows in the request that follows
+    running.niced = send(running, { op: 'nice', nice }).then((reply) => {
+      unwrap(reply);
+    });
+    running.niced.catch(() => {}); // awaited by startArgon2Process; for a call, a failure shows in its request
   }
   return running;
 }
@@ -176,8 +181,7 @@ function unwrap(reply: Argon2Reply): Argon2Reply {
 export async function startArgon2Process(nice: number): Promise<void> {
   const target = hashing(nice);
   await target.ready;
-  // Settles once the child has applied the priority (a no-op when it started with it).
-  unwrap(await send(target, { op: 'nice', nice }));
+  await target.niced; // no round trip when the process started at this priority or above
 }
 
 /** Verifies `password` against a PHC string, as `argon2.verify` does, in the hashing process. */

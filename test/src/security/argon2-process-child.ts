@@ -1,7 +1,7 @@
 /**
  * Child process for argon2-process.test.ts: reports the `nice` of this (host) process's libuv pool threads and
  * main thread before and after createRegstack, and of every thread of regstack's hashing process, in a process
- * of its own so no other test has started a hashing process. argv[2]: regstack options (JSON).
+ * of its own so no other test has started a hashing process. argv[2..]: regstack options (JSON), one instance each.
  */
 import { randomBytes, randomFill } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,18 +25,24 @@ function threadNices(pid: number | 'self'): Record<string, number[]> {
 
 await new Promise<void>((resolve) => randomFill(new Uint8Array(1), () => resolve())); // start the host's pool
 const hostBefore = threadNices('self');
-const regstack = await createRegstack({
-  config: parseConfig({
-    jwtSecret: randomBytes(32).toString('base64url'),
-    databaseUrl: 'sqlite::memory:',
-    baseUrl: 'http://127.0.0.1',
-    ...JSON.parse(process.argv[2] ?? '{}'),
-  }),
-  logger: silentLogger,
-  startWorkers: false,
-});
+// argv[2..]: the options of each instance, created in turn in this one process (one hashing process for all).
+const instances = [];
+for (const options of process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['{}']) {
+  instances.push(
+    await createRegstack({
+      config: parseConfig({
+        jwtSecret: randomBytes(32).toString('base64url'),
+        databaseUrl: 'sqlite::memory:',
+        baseUrl: 'http://127.0.0.1',
+        ...JSON.parse(options),
+      }),
+      logger: silentLogger,
+      startWorkers: false,
+    }),
+  );
+}
 const hostAfter = threadNices('self');
 const hashingPid = argon2ProcessPid();
 const hashing = hashingPid === undefined ? {} : threadNices(hashingPid);
-await regstack.close();
+for (const regstack of instances) await regstack.close();
 console.log(JSON.stringify({ hostBefore, hostAfter, hashingPid, hashing, hostPid: process.pid }));

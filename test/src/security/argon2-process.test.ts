@@ -86,10 +86,10 @@ describe.skipIf(process.platform !== 'linux')('the hashing process: priorities',
     hashing: Record<string, number[]>;
     hostPid: number;
   };
-  const run = (options: Record<string, unknown>) =>
+  const run = (...instances: Record<string, unknown>[]) =>
     runNodeChild<Report>(
       fileURLToPath(new URL('./argon2-process-child.ts', import.meta.url)),
-      [JSON.stringify(options)],
+      instances.map((options) => JSON.stringify(options)),
       'argon2-process',
     );
 
@@ -126,6 +126,16 @@ describe.skipIf(process.platform !== 'linux')('the hashing process: priorities',
         .flat()
         .every((n) => n === 0),
     ).toBe(true);
+  });
+
+  it('lowers a running process further for a later instance that asks for more, and never raises it', async () => {
+    // One hashing process per host process: the second instance finds it running at 10.
+    const raised = await run({}, { hashThreadPriority: 15 });
+    expect(raised.hashing['libuv-worker']?.length).toBeGreaterThan(0);
+    expect(raised.hashing['libuv-worker']?.every((n) => n === 15)).toBe(true);
+    expect(otherThreads(raised.hashing).every((n) => n === 0)).toBe(true);
+    const kept = await run({ hashThreadPriority: 15 }, {});
+    expect(kept.hashing['libuv-worker']?.every((n) => n === 15)).toBe(true);
   });
 });
 
