@@ -42,7 +42,7 @@ const SQL = {
   upgradeHash: 'update users set hashed_password = ?, updated_at = ? where id = ?',
   /**
    * PostgreSQL, outside a caller's transaction: one attempt ($1 id, $2 key, $3 time) recorded and the window
-   * (after $4) counted in one round trip, by `regstack_record_attempt` (Migration20261205003000: an advisory lock
+   * (after $4) counted in one round trip, by `regstack_record_attempt` (Migration20261205003339: an advisory lock
    * on the key, then the insert, then the count under a fresh snapshot, so every count includes each attempt
    * committed before it — R17). Its transaction commits without waiting for its WAL flush: `synchronous_commit`
    * off for that transaction, never beyond it. A committed row is visible to every count at once, flushed or

@@ -25,14 +25,14 @@ FinalizationRegistry.prototype.register = function counted(this: FinalizationReg
 const databaseUrl = process.argv[2];
 if (!databaseUrl) throw new Error('usage: weak-references-child.ts <database url>');
 const { startRegstack, createVerifiedUser } = await import('../harness/regstack.ts');
-const { request } = await import('node:http');
+const { Agent, request } = await import('node:http');
 const t = await startRegstack(databaseUrl, { loginRateLimit: 'none' });
 const { email, password } = await createVerifiedUser(t, `weak-${process.pid}@example.com`);
 const server = await t.regstack.listen({ port: 0, host: '127.0.0.1' });
 
 // The client side is node:http, not fetch: Node's fetch (undici) makes weak references of its own, in this
 // same process, and they would be counted.
-const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 10 });
+const agent = new Agent({ keepAlive: true, maxSockets: 10 });
 function call(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string) {
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request(`${server.url}/trpc/${path}`, { method, headers, agent }, (res) => {
