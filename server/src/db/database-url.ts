@@ -3,7 +3,10 @@
  * - `sqlite:./regstack.db`, `sqlite:/abs/path.db`, `sqlite::memory:` — a file path after the colon;
  * - `sqlite:///relative.db` and `sqlite:////abs/path.db` — the SQLAlchemy spelling the Python regstack
  *   uses (also with a `+aiosqlite` suffix), so its `regstack.toml` loads unchanged;
- * - `postgresql://…` / `postgres://…` (an optional `+asyncpg`-style suffix is dropped);
+ * - `postgresql://…` / `postgres://…` (an optional `+asyncpg`-style suffix is dropped). The whole URL reaches
+ *   node-postgres, which reads its query the libpq way: `sslmode`, `sslrootcert`, `host` (a Unix-socket
+ *   directory, also spelled as a percent-encoded host: `%2Frun%2Fpostgresql`), `application_name`, `options`…
+ *   asyncpg's `ssl=<sslmode>` (the Python regstack's spelling) is read as `sslmode`;
  * - `mongodb://…` / `mongodb+srv://…` — the database name is the URL path (default `regstack`).
  */
 import { isAbsolute, resolve } from 'node:path';
@@ -24,6 +27,9 @@ export class DatabaseUrlError extends Error {
 export function redactDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
+
+/** libpq's `sslmode` values, which asyncpg also takes as `ssl=`. */
+const LIBPQ_SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']);
 
 export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): DatabaseTarget {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
@@ -55,6 +61,12 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
     const parsed = parseUrl(url, 'postgresql');
     const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
     parsed.protocol = 'postgresql:';
+    if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = `/${dbName}`;
+    const ssl = parsed.searchParams.get('ssl');
+    if (ssl !== null && LIBPQ_SSL_MODES.has(ssl) && !parsed.searchParams.has('sslmode')) {
+      parsed.searchParams.delete('ssl');
+      parsed.searchParams.set('sslmode', ssl);
+    }
     return { kind: 'postgresql', clientUrl: parsed.toString(), dbName };
   }
   if (base === 'mongodb') {

@@ -7,7 +7,7 @@
  * FerretDB 1.x does not apply conditional updates atomically.
  */
 import { type EntityManager, type MigrationObject, MikroORM, type Options } from '@mikro-orm/core';
-import type { DatabaseTarget } from './database-url.ts';
+import { type DatabaseTarget, DatabaseUrlError } from './database-url.ts';
 import { ALL_ENTITIES, type User } from './entities/index.ts';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 
@@ -171,6 +171,26 @@ function lookupPool(shared: PgPool): PgPool {
   // connection fails on its own, and its callers fail closed (R42).
   pool.on('error', () => {});
   return pool;
+}
+
+/**
+ * The pool options `database_url` means to node-postgres. MikroORM reads only host, port, user, password and
+ * database out of `clientUrl` and drops its query, so `?sslmode=require` would quietly connect in the clear and
+ * `?host=/run/postgresql` over TCP to localhost. node-postgres's own parser reads the URL the libpq way (TLS
+ * modes and files, a socket directory, application_name, options…); its result goes to the pool over
+ * MikroORM's. The password stays MikroORM's: pg-pool keeps that one out of its enumerable options.
+ */
+async function pgConnectionOptions(clientUrl: string): Promise<Record<string, unknown>> {
+  const { default: connectionString } = await import('pg-connection-string');
+  let options: Record<string, unknown>;
+  try {
+    options = { ...connectionString.parseIntoClientConfig(clientUrl) };
+  } catch (err) {
+    // The parser leaves the URL out of its errors; a TLS file it cannot read names only its path.
+    throw new DatabaseUrlError(`database_url: ${(err as Error).message}`);
+  }
+  delete options.password;
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== ''));
 }
 
 /** MikroORM's SQL connection, seen through the parts above. */
@@ -455,6 +475,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       driver: PostgreSqlDriver,
       clientUrl: target.clientUrl,
       dbName: target.dbName,
+      driverOptions: await pgConnectionOptions(target.clientUrl),
     });
     const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
     const lookups = lookupPool(pool);

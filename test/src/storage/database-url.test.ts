@@ -24,6 +24,31 @@ describe('parseDatabaseUrl', () => {
     });
   });
 
+  it('keeps a postgres URL’s query for node-postgres, with asyncpg’s ssl= read as sslmode', () => {
+    expect(parseDatabaseUrl('postgresql://u:p@db/app?sslmode=verify-full&application_name=web')).toMatchObject({
+      clientUrl: 'postgresql://u:p@db/app?sslmode=verify-full&application_name=web',
+    });
+    expect(parseDatabaseUrl('postgresql+asyncpg://u:p@db/app?ssl=require')).toMatchObject({
+      clientUrl: 'postgresql://u:p@db/app?sslmode=require',
+    });
+    // an explicit sslmode wins; node-postgres's own ssl=true|false|1|0 passes through untouched
+    expect(parseDatabaseUrl('postgresql://u@db/app?ssl=require&sslmode=disable')).toMatchObject({
+      clientUrl: 'postgresql://u@db/app?ssl=require&sslmode=disable',
+    });
+    expect(parseDatabaseUrl('postgresql://u@db/app?ssl=true')).toMatchObject({
+      clientUrl: 'postgresql://u@db/app?ssl=true',
+    });
+    // the database the URL leaves out is named, so node-postgres does not fall back to the user's name
+    expect(parseDatabaseUrl('postgresql://u@db')).toMatchObject({
+      dbName: 'postgres',
+      clientUrl: 'postgresql://u@db/postgres',
+    });
+    expect(parseDatabaseUrl('postgresql://u@%2Frun%2Fpostgresql/app')).toMatchObject({
+      dbName: 'app',
+      clientUrl: 'postgresql://u@%2Frun%2Fpostgresql/app',
+    });
+  });
+
   it('reads postgres and mongodb database names', () => {
     expect(parseDatabaseUrl('postgres://u@h/regstack')).toMatchObject({ kind: 'postgresql', dbName: 'regstack' });
     expect(parseDatabaseUrl('mongodb://h:27017/accounts')).toMatchObject({ kind: 'mongodb', dbName: 'accounts' });
