@@ -9,7 +9,7 @@ export {
   parseDatabaseUrl,
   redactDatabaseUrl,
 } from './db/database-url.ts';
-export type { Dialect, SqliteSynchronous } from './db/drivers.ts';
+export type { Dialect, SchemaState, SqliteSynchronous } from './db/drivers.ts';
 export {
   ALL_ENTITIES,
   type AuditEvent,

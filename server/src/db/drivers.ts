@@ -71,10 +71,19 @@ export interface Dialect {
   authLookup?(em: EntityManager, sessionId: string, now: Date): Promise<AuthRow | null>;
 }
 
+/**
+ * Whether the database holds the schema this code needs: on SQL, every migration it ships has run; on MongoDB,
+ * every index its entities declare exists. `missing` names what is not there (migration names, or
+ * `collection: field,… (unique)` on MongoDB).
+ */
+export type SchemaState = { current: true } | { current: false; missing: string[] };
+
 export interface OpenedOrm {
   orm: MikroORM;
   dialect: Dialect;
   installSchema(): Promise<void>;
+  /** Reads the schema's state without changing anything (no table or collection is created). */
+  schemaState(): Promise<SchemaState>;
   /** Closes the ORM and anything opened beside it. */
   close(): Promise<void>;
 }
@@ -458,6 +467,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       orm,
       dialect: sqlDialect(sqliteRunner(orm, database, synchronous), 'sqlite'),
       installSchema: () => migrateUp(orm),
+      schemaState: () => migrationState(orm, sqliteMigrations),
       async close() {
         await checkpointer?.stop();
         await orm.close(true);
@@ -483,6 +493,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       orm,
       dialect: sqlDialect(postgresRunner(pool), 'postgresql', postgresRunner(lookups)),
       installSchema: () => migrateUp(orm),
+      schemaState: () => migrationState(orm, postgresqlMigrations),
       async close() {
         await lookups.end();
         await orm.close(true);
@@ -512,6 +523,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // always checked in queries and rows are purged by `regstack purge`, so correctness never depends on them
     // (and FerretDB does not implement expireAfterSeconds).
     installSchema: () => orm.schema.create(),
+    schemaState: () => mongoIndexState(orm),
     close: () => orm.close(true),
   };
 }
@@ -527,6 +539,73 @@ async function migrationOptions(migrationsList: MigrationObject[]) {
 
 async function migrateUp(orm: MikroORM): Promise<void> {
   await orm.migrator.up();
+}
+
+/**
+ * The shipped migrations that the migrations table does not list. Read with a plain query rather than the
+ * migrator, whose `getPending()` creates the table when it is missing: a health check must not write.
+ */
+async function migrationState(orm: MikroORM, shipped: MigrationObject[]): Promise<SchemaState> {
+  const connection = orm.em.fork().getConnection();
+  let executed: Set<string>;
+  try {
+    const rows = (await connection.execute(`select name from ${MIGRATIONS_TABLE}`)) as { name: string }[];
+    executed = new Set(rows.map((row) => row.name));
+  } catch (err) {
+    // No migrations table yet (SQLite: "no such table"; PostgreSQL: 42P01): nothing has run.
+    const e = err as { code?: string; message?: string };
+    if (e.code !== '42P01' && !/no such table/i.test(e.message ?? '')) throw err;
+    executed = new Set();
+  }
+  const missing = shipped.map((m) => m.name).filter((name) => !executed.has(name));
+  return missing.length === 0 ? { current: true } : { current: false, missing };
+}
+
+/**
+ * MongoDB has no migrations: `installSchema` creates the indexes the entities declare, and the unique ones are
+ * what keeps one account per email (R66). Each declared index must exist with its keys, in order, and its
+ * uniqueness, whatever its name.
+ */
+async function mongoIndexState(orm: MikroORM): Promise<SchemaState> {
+  const connection = orm.em.getConnection();
+  await connection.ensureConnection();
+  const db = (connection as unknown as MongoConnectionLike).getDb();
+  const existing = new Set<string>();
+  for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
+    for (const index of await db.collection(name).listIndexes().toArray()) {
+      existing.add(indexLabel(name, Object.keys(index.key), index.unique === true));
+    }
+  }
+  const missing: string[] = [];
+  for (const meta of orm.getMetadata().getAll().values()) {
+    if (!meta.collection || meta.embeddable || meta.virtual) continue;
+    const fields = (names: unknown) =>
+      [names]
+        .flat()
+        .flatMap((name) => meta.properties[String(name) as keyof typeof meta.properties]?.fieldNames ?? [String(name)]);
+    const wanted = [
+      ...meta.uniques.map((u) => indexLabel(meta.collection, fields(u.properties), true)),
+      ...meta.indexes.map((i) => indexLabel(meta.collection, fields(i.properties), false)),
+      ...meta.props.flatMap((prop) => [
+        ...(prop.unique ? [indexLabel(meta.collection, prop.fieldNames, true)] : []),
+        ...(prop.index ? [indexLabel(meta.collection, prop.fieldNames, false)] : []),
+      ]),
+    ];
+    for (const label of wanted) if (!existing.has(label)) missing.push(label);
+  }
+  return missing.length === 0 ? { current: true } : { current: false, missing };
+}
+
+function indexLabel(collection: string, fields: string[], unique: boolean): string {
+  return `${collection}: ${fields.join(',')}${unique ? ' (unique)' : ''}`;
+}
+
+/** The part of MikroORM's MongoDB connection read above (the mongodb driver's `Db`). */
+interface MongoConnectionLike {
+  getDb(): {
+    listCollections(filter: object, options: { nameOnly: true }): { toArray(): Promise<{ name: string }[]> };
+    collection(name: string): { listIndexes(): { toArray(): Promise<{ key: object; unique?: boolean }[]> } };
+  };
 }
 
 export type { EntityManager };

@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from '../logger.ts';
 import { type BackendKind, type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from './database-url.ts';
-import { type Dialect, openOrm, type SqliteSynchronous } from './drivers.ts';
+import { type Dialect, openOrm, type SchemaState, type SqliteSynchronous } from './drivers.ts';
 
 export interface Storage {
   readonly kind: BackendKind;
@@ -34,6 +34,8 @@ export interface Storage {
   afterCommit(callback: () => void): void;
   /** Runs migrations (SQL) or creates collections and indexes (MongoDB). Idempotent. */
   installSchema(): Promise<void>;
+  /** Whether `installSchema` has nothing left to do; reads only. */
+  schemaState(): Promise<SchemaState>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -87,7 +89,10 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
       else callback();
     },
     installSchema: opened.installSchema,
+    schemaState: opened.schemaState,
     async ping() {
+      // MikroORM's MongoDB connection opens on first use, and its check fails until then instead of opening it.
+      await orm.em.getConnection().ensureConnection();
       const status = await orm.checkConnection();
       if (!status.ok) throw new Error(`database unreachable: ${status.reason}`, { cause: status.error });
     },

@@ -158,6 +158,34 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
   const { config, runtime, storage, logger, ipResolver } = deps;
   const apiPrefix = config.apiPrefix.replace(/\/+$/, '');
 
+  // `/healthz` is a readiness check: a database without this version's schema (an upgrade whose migrations
+  // have not run) would fail requests, so it is not ready. Once current, it stays current for this process;
+  // until then every check reads again, so it turns ready as soon as the migrations have run elsewhere.
+  let schemaCurrent = false;
+  let reportedMissing = '';
+  async function schemaIsCurrent(): Promise<boolean> {
+    if (schemaCurrent) return true;
+    let state: Awaited<ReturnType<Storage['schemaState']>>;
+    try {
+      state = await storage.schemaState();
+    } catch (err) {
+      logger.warn('could not read the database schema state', { err });
+      return false;
+    }
+    if (state.current) {
+      schemaCurrent = true;
+      return true;
+    }
+    const missing = state.missing.join('; ');
+    if (missing !== reportedMissing) {
+      reportedMissing = missing;
+      logger.warn('the database schema is behind this regstack: run regstack.installSchema() or `regstack migrate`', {
+        missing,
+      });
+    }
+    return false;
+  }
+
   return async (request, info = {}) => {
     const url = new URL(request.url);
     // Canonical path before matching (R20: `//trpc`, trailing slashes and case must not dodge a rule).
@@ -166,10 +194,11 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
     if (path.toLowerCase() === '/healthz') {
       try {
         await storage.ping();
-        return json(200, { status: 'ok', database: storage.kind });
       } catch {
         return json(503, { status: 'unavailable' }, { 'retry-after': '5' });
       }
+      if (!(await schemaIsCurrent())) return json(503, { status: 'schema_outdated' }, { 'retry-after': '5' });
+      return json(200, { status: 'ok', database: storage.kind });
     }
 
     if (config.enableUiRouter) {
