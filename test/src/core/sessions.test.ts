@@ -11,6 +11,7 @@ import { describeEachBackend } from '../harness/each-backend.ts';
 import { startFerretDb } from '../harness/ferretdb.ts';
 import { failure as codeOf } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, TEST_SECRET, type TestRegstack } from '../harness/regstack.ts';
+import { reencodedTwins } from '../harness/tokens.ts';
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
@@ -39,6 +40,24 @@ describeEachBackend('sessions and access tokens', (ctx) => {
     expect((await as(b.accessToken).account.me()).email).toBe(email);
     // replaying the logout changes nothing and reveals nothing
     expect((await codeOf(as(a.accessToken).logout())).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('revokes by session, not by token string: re-encoded twins of a logged-out token die with it (R39)', async () => {
+    // An HS256 signature is 32 bytes in 43 base64url characters; the last one carries 2 unused bits, which
+    // decoders ignore. So each token has three twins — other strings, same signature — that verify. A denylist
+    // keyed by the string (or its hash) would let a twin outlive the logout.
+    const { email, password } = await createVerifiedUser(t, 'twins@example.com');
+    const a = await login(email, password, 'laptop');
+    const b = await login(email, password, 'phone');
+    const twins = reencodedTwins(a.accessToken);
+    // Control: they verify today (jose and regstack decode leniently, as RFC 7515 allows). Were regstack to refuse
+    // non-canonical encodings one day, this attack would be gone altogether, and this line would say so.
+    for (const twin of twins) expect((await as(twin).account.me()).email).toBe(email);
+    expect(await as(twins[1]!).logout()).toEqual({ status: 'logged_out', revoked: 1 }); // logged out by a twin
+    for (const token of [a.accessToken, ...twins]) {
+      expect((await codeOf(as(token).account.me())).code).toBe('UNAUTHENTICATED');
+    }
+    expect((await as(b.accessToken).account.me()).email).toBe(email);
   });
 
   it('lists live sessions and revokes one by id; another user’s session id is not found', async () => {

@@ -1,10 +1,12 @@
 /**
  * Attacks over real HTTP, on every backend: a concurrent burst of wrong passwords (R17), logoutAll against
- * tokens minted in the same second (R40), forged tokens (R31–R35), and enumeration by response bytes (R9).
+ * tokens minted in the same second (R40), a logout by a re-encoded twin of the token (R39), tokens offered in
+ * the URL or a cookie (R36), forged tokens (R31–R35), and enumeration by response bytes (R9).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { reencodedTwins } from '../harness/tokens.ts';
 import { data, error, rawClient } from './http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -47,6 +49,39 @@ describeEachBackend('attacks over HTTP', (ctx) => {
       expect((await api.query('auth.account.me', undefined, { authorization: `Bearer ${token}` })).status).toBe(401);
     }
     expect((await api.query('auth.account.me', undefined, { authorization: `Bearer ${fresh}` })).status).toBe(200);
+  });
+
+  it('a logout by a re-encoded twin of the token revokes every spelling of it (R39)', async () => {
+    const { email } = await createVerifiedUser(t, 'http-twins@example.com');
+    const token: string = data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken;
+    const other: string = data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken;
+    const twins = reencodedTwins(token);
+    const me = (bearer: string) => api.query('auth.account.me', undefined, { authorization: `Bearer ${bearer}` });
+    expect((await me(twins[0]!)).status).toBe(200); // control: a twin verifies
+    expect(data(await api.mutation('auth.logout', undefined, { authorization: `Bearer ${twins[2]}` }))).toEqual({
+      status: 'logged_out',
+      revoked: 1,
+    });
+    for (const spelling of [token, ...twins]) expect((await me(spelling)).status).toBe(401);
+    expect((await me(other)).status).toBe(200);
+  });
+
+  it('takes the access token from the Authorization header only, never from the URL or a cookie (R36)', async () => {
+    const { email } = await createVerifiedUser(t, 'http-transport@example.com');
+    const token: string = data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken;
+    const input = encodeURIComponent(JSON.stringify({ json: null }));
+    for (const query of ['access_token', 'token', 'authorization', 'bearer']) {
+      const res = await fetch(`${server.url}/trpc/auth.account.me?input=${input}&${query}=${token}`);
+      expect(res.status, query).toBe(401);
+    }
+    const viaCookie = await fetch(`${server.url}/trpc/auth.account.me?input=${input}`, {
+      headers: { cookie: `access_token=${token}; token=${token}; authorization=Bearer%20${token}` },
+    });
+    expect(viaCookie.status).toBe(401);
+    const control = await fetch(`${server.url}/trpc/auth.account.me?input=${input}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(control.status).toBe(200);
   });
 
   it('a burst of concurrent calls by many users: each sees only itself, revoked and forged ones none (R37)', async () => {
