@@ -90,7 +90,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
   });
   // Hashing runs in a process of its own at a lower priority (argon2-process.ts), started now so the first
   // login does not pay for it.
-  if (!options.hasher) await startArgon2Process(config.hashThreadPriority);
+  if (!options.hasher) await startArgon2Process(config.hashThreadPriority, config.hashConcurrency);
   const events = createEventBus(logger, storage.afterCommit);
   const mailer: Mailer = createMailer({
     storage,

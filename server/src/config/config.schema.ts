@@ -579,8 +579,9 @@ export const configSchema = z
      */
     argon2Parallelism: z.int().min(1).max(8).default(1),
     /**
-     * Hashes computed at once (R7); keep it below the libuv pool size. Not in the Python regstack.
-     * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1
+     * Hashes computed at once (R7). The hashing process gets a libuv pool thread for each. Not in the Python
+     * regstack.
+     * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1 — 3 unless UV_THREADPOOL_SIZE is set
      */
     hashConcurrency: z.int().min(1).max(64).default(defaultHashConcurrency),
     /**

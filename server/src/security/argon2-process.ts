@@ -21,7 +21,10 @@
  *
  * One hashing process serves the whole host process, started on first use (`startArgon2Process` starts it
  * ahead of time); each caller asks for its `nice` and the process keeps the highest asked for (priorities are
- * only lowered). It keeps the host alive only while a call is in flight, and ends when the host ends. If it
+ * only lowered). Each caller also says how many calls it may have in flight (its `hash_concurrency`): the
+ * process's libuv pool, which libuv sizes once per process from `UV_THREADPOOL_SIZE`, gets at least that many
+ * threads, so the host's setting of that variable never caps it; a caller allowed more than the running
+ * process has threads gets a new, bigger process, and the old one ends once it has answered its calls. It keeps the host alive only while a call is in flight, and ends when the host ends. If it
  * dies, the calls in flight reject with `Argon2ProcessExitedError` and the next call starts a new one.
  * Passwords cross only the IPC socket and are never logged on either side.
  */
@@ -80,7 +83,14 @@ interface Hashing {
   nice: number;
   /** Settles once the process runs at `nice`: at start-up it applies its argv's, later ones arrive as messages. */
   niced: Promise<void>;
+  /** Its libuv pool threads (`UV_THREADPOOL_SIZE`, fixed for the life of a process). */
+  threads: number;
+  /** Replaced by a bigger process: it takes no new calls and ends once it has answered those it has. */
+  retiring: boolean;
 }
+
+/** libuv's own default pool size, the least a hashing process gets. */
+const MIN_POOL_THREADS = 4;
 
 let current: Hashing | undefined;
 let nextId = 1;
@@ -96,12 +106,12 @@ function hold(child: ChildProcess, held: boolean) {
   }
 }
 
-function spawn(nice: number): Hashing {
+function spawn(nice: number, threads: number): Hashing {
   const ext = extname(fileURLToPath(import.meta.url)); // .ts from source, .js from dist
   const { NODE_OPTIONS: _hostOptions, ...env } = process.env; // the host's preloads and flags are not ours
   const child = fork(fileURLToPath(new URL(`./argon2-process.child${ext}`, import.meta.url)), [String(nice)], {
     execArgv: ['--disable-warning=ExperimentalWarning'],
-    env,
+    env: { ...env, UV_THREADPOOL_SIZE: String(threads) },
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -114,7 +124,12 @@ function spawn(nice: number): Hashing {
     markFailed = reject;
   });
   ready.catch(() => {}); // observed by startArgon2Process callers; calls in flight learn of it through `fail`
-  const hashing: Hashing = { child, ready, pending, nice, niced: ready };
+  const hashing: Hashing = { child, ready, pending, nice, niced: ready, threads, retiring: false };
+  /** Idle now: let the host exit, or, once replaced, end (the child exits when its channel closes). */
+  const idle = () => {
+    if (!hashing.retiring) hold(child, false);
+    else if (child.connected) child.disconnect();
+  };
 
   const fail = (err: Error) => {
     if (current === hashing) current = undefined;
@@ -126,13 +141,13 @@ function spawn(nice: number): Hashing {
     if (message === 'ready') {
       started = true;
       markReady();
-      if (pending.size === 0) hold(child, false);
+      if (pending.size === 0) idle();
       return;
     }
     const call = pending.get(message.id);
     if (call === undefined) return;
     pending.delete(message.id);
-    if (pending.size === 0 && started) hold(child, false);
+    if (pending.size === 0 && started) idle();
     call.resolve(message);
   });
   child.on('error', (err) => fail(new Argon2ProcessExitedError(`The hashing process failed: ${err.message}`)));
@@ -142,11 +157,25 @@ function spawn(nice: number): Hashing {
   return hashing;
 }
 
-/** The running hashing process, started if need be, at no less than `nice`. */
-function hashing(nice: number): Hashing {
+/** The running hashing process, started if need be, at no less than `nice` and with `concurrency` pool threads. */
+function hashing(nice: number, concurrency: number): Hashing {
+  const threads = Math.max(MIN_POOL_THREADS, concurrency);
   const running = current;
   if (running === undefined) {
-    current = spawn(nice);
+    current = spawn(nice, threads);
+    return current;
+  }
+  if (threads > running.threads) {
+    running.retiring = true;
+    // It ends once idle: after its start-up (so whoever awaits that still hears it) if no call is in flight,
+    // else after its last answer.
+    running.ready.then(
+      () => {
+        if (running.pending.size === 0 && running.child.connected) running.child.disconnect();
+      },
+      () => {},
+    );
+    current = spawn(Math.max(nice, running.nice), threads);
     return current;
   }
   if (nice > running.nice) {
@@ -177,16 +206,24 @@ function unwrap(reply: Argon2Reply): Argon2Reply {
   return reply;
 }
 
-/** Starts the hashing process now (at no less than `nice`), so the first password check does not pay for it. */
-export async function startArgon2Process(nice: number): Promise<void> {
-  const target = hashing(nice);
+/**
+ * Starts the hashing process now (at no less than `nice`, with pool threads for `concurrency` calls), so the
+ * first password check does not pay for it.
+ */
+export async function startArgon2Process(nice: number, concurrency: number): Promise<void> {
+  const target = hashing(nice, concurrency);
   await target.ready;
   await target.niced; // no round trip when the process started at this priority or above
 }
 
 /** Verifies `password` against a PHC string, as `argon2.verify` does, in the hashing process. */
-export async function verifyInArgon2Process(phc: string, password: string, nice: number): Promise<boolean> {
-  const reply = unwrap(await send(hashing(nice), { op: 'verify', phc, password }));
+export async function verifyInArgon2Process(
+  phc: string,
+  password: string,
+  nice: number,
+  concurrency: number,
+): Promise<boolean> {
+  const reply = unwrap(await send(hashing(nice, concurrency), { op: 'verify', phc, password }));
   if (!('ok' in reply)) throw new Error('The hashing process answered a verify with a digest');
   return reply.ok;
 }
@@ -197,8 +234,9 @@ export async function hashInArgon2Process(
   salt: Buffer,
   parameters: Argon2HashParameters,
   nice: number,
+  concurrency: number,
 ): Promise<Buffer> {
-  const reply = unwrap(await send(hashing(nice), { op: 'hash', password, salt, ...parameters }));
+  const reply = unwrap(await send(hashing(nice, concurrency), { op: 'hash', password, salt, ...parameters }));
   if (!('digest' in reply)) throw new Error('The hashing process answered a hash with a verdict');
   return Buffer.from(reply.digest.buffer, reply.digest.byteOffset, reply.digest.byteLength);
 }

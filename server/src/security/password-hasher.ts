@@ -60,10 +60,9 @@ export interface PasswordHasherOptions {
    */
   parallelism?: number;
   /**
-   * KDF calls allowed to run at once (R7). Keep it at most the core count and below `UV_THREADPOOL_SIZE`,
-   * because argon2 occupies one libuv pool thread per call and the pool is shared with `fs`, `dns.lookup`,
-   * async `crypto` and `zlib`.
-   * @default min(cores, UV_THREADPOOL_SIZE − 1), at least 1 (pool default 4 → at most 3)
+   * KDF calls allowed to run at once (R7). Each runs on a libuv pool thread of the hashing process, which gets
+   * at least this many (argon2-process.ts), and holds `memoryKib` while it runs.
+   * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1 (3 unless UV_THREADPOOL_SIZE is set)
    */
   concurrency?: number;
   /**
@@ -121,8 +120,9 @@ const MAX_PHC_LENGTH = 512;
 /**
  * Default bound on concurrent argon2 calls (R7): one more than the cores, so a core never idles while the event
  * loop hands a finished hash's slot to the next (with the hashing at a lower priority, see argon2-process.ts, the
- * extra job only takes spare CPU), and one below the libuv pool size, which the hashing process inherits from
- * `UV_THREADPOOL_SIZE` (so a larger cap on a many-core machine is an explicit `hash_concurrency` choice).
+ * extra job only takes spare CPU), but no more than one below `UV_THREADPOOL_SIZE` (libuv's 4 when unset), so 3
+ * on most machines. The cap is deliberate: in a container, Node counts the host's cores, not the CPU quota, and
+ * each call holds `memoryKib`; a bigger machine raises `hash_concurrency` (the hashing process's pool follows it).
  */
 export function defaultHashConcurrency(): number {
   const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
@@ -292,7 +292,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     // written by the server, not chosen by the caller (R10's equal timing is for absent users: verifyDummy).
     if (parseArgon2Hash(phc) === null) return false;
     // The library recomputes the tag and compares with crypto.timingSafeEqual (constant time, R6).
-    return withSlot(() => verifyInArgon2Process(phc, password, priority));
+    return withSlot(() => verifyInArgon2Process(phc, password, priority, concurrency));
   }
 
   return {
@@ -304,6 +304,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
           salt,
           { memoryKib, iterations, parallelism, hashLength: HASH_BYTES, version: ARGON2_VERSION },
           priority,
+          concurrency,
         );
         return formatArgon2idHash(memoryKib, iterations, parallelism, salt, digest);
       });

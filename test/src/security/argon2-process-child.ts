@@ -4,7 +4,7 @@
  * of its own so no other test has started a hashing process. argv[2..]: regstack options (JSON), one instance each.
  */
 import { randomBytes, randomFill } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRegstack, parseConfig, silentLogger } from '@regstack/server';
 import { argon2ProcessPid } from '../../../server/src/security/argon2-process.ts';
 
@@ -27,6 +27,7 @@ await new Promise<void>((resolve) => randomFill(new Uint8Array(1), () => resolve
 const hostBefore = threadNices('self');
 // argv[2..]: the options of each instance, created in turn in this one process (one hashing process for all).
 const instances = [];
+const pids: (number | undefined)[] = []; // the hashing process after each instance
 for (const options of process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['{}']) {
   instances.push(
     await createRegstack({
@@ -40,9 +41,19 @@ for (const options of process.argv.slice(2).length > 0 ? process.argv.slice(2) :
       startWorkers: false,
     }),
   );
+  pids.push(argon2ProcessPid());
 }
 const hostAfter = threadNices('self');
 const hashingPid = argon2ProcessPid();
 const hashing = hashingPid === undefined ? {} : threadNices(hashingPid);
+// A process replaced by a bigger one ends once idle: give it up to 5 s.
+const replaced = [...new Set(pids)].filter((pid): pid is number => pid !== undefined && pid !== hashingPid);
+for (
+  const deadline = Date.now() + 5000;
+  replaced.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline;
+) {
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+const replacedAlive = replaced.filter((pid) => existsSync(`/proc/${pid}`));
 for (const regstack of instances) await regstack.close();
-console.log(JSON.stringify({ hostBefore, hostAfter, hashingPid, hashing, hostPid: process.pid }));
+console.log(JSON.stringify({ hostBefore, hostAfter, hashingPid, hashing, hostPid: process.pid, pids, replacedAlive }));

@@ -85,6 +85,8 @@ describe.skipIf(process.platform !== 'linux')('the hashing process: priorities',
     hashingPid: number | undefined;
     hashing: Record<string, number[]>;
     hostPid: number;
+    pids: (number | undefined)[];
+    replacedAlive: number[];
   };
   const run = (...instances: Record<string, unknown>[]) =>
     runNodeChild<Report>(
@@ -139,10 +141,45 @@ describe.skipIf(process.platform !== 'linux')('the hashing process: priorities',
   });
 });
 
+describe.skipIf(process.platform !== 'linux')('the hashing process: pool size', () => {
+  type Report = {
+    hashingPid: number;
+    hashing: Record<string, number[]>;
+    pids: number[];
+    replacedAlive: number[];
+  };
+  const run = (...instances: Record<string, unknown>[]) =>
+    runNodeChild<Report>(
+      fileURLToPath(new URL('./argon2-process-child.ts', import.meta.url)),
+      instances.map((options) => JSON.stringify(options)),
+      'argon2-process',
+    );
+  const poolThreads = (report: Report) => report.hashing['libuv-worker']?.length;
+
+  it('has libuv’s 4 pool threads by default, and as many as hash_concurrency when that is more', async () => {
+    expect(poolThreads(await run({}))).toBe(4);
+    // Not capped by libuv's default of 4 (nor by the host's UV_THREADPOOL_SIZE): 7 calls run at once.
+    expect(poolThreads(await run({ hashConcurrency: 7 }))).toBe(7);
+  });
+
+  it('replaces the process with a bigger one for a later instance allowed more, and ends the old one', async () => {
+    const grown = await run({}, { hashConcurrency: 6, hashThreadPriority: 15 });
+    expect(new Set(grown.pids).size).toBe(2);
+    expect(grown.hashingPid).toBe(grown.pids[1]);
+    expect(poolThreads(grown)).toBe(6);
+    expect(grown.hashing['libuv-worker']?.every((n) => n === 15)).toBe(true);
+    expect(grown.replacedAlive).toEqual([]); // the first process ended once idle
+    // A later instance allowed fewer keeps the running process.
+    const kept = await run({ hashConcurrency: 6 }, {});
+    expect(new Set(kept.pids).size).toBe(1);
+    expect(poolThreads(kept)).toBe(6);
+  });
+});
+
 describe('the hashing process: calls', () => {
   it('starts no argon2 job in the host process, where a direct call does start one', async () => {
     const hasher = createPasswordHasher(fastOptions);
-    await startArgon2Process(10);
+    await startArgon2Process(10, 3);
     const viaHasher = await resourcesCreatedDuring(async () => {
       const phc = await hasher.hash('a password for the hashing process');
       expect(await hasher.verify(phc, 'a password for the hashing process')).toBe(true);
@@ -171,11 +208,11 @@ describe('the hashing process: calls', () => {
     // A deliberately slow hash (64 MiB × 8) so the calls are still running when the process is killed.
     const slow = await argon2Hash('slow', { type: argon2id, memoryCost: 65_536, timeCost: 8 });
     const hasher = createPasswordHasher({ ...fastOptions, retryAfterSeconds: 2 });
-    await startArgon2Process(10);
+    await startArgon2Process(10, 3);
     const killed = argon2ProcessPid();
     expect(killed).toBeTypeOf('number');
     const settled = Promise.allSettled([
-      verifyInArgon2Process(slow, 'slow', 10),
+      verifyInArgon2Process(slow, 'slow', 10, 3),
       hasher.verify(slow, 'slow'),
       hasher.verify(slow, 'wrong'),
     ]);
@@ -211,7 +248,7 @@ describe('the hashing process: the host process lifecycle', () => {
       'idle.mjs',
       `const { createPasswordHasher } = await import(${HASHER});
        const { startArgon2Process } = await import(${PROCESS});
-       await startArgon2Process(10);
+       await startArgon2Process(10, 3);
        const hasher = createPasswordHasher({ memoryKib: 1024, iterations: 1, unsafeAllowWeakParametersForTests: true });
        const phc = await hasher.hash('child password');
        console.log(String(await hasher.verify(phc, 'child password')));`,
@@ -238,7 +275,7 @@ describe('the hashing process: the host process lifecycle', () => {
     const file = await script(
       'killed.mjs',
       `const { startArgon2Process, argon2ProcessPid } = await import(${PROCESS});
-       await startArgon2Process(10);
+       await startArgon2Process(10, 3);
        console.log(argon2ProcessPid());
        setInterval(() => {}, 1000);`,
     );
