@@ -88,9 +88,6 @@ export async function createRegstack(options: CreateRegstackOptions) {
     sqliteSynchronous: config.sqliteSynchronous,
     logger,
   });
-  // Hashing runs in a process of its own at a lower priority (argon2-process.ts), started now so the first
-  // login does not pay for it.
-  if (!options.hasher) await startArgon2Process(config.hashThreadPriority, config.hashConcurrency);
   const events = createEventBus(logger, storage.afterCommit);
   const mailer: Mailer = createMailer({
     storage,
@@ -111,10 +108,13 @@ export async function createRegstack(options: CreateRegstackOptions) {
       memoryKib: config.argon2MemoryKib,
       iterations: config.argon2Iterations,
       parallelism: config.argon2Parallelism,
-      concurrency: config.hashConcurrency,
+      ...(config.hashConcurrency !== undefined && { concurrency: config.hashConcurrency }),
       queueLimit: config.hashQueueLimit,
       priority: config.hashThreadPriority,
     });
+  // Hashing runs in a process of its own at a lower priority (argon2-process.ts), started now so the first
+  // login does not pay for it.
+  if (!options.hasher) await startArgon2Process(config.hashThreadPriority, hasher.concurrency);
   const tokens = createTokenService({
     secret: config.jwtSecret,
     previousSecrets: [...config.jwtPreviousSecrets],

@@ -36,3 +36,4 @@ export {
   recordLoginStepByStep,
   reserveStepByStep,
 } from './repositories/index.ts';
+export { defaultHashConcurrency } from './security/password-hasher.ts';

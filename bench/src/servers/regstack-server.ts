@@ -28,7 +28,7 @@ import {
   type RegstackConfigInput,
   type RegstackContext,
 } from '@regstack/server';
-import { createNodeServer } from '@regstack/server/internal';
+import { createNodeServer, defaultHashConcurrency } from '@regstack/server/internal';
 import { initTRPC } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
@@ -163,7 +163,7 @@ const ready: RegstackReady = {
     memoryKib: config.argon2MemoryKib,
     iterations: config.argon2Iterations,
     parallelism: config.argon2Parallelism,
-    hashConcurrency: config.hashConcurrency,
+    hashConcurrency: config.hashConcurrency ?? defaultHashConcurrency(config.argon2MemoryKib),
   },
 };
 announceReady(ready);

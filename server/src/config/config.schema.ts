@@ -7,7 +7,7 @@
  * Every object is strict: an unknown key is an error, never silently ignored.
  */
 import { z } from 'zod';
-import { DEFAULT_HASHING_PRIORITY, defaultHashConcurrency } from '../security/password-hasher.ts';
+import { DEFAULT_HASHING_PRIORITY } from '../security/password-hasher.ts';
 import {
   isIpOrCidr,
   normalizeCountryCode,
@@ -581,9 +581,10 @@ export const configSchema = z
     /**
      * Hashes computed at once (R7). The hashing process gets a libuv pool thread for each. Not in the Python
      * regstack.
-     * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1 — 3 unless UV_THREADPOOL_SIZE is set
+     * @default cores + 1, but no more than a quarter of the process's memory (its cgroup limit, if any) holds at
+     * `argon2_memory_kib` each, and at most 64 (unset: the password hasher works it out)
      */
-    hashConcurrency: z.int().min(1).max(64).default(defaultHashConcurrency),
+    hashConcurrency: z.int().min(1).max(64).optional(),
     /**
      * `nice` of regstack's hashing process, where argon2 runs (0 = normal priority), so the event loop keeps
      * answering while hashing saturates the CPU. The host's own threads are never changed; see README

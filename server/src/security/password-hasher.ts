@@ -13,7 +13,7 @@
  * case-folds or normalizes, so set-time and verify-time must both go through that one normalization.
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { Argon2ProcessExitedError, hashInArgon2Process, verifyInArgon2Process } from './argon2-process.ts';
 
@@ -40,6 +40,8 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<false>;
   /** A snapshot: KDF calls running, calls waiting for a slot, and calls shed since the hasher was created. */
   readonly stats: { active: number; queued: number; shed: number };
+  /** KDF calls allowed at once (the `concurrency` option, or its default). */
+  readonly concurrency: number;
 }
 
 export interface PasswordHasherOptions {
@@ -62,7 +64,7 @@ export interface PasswordHasherOptions {
   /**
    * KDF calls allowed to run at once (R7). Each runs on a libuv pool thread of the hashing process, which gets
    * at least this many (argon2-process.ts), and holds `memoryKib` while it runs.
-   * @default min(cores + 1, UV_THREADPOOL_SIZE − 1), at least 1 (3 unless UV_THREADPOOL_SIZE is set)
+   * @default `defaultHashConcurrency` for this `memoryKib`
    */
   concurrency?: number;
   /**
@@ -117,17 +119,39 @@ const MAX_PARALLELISM = 8;
 /** A PHC string longer than this is malformed before it is parsed (ours are ~100 characters). */
 const MAX_PHC_LENGTH = 512;
 
+/** Share of the process's memory that concurrent hashes may hold by default. */
+const HASH_MEMORY_SHARE = 0.25;
+/** Ceiling of the default (and of `hash_concurrency`). */
+const MAX_DEFAULT_HASH_CONCURRENCY = 64;
+
+export interface HashingMachine {
+  /** Cores this process may use: `os.availableParallelism()`, which follows the affinity mask and, on Linux, a cgroup CPU quota. */
+  cores: number;
+  /** Memory this process may use: its cgroup limit (`process.constrainedMemory()`) or the machine's. */
+  memoryBytes: number;
+}
+
+/** This process's cores and memory, as `defaultHashConcurrency` reads them. */
+export function currentMachine(): HashingMachine {
+  const constrained = process.constrainedMemory();
+  return {
+    cores: availableParallelism(),
+    memoryBytes: constrained > 0 ? Math.min(constrained, totalmem()) : totalmem(),
+  };
+}
+
 /**
  * Default bound on concurrent argon2 calls (R7): one more than the cores, so a core never idles while the event
  * loop hands a finished hash's slot to the next (with the hashing at a lower priority, see argon2-process.ts, the
- * extra job only takes spare CPU), but no more than one below `UV_THREADPOOL_SIZE` (libuv's 4 when unset), so 3
- * on most machines. The cap is deliberate: in a container, Node counts the host's cores, not the CPU quota, and
- * each call holds `memoryKib`; a bigger machine raises `hash_concurrency` (the hashing process's pool follows it).
+ * extra job only takes spare CPU); but no more than a quarter of the process's memory holds at `memoryKib` each
+ * (a container's limit counts), and never above 64. Beyond it, calls queue and are then shed.
  */
-export function defaultHashConcurrency(): number {
-  const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
-  const poolSize = Number.isInteger(pool) && pool > 0 ? pool : 4;
-  return Math.max(1, Math.min(availableParallelism() + 1, poolSize - 1));
+export function defaultHashConcurrency(
+  memoryKib: number = DEFAULT_ARGON2_PARAMETERS.memoryKib,
+  machine: HashingMachine = currentMachine(),
+): number {
+  const byMemory = Math.floor((machine.memoryBytes * HASH_MEMORY_SHARE) / (memoryKib * 1024));
+  return Math.max(1, Math.min(machine.cores + 1, byMemory, MAX_DEFAULT_HASH_CONCURRENCY));
 }
 
 type Argon2Variant = 'argon2id' | 'argon2i' | 'argon2d';
@@ -212,7 +236,7 @@ function requireInteger(name: string, value: number, min: number, max: number): 
  * Creates a password hasher. Throws a `RangeError` at construction for parameters outside the allowed ranges,
  * and for argon2id costs below the weakest OWASP row (R6) unless `unsafeAllowWeakParametersForTests` is set.
  * @param options Cost, concurrency and shedding settings; all optional.
- * @default {} (m=19456 KiB, t=2, p=1; concurrency min(cores, UV_THREADPOOL_SIZE − 1); queue 32; retry after 1 s)
+ * @default {} (m=19456 KiB, t=2, p=1; concurrency `defaultHashConcurrency(memoryKib)`; queue 32; retry after 1 s)
  */
 export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
   const weakAllowed = options.unsafeAllowWeakParametersForTests === true;
@@ -241,7 +265,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
         '`unsafeAllowWeakParametersForTests: true`.',
     );
   }
-  const concurrency = requireInteger('concurrency', options.concurrency ?? defaultHashConcurrency(), 1, 1024);
+  const concurrency = requireInteger('concurrency', options.concurrency ?? defaultHashConcurrency(memoryKib), 1, 1024);
   const queueLimit = requireInteger('queueLimit', options.queueLimit ?? 32, 0, 100_000);
   const retryAfterSeconds = requireInteger('retryAfterSeconds', options.retryAfterSeconds ?? 1, 1, 3600);
   const priority = requireInteger('priority', options.priority ?? DEFAULT_HASHING_PRIORITY, 0, 19);
@@ -343,5 +367,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     get stats() {
       return { active, queued: waiting.length, shed };
     },
+
+    concurrency,
   };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 // R6 (argon2id at OWASP parameters, 128-bit salt, constant-time verify, rehash below policy), R7 (bounded
 // concurrency, bounded queue, shedding with SERVER_BUSY + retryAfterSeconds), R10 (dummy verify with the same
 // parameters), R3 (verify exactly what was given: normalization is the caller's job).
@@ -249,11 +250,23 @@ describe('bounded concurrency and shedding (R7)', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
   });
 
-  it('defaults concurrency below the libuv pool and never above the cores', () => {
-    const concurrency = defaultHashConcurrency();
-    expect(concurrency).toBeGreaterThanOrEqual(1);
-    const pool = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '4', 10);
-    expect(concurrency).toBeLessThanOrEqual(Math.max(1, pool - 1));
+  it('defaults concurrency to the cores + 1, within a quarter of the memory and 64', () => {
+    const GiB = 2 ** 30;
+    const at = (cores: number, memoryBytes: number, memoryKib = 19_456) =>
+      defaultHashConcurrency(memoryKib, { cores, memoryBytes });
+    expect(at(2, 8 * GiB)).toBe(3); // the bench machine's shape
+    expect(at(16, 64 * GiB)).toBe(17); // scales with the cores, whatever UV_THREADPOOL_SIZE says
+    expect(at(96, 1024 * GiB)).toBe(64);
+    // A container with 512 MiB: a quarter is 128 MiB, six hashes of 19 MiB, however many cores it is shown.
+    expect(at(64, 512 * 2 ** 20)).toBe(6);
+    expect(at(64, 512 * 2 ** 20, 65_536)).toBe(2); // bigger hashes, fewer at once
+    expect(at(1, 32 * 2 ** 20)).toBe(1); // never below one
+    // This process, as createRegstack sees it: cores + 1 here, unless its memory is tight.
+    const here = defaultHashConcurrency();
+    expect(here).toBeGreaterThanOrEqual(1);
+    expect(here).toBeLessThanOrEqual(availableParallelism() + 1);
+    expect(createPasswordHasher(fastOptions).concurrency).toBe(defaultHashConcurrency(fastOptions.memoryKib));
+    expect(createPasswordHasher({ ...fastOptions, concurrency: 5 }).concurrency).toBe(5);
   });
 });
 
