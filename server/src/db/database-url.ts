@@ -31,6 +31,43 @@ export function redactDatabaseUrl(url: string): string {
 /** libpq's `sslmode` values, which asyncpg also takes as `ssl=`. */
 const LIBPQ_SSL_MODES = new Set(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']);
 
+/**
+ * The query parameters a PostgreSQL `database_url` may carry: libpq's that node-postgres acts on, and MikroORM's
+ * `schema`. Anything else is refused rather than ignored (a misspelt `sslmode` must not mean "in the clear") or
+ * handed on (node-postgres would take `max`, `log` or `Client` as pool options).
+ */
+export const PG_URL_PARAMETERS: ReadonlySet<string> = new Set([
+  'host',
+  'port',
+  'user',
+  'sslmode',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'ssl',
+  'application_name',
+  'fallback_application_name',
+  'options',
+  'client_encoding',
+  'connect_timeout',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+  'schema',
+]);
+
+/** Those of them that are a count of seconds (`connect_timeout`) or milliseconds (the rest). */
+const PG_URL_DURATIONS = [
+  'connect_timeout',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+];
+
 export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): DatabaseTarget {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (!scheme) {
@@ -62,6 +99,25 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
     const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
     parsed.protocol = 'postgresql:';
     if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = `/${dbName}`;
+    const unknown = [...new Set(parsed.searchParams.keys())].filter((key) => !PG_URL_PARAMETERS.has(key));
+    if (unknown.includes('password')) {
+      throw new DatabaseUrlError(
+        'database_url: put the PostgreSQL password in the URL before the host (postgresql://user:password@host/db), ' +
+          'where it is kept out of logs, not in its query',
+      );
+    }
+    if (unknown.length > 0) {
+      throw new DatabaseUrlError(
+        `database_url: unknown PostgreSQL parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; ` +
+          `known: ${[...PG_URL_PARAMETERS].join(', ')}`,
+      );
+    }
+    for (const key of PG_URL_DURATIONS) {
+      const value = parsed.searchParams.get(key);
+      if (value !== null && !/^\d{1,9}$/.test(value)) {
+        throw new DatabaseUrlError(`database_url: ${key} must be a whole number, not ${JSON.stringify(value)}`);
+      }
+    }
     const ssl = parsed.searchParams.get('ssl');
     if (ssl !== null && LIBPQ_SSL_MODES.has(ssl) && !parsed.searchParams.has('sslmode')) {
       parsed.searchParams.delete('ssl');

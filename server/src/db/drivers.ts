@@ -191,16 +191,50 @@ function lookupPool(shared: PgPool): PgPool {
  */
 async function pgConnectionOptions(clientUrl: string): Promise<Record<string, unknown>> {
   const { default: connectionString } = await import('pg-connection-string');
-  let options: Record<string, unknown>;
+  let parsed: Record<string, unknown>;
   try {
-    options = { ...connectionString.parseIntoClientConfig(clientUrl) };
+    parsed = { ...connectionString.parseIntoClientConfig(clientUrl) };
   } catch (err) {
     // The parser leaves the URL out of its errors; a TLS file it cannot read names only its path.
     throw new DatabaseUrlError(`database_url: ${(err as Error).message}`);
   }
-  delete options.password;
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== ''));
+  // Only what node-postgres reads for a connection (parseDatabaseUrl refused any other query parameter);
+  // the libpq-only ones (sslmode…) have become `ssl` by now.
+  const options: Record<string, unknown> = {};
+  for (const key of PG_CONNECTION_KEYS) {
+    const value = parsed[key];
+    if (value === undefined || value === null || value === '') continue;
+    options[key] = PG_MILLISECOND_KEYS.has(key) ? Number(value) : value;
+  }
+  // libpq's connect_timeout is in seconds; node-postgres's JavaScript client reads connectionTimeoutMillis.
+  if (typeof parsed.connect_timeout === 'string')
+    options.connectionTimeoutMillis = Number(parsed.connect_timeout) * 1000;
+  return options;
 }
+
+/** The connection options node-postgres takes from a parsed URL (the password stays MikroORM's). */
+const PG_CONNECTION_KEYS = [
+  'host',
+  'port',
+  'user',
+  'database',
+  'ssl',
+  'sslnegotiation',
+  'options',
+  'application_name',
+  'fallback_application_name',
+  'client_encoding',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+] as const;
+const PG_MILLISECOND_KEYS: ReadonlySet<string> = new Set([
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+]);
 
 /** MikroORM's SQL connection, seen through the parts above. */
 function sqlConnection(orm: MikroORM): SqlConnectionLike {

@@ -49,6 +49,33 @@ describe('parseDatabaseUrl', () => {
     });
   });
 
+  it('refuses PostgreSQL query parameters it would not act on, and keeps a query password out', () => {
+    // a misspelt sslmode must not quietly mean "in the clear"
+    expect(() => parseDatabaseUrl('postgresql://u@db/app?sslmdoe=require')).toThrow(
+      /unknown PostgreSQL parameter "sslmdoe"/,
+    );
+    // pool options are not URL parameters (node-postgres would take them as such)
+    expect(() => parseDatabaseUrl('postgresql://u@db/app?max=500&log=x')).toThrow(/parameters "max", "log"/);
+    const withPassword = (() => {
+      try {
+        parseDatabaseUrl('postgresql://u@db/app?password=hunter2');
+      } catch (err) {
+        return err as Error;
+      }
+    })();
+    expect(withPassword).toBeInstanceOf(DatabaseUrlError);
+    expect(withPassword?.message).toMatch(/before the host/);
+    expect(withPassword?.message).not.toContain('hunter2');
+    expect(() => parseDatabaseUrl('postgresql://u@db/app?connect_timeout=soon')).toThrow(
+      /connect_timeout must be a whole number/,
+    );
+    expect(
+      parseDatabaseUrl('postgresql://u@db/app?connect_timeout=5&statement_timeout=30000&schema=public'),
+    ).toMatchObject({
+      kind: 'postgresql',
+    });
+  });
+
   it('reads postgres and mongodb database names', () => {
     expect(parseDatabaseUrl('postgres://u@h/regstack')).toMatchObject({ kind: 'postgresql', dbName: 'regstack' });
     expect(parseDatabaseUrl('mongodb://h:27017/accounts')).toMatchObject({ kind: 'mongodb', dbName: 'accounts' });

@@ -5,6 +5,7 @@
  * (pg_stat_activity, pg_stat_ssl) or by the connection it makes.
  */
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { openStorage } from '@regstack/server/internal';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -91,6 +92,41 @@ describe.skipIf(!info.available.includes('postgres'))('database_url query on Pos
     await expect(openStorage(urlWith({ sslmode: 'verify-full' }))).rejects.toThrow(
       /certificate|self[- ]signed|Hostname\/IP does not match/i,
     );
+  });
+
+  it('sets the session timeouts the URL names', async () => {
+    const storage = await openStorage(
+      urlWith({ statement_timeout: '1234', idle_in_transaction_session_timeout: '4321' }),
+    );
+    try {
+      const connection = storage.orm.em.fork().getConnection();
+      const show = async (name: string) =>
+        ((await connection.execute(`show ${name}`)) as Record<string, string>[])[0]?.[name];
+      expect(await show('statement_timeout')).toBe('1234ms');
+      expect(await show('idle_in_transaction_session_timeout')).toBe('4321ms');
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('gives up connecting after connect_timeout seconds', async () => {
+    // A server that accepts the connection and never answers: without a timeout the start would wait forever.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const url = new URL(urlWith({ connect_timeout: '1' }));
+      url.port = String(port);
+      const start = performance.now();
+      await expect(openStorage(url.toString())).rejects.toThrow(/timeout/i);
+      const seconds = (performance.now() - start) / 1000;
+      expect(seconds).toBeGreaterThan(0.9);
+      expect(seconds).toBeLessThan(10);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('uses a socket directory given as the host parameter', async () => {
