@@ -78,22 +78,27 @@ async function script(name: string, source: string): Promise<string> {
   return file;
 }
 
+/** What argon2-process-child.ts reports: thread nices by name, and the hashing process after each instance. */
+type ChildReport = {
+  hostBefore: Record<string, number[]>;
+  hostAfter: Record<string, number[]>;
+  hashingPid: number | undefined;
+  hashing: Record<string, number[]>;
+  hostPid: number;
+  pids: (number | undefined)[];
+  replacedAlive: number[];
+};
+
+/** Creates one regstack instance per options object, in turn, in a fresh process; reports on its threads. */
+const runChild = (...instances: Record<string, unknown>[]) =>
+  runNodeChild<ChildReport>(
+    fileURLToPath(new URL('./argon2-process-child.ts', import.meta.url)),
+    instances.map((options) => JSON.stringify(options)),
+    'argon2-process',
+  );
+
 describe.skipIf(process.platform !== 'linux')('the hashing process: priorities', () => {
-  type Report = {
-    hostBefore: Record<string, number[]>;
-    hostAfter: Record<string, number[]>;
-    hashingPid: number | undefined;
-    hashing: Record<string, number[]>;
-    hostPid: number;
-    pids: (number | undefined)[];
-    replacedAlive: number[];
-  };
-  const run = (...instances: Record<string, unknown>[]) =>
-    runNodeChild<Report>(
-      fileURLToPath(new URL('./argon2-process-child.ts', import.meta.url)),
-      instances.map((options) => JSON.stringify(options)),
-      'argon2-process',
-    );
+  const run = runChild;
 
   /** The nices of the hashing process's threads other than its libuv pool. */
   const otherThreads = (threads: Record<string, number[]>) =>
@@ -142,19 +147,8 @@ describe.skipIf(process.platform !== 'linux')('the hashing process: priorities',
 });
 
 describe.skipIf(process.platform !== 'linux')('the hashing process: pool size', () => {
-  type Report = {
-    hashingPid: number;
-    hashing: Record<string, number[]>;
-    pids: number[];
-    replacedAlive: number[];
-  };
-  const run = (...instances: Record<string, unknown>[]) =>
-    runNodeChild<Report>(
-      fileURLToPath(new URL('./argon2-process-child.ts', import.meta.url)),
-      instances.map((options) => JSON.stringify(options)),
-      'argon2-process',
-    );
-  const poolThreads = (report: Report) => report.hashing['libuv-worker']?.length;
+  const run = runChild;
+  const poolThreads = (report: ChildReport) => report.hashing['libuv-worker']?.length;
 
   it('has libuv’s 4 pool threads by default, and as many as hash_concurrency when that is more', async () => {
     expect(poolThreads(await run({}))).toBe(4);
