@@ -107,8 +107,9 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
       );
     }
     if (unknown.length > 0) {
+      const names = unknown.map((key) => JSON.stringify(key)).join(', ');
       throw new DatabaseUrlError(
-        `database_url: unknown PostgreSQL parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; ` +
+        `database_url: unknown PostgreSQL parameter${unknown.length > 1 ? 's' : ''} ${names}; ` +
           `known: ${[...PG_URL_PARAMETERS].join(', ')}`,
       );
     }

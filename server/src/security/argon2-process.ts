@@ -24,8 +24,9 @@
  * only lowered). Each caller also says how many calls it may have in flight (its `hash_concurrency`): the
  * process's libuv pool, which libuv sizes once per process from `UV_THREADPOOL_SIZE`, gets at least that many
  * threads, so the host's setting of that variable never caps it; a caller allowed more than the running
- * process has threads gets a new, bigger process, and the old one ends once it has answered its calls. It keeps the host alive only while a call is in flight, and ends when the host ends. If it
- * dies, the calls in flight reject with `Argon2ProcessExitedError` and the next call starts a new one.
+ * process has threads gets a new, bigger process, and the old one ends once it has answered its calls.
+ * It keeps the host alive only while a call is in flight, and ends when the host ends. If it dies, the calls
+ * in flight reject with `Argon2ProcessExitedError` and the next call starts a new one.
  * Passwords cross only the IPC socket and are never logged on either side.
  */
 import { type ChildProcess, fork } from 'node:child_process';

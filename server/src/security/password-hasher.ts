@@ -125,7 +125,10 @@ const HASH_MEMORY_SHARE = 0.25;
 const MAX_DEFAULT_HASH_CONCURRENCY = 64;
 
 export interface HashingMachine {
-  /** Cores this process may use: `os.availableParallelism()`, which follows the affinity mask and, on Linux, a cgroup CPU quota. */
+  /**
+   * Cores this process may use: `os.availableParallelism()`, which follows the affinity mask and, on Linux, a
+   * cgroup CPU quota.
+   */
   cores: number;
   /** Memory this process may use: its cgroup limit (`process.constrainedMemory()`) or the machine's. */
   memoryBytes: number;
