@@ -86,6 +86,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
   });
   const storage: Storage = await openStorage(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
+    poolSize: config.databasePoolSize,
     logger,
   });
   const events = createEventBus(logger, storage.afterCommit);

@@ -381,6 +381,14 @@ export const configSchema = z
      */
     sqliteSynchronous: z.enum(['normal', 'full']).default('normal'),
     /**
+     * PostgreSQL: connections in regstack's pool, per instance. regstack keeps a second pool of at most 2 for
+     * the authentication lookup (README "Storage"), so an instance holds at most `database_pool_size + 2`; size it
+     * against the server's `max_connections` across every process of your app. MongoDB takes `maxPoolSize` in
+     * its URL; SQLite has one connection. Not in the Python regstack.
+     * @default 10
+     */
+    databasePoolSize: z.int().min(1).max(1000).default(10),
+    /**
      * MongoDB database name used when `database_url` names none.
      * @default 'regstack'
      */

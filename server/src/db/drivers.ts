@@ -94,6 +94,8 @@ export interface OpenOrmOptions {
   debug?: boolean;
   /** SQLite only: `pragma synchronous` for every commit but the attempt counters' (see `SqlRunner.transaction`). */
   sqliteSynchronous?: SqliteSynchronous;
+  /** PostgreSQL only: connections in MikroORM's pool. @default 10 */
+  poolSize?: number;
   /** SQLite only: told when the checkpoint thread fails (automatic checkpoints are then back on). */
   onCheckpointerFailure?: (err: unknown) => void;
 }
@@ -161,6 +163,9 @@ interface PgPool {
   end(): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
+
+/** Connections of regstack's main PostgreSQL pool unless `database_pool_size` says otherwise (pg-pool's own default). */
+const DEFAULT_PG_POOL_SIZE = 10;
 
 /** Connections of the pool that serves only authentication lookups (see `lookupPool`). */
 const LOOKUP_POOL_SIZE = 2;
@@ -520,6 +525,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       clientUrl: target.clientUrl,
       dbName: target.dbName,
       driverOptions: await pgConnectionOptions(target.clientUrl),
+      pool: { max: options.poolSize ?? DEFAULT_PG_POOL_SIZE },
     });
     const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
     const lookups = lookupPool(pool);

@@ -49,6 +49,8 @@ export interface OpenStorageOptions {
   debug?: boolean;
   /** SQLite only: see `sqlite_synchronous` in the configuration. @default 'normal' */
   sqliteSynchronous?: SqliteSynchronous;
+  /** PostgreSQL only: connections in the main pool (the lookup pool adds at most 2). @default 10 */
+  poolSize?: number;
   /** Where storage reports trouble it recovers from by itself (a failed SQLite checkpoint thread). */
   logger?: Logger;
 }
@@ -62,6 +64,7 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     contextName: options.contextName ?? `regstack-${instanceCounter}`,
     debug: options.debug ?? false,
     ...(options.sqliteSynchronous ? { sqliteSynchronous: options.sqliteSynchronous } : {}),
+    ...(options.poolSize !== undefined && { poolSize: options.poolSize }),
     onCheckpointerFailure: (err) =>
       options.logger?.warn('sqlite checkpoint thread failed; automatic checkpoints are back on', { err }),
   });

@@ -72,6 +72,8 @@ describe('defaults', () => {
     ]);
     // Left to the password hasher, which works it out from the cores, the memory and argon2_memory_kib.
     expect(config.hashConcurrency).toBeUndefined();
+    expect(config.databasePoolSize).toBe(10);
+    expect(() => parseConfig({ jwtSecret: SECRET, databasePoolSize: 0 })).toThrow(/database_pool_size/);
   });
 
   it('returns a deeply frozen object', () => {

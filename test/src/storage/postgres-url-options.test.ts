@@ -10,6 +10,7 @@ import { openStorage } from '@regstack/server/internal';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../harness/backends.ts';
+import { startRegstack } from '../harness/regstack.ts';
 
 const info = inject('backends');
 
@@ -141,5 +142,51 @@ describe.skipIf(!info.available.includes('postgres'))('database_url query on Pos
     );
     expect(error).toMatchObject({ name: 'DatabaseUrlError', code: 'CONFIG_INVALID' });
     expect(String((error as Error).message)).not.toContain('regstack:regstack');
+  });
+});
+
+describe.skipIf(!info.available.includes('postgres'))('database_pool_size on PostgreSQL', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres', info.mongoUrls);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  /** Connections an instance holds after 20 concurrent writes, counted by the server. */
+  async function connectionsAfterABurst(poolSize: number | undefined): Promise<number> {
+    const name = `regstack-pool-${randomBytes(3).toString('hex')}`;
+    const url = new URL(db.url);
+    url.searchParams.set('application_name', name);
+    const t = await startRegstack(url.toString(), {
+      resendVerificationRateLimit: 'none',
+      ...(poolSize !== undefined && { databasePoolSize: poolSize }),
+    });
+    try {
+      const caller = t.regstack.createCaller();
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => caller.resendVerification({ email: `pool-${i}@example.com` })),
+      );
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ n: string }>(
+          'select count(*) as n from pg_stat_activity where application_name = $1',
+          [name],
+        );
+        return Number(rows[0]?.n);
+      } finally {
+        await admin.end();
+      }
+    } finally {
+      await t.regstack.close();
+    }
+  }
+
+  it('holds at most database_pool_size connections (the lookup pool opens none for writes)', async () => {
+    expect(await connectionsAfterABurst(2)).toBeLessThanOrEqual(2);
+    // Control: the default pool of 10 does open more than 2 for the same burst.
+    expect(await connectionsAfterABurst(undefined)).toBeGreaterThan(2);
   });
 });
