@@ -7,7 +7,7 @@
  * Every object is strict: an unknown key is an error, never silently ignored.
  */
 import { z } from 'zod';
-import { DEFAULT_HASHING_PRIORITY } from '../security/password-hasher.ts';
+import { DEFAULT_HASHING_PRIORITY, MAX_HASH_CONCURRENCY } from '../security/password-hasher.ts';
 import {
   isIpOrCidr,
   normalizeCountryCode,
@@ -592,7 +592,7 @@ export const configSchema = z
      * @default cores + 1, but no more than a quarter of the process's memory (its cgroup limit, if any) holds at
      * `argon2_memory_kib` each, and at most 64 (unset: the password hasher works it out)
      */
-    hashConcurrency: z.int().min(1).max(64).optional(),
+    hashConcurrency: z.int().min(1).max(MAX_HASH_CONCURRENCY).optional(),
     /**
      * `nice` of regstack's hashing process, where argon2 runs (0 = normal priority), so the event loop keeps
      * answering while hashing saturates the CPU. The host's own threads are never changed; see README

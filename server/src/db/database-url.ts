@@ -59,14 +59,16 @@ export const PG_URL_PARAMETERS: ReadonlySet<string> = new Set([
   'schema',
 ]);
 
-/** Those of them that are a count of seconds (`connect_timeout`) or milliseconds (the rest). */
-const PG_URL_DURATIONS = [
-  'connect_timeout',
+/** Those of them that are a count of milliseconds, which node-postgres takes as they are. */
+export const PG_URL_MILLISECOND_PARAMETERS: ReadonlySet<string> = new Set([
   'statement_timeout',
   'lock_timeout',
   'idle_in_transaction_session_timeout',
   'query_timeout',
-];
+]);
+
+/** All its durations: those, and libpq's `connect_timeout` in seconds. */
+const PG_URL_DURATIONS = ['connect_timeout', ...PG_URL_MILLISECOND_PARAMETERS];
 
 export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): DatabaseTarget {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();

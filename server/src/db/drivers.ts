@@ -7,7 +7,7 @@
  * FerretDB 1.x does not apply conditional updates atomically.
  */
 import { type EntityManager, type MigrationObject, MikroORM, type Options } from '@mikro-orm/core';
-import { type DatabaseTarget, DatabaseUrlError } from './database-url.ts';
+import { type DatabaseTarget, DatabaseUrlError, PG_URL_MILLISECOND_PARAMETERS } from './database-url.ts';
 import { ALL_ENTITIES, type User } from './entities/index.ts';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 
@@ -94,7 +94,7 @@ export interface OpenOrmOptions {
   debug?: boolean;
   /** SQLite only: `pragma synchronous` for every commit but the attempt counters' (see `SqlRunner.transaction`). */
   sqliteSynchronous?: SqliteSynchronous;
-  /** PostgreSQL only: connections in MikroORM's pool. @default 10 */
+  /** PostgreSQL only: connections in MikroORM's pool. @default pg-pool's 10 */
   poolSize?: number;
   /** SQLite only: told when the checkpoint thread fails (automatic checkpoints are then back on). */
   onCheckpointerFailure?: (err: unknown) => void;
@@ -164,9 +164,6 @@ interface PgPool {
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
 
-/** Connections of regstack's main PostgreSQL pool unless `database_pool_size` says otherwise (pg-pool's own default). */
-const DEFAULT_PG_POOL_SIZE = 10;
-
 /** Connections of the pool that serves only authentication lookups (see `lookupPool`). */
 const LOOKUP_POOL_SIZE = 2;
 
@@ -209,7 +206,7 @@ async function pgConnectionOptions(clientUrl: string): Promise<Record<string, un
   for (const key of PG_CONNECTION_KEYS) {
     const value = parsed[key];
     if (value === undefined || value === null || value === '') continue;
-    options[key] = PG_MILLISECOND_KEYS.has(key) ? Number(value) : value;
+    options[key] = PG_URL_MILLISECOND_PARAMETERS.has(key) ? Number(value) : value;
   }
   // libpq's connect_timeout is in seconds; node-postgres's JavaScript client reads connectionTimeoutMillis.
   if (typeof parsed.connect_timeout === 'string')
@@ -234,12 +231,6 @@ const PG_CONNECTION_KEYS = [
   'idle_in_transaction_session_timeout',
   'query_timeout',
 ] as const;
-const PG_MILLISECOND_KEYS: ReadonlySet<string> = new Set([
-  'statement_timeout',
-  'lock_timeout',
-  'idle_in_transaction_session_timeout',
-  'query_timeout',
-]);
 
 /** MikroORM's SQL connection, seen through the parts above. */
 function sqlConnection(orm: MikroORM): SqlConnectionLike {
@@ -525,7 +516,8 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       clientUrl: target.clientUrl,
       dbName: target.dbName,
       driverOptions: await pgConnectionOptions(target.clientUrl),
-      pool: { max: options.poolSize ?? DEFAULT_PG_POOL_SIZE },
+      // Unset: pg-pool's own default of 10, which `database_pool_size`'s default repeats.
+      ...(options.poolSize !== undefined && { pool: { max: options.poolSize } }),
     });
     const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
     const lookups = lookupPool(pool);
@@ -610,15 +602,20 @@ async function mongoIndexState(orm: MikroORM): Promise<SchemaState> {
   const connection = orm.em.getConnection();
   await connection.ensureConnection();
   const db = (connection as unknown as MongoConnectionLike).getDb();
+  const declared = [...orm.getMetadata().getAll().values()].filter(
+    (meta) => meta.collection && !meta.embeddable && !meta.virtual,
+  );
+  const collections = new Set(declared.map((meta) => meta.collection));
+  // The indexes of regstack's collections that exist (a host's own collections in the database are not read).
   const existing = new Set<string>();
   for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
+    if (!collections.has(name)) continue;
     for (const index of await db.collection(name).listIndexes().toArray()) {
       existing.add(indexLabel(name, Object.keys(index.key), index.unique === true));
     }
   }
   const missing: string[] = [];
-  for (const meta of orm.getMetadata().getAll().values()) {
-    if (!meta.collection || meta.embeddable || meta.virtual) continue;
+  for (const meta of declared) {
     const fields = (names: unknown) =>
       [names]
         .flat()

@@ -12,6 +12,7 @@
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import type { RegstackConfig } from '../config/index.ts';
+import type { SchemaState } from '../db/drivers.ts';
 import type { Storage } from '../db/storage.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { Logger } from '../logger.ts';
@@ -165,7 +166,7 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
   let reportedMissing = '';
   async function schemaIsCurrent(): Promise<boolean> {
     if (schemaCurrent) return true;
-    let state: Awaited<ReturnType<Storage['schemaState']>>;
+    let state: SchemaState;
     try {
       state = await storage.schemaState();
     } catch (err) {

@@ -86,8 +86,11 @@ interface Hashing {
   niced: Promise<void>;
   /** Its libuv pool threads (`UV_THREADPOOL_SIZE`, fixed for the life of a process). */
   threads: number;
-  /** Replaced by a bigger process: it takes no new calls and ends once it has answered those it has. */
-  retiring: boolean;
+  /**
+   * Marks it replaced by a bigger process (it gets no new calls): it ends once idle — at once, or after its
+   * start-up (so whoever awaits that still hears it) or its last answer.
+   */
+  retire(): void;
 }
 
 /** libuv's own default pool size, the least a hashing process gets. */
@@ -125,12 +128,17 @@ function spawn(nice: number, threads: number): Hashing {
     markFailed = reject;
   });
   ready.catch(() => {}); // observed by startArgon2Process callers; calls in flight learn of it through `fail`
-  const hashing: Hashing = { child, ready, pending, nice, niced: ready, threads, retiring: false };
+  let retiring = false;
   /** Idle now: let the host exit, or, once replaced, end (the child exits when its channel closes). */
   const idle = () => {
-    if (!hashing.retiring) hold(child, false);
+    if (!retiring) hold(child, false);
     else if (child.connected) child.disconnect();
   };
+  const retire = () => {
+    retiring = true;
+    if (started && pending.size === 0) idle();
+  };
+  const hashing: Hashing = { child, ready, pending, nice, niced: ready, threads, retire };
 
   const fail = (err: Error) => {
     if (current === hashing) current = undefined;
@@ -167,15 +175,7 @@ function hashing(nice: number, concurrency: number): Hashing {
     return current;
   }
   if (threads > running.threads) {
-    running.retiring = true;
-    // It ends once idle: after its start-up (so whoever awaits that still hears it) if no call is in flight,
-    // else after its last answer.
-    running.ready.then(
-      () => {
-        if (running.pending.size === 0 && running.child.connected) running.child.disconnect();
-      },
-      () => {},
-    );
+    running.retire();
     current = spawn(Math.max(nice, running.nice), threads);
     return current;
   }

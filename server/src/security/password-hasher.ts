@@ -121,8 +121,8 @@ const MAX_PHC_LENGTH = 512;
 
 /** Share of the process's memory that concurrent hashes may hold by default. */
 const HASH_MEMORY_SHARE = 0.25;
-/** Ceiling of the default (and of `hash_concurrency`). */
-const MAX_DEFAULT_HASH_CONCURRENCY = 64;
+/** Ceiling of `hash_concurrency`, and so of its default. */
+export const MAX_HASH_CONCURRENCY = 64;
 
 export interface HashingMachine {
   /**
@@ -135,7 +135,7 @@ export interface HashingMachine {
 }
 
 /** This process's cores and memory, as `defaultHashConcurrency` reads them. */
-export function currentMachine(): HashingMachine {
+function currentMachine(): HashingMachine {
   const constrained = process.constrainedMemory();
   return {
     cores: availableParallelism(),
@@ -154,7 +154,7 @@ export function defaultHashConcurrency(
   machine: HashingMachine = currentMachine(),
 ): number {
   const byMemory = Math.floor((machine.memoryBytes * HASH_MEMORY_SHARE) / (memoryKib * 1024));
-  return Math.max(1, Math.min(machine.cores + 1, byMemory, MAX_DEFAULT_HASH_CONCURRENCY));
+  return Math.max(1, Math.min(machine.cores + 1, byMemory, MAX_HASH_CONCURRENCY));
 }
 
 type Argon2Variant = 'argon2id' | 'argon2i' | 'argon2d';

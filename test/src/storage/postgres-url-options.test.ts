@@ -136,30 +136,10 @@ describe.skipIf(!info.available.includes('postgres'))('database_url query on Pos
     await expect(openStorage(urlWith({ host: dir }))).rejects.toThrow(new RegExp(`${dir}/\\.s\\.PGSQL\\.5432`));
   });
 
-  it('turns a TLS file it cannot read into a configuration error', async () => {
-    const error = await openStorage(urlWith({ sslmode: 'verify-full', sslrootcert: '/nonexistent/root.crt' })).catch(
-      (err: unknown) => err,
-    );
-    expect(error).toMatchObject({ name: 'DatabaseUrlError', code: 'CONFIG_INVALID' });
-    expect(String((error as Error).message)).not.toContain('regstack:regstack');
-  });
-});
-
-describe.skipIf(!info.available.includes('postgres'))('database_pool_size on PostgreSQL', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres', info.mongoUrls);
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   /** Connections an instance holds after 20 concurrent writes, counted by the server. */
   async function connectionsAfterABurst(poolSize: number | undefined): Promise<number> {
     const name = `regstack-pool-${randomBytes(3).toString('hex')}`;
-    const url = new URL(db.url);
-    url.searchParams.set('application_name', name);
-    const t = await startRegstack(url.toString(), {
+    const t = await startRegstack(urlWith({ application_name: name }), {
       resendVerificationRateLimit: 'none',
       ...(poolSize !== undefined && { databasePoolSize: poolSize }),
     });
@@ -168,17 +148,11 @@ describe.skipIf(!info.available.includes('postgres'))('database_pool_size on Pos
       await Promise.all(
         Array.from({ length: 20 }, (_, i) => caller.resendVerification({ email: `pool-${i}@example.com` })),
       );
-      const admin = new pg.Client({ connectionString: db.url });
-      await admin.connect();
-      try {
-        const { rows } = await admin.query<{ n: string }>(
-          'select count(*) as n from pg_stat_activity where application_name = $1',
-          [name],
-        );
-        return Number(rows[0]?.n);
-      } finally {
-        await admin.end();
-      }
+      const rows = await adminQuery<{ n: string }>(
+        'select count(*) as n from pg_stat_activity where application_name = $1',
+        [name],
+      );
+      return Number(rows[0]?.n);
     } finally {
       await t.regstack.close();
     }
@@ -188,5 +162,13 @@ describe.skipIf(!info.available.includes('postgres'))('database_pool_size on Pos
     expect(await connectionsAfterABurst(2)).toBeLessThanOrEqual(2);
     // Control: the default pool of 10 does open more than 2 for the same burst.
     expect(await connectionsAfterABurst(undefined)).toBeGreaterThan(2);
+  });
+
+  it('turns a TLS file it cannot read into a configuration error', async () => {
+    const error = await openStorage(urlWith({ sslmode: 'verify-full', sslrootcert: '/nonexistent/root.crt' })).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toMatchObject({ name: 'DatabaseUrlError', code: 'CONFIG_INVALID' });
+    expect(String((error as Error).message)).not.toContain('regstack:regstack');
   });
 });
