@@ -35,5 +35,6 @@ export {
   type Repositories,
   recordLoginStepByStep,
   reserveStepByStep,
+  type TryWindow,
 } from './repositories/index.ts';
 export { defaultHashConcurrency } from './security/password-hasher.ts';

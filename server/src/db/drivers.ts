@@ -507,11 +507,11 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
   if (target.kind === 'postgresql') {
     const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
     const { postgresqlMigrations } = await import('./migrations/postgresql/index.ts');
-    const { recordAttemptRoutine } = await import('./routines.ts');
+    const { recordAttemptRoutine, recordTryRoutine } = await import('./routines.ts');
     const orm = await MikroORM.init({
       ...common,
       ...(await migrationOptions(postgresqlMigrations)),
-      routines: [recordAttemptRoutine],
+      routines: [recordAttemptRoutine, recordTryRoutine],
       driver: PostgreSqlDriver,
       clientUrl: target.clientUrl,
       dbName: target.dbName,

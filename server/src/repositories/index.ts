@@ -47,7 +47,7 @@ export {
   recordLoginStepByStep,
   reserveStepByStep,
 } from './login.repository.ts';
-export type { LoginAttemptRepository } from './login-attempt.repository.ts';
+export type { LoginAttemptRepository, RecordedTry, TryWindow } from './login-attempt.repository.ts';
 export type { MfaCodeRepository, NewMfaCode } from './mfa-code.repository.ts';
 export type { NewOneTimeToken, OneTimeTokenRepository } from './one-time-token.repository.ts';
 export type { NewPendingRegistration, PendingRegistrationRepository } from './pending-registration.repository.ts';

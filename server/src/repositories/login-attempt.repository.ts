@@ -1,14 +1,43 @@
 /**
- * Login attempts: the lockout counter (R14–R17). `recordAndCount` inserts this attempt's row *first* and
- * then counts the window, in two autocommitted statements. Whatever the interleaving, the k-th row to commit
- * sees at least k rows, so of N concurrent callers at most `threshold` can see a count within the threshold:
- * a burst cannot buy more password checks than the limit (R17), and no failure is lost. On SQL backends the hot
- * path (sql-hot-path.ts) does the same in one round trip: one SQLite transaction, or PostgreSQL's
- * `regstack_record_attempt` (db/routines.ts).
+ * Login attempts: the lockout counter (R14–R17, R70) and the per-client limits (R20), one row per event.
+ *
+ * A password check goes through two kinds of rows on one account (lockout.service.ts):
+ * - a *try* (`tryKey`): inserted before the check, while it is in flight;
+ * - a *failure* (`failKey`): what a wrong password leaves behind, in place of its try.
+ * `recordTry` inserts the try *first* and then counts the window's tries and failures together. Whatever the
+ * interleaving, the k-th row to commit sees at least k rows, so of N concurrent checks at most `threshold` see
+ * a total within the threshold: a burst cannot buy more password checks than the limit (R17). A failure
+ * replaces its try with the failure row written first (`settleFailure`), so a slot never looks free in
+ * between. Because failures are told apart from tries, a caller over the total can see whether the account is
+ * really locked (failures alone reach the threshold) or only busy with checks in flight, and wait for those
+ * instead of being refused (R70). A try older than `staleBefore` — its process died mid-check — counts as a
+ * failure, so it can never hold a slot as "in flight" for longer than that.
+ *
+ * `recordAndCount` is the single-key form the per-client limits and the mail limiter use (every request counts).
+ * On SQL backends the hot path (sql-hot-path.ts) does the same in one round trip: one SQLite transaction, or
+ * PostgreSQL's `regstack_record_try` / `regstack_record_attempt` (db/routines.ts).
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { LoginAttemptSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
+
+/** A try recorded by `recordTry`: its row id, the window's tries and failures (its own included), and failures. */
+export interface RecordedTry {
+  id: string;
+  total: number;
+  failures: number;
+}
+
+/** The keys and bounds `recordTry` counts with. */
+export interface TryWindow {
+  tryKey: string;
+  failKey: string;
+  now: Date;
+  /** Rows at or before this instant are outside the window. */
+  windowStart: Date;
+  /** Tries at or before this instant count as failures (their check never finished). */
+  staleBefore: Date;
+}
 
 export function createLoginAttemptRepository(em: EntityManager) {
   return {
@@ -18,6 +47,28 @@ export function createLoginAttemptRepository(em: EntityManager) {
       await em.insert(LoginAttemptSchema, { id, key, createdAt: now });
       const count = await em.count(LoginAttemptSchema, { key, createdAt: { $gt: windowStart } });
       return { id, count };
+    },
+
+    /** Records a try on `w.tryKey`, then counts the window's tries and failures (see the header). */
+    async recordTry(w: TryWindow): Promise<RecordedTry> {
+      const id = newId(w.now.getTime());
+      await em.insert(LoginAttemptSchema, { id, key: w.tryKey, createdAt: w.now });
+      const inWindow = { $gt: w.windowStart };
+      const [total, failed, stale] = await Promise.all([
+        em.count(LoginAttemptSchema, { key: { $in: [w.tryKey, w.failKey] }, createdAt: inWindow }),
+        em.count(LoginAttemptSchema, { key: w.failKey, createdAt: inWindow }),
+        em.count(LoginAttemptSchema, { key: w.tryKey, createdAt: { ...inWindow, $lte: w.staleBefore } }),
+      ]);
+      return { id, total, failures: failed + stale };
+    },
+
+    /**
+     * Turns the try `tryId` into a failure on `failKey` at `at`: the failure row first, then the try goes, so
+     * the slot is never free in between (R17).
+     */
+    async settleFailure(tryId: string, failKey: string, at: Date): Promise<void> {
+      await em.insert(LoginAttemptSchema, { id: newId(at.getTime()), key: failKey, createdAt: at });
+      await em.nativeDelete(LoginAttemptSchema, { id: tryId });
     },
 
     countSince(key: string, windowStart: Date): Promise<number> {
@@ -34,7 +85,25 @@ export function createLoginAttemptRepository(em: EntityManager) {
       return rows.map((r) => r.createdAt);
     },
 
-    /** Withdraws one recorded attempt (a reserved slot whose password turned out right). */
+    /**
+     * The newest `limit` failure times in the window, newest first: the failures on `w.failKey` and the stale
+     * tries that count as failures (to compute when a lock lifts, R16).
+     */
+    async recentFailureTimes(w: TryWindow, limit: number): Promise<Date[]> {
+      const rows = await em.find(
+        LoginAttemptSchema,
+        {
+          $or: [
+            { key: w.failKey, createdAt: { $gt: w.windowStart } },
+            { key: w.tryKey, createdAt: { $gt: w.windowStart, $lte: w.staleBefore } },
+          ],
+        },
+        { orderBy: { createdAt: 'desc' }, limit, fields: ['createdAt'] },
+      );
+      return rows.map((r) => r.createdAt);
+    },
+
+    /** Withdraws one recorded attempt or try (a try refused before its check, or one whose password was right). */
     async remove(id: string): Promise<void> {
       await em.nativeDelete(LoginAttemptSchema, { id });
     },

@@ -1,9 +1,10 @@
 /**
  * A login's own reads and writes, each as one call (auth.service.ts):
  *
- * - `reserve`: record the attempt on the lockout key, count the window, and read the account's credentials
- *   (R17: the count follows the committed insert).
- * - `recordSuccess`: the lockout counter cleared (R18), the hash upgraded when its parameters are stale (R6),
+ * - `reserve`: record a try on the account's lockout keys, count the window's tries and failures, and read the
+ *   account's credentials (R17: the count follows the committed insert; login-attempt.repository.ts).
+ * - `recordSuccess`: the try withdrawn and the lockout counter cleared (R18), the hash upgraded when its
+ *   parameters are stale (R6),
  *   the session opened after any bulk cutoff (R40), `last_login_at` stamped and the `login` audit event
  *   recorded (R63) — atomically.
  *
@@ -16,6 +17,7 @@
  */
 import type { Session, User } from '../db/entities/index.ts';
 import type { NewAuditEvent } from './audit-event.repository.ts';
+import type { RecordedTry, TryWindow } from './login-attempt.repository.ts';
 import { sessionStart } from './session.repository.ts';
 import type { HotPathRepositories } from './sql-hot-path.ts';
 
@@ -23,6 +25,8 @@ export interface LoginSuccess {
   userId: string;
   /** The lockout counter to clear. */
   attemptsKey: string;
+  /** This login's try, withdrawn with it. */
+  tryId: string;
   /** A new hash of the same password under the current parameters, or null to keep the stored one. */
   upgradedHash: string | null;
   /** The session to open: its id (named by the audit event), lifetime and client. */
@@ -32,16 +36,14 @@ export interface LoginSuccess {
   now: Date;
 }
 
-/** A recorded attempt (`id`), the attempts in the window counting it, and the account with its hash, if any. */
-export interface LoginReservation {
-  id: string;
-  count: number;
+/** A recorded try (see `RecordedTry`) and the account with its hash, if any. */
+export interface LoginReservation extends RecordedTry {
   user: User | null;
 }
 
 export interface LoginRepository {
-  /** Records an attempt on `key` at `now`, counts those after `windowStart`, and reads `email`'s credentials. */
-  reserve(key: string, email: string, now: Date, windowStart: Date): Promise<LoginReservation>;
+  /** Records a try (`LoginAttemptRepository.recordTry`) and reads `email`'s credentials. */
+  reserve(window: TryWindow, email: string): Promise<LoginReservation>;
   /** All of a successful login's writes, atomically; the opened session. */
   recordSuccess(success: LoginSuccess): Promise<Session>;
 }
@@ -49,17 +51,16 @@ export interface LoginRepository {
 /** `reserve` through the repositories. */
 export async function reserveStepByStep(
   repos: HotPathRepositories,
-  key: string,
+  window: TryWindow,
   email: string,
-  now: Date,
-  windowStart: Date,
 ): Promise<LoginReservation> {
-  const { id, count } = await repos.loginAttempts.recordAndCount(key, now, windowStart);
-  return { id, count, user: await repos.users.findCredentialsByEmail(email) };
+  const recorded = await repos.loginAttempts.recordTry(window);
+  return { ...recorded, user: await repos.users.findCredentialsByEmail(email) };
 }
 
 /** `recordSuccess` through the repositories; atomic only inside `Storage.atomically`. */
 export async function recordLoginStepByStep(repos: HotPathRepositories, s: LoginSuccess): Promise<Session> {
+  await repos.loginAttempts.remove(s.tryId);
   await repos.loginAttempts.clear(s.attemptsKey);
   if (s.upgradedHash) await repos.users.updatePasswordHash(s.userId, s.upgradedHash, s.now);
   const start = sessionStart(s.now, await repos.revocations.cutoffFor(s.userId));

@@ -18,7 +18,7 @@ import type { Session, User } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
 import { type LoginRepository, type LoginSuccess, reserveStepByStep } from './login.repository.ts';
-import type { LoginAttemptRepository } from './login-attempt.repository.ts';
+import type { LoginAttemptRepository, RecordedTry, TryWindow } from './login-attempt.repository.ts';
 import type { RevocationRepository } from './revocation.repository.ts';
 import { newSessionRow, type SessionRepository, sessionStart } from './session.repository.ts';
 import type { UserRepository } from './user.repository.ts';
@@ -29,6 +29,10 @@ const USER_COLUMNS = `id, email, hashed_password, full_name, phone_number, is_ac
 const SQL = {
   insertAttempt: 'insert into login_attempts (id, "key", created_at) values (?, ?, ?)',
   countAttempts: 'select count(*) as n from login_attempts where "key" = ? and created_at > ?',
+  /** A try's window (login-attempt.repository.ts `recordTry`): tries and failures, and the failures alone. */
+  countTries: `select count(*) as total,
+    coalesce(sum(case when "key" = ? or created_at <= ? then 1 else 0 end), 0) as failures
+    from login_attempts where "key" in (?, ?) and created_at > ?`,
   removeAttempt: 'delete from login_attempts where id = ?',
   clearAttempts: 'delete from login_attempts where "key" = ?',
   credentialsByEmail: `select ${USER_COLUMNS} from users where email = ?`,
@@ -53,16 +57,21 @@ const SQL = {
    * 110 ms each on the bench machine).
    */
   pgRecordAttempt: 'select regstack_record_attempt($1, $2, $3, $4) as n',
-  /** PostgreSQL: `pgRecordAttempt` and the account read, in one statement. */
-  pgReserve: `select a.n, ${USER_COLUMNS} from (select regstack_record_attempt($1, $2, $3, $4) as n) a
-  left join users on users.email = $5`,
+  /** PostgreSQL: a try recorded and counted (`regstack_record_try`, db/routines.ts), in one round trip (R17). */
+  pgRecordTry: 'select regstack_record_try($1, $2, $3, $4, $5, $6) as r',
+  /** PostgreSQL: `pgRecordTry` and the account read, in one statement. */
+  pgReserve: `select a.r, ${USER_COLUMNS} from (select regstack_record_try($1, $2, $3, $4, $5, $6) as r) a
+  left join users on users.email = $7`,
+  /** PostgreSQL: a try turned into a failure in one statement, so the slot is never free in between (R17). */
+  pgSettleFailure: `with withdrawn as (delete from login_attempts where id = $1)
+  insert into login_attempts (id, "key", created_at) values ($2, $3, $4)`,
   /**
    * PostgreSQL: a successful login's writes as one statement (login.repository.ts has them step by step). Its
    * parts see one snapshot and touch different tables, and the statement is atomic on its own. The session
    * starts at the login's instant or one millisecond after the user's latest bulk cutoff, whichever is later
    * (`sessionStart`); `greatest` ignores the null of "no cutoff".
    */
-  pgLoginSuccess: `with cleared as (delete from login_attempts where "key" = $1),
+  pgLoginSuccess: `with cleared as (delete from login_attempts where "key" = $1 or id = $16),
   stamped as (update users set last_login_at = $2, hashed_password = coalesce($3, hashed_password),
       updated_at = case when $3 is null then updated_at else $2 end
     where id = $4),
@@ -126,6 +135,13 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
     query(SQL.insertAttempt, [id, key, v(now)]);
     return Number(query(SQL.countAttempts, [key, v(windowStart)])[0]?.n ?? 0);
   };
+  // SQLite, inside one transaction: the try's row, then the window's counts (the same argument as above).
+  const recordTryIn = (query: SyncQuery, id: string, w: TryWindow): RecordedTry => {
+    query(SQL.insertAttempt, [id, w.tryKey, v(w.now)]);
+    return triesFrom(query(SQL.countTries, tryCountParams(sql, w))[0], id);
+  };
+  // PostgreSQL: the try and its counts in one statement; inside a caller's transaction, the steps in order.
+  const pgTryParams = (id: string, w: TryWindow) => [id, w.tryKey, w.failKey, w.now, w.windowStart, w.staleBefore];
   const hot: R = {
     ...repos,
     loginAttempts: {
@@ -144,6 +160,22 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
         // count must see this row.
         await sql.run(em, SQL.insertAttempt, [id, key, v(now)]);
         return { id, count: await count(key, windowStart) };
+      },
+      async recordTry(w) {
+        const id = newId(w.now.getTime());
+        if (sql.transaction) return sql.transaction(em, (query) => recordTryIn(query, id, w), { unflushed: true });
+        if (pgUnflushed) return pgTries((await sql.all(em, SQL.pgRecordTry, pgTryParams(id, w)))[0], id);
+        await sql.run(em, SQL.insertAttempt, [id, w.tryKey, v(w.now)]);
+        return triesFrom((await sql.all(em, SQL.countTries, tryCountParams(sql, w)))[0], id);
+      },
+      async settleFailure(tryId, failKey, at) {
+        const failure = [newId(at.getTime()), failKey, v(at)];
+        if (sql.transaction) {
+          await sql.transaction(em, (query) => {
+            query(SQL.insertAttempt, failure);
+            query(SQL.removeAttempt, [tryId]);
+          });
+        } else await sql.run(em, SQL.pgSettleFailure, [tryId, ...failure]);
       },
       countSince: count,
       async remove(id) {
@@ -184,20 +216,18 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
       },
     },
     logins: {
-      async reserve(key, email, now, windowStart) {
-        const id = newId(now.getTime());
+      async reserve(window, email) {
+        const id = newId(window.now.getTime());
         if (sql.transaction) {
           const reserve = (query: SyncQuery) => ({
-            id,
-            count: recordAndCountIn(query, id, key, now, windowStart),
+            ...recordTryIn(query, id, window),
             user: credentialsFrom(sql, query(SQL.credentialsByEmail, [email])[0]),
           });
           return sql.transaction(em, reserve, { unflushed: true });
         }
-        if (!pgUnflushed) return reserveStepByStep(hot, key, email, now, windowStart);
-        const row = (await sql.all(em, SQL.pgReserve, [id, key, now, windowStart, email]))[0];
-        if (!row) throw new Error('login: the attempt statement returned no row');
-        return { id, count: attemptCount(row), user: row.id === null ? null : credentialsFrom(sql, row) };
+        if (!pgUnflushed) return reserveStepByStep(hot, window, email);
+        const row = (await sql.all(em, SQL.pgReserve, [...pgTryParams(id, window), email]))[0];
+        return { ...pgTries(row, id), user: row?.id === null || !row ? null : credentialsFrom(sql, row) };
       },
       recordSuccess: (s) =>
         sql.transaction ? loginInTransaction(sql, sql.transaction, em, s) : loginInOneStatement(sql, em, s),
@@ -211,6 +241,32 @@ function attemptCount(row: Record<string, unknown> | undefined): number {
   const count = Number(row?.n);
   if (!Number.isInteger(count) || count < 1) throw new Error('login: the attempt count is missing');
   return count;
+}
+
+/** `SQL.countTries`'s parameters: the failure key and staleness bound, the two keys, the window's start. */
+function tryCountParams(sql: SqlRunner, w: TryWindow): unknown[] {
+  return [w.failKey, sql.value(w.staleBefore), w.tryKey, w.failKey, sql.value(w.windowStart)];
+}
+
+/** A try's counts from a row of `SQL.countTries`; missing or malformed counts fail the try (R17). */
+function triesFrom(row: Record<string, unknown> | undefined, id: string): RecordedTry {
+  return checkedTries(id, row?.total, row?.failures);
+}
+
+/** A try's counts from `regstack_record_try`'s JSON (`r`). */
+function pgTries(row: Record<string, unknown> | undefined, id: string): RecordedTry {
+  const r = (row?.r ?? null) as { total?: unknown; failures?: unknown } | null;
+  return checkedTries(id, r?.total, r?.failures);
+}
+
+function checkedTries(id: string, totalValue: unknown, failuresValue: unknown): RecordedTry {
+  const total = Number(totalValue);
+  const failures = Number(failuresValue);
+  // The try itself is counted, so a total below 1 means the counts are not what they claim to be.
+  if (!Number.isInteger(total) || total < 1 || !Number.isInteger(failures) || failures < 0 || failures >= total + 1) {
+    throw new Error('login: the try counts are missing');
+  }
+  return { id, total, failures };
 }
 
 /**
@@ -235,6 +291,7 @@ function loginInTransaction(
   const v = sql.value;
   return transaction(em, (query) => {
     query(SQL.clearAttempts, [s.attemptsKey]);
+    query(SQL.removeAttempt, [s.tryId]);
     if (s.upgradedHash) query(SQL.upgradeHash, [s.upgradedHash, v(s.now), s.userId]);
     const start = sessionStart(s.now, cutoffFrom(sql, query(SQL.cutoff, [s.userId])));
     const row = newSessionRow(
@@ -260,6 +317,7 @@ async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSu
     s.session.userAgent,
     s.session.ip,
     ...auditParams(s.audit, s.now),
+    s.tryId,
   ]);
   const opened = rows[0];
   if (!opened) throw new Error('login: the session insert returned no row');

@@ -2,18 +2,23 @@
  * Login (SPEC §4, R6, R9, R10, R14–R20).
  *
  * Order matters: the per-client limit and the lockout are checked before any password work (R15); a
- * password check first reserves a lockout attempt (so a burst cannot exceed the threshold, R17); then
+ * password check first reserves a lockout try (so a burst cannot exceed the threshold, R17, while correct
+ * logins in flight at once all succeed, R70 — lockout.service.ts); then
  * exactly one argon2 verification runs whatever the account's state — against the stored hash, or against
  * a dummy hash with the same parameters when there is no user or no password (R10). Unknown email, wrong
  * password, disabled account and password-less account all end in the same INVALID_CREDENTIALS error with
  * the same message (R9); a disabled account is not revealed even after a correct password.
  */
 import type { LoginResult } from '@regstack/shared';
-import type { User } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import { type LoginSuccess, recordLoginStepByStep, reserveStepByStep } from '../repositories/index.ts';
+import {
+  type LoginReservation,
+  type LoginSuccess,
+  recordLoginStepByStep,
+  reserveStepByStep,
+} from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
@@ -34,15 +39,13 @@ export function createAuthService(
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'login', deps.config.loginRateLimit);
       const key = lockout.keyFor(input.email);
-      let user: User | null;
+      let reserved: LoginReservation & { at: Date };
       try {
-        // The reservation is this attempt's failure record unless the password turns out right (R17); the
+        // The try becomes this attempt's failure record unless the password turns out right (R17); the
         // account's credentials are read along with it.
-        ({ user } = await lockout.admit(repos.loginAttempts, key, (now, windowStart) =>
-          repos.logins
-            ? repos.logins.reserve(key, input.email, now, windowStart)
-            : reserveStepByStep(repos, key, input.email, now, windowStart),
-        ));
+        reserved = await lockout.admit(repos.loginAttempts, key, (window) =>
+          repos.logins ? repos.logins.reserve(window, input.email) : reserveStepByStep(repos, window, input.email),
+        );
       } catch (err) {
         if (RegstackError.is(err) && err.code === 'TOO_MANY_ATTEMPTS') {
           await repos.auditEvents.record(
@@ -58,14 +61,23 @@ export function createAuthService(
         throw err;
       }
 
+      const { user } = reserved;
       const hash = user?.hashedPassword ?? null;
       // Exactly one KDF call on every path (R10): a missing user or password verifies against the dummy.
-      const passwordOk = hash
-        ? await deps.hasher.verify(hash, input.password)
-        : await deps.hasher.verifyDummy(input.password);
+      const reservation = lockout.reservationOf(repos.loginAttempts, key, reserved);
+      let passwordOk: boolean;
+      try {
+        passwordOk = hash
+          ? await deps.hasher.verify(hash, input.password)
+          : await deps.hasher.verifyDummy(input.password);
+      } catch (err) {
+        // No check happened (the hasher shed it): the try must not count as a failure.
+        await reservation.withdraw().catch(() => {});
+        throw err;
+      }
 
       if (!user || !hash || !passwordOk || !user.isActive) {
-        // The reservation stays: it is this failure's record.
+        await reservation.fail();
         await repos.auditEvents.record(
           { event: 'login_failed', subjectId: user?.id ?? null, ...request },
           deps.clock.now(),
@@ -88,6 +100,7 @@ export function createAuthService(
       const success: LoginSuccess = {
         userId: user.id,
         attemptsKey: key, // success clears the counter (R18)
+        tryId: reserved.id,
         upgradedHash,
         session: { id: sessionId, ...sessionClient(request), ttlMs: deps.config.jwtTtlSeconds * 1000 },
         audit: { event: 'login', actorId: user.id, subjectId: user.id, ...request, details: { sessionId } },

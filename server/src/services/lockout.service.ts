@@ -1,31 +1,62 @@
 /**
- * Login lockout (R14–R19) and per-client rate limits (R20), both on the `login_attempts` counter.
+ * Login lockout (R14–R19, R70) and per-client rate limits (R20), both on the `login_attempts` counter.
  *
  * Lockout is keyed by the canonical *submitted* email, never by user id, so it behaves identically for
- * existing and unknown accounts (R13). A password check must first *reserve* an attempt: insert-then-count
- * (login-attempt.repository.ts) means that of any burst at most `threshold` reservations see a count within
- * the threshold, so concurrency cannot buy extra guesses (R17). A refused reservation is withdrawn, so
- * requests made while locked do not extend the lock (R16, as Keycloak does); a successful check withdraws
- * the counter entirely (R18). `Retry-After` is the true remaining time: the lock lifts when the
+ * existing and unknown accounts (R13). A password check first records a *try* and counts the window's tries
+ * and failures together (login-attempt.repository.ts): at most `threshold` checks of any burst see a total
+ * within the threshold, so concurrency cannot buy extra guesses (R17). Lockout counts failures, not checks in
+ * flight (R70): a caller over the total whose account has fewer than `threshold` failures is not locked, only
+ * queued behind checks that may still succeed — it withdraws its try, waits a moment and tries again, so ten
+ * correct logins at once all succeed (as if serialised per account, on every instance) while twenty wrong ones
+ * still cost at most `threshold` checks. A wrong password turns its try into a failure; a right one withdraws
+ * it and clears the failures (R18). A refused try is withdrawn, so requests made while locked do not extend
+ * the lock (R16, as Keycloak does). `Retry-After` is the true remaining time: the lock lifts when the
  * `threshold`-th most recent failure leaves the window.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RegstackError } from '../errors/regstack-error.ts';
-import type { LoginAttemptRepository } from '../repositories/index.ts';
+import type { LoginAttemptRepository, RecordedTry, TryWindow } from '../repositories/index.ts';
 import type { ServiceDeps } from './deps.ts';
 
 export interface Reservation {
-  /** Withdraws the attempt: the password was right, so it was not a failure. */
+  /** The password was right: withdraws the try and clears the failures (R18). */
   release(): Promise<void>;
+  /** The password was wrong: the try becomes a failure (R14). */
+  fail(): Promise<void>;
+  /** The check could not run (the hasher shed it, the database failed): the try is withdrawn, nothing counts. */
+  withdraw(): Promise<void>;
 }
+
+/** A try older than this never finished its check (its process died): it counts as a failure. */
+export const STALE_TRY_MS = 60_000;
+/**
+ * How long a check may wait for the checks in flight on its account before it is shed with SERVER_BUSY. Each
+ * check in flight is one password verification, so only a crowd of concurrent attempts on one account waits
+ * this long.
+ */
+const MAX_QUEUE_WAIT_MS = 10_000;
+/** Pause between two tries of a queued check: short at first, growing, with jitter so waiters spread out. */
+const queuePause = (round: number) => Math.min(100, 5 * 2 ** round) * (0.5 + Math.random());
 
 export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>) {
   const threshold = deps.config.loginLockoutThreshold;
   const windowMs = deps.config.loginLockoutWindowSeconds * 1000;
 
-  async function retryAfterSeconds(attempts: LoginAttemptRepository, key: string, now: Date): Promise<number> {
-    const times = await attempts.recentTimes(key, new Date(now.getTime() - windowMs), threshold);
-    const pivot = times[threshold - 1] ?? times[times.length - 1] ?? now;
-    return Math.max(1, Math.ceil((pivot.getTime() + windowMs - now.getTime()) / 1000));
+  /** The try keys and window of `key` at `now`. */
+  function windowAt(key: string, now: Date): TryWindow {
+    return {
+      tryKey: `try:${key}`,
+      failKey: key,
+      now,
+      windowStart: new Date(now.getTime() - windowMs),
+      staleBefore: new Date(now.getTime() - STALE_TRY_MS),
+    };
+  }
+
+  async function retryAfterSeconds(attempts: LoginAttemptRepository, window: TryWindow): Promise<number> {
+    const times = await attempts.recentFailureTimes(window, threshold);
+    const pivot = times[threshold - 1] ?? times[times.length - 1] ?? window.now;
+    return Math.max(1, Math.ceil((pivot.getTime() + windowMs - window.now.getTime()) / 1000));
   }
 
   function lockedError(seconds: number): RegstackError {
@@ -39,33 +70,56 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
     keyFor: (email: string) => `login:${email}`,
 
     /**
-     * Throws TOO_MANY_ATTEMPTS while locked; otherwise reserves one attempt and returns it. Every password
-     * check (login, MFA confirm, re-authentication for sensitive changes) goes through here (R19).
+     * Throws TOO_MANY_ATTEMPTS while locked; otherwise records a try and returns it, to be settled with
+     * `fail()` or `release()`. Every password check (login, MFA confirm, re-authentication for sensitive
+     * changes) goes through here (R19).
      */
     async reserve(attempts: LoginAttemptRepository, key: string): Promise<Reservation> {
-      await this.admit(attempts, key, (now, windowStart) => attempts.recordAndCount(key, now, windowStart));
-      return { release: () => attempts.clear(key).then(() => undefined) };
+      const recorded = await this.admit(attempts, key, (window) => attempts.recordTry(window));
+      return this.reservationOf(attempts, key, recorded);
+    },
+
+    /** The settlement of a try `admit` returned. */
+    reservationOf(attempts: LoginAttemptRepository, key: string, recorded: RecordedTry & { at: Date }): Reservation {
+      return {
+        release: async () => {
+          await attempts.remove(recorded.id);
+          await attempts.clear(key);
+        },
+        fail: () => attempts.settleFailure(recorded.id, key, recorded.at),
+        withdraw: () => attempts.remove(recorded.id),
+      };
     },
 
     /**
-     * `reserve`'s decision on an attempt that `record` records on `key` and counts (insert first, then count:
-     * see login-attempt.repository.ts) — for a caller that reads something along with it, as login reads the
-     * account. Throws TOO_MANY_ATTEMPTS, withdrawing the attempt, while locked; otherwise returns `record`'s result.
+     * `reserve`'s decision on a try that `record` records and counts (insert first, then count: see
+     * login-attempt.repository.ts) — for a caller that reads something along with it, as login reads the
+     * account. Throws TOO_MANY_ATTEMPTS while locked (the try withdrawn); waits while the account is only busy
+     * with checks in flight; otherwise returns `record`'s result and the try's instant.
      */
-    async admit<T extends { id: string; count: number }>(
+    async admit<T extends RecordedTry>(
       attempts: LoginAttemptRepository,
       key: string,
-      record: (now: Date, windowStart: Date) => Promise<T>,
-    ): Promise<T> {
-      const now = deps.clock.now();
-      // No separate "already locked?" read: while locked, this row makes the count exceed the threshold and is
-      // withdrawn at once, so a locked request still never extends the lock (R16) — one statement fewer per login.
-      const recorded = await record(now, new Date(now.getTime() - windowMs));
-      if (recorded.count > threshold) {
+      record: (window: TryWindow) => Promise<T>,
+    ): Promise<T & { at: Date }> {
+      // Real time, not the injected clock: this bounds how long a request waits.
+      const giveUpAt = performance.now() + MAX_QUEUE_WAIT_MS;
+      for (let round = 0; ; round++) {
+        const window = windowAt(key, deps.clock.now());
+        // No separate "already locked?" read: while locked, the failures alone reach the threshold and the try
+        // is withdrawn at once, so a locked request never extends the lock (R16) — one statement fewer per login.
+        const recorded = await record(window);
+        if (recorded.failures < threshold && recorded.total <= threshold) return { ...recorded, at: window.now };
         await attempts.remove(recorded.id);
-        throw lockedError(await retryAfterSeconds(attempts, key, now));
+        if (recorded.failures >= threshold) throw lockedError(await retryAfterSeconds(attempts, window));
+        // Over the total only because of checks in flight: not a lock (R70). Wait for them to settle.
+        if (performance.now() >= giveUpAt) {
+          throw new RegstackError('SERVER_BUSY', 'Too many sign-in attempts at once. Try again shortly.', {
+            retryAfterSeconds: 1,
+          });
+        }
+        await sleep(queuePause(round));
       }
-      return recorded;
     },
 
     /** Clears the counter (successful login, completed password reset: R18). */

@@ -20,10 +20,20 @@ export async function verifyCurrentPassword(
 ): Promise<void> {
   const key = lockout.keyFor(user.email);
   const reservation = await lockout.reserve(repos.loginAttempts, key);
-  const withHash = await repos.users.findCredentialsById(user.id);
-  const hash = withHash?.hashedPassword ?? null;
-  const ok = hash ? await deps.hasher.verify(hash, password) : await deps.hasher.verifyDummy(password);
-  if (!ok) throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
+  let ok: boolean;
+  try {
+    const withHash = await repos.users.findCredentialsById(user.id);
+    const hash = withHash?.hashedPassword ?? null;
+    ok = hash ? await deps.hasher.verify(hash, password) : await deps.hasher.verifyDummy(password);
+  } catch (err) {
+    // No check happened (the hasher shed it, the database failed): it must not count as a failure.
+    await reservation.withdraw().catch(() => {});
+    throw err;
+  }
+  if (!ok) {
+    await reservation.fail();
+    throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
+  }
   await reservation.release();
 }
 

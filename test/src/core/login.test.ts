@@ -103,6 +103,47 @@ describeEachBackend('login', (ctx) => {
     expect(failures.length).toBe(checked);
   });
 
+  it('ten concurrent correct logins of one account all succeed: checks in flight are not failures (R70, issue 14 item 6)', async () => {
+    const { email, password } = await createVerifiedUser(t, 'tabs@example.com');
+    const caller = t.regstack.createCaller();
+    const results = await Promise.all(Array.from({ length: 10 }, () => caller.login({ email, password })));
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill('authenticated'));
+    // Nothing is left behind: no try, no failure.
+    const since = new Date(Date.now() - 900_000);
+    expect(await repos().loginAttempts.countSince(`login:${email}`, since)).toBe(0);
+    expect(await repos().loginAttempts.countSince(`try:login:${email}`, since)).toBe(0);
+  });
+
+  it('twenty concurrent wrong logins: exactly the threshold is checked, the rest are locked (R17, R70)', async () => {
+    const { email, password } = await createVerifiedUser(t, 'waiting-burst@example.com');
+    const user = await repos().users.findByEmail(email);
+    const caller = t.regstack.createCaller();
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => failure(caller.login({ email, password: 'wrong wrong wrong' }))),
+    );
+    // A check over the total waits for the ones in flight instead of being refused, so exactly the threshold of
+    // checks runs before the failures lock the account.
+    expect(outcomes.filter((o) => o.code === 'INVALID_CREDENTIALS').length).toBe(5);
+    expect(outcomes.filter((o) => o.code === 'TOO_MANY_ATTEMPTS').length).toBe(15);
+    const failures = (await repos().auditEvents.listForSubject(user!.id)).filter((e) => e.event === 'login_failed');
+    expect(failures.length).toBe(5);
+    // Locked for real now: the right password is refused too, with the true remaining time (R15, R16).
+    const locked = await failure(caller.login({ email, password }));
+    expect(locked.code).toBe('TOO_MANY_ATTEMPTS');
+    expect(locked.retryAfterSeconds).toBeGreaterThan(890);
+  });
+
+  it('ten correct logins beside three wrong ones, all at once: every correct one succeeds (R70)', async () => {
+    const { email, password } = await createVerifiedUser(t, 'mixed@example.com');
+    const caller = t.regstack.createCaller();
+    const right = Array.from({ length: 10 }, () => caller.login({ email, password }).then((r) => r.status));
+    const wrong = Array.from({ length: 3 }, () =>
+      failure(caller.login({ email, password: 'wrong wrong wrong' })).then((o) => o.code),
+    );
+    expect(await Promise.all(right)).toEqual(Array(10).fill('authenticated'));
+    expect(await Promise.all(wrong)).toEqual(Array(3).fill('INVALID_CREDENTIALS'));
+  });
+
   it('a successful login clears the failure count (R18)', async () => {
     const { email, password } = await createVerifiedUser(t, 'reset-count@example.com');
     const caller = t.regstack.createCaller();

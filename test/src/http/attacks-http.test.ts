@@ -37,6 +37,15 @@ describeEachBackend('attacks over HTTP', (ctx) => {
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
   });
 
+  it('10 concurrent correct logins of one account all answer 200; no 429 without a lock (R70, issue 14 item 6)', async () => {
+    const { email } = await createVerifiedUser(t, 'http-tabs@example.com');
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => api.mutation('auth.login', { email, password: PASSWORD })),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(results.every((r) => r.headers.get('retry-after') === null)).toBe(true);
+  });
+
   it('logoutAll rejects every token minted before it, even within the same second; a login right after works (R40)', async () => {
     const { email } = await createVerifiedUser(t, 'http-everywhere@example.com');
     const tokens: string[] = [];

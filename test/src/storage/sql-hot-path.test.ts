@@ -13,9 +13,20 @@ import {
   recordLoginStepByStep,
   reserveStepByStep,
   type Storage,
+  type TryWindow,
 } from '@regstack/server/internal';
 import { describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
+
+/** The window `recordTry` counts for `key` at `now`: failures on `key`, tries on `try:key`. */
+function tryWindow(
+  key: string,
+  now: Date,
+  windowStart: Date,
+  staleBefore = new Date(now.getTime() - 60_000),
+): TryWindow {
+  return { tryKey: `try:${key}`, failKey: key, now, windowStart, staleBefore };
+}
 
 function both(storage: Storage): { sql: Repositories; orm: Repositories } {
   const { sql: _runner, ...ormOnly } = storage.dialect;
@@ -112,27 +123,65 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       new Date(base - 60_000),
     );
     const key = 'login:reserved@example.com';
-    const viaSql = await sql.logins!.reserve(key, 'reserved@example.com', new Date(base), windowStart);
-    const viaSteps = await reserveStepByStep(orm, key, 'reserved@example.com', new Date(base + 1), windowStart);
-    expect([viaSql.count, viaSteps.count]).toEqual([1, 2]);
+    const viaSql = await sql.logins!.reserve(tryWindow(key, new Date(base), windowStart), 'reserved@example.com');
+    const viaSteps = await reserveStepByStep(
+      orm,
+      tryWindow(key, new Date(base + 1), windowStart),
+      'reserved@example.com',
+    );
+    expect([viaSql.total, viaSteps.total]).toEqual([1, 2]);
+    expect([viaSql.failures, viaSteps.failures]).toEqual([0, 0]);
     expect(viaSql.user?.hashedPassword).toBe('$argon2id$r');
     expect({ ...viaSql.user }).toEqual({ ...viaSteps.user, hashedPassword: undefined });
     expect(JSON.stringify(viaSql.user)).not.toContain('argon2id'); // hidden like the entity's hash (R62)
-    // The attempt is a row like any other: counted by the ORM, removable by its id.
-    expect(await orm.loginAttempts.countSince(key, windowStart)).toBe(2);
+    // The try is a row like any other: counted by the ORM, removable by its id.
+    expect(await orm.loginAttempts.countSince(`try:${key}`, windowStart)).toBe(2);
     await orm.loginAttempts.remove(viaSql.id);
-    expect(await orm.loginAttempts.countSince(key, windowStart)).toBe(1);
-    // An unknown account still records and counts its attempt (R13: the same work either way).
+    expect(await orm.loginAttempts.countSince(`try:${key}`, windowStart)).toBe(1);
+    // An unknown account still records and counts its try (R13: the same work either way).
     const unknown = await sql.logins!.reserve(
-      'login:nobody@example.com',
+      tryWindow('login:nobody@example.com', new Date(base), windowStart),
       'nobody@example.com',
-      new Date(base),
-      windowStart,
     );
-    expect(unknown).toMatchObject({ count: 1, user: null });
-    // Attempts before the window do not count.
-    const later = await sql.logins!.reserve(key, 'reserved@example.com', new Date(base + 900_001), new Date(base + 1));
-    expect(later.count).toBe(1);
+    expect(unknown).toMatchObject({ total: 1, failures: 0, user: null });
+    // Tries before the window do not count.
+    const later = await sql.logins!.reserve(
+      tryWindow(key, new Date(base + 900_001), new Date(base + 1)),
+      'reserved@example.com',
+    );
+    expect(later.total).toBe(1);
+  });
+
+  sqlOnly('record tries and settle failures exactly as the ORM does (R17, R70)', async () => {
+    const base = Date.UTC(2026, 10, 23, 13, 45, 0, 0);
+    const windowStart = new Date(base - 900_000);
+    const { sql, orm } = both(ctx.storage);
+    for (const [label, repos] of [
+      ['sql', sql],
+      ['orm', orm],
+    ] as const) {
+      const key = `login:tries-${label}@example.com`;
+      const at = (ms: number) => tryWindow(key, new Date(base + ms), windowStart);
+      // An old failure outside the window and a try that never finished (stale) before the window's checks.
+      await orm.loginAttempts.recordAndCount(key, new Date(base - 900_000), windowStart);
+      const stale = await repos.loginAttempts.recordTry(tryWindow(key, new Date(base - 61_000), windowStart));
+      expect(stale).toMatchObject({ total: 1, failures: 0 });
+      const first = await repos.loginAttempts.recordTry(at(0));
+      expect(first).toMatchObject({ total: 2, failures: 1 }); // the stale try counts as a failure
+      const second = await repos.loginAttempts.recordTry(at(1));
+      expect(second).toMatchObject({ total: 3, failures: 1 });
+      await repos.loginAttempts.settleFailure(first.id, key, new Date(base));
+      // The failure replaced the try: same total, one more failure.
+      const third = await repos.loginAttempts.recordTry(at(2));
+      expect(third).toMatchObject({ total: 4, failures: 2 });
+      expect(await orm.loginAttempts.countSince(key, windowStart)).toBe(1);
+      expect(await orm.loginAttempts.countSince(`try:${key}`, windowStart)).toBe(3);
+      const times = await orm.loginAttempts.recentFailureTimes(at(3), 5);
+      expect(times.map((t) => t.getTime())).toEqual([base, base - 61_000]);
+      await repos.loginAttempts.remove(second.id);
+      await repos.loginAttempts.remove(third.id);
+      expect(await repos.loginAttempts.recordTry(at(4))).toMatchObject({ total: 3, failures: 2 });
+    }
   });
 
   sqlOnly('let no burst of concurrent reservations see fewer attempts than came before it (R17)', async () => {
@@ -144,15 +193,13 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       Array.from({ length: 24 }, (_, i) => {
         const storage = i % 3 === 0 ? ctx.storage : others[(i % 3) - 1]!;
         return createRepositories(storage.fork(), storage.dialect).logins!.reserve(
-          key,
+          tryWindow(key, now, windowStart),
           'burst@example.com',
-          now,
-          windowStart,
         );
       }),
     );
     // Whatever the interleaving, the k-th smallest count is at least k: at most k reservations see ≤ k attempts.
-    const sorted = counts.map((c) => c.count).sort((a, b) => a - b);
+    const sorted = counts.map((c) => c.total).sort((a, b) => a - b);
     sorted.forEach((count, i) => {
       expect(count).toBeGreaterThanOrEqual(i + 1);
     });
@@ -172,10 +219,16 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       for (const k of [`login:${email}`, `login:${email}`, `login:other-${email}`]) {
         await orm.loginAttempts.recordAndCount(k, new Date(at - 1000), new Date(at - 900_000));
       }
+      // This login's own try, withdrawn by its success; another try in flight stays.
+      const own = await orm.loginAttempts.recordTry(
+        tryWindow(`login:${email}`, new Date(at - 10), new Date(at - 900_000)),
+      );
+      await orm.loginAttempts.recordTry(tryWindow(`login:${email}`, new Date(at - 5), new Date(at - 900_000)));
       const sessionId = newId(at);
       const success: LoginSuccess = {
         userId: user!.id,
         attemptsKey: `login:${email}`,
+        tryId: own.id,
         upgradedHash,
         session: { id: sessionId, ttlMs, userAgent: 'agent/1', ip: '192.0.2.9' },
         audit: { event: 'login', actorId: user!.id, subjectId: user!.id, ip: '192.0.2.9', details: { sessionId } },
@@ -203,6 +256,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
         })),
         attempts: await orm.loginAttempts.countSince(`login:${email}`, new Date(0)),
         neighbour: await orm.loginAttempts.countSince(`login:other-${email}`, new Date(0)),
+        tries: await orm.loginAttempts.countSince(`try:login:${email}`, new Date(0)),
       };
     }
 
@@ -237,6 +291,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
           lastLoginAt: at,
           attempts: 0, // cleared (R18) …
           neighbour: 1, // … for this key only
+          tries: 1, // its own try withdrawn, the other one in flight kept
         });
         const { id: _, userId: __, ...sessionColumns } = session;
         expect(a.sessions).toEqual([sessionColumns]);
@@ -337,19 +392,19 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       const now = new Date();
       const windowStart = new Date(now.getTime() - 60_000);
       const { sql } = both(storage);
-      await sql.logins!.reserve('mode:reserve', 'nobody@example.com', now, windowStart);
+      await sql.logins!.reserve(tryWindow('mode:reserve', now, windowStart), 'nobody@example.com');
       await sql.loginAttempts.recordAndCount('mode:count', now, windowStart);
       await storage.atomically(async () => {
         const r = createRepositories(storage.fork(), storage.dialect);
-        await r.logins!.reserve('mode:reserve-in-tx', 'nobody@example.com', now, windowStart);
+        await r.logins!.reserve(tryWindow('mode:reserve-in-tx', now, windowStart), 'nobody@example.com');
         await r.loginAttempts.recordAndCount('mode:count-in-tx', now, windowStart);
       });
       const modes = await runner.all(storage.fork(), 'select "key", mode from commit_modes order by "key"', []);
       expect(modes.map((m) => [m.key, String(m.mode)])).toEqual([
         ['mode:count', unflushed],
         ['mode:count-in-tx', flushed], // the caller's transaction commits as configured
-        ['mode:reserve', unflushed],
-        ['mode:reserve-in-tx', flushed],
+        ['try:mode:reserve', unflushed],
+        ['try:mode:reserve-in-tx', flushed],
       ]);
       // The setting ended with each of those transactions: every pooled connection still commits flushed.
       const settings = await Promise.all(Array.from({ length: 12 }, setting));

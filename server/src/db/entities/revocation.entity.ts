@@ -11,7 +11,10 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 export const RevocationSchema = defineEntity({
   name: 'Revocation',
   tableName: 'revocations',
-  indexes: [{ properties: ['userId', 'revokedAt'] }],
+  // Every read is by user: the bulk cutoff (`session_id` null, the newest `revoked_at`), a session's own fact, the
+  // facts of a list of sessions. With `session_id` second, the cutoff read stays one index probe however many
+  // per-session facts (logouts) the user has piled up (issue 14, item 4).
+  indexes: [{ properties: ['userId', 'sessionId', 'revokedAt'] }],
   properties: {
     id: p.string().primary().length(40),
     userId: p.string().length(36),
