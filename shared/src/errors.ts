@@ -28,6 +28,8 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   EMAIL_ALREADY_REGISTERED:
     'The email is taken. Only raised when `require_verification` is off, where registration cannot hide it (R12).',
   EMAIL_UNCHANGED: 'The requested new email address is the current one.',
+  CREDENTIALS_CHANGED:
+    'The password this request re-authenticated with was changed or reset before the request committed; nothing was changed (R68).',
   MFA_CODE_INVALID: 'The SMS code is wrong (R49).',
   MFA_CODE_EXPIRED: 'The SMS code has expired or was replaced by a newer one (R48).',
   MFA_ATTEMPTS_EXCEEDED: 'Too many wrong SMS codes; the code is dead even if the right one follows (R49).',

@@ -64,6 +64,54 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       return (await em.nativeUpdate(UserSchema, { id: userId }, { hashedPassword, updatedAt: now })) === 1;
     },
 
+    /**
+     * Compare-and-set on the credential (R68): stores `hashedPassword` only while the stored hash is still
+     * `expected` — the one a re-authentication just verified. False when a reset or another change replaced it
+     * in between. On SQL the update also takes the row's lock, so a concurrent reset waits for this
+     * transaction and then sees its result.
+     */
+    async replacePasswordHashIf(userId: string, expected: string, hashedPassword: string, now: Date): Promise<boolean> {
+      return (
+        (await em.nativeUpdate(
+          UserSchema,
+          { id: userId, hashedPassword: expected },
+          { hashedPassword, updatedAt: now },
+        )) === 1
+      );
+    },
+
+    /**
+     * Whether the stored hash is still `expected`, claiming the row on SQL (an update of `updated_at` under the
+     * same condition takes its lock until the transaction ends) — for changes other than the password itself that
+     * re-authenticated with it (an email change request, R68).
+     */
+    async holdIfPasswordHash(userId: string, expected: string, now: Date): Promise<boolean> {
+      if ((await em.nativeUpdate(UserSchema, { id: userId, hashedPassword: expected }, { updatedAt: now })) === 1) {
+        return true;
+      }
+      // MongoDB counts modified documents, not matched ones: a row already stamped `now` reports none.
+      return (await this.currentPasswordHash(userId)) === expected;
+    },
+
+    /**
+     * Takes the user row's lock for the rest of the transaction on SQL (an update of `updated_at`): flows that
+     * change a user's credentials take it first, so two of them always lock in the same order (user row, then
+     * tokens and sessions) and wait for each other instead of deadlocking. Elsewhere a harmless write.
+     */
+    async lockForChange(userId: string, now: Date): Promise<void> {
+      await em.nativeUpdate(UserSchema, { id: userId }, { updatedAt: now });
+    },
+
+    /** The stored hash, read fresh (no identity map): how a flow checks that its own write still stands. */
+    async currentPasswordHash(userId: string): Promise<string | null> {
+      const row = await em.findOne(
+        UserSchema,
+        { id: userId },
+        { populate: ['hashedPassword'], fields: ['id', 'hashedPassword'], disableIdentityMap: true },
+      );
+      return row?.hashedPassword ?? null;
+    },
+
     /** Moves the account to `email`; false when another account holds it (the unique index decides, R43). */
     async updateEmailIfFree(userId: string, email: string, now: Date): Promise<boolean> {
       try {
@@ -88,6 +136,11 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
 
     async deleteById(id: string): Promise<boolean> {
       return (await em.nativeDelete(UserSchema, { id })) === 1;
+    },
+
+    /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */
+    async deleteByIdIfPasswordHash(id: string, expected: string): Promise<boolean> {
+      return (await em.nativeDelete(UserSchema, { id, hashedPassword: expected })) === 1;
     },
   };
 }

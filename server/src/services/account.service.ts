@@ -10,6 +10,11 @@
  *   taken (R13); a taken address simply gets no link. `confirmEmailChange` redeems the link once, moves
  *   the account under the unique index (re-checked at that moment, R43), kills sessions and tokens, and
  *   clears the old address's lockout counter.
+ * - Each change that re-checked the password commits only while that password is still the stored one
+ *   (compare-and-set on the hash, R68): a reset or another change that committed in between wins, and this
+ *   request fails with CREDENTIALS_CHANGED instead of undoing it. On SQL the check takes the user row's lock, so a
+ *   concurrent reset waits and then ends the sessions this change opened; on MongoDB, which has no transactions,
+ *   the change reads the hash again after its writes and withdraws what it made if a reset replaced it.
  * - `deleteAccount` re-checks the password, then removes the user and every row that belongs to them
  *   (sessions, revocations, tokens and their claims, codes, pending sign-ups, lockout counters, audit rows)
  *   — their tokens die because their sessions are gone (R45). A later sign-up gets a new id.
@@ -21,7 +26,7 @@ import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tok
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
-import { limitClient, verifyCurrentPassword } from './reauthentication.ts';
+import { credentialsChanged, limitClient, verifyCurrentPassword } from './reauthentication.ts';
 import { assertNewPasswordAllowed } from './registration.service.ts';
 import type { AuthenticatedSession, SessionService } from './session.service.ts';
 
@@ -46,13 +51,14 @@ export function createAccountService(
     ): Promise<PasswordChangedResult> {
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'change-password', deps.config.changePasswordRateLimit);
-      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      const verified = await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
       assertNewPasswordAllowed(deps, input.newPassword, auth.user.email);
       const hashed = await deps.hasher.hash(input.newPassword); // before the transaction (R7)
-      // The new hash, the end of every session and link, the notice and the new session commit together.
+      // The new hash, the end of every session and link, the notice and the new session commit together — and
+      // only over the password just verified (R68): first, so the row's lock orders this against a reset.
       const session = await atomically(deps, async (tx) => {
         const now = deps.clock.now();
-        await tx.users.updatePasswordHash(auth.user.id, hashed, now);
+        if (!(await tx.users.replacePasswordHashIf(auth.user.id, verified, hashed, now))) throw credentialsChanged();
         await sessions.revokeAll(auth.user.id, 'password_changed', request);
         await tx.oneTimeTokens.revokeAllForSubject(auth.user.id, now);
         await deps.mailer.enqueue(
@@ -66,6 +72,14 @@ export function createAccountService(
         );
         return sessions.start(auth.user, request);
       });
+      // Without transactions (MongoDB) a reset may land between the writes above: if its hash replaced ours,
+      // the session we opened must not outlive it (R41, R68).
+      if ((await openRepos(deps).users.currentPasswordHash(auth.user.id)) !== hashed) {
+        await atomically(deps, (tx) =>
+          tx.revocations.revokeSession(auth.user.id, session.id, deps.clock.now(), 'password_reset'),
+        );
+        throw credentialsChanged();
+      }
       const { accessToken, expiresIn } = await sessions.tokenFor(session);
       deps.events.emit('password_changed', { userId: auth.user.id, request });
       return { status: 'password_changed', accessToken, tokenType: 'Bearer', expiresIn };
@@ -78,13 +92,16 @@ export function createAccountService(
     ): Promise<EmailChangeRequestedResult> {
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'change-email', deps.config.changeEmailRateLimit);
-      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      const verified = await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
       if (input.newEmail === auth.user.email) {
         throw new RegstackError('EMAIL_UNCHANGED', 'That is already your email address');
       }
-      // The link, both mails and the audit row are stored together (R65).
+      // The link, both mails and the audit row are stored together (R65), only while the password just verified
+      // is still the account's (R68): a reset in between revokes every link, so a link issued after it would
+      // hand a thief the account.
       const result = await atomically(deps, async (tx) => {
         const now = deps.clock.now();
+        if (!(await tx.users.holdIfPasswordHash(auth.user.id, verified, now))) throw credentialsChanged();
         const expiresAt = new Date(now.getTime() + deps.config.emailChangeTokenTtlSeconds * 1000);
         const result: EmailChangeRequestedResult = {
           status: 'confirmation_sent',
@@ -128,6 +145,11 @@ export function createAccountService(
         );
         return result;
       });
+      // Without transactions (MongoDB): a reset that landed meanwhile must still kill the link (R27, R68).
+      if ((await openRepos(deps).users.currentPasswordHash(auth.user.id)) !== verified) {
+        await atomically(deps, (tx) => tx.oneTimeTokens.revokeAllForSubject(auth.user.id, deps.clock.now()));
+        throw credentialsChanged();
+      }
       deps.events.emit('email_change_requested', { userId: auth.user.id, request });
       return result;
     },
@@ -172,14 +194,17 @@ export function createAccountService(
       }
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'delete-account', deps.config.deleteAccountRateLimit);
-      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      const verified = await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
       // Everything of the user goes in one transaction: no half-deleted account (R45, R65).
       const { id } = auth.user;
       await atomically(deps, async (tx) => {
         const { email } = auth.user;
-        // The user row first: from here on no token of theirs authenticates, even before the rest is gone.
-        if (!(await tx.users.deleteById(id)))
+        // The user row first: from here on no token of theirs authenticates, even before the rest is gone. Only
+        // while the password just verified is still theirs (R68): a reset in between keeps the account.
+        if (!(await tx.users.deleteByIdIfPasswordHash(id, verified))) {
+          if (await tx.users.findById(id)) throw credentialsChanged();
           throw new RegstackError('UNAUTHENTICATED', 'Invalid or expired access token');
+        }
         await tx.sessions.deleteAllForUser(id);
         await tx.revocations.deleteAllForUser(id);
         await tx.oneTimeTokens.deleteAllForSubject(id);

@@ -6,7 +6,9 @@
  * `resetPassword` checks the new password first (so a weak one does not burn the link), redeems the token
  * exactly once (R26), then: stores the new hash, kills every session (R41) and every outstanding token
  * (R27), clears the login lockout (R18 — a locked-out owner can always recover), and notifies the stored
- * address. It never logs the user in (R29).
+ * address. It never logs the user in (R29). A reset always stands (R68): the new hash is written first, so on SQL
+ * the user row's lock orders it against a concurrent password change (which re-checks the old hash and fails),
+ * and the sessions' cutoff reaches every session that exists when it commits, a change's new one included.
  */
 
 import { derivedOutboxId } from '../email/mailer.ts';
@@ -29,6 +31,21 @@ export function createPasswordResetService(
     if (!deps.config.enablePasswordReset) throw new RegstackError('FEATURE_DISABLED', 'Password reset is disabled');
   };
   const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
+
+  /**
+   * Without transactions (MongoDB) a password change whose compare-and-set raced this reset could still land
+   * after it. The reset must stand (R68): while the stored hash is not the reset's, write it again and end every
+   * session again. On SQL the first read finds the reset's hash and this does nothing.
+   */
+  async function standFirm(userId: string, hashedPassword: string, request: RequestMeta): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      if ((await openRepos(deps).users.currentPasswordHash(userId)) === hashedPassword) return;
+      await atomically(deps, async (tx) => {
+        await tx.users.updatePasswordHash(userId, hashedPassword, deps.clock.now());
+        await parts.sessions.revokeAll(userId, 'password_reset', request);
+      });
+    }
+  }
 
   // The deferred half of forgotPassword. Idempotent per job: if a retry finds its mail already queued it stops,
   // so a crash between queueing and finishing never sends a second (or a dead) link.
@@ -92,10 +109,13 @@ export function createPasswordResetService(
       const hashedPassword = await deps.hasher.hash(newPassword);
       // Redeeming the link and everything it causes commit together, or none of it does (R26, R65).
       await atomically(deps, async (tx) => {
+        // The user row first, as every credential change does: one lock order, no deadlock with a password change.
+        await tx.users.lockForChange(user.id, deps.clock.now());
         // The single-use decision (R26): whoever loses the race gets the same generic error.
         const consumed = await tx.oneTimeTokens.consumeOnce(hash, 'password_reset', deps.clock.now());
         if (!consumed || consumed.subjectId !== user.id) throw invalid();
         const now = deps.clock.now();
+        // The hash first: on SQL this takes the row's lock, so the cutoff below sees every committed session (R68).
         await tx.users.updatePasswordHash(user.id, hashedPassword, now);
         await parts.sessions.revokeAll(user.id, 'password_reset', request);
         await tx.oneTimeTokens.revokeAllForSubject(user.id, now);
@@ -111,6 +131,7 @@ export function createPasswordResetService(
           now,
         );
       });
+      await standFirm(user.id, hashedPassword, request);
       deps.events.emit('password_reset_completed', { userId: user.id, request });
       return { status: 'password_reset' };
     },

@@ -11,30 +11,45 @@ import { INVALID_CREDENTIALS_MESSAGE } from './auth.service.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 
+/**
+ * Checks `password` against the account's stored hash through the lockout (R19) and returns that hash: the
+ * credential version the caller's change depends on. A change that commits must re-check it where it commits
+ * (`replacePasswordHashIf`, `holdIfPasswordHash`…), so a reset or another change in between makes it fail
+ * instead of undoing them (R68).
+ */
 export async function verifyCurrentPassword(
   deps: ServiceDeps,
   lockout: LockoutService,
   repos: Repositories,
   user: User,
   password: string,
-): Promise<void> {
+): Promise<string> {
   const key = lockout.keyFor(user.email);
   const reservation = await lockout.reserve(repos.loginAttempts, key);
   let ok: boolean;
+  let hash: string | null;
   try {
-    const withHash = await repos.users.findCredentialsById(user.id);
-    const hash = withHash?.hashedPassword ?? null;
+    hash = await repos.users.currentPasswordHash(user.id);
     ok = hash ? await deps.hasher.verify(hash, password) : await deps.hasher.verifyDummy(password);
   } catch (err) {
     // No check happened (the hasher shed it, the database failed): it must not count as a failure.
     await reservation.withdraw().catch(() => {});
     throw err;
   }
-  if (!ok) {
+  if (!ok || !hash) {
     await reservation.fail();
     throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
   }
   await reservation.release();
+  return hash;
+}
+
+/** The error of a change whose re-authenticated credential was replaced before it committed (R68). */
+export function credentialsChanged(): RegstackError {
+  return new RegstackError(
+    'CREDENTIALS_CHANGED',
+    'Your password was changed (or reset) while this request was in progress. Sign in again.',
+  );
 }
 
 /** Per-client limit for a procedure (R20), when the client is known. */

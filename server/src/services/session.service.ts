@@ -124,12 +124,18 @@ export function createSessionService(deps: ServiceDeps) {
       });
     },
 
-    /** Ends every session of the user that exists now, this one included (R41). */
+    /**
+     * Ends every session of the user that exists now, this one included (R41). The cutoff is now, or the newest
+     * session's start if that is later — a session another instance (whose clock may run ahead) opened a moment
+     * ago must die too (R68); `sessionStart` puts every later session after it.
+     */
     async revokeAll(userId: string, reason: RevocationReason, request: RequestMeta, actorId: string = userId) {
       return atomically(deps, async (repos) => {
         const now = deps.clock.now();
         const live = await this.listLive(userId);
-        await repos.revocations.revokeAllForUser(userId, now, reason);
+        const newest = await repos.sessions.latestCreatedAt(userId);
+        const cutoff = newest && newest.getTime() > now.getTime() ? newest : now;
+        await repos.revocations.revokeAllForUser(userId, cutoff, reason);
         await repos.auditEvents.record(
           { event: 'sessions_revoked', actorId, subjectId: userId, ...request, details: { reason } },
           now,

@@ -9,9 +9,12 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 export const SessionSchema = defineEntity({
   name: 'Session',
   tableName: 'sessions',
+  // Per-user reads go by creation: the newest session (a bulk cutoff must reach it) and the live list, newest
+  // first — one index probe however long the user's history (issue 14, item 4).
+  indexes: [{ properties: ['userId', 'createdAt'] }],
   properties: {
     id: p.string().primary().length(36),
-    userId: p.string().length(36).index(),
+    userId: p.string().length(36),
     createdAt: p.datetime().length(3),
     lastSeenAt: p.datetime().length(3),
     expiresAt: p.datetime().length(3).index(),
