@@ -71,7 +71,11 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
 
   /** `register`: `pending_verification` (a mail was sent) or `registered` when verification is off. Stores nothing. */
   register(input: RegstackInputs['register']): Promise<RegstackOutputs['register']>;
-  /** `verifyEmail` with the token from the verification link. Does not sign in. */
+  /**
+   * `verifyEmail` with the token from the verification link. Does not sign in. When several sign-ups for the
+   * address are pending it fails with PASSWORD_REQUIRED (the link stays usable): ask for the password chosen at
+   * sign-up and call again with `{ token, password }`.
+   */
   verifyEmail(input: RegstackInputs['verifyEmail']): Promise<RegstackOutputs['verifyEmail']>;
   /** `resendVerification`: always the same answer, whether or not the address has an account. */
   resendVerification(input: RegstackInputs['resendVerification']): Promise<RegstackOutputs['resendVerification']>;

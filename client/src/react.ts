@@ -173,7 +173,7 @@ export function useRegister(options?: MutationOptionsOf<'register'>) {
   return useMutation(useRegstackContext().auth.register.mutationOptions(options));
 }
 
-/** `verifyEmail` with the token from the verification link. */
+/** `verifyEmail` with the token from the verification link (and, after PASSWORD_REQUIRED, the sign-up's password). */
 export function useVerifyEmail(options?: MutationOptionsOf<'verifyEmail'>) {
   return useMutation(useRegstackContext().auth.verifyEmail.mutationOptions(options));
 }

@@ -210,7 +210,7 @@ export function useRegister(): MutationResult<RegstackInputs['register'], Regsta
   return useMutationOf((input) => client.register(input));
 }
 
-/** `verifyEmail` with the token from the verification link. */
+/** `verifyEmail` with the token from the verification link (and, after PASSWORD_REQUIRED, the sign-up's password). */
 export function useVerifyEmail(): MutationResult<RegstackInputs['verifyEmail'], RegstackOutputs['verifyEmail']> {
   const client = useRegstackClient();
   return useMutationOf((input) => client.verifyEmail(input));

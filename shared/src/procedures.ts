@@ -16,7 +16,12 @@ export const registerInput = z.strictObject({
   password: passwordInputSchema,
   fullName: fullNameSchema.optional(),
 });
-export const verifyEmailInput = z.strictObject({ token: oneTimeTokenSchema });
+/**
+ * `password` is the one chosen at the sign-up the link belongs to. It is needed only when more than one sign-up
+ * for the address is pending (the server then answers PASSWORD_REQUIRED), so that a link never creates an
+ * account with a password its clicker did not choose (R67).
+ */
+export const verifyEmailInput = z.strictObject({ token: oneTimeTokenSchema, password: passwordInputSchema.optional() });
 export const resendVerificationInput = z.strictObject({ email: emailSchema });
 export const loginInput = z.strictObject({ email: emailSchema, password: passwordInputSchema });
 export const revokeSessionInput = z.strictObject({ id: idSchema });

@@ -9,6 +9,7 @@
 import { type EntityManager, type MigrationObject, MikroORM, type Options } from '@mikro-orm/core';
 import { type DatabaseTarget, DatabaseUrlError, PG_URL_MILLISECOND_PARAMETERS } from './database-url.ts';
 import { ALL_ENTITIES, type User } from './entities/index.ts';
+import { dropRetiredMongoIndexes } from './mongo-retired-indexes.ts';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 
 /** What the per-request authentication check needs, read in one round trip where the driver allows it. */
@@ -554,7 +555,10 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     // Creates missing collections and the unique/secondary indexes; idempotent. No TTL indexes: expiry is
     // always checked in queries and rows are purged by `regstack purge`, so correctness never depends on them
     // (and FerretDB does not implement expireAfterSeconds).
-    installSchema: () => orm.schema.create(),
+    installSchema: async () => {
+      await dropRetiredMongoIndexes(orm);
+      await orm.schema.create();
+    },
     schemaState: () => mongoIndexState(orm),
     close: () => orm.close(true),
   };

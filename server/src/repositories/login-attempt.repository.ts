@@ -53,13 +53,15 @@ export function createLoginAttemptRepository(em: EntityManager) {
     async recordTry(w: TryWindow): Promise<RecordedTry> {
       const id = newId(w.now.getTime());
       await em.insert(LoginAttemptSchema, { id, key: w.tryKey, createdAt: w.now });
-      const inWindow = { $gt: w.windowStart };
-      const [total, failed, stale] = await Promise.all([
-        em.count(LoginAttemptSchema, { key: { $in: [w.tryKey, w.failKey] }, createdAt: inWindow }),
-        em.count(LoginAttemptSchema, { key: w.failKey, createdAt: inWindow }),
-        em.count(LoginAttemptSchema, { key: w.tryKey, createdAt: { ...inWindow, $lte: w.staleBefore } }),
-      ]);
-      return { id, total, failures: failed + stale };
+      // One read of the window's rows (at most the threshold of failures plus the checks in flight), counted here.
+      const rows = await em.find(
+        LoginAttemptSchema,
+        { key: { $in: [w.tryKey, w.failKey] }, createdAt: { $gt: w.windowStart } },
+        { fields: ['key', 'createdAt'], disableIdentityMap: true },
+      );
+      const stale = w.staleBefore.getTime();
+      const failures = rows.filter((r) => r.key === w.failKey || r.createdAt.getTime() <= stale).length;
+      return { id, total: rows.length, failures };
     },
 
     /**

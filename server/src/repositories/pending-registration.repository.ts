@@ -1,7 +1,9 @@
 /**
- * Pending registrations (sign-ups awaiting email verification). At most one per canonical email (unique
- * index): a newer sign-up for the same address overwrites every field of the older one, and `takeOnce`
- * hands the row to exactly one verifier through the claim `pending:<id>` (claim.entity.ts).
+ * Pending registrations: sign-up attempts awaiting email verification. Each attempt is its own row with its
+ * own password hash, and a row is never updated — a later sign-up for the same address adds a row, so it can
+ * never change the password an earlier attempt's link will create the account with (R67). An address keeps
+ * only its newest few attempts, so a flood of sign-ups cannot grow the table without limit. `claimOnce`
+ * hands an attempt to exactly one verifier through the claim `pending:<id>` (claim.entity.ts).
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Dialect } from '../db/drivers.ts';
@@ -18,53 +20,55 @@ export interface NewPendingRegistration {
 
 export function createPendingRegistrationRepository(em: EntityManager, dialect: Dialect) {
   const claims = createClaimRepository(em, dialect);
+  const live = (email: string, now: Date) => ({ email, expiresAt: { $gt: now } });
   return {
     /**
-     * Creates the pending sign-up for this email, or overwrites the existing one's password, name and expiry
-     * (all fields in one write, so whichever concurrent writer lands last leaves a whole, consistent row).
-     * The row id is stable; older verification links die because issuing a new token retires them (R27).
+     * Adds a sign-up attempt, then removes this address's attempts beyond the newest `keep` (and its expired
+     * ones). Concurrent callers each trim by what they see, so a row goes only when `keep` newer ones exist.
      */
-    async upsertForEmail(data: NewPendingRegistration, now: Date): Promise<PendingRegistration> {
-      const fields = {
+    async insertAttempt(data: NewPendingRegistration, now: Date, keep: number): Promise<PendingRegistration> {
+      const row = {
+        id: newId(now.getTime()),
+        email: data.email,
         hashedPassword: data.hashedPassword,
         fullName: data.fullName ?? null,
         expiresAt: data.expiresAt,
         createdAt: now,
       };
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const id = newId(now.getTime());
-        try {
-          await em.insert(PendingRegistrationSchema, { id, email: data.email, ...fields });
-          return { id, email: data.email, ...fields };
-        } catch (err) {
-          if (!dialect.isUniqueViolation(err)) throw err;
-        }
-        const existing = await em.findOne(
-          PendingRegistrationSchema,
-          { email: data.email },
-          { disableIdentityMap: true },
-        );
-        // It may have vanished in between (verified or purged): then insert again.
-        if (existing && (await em.nativeUpdate(PendingRegistrationSchema, { id: existing.id }, fields)) === 1) {
-          return { id: existing.id, email: data.email, ...fields };
-        }
-      }
-      throw new Error('pending registration kept changing under concurrent writers');
+      await em.insert(PendingRegistrationSchema, row);
+      const attempts = await em.find(
+        PendingRegistrationSchema,
+        { email: data.email },
+        { fields: ['id', 'expiresAt'], orderBy: { createdAt: 'desc', id: 'desc' }, disableIdentityMap: true },
+      );
+      const stale = attempts.filter((a, i) => i >= keep || a.expiresAt <= now).map((a) => a.id);
+      if (stale.length) await em.nativeDelete(PendingRegistrationSchema, { id: { $in: stale } });
+      return row;
     },
 
+    /** The attempt with its password hash (expired or not). */
     findById(id: string): Promise<PendingRegistration | null> {
       return em.findOne(PendingRegistrationSchema, { id }, { populate: ['hashedPassword'], disableIdentityMap: true });
     },
 
-    findByEmail(email: string): Promise<PendingRegistration | null> {
-      return em.findOne(PendingRegistrationSchema, { email }, { disableIdentityMap: true });
+    /** The newest unexpired attempt of an address. */
+    findNewestLive(email: string, now: Date): Promise<PendingRegistration | null> {
+      return em.findOne(PendingRegistrationSchema, live(email, now), {
+        orderBy: { createdAt: 'desc', id: 'desc' },
+        disableIdentityMap: true,
+      });
+    },
+
+    /** How many unexpired attempts the address has. */
+    countLive(email: string, now: Date): Promise<number> {
+      return em.count(PendingRegistrationSchema, live(email, now));
     },
 
     /**
-     * Hands the live pending row to exactly one of any number of concurrent callers, then removes it.
-     * A row replaced by a newer sign-up has a new id, so an old link finds nothing.
+     * Hands the live attempt, with its password hash, to exactly one of any number of concurrent callers.
+     * The row stays: the caller removes it (with the address's other attempts) once the account exists.
      */
-    async takeOnce(id: string, now: Date): Promise<PendingRegistration | null> {
+    async claimOnce(id: string, now: Date): Promise<PendingRegistration | null> {
       const row = await em.findOne(
         PendingRegistrationSchema,
         { id, expiresAt: { $gt: now } },
@@ -72,10 +76,10 @@ export function createPendingRegistrationRepository(em: EntityManager, dialect: 
       );
       if (!row) return null;
       if (!(await claims.claimOnce(`pending:${id}`, `pending:${id}`, now, row.expiresAt))) return null;
-      await em.nativeDelete(PendingRegistrationSchema, { id });
       return row;
     },
 
+    /** Removes every attempt of an address: its links then lead nowhere (account created or deleted). */
     deleteByEmail(email: string): Promise<number> {
       return em.nativeDelete(PendingRegistrationSchema, { email });
     },

@@ -24,9 +24,7 @@ export const regstackRouter = t.router({
 
   verifyEmail: publicProcedure
     .input(verifyEmailInput)
-    .mutation(({ ctx, input }) =>
-      ctx.regstack.runtime.services.registration.verifyEmail(input.token, ctx.regstack.request),
-    ),
+    .mutation(({ ctx, input }) => ctx.regstack.runtime.services.registration.verifyEmail(input, ctx.regstack.request)),
 
   resendVerification: publicProcedure
     .input(resendVerificationInput)

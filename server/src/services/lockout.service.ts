@@ -34,9 +34,12 @@ export const STALE_TRY_MS = 60_000;
  * check in flight is one password verification, so only a crowd of concurrent attempts on one account waits
  * this long.
  */
-const MAX_QUEUE_WAIT_MS = 10_000;
-/** Pause between two tries of a queued check: short at first, growing, with jitter so waiters spread out. */
-const queuePause = (round: number) => Math.min(100, 5 * 2 ** round) * (0.5 + Math.random());
+const MAX_QUEUE_WAIT_MS = 20_000;
+/**
+ * Pause between two tries of a queued check: short at first (a check takes one password verification), growing,
+ * with jitter so waiters spread out and a crowd does not load the database with its polling.
+ */
+const queuePause = (round: number) => Math.min(250, 10 * 2 ** round) * (0.5 + Math.random());
 
 export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>) {
   const threshold = deps.config.loginLockoutThreshold;

@@ -1,19 +1,29 @@
 /**
- * Sign-up and email verification (SPEC §4, R11, R12, R22–R27, R66).
+ * Sign-up and email verification (SPEC §4, R11, R12, R22–R27, R66, R67).
  *
- * With `require_verification` (the default) a sign-up creates only a *pending registration* and mails a
- * one-time link; the account row is created when the link is followed, so an unverified address never
+ * With `require_verification` (the default) a sign-up creates only a *pending attempt* and mails a one-time
+ * link bound to it; the account row is created when the link is followed, so an unverified address never
  * occupies `users`. Registering an address that already has an account answers exactly like a new sign-up
  * — same status, same body, one argon2 hash on both paths — and mails the owner a notice instead (R12).
  * Resending a verification link always answers the same, and does its work after the response (R11).
+ *
+ * Whoever controls the mailbox decides the password (R67): every sign-up keeps its own attempt and password
+ * hash, never overwritten by a later one, and while more than one attempt for the address is alive a link
+ * completes only with the password chosen at its own sign-up — so a stranger who signs up with someone's
+ * address cannot have the owner's click create an account with the stranger's password. A wrong password
+ * counts toward the address's login lockout (R19), so a link is no password-guessing oracle. Creating the
+ * account removes every other attempt of the address, and so kills their links, in the same transaction.
  */
 import type { RegisterResult } from '@regstack/shared';
+import type { PendingRegistration } from '../db/entities/index.ts';
 import { derivedOutboxId } from '../email/mailer.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
+import type { Repositories } from '../repositories/index.ts';
 import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
+import { INVALID_CREDENTIALS_MESSAGE } from './auth.service.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
-import type { RateLimiter } from './lockout.service.ts';
+import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import { limitClient } from './reauthentication.ts';
 
@@ -24,33 +34,79 @@ export function assertNewPasswordAllowed(deps: Pick<ServiceDeps, 'passwordPolicy
 
 const RESEND_JOB = 'resend_verification';
 
-export function createRegistrationService(deps: ServiceDeps, parts: { rateLimiter: RateLimiter }) {
+/**
+ * The most sign-up attempts one address keeps alive; a newer one pushes out the oldest. Together with the
+ * per-recipient mail limit (R21) this bounds what a flood of sign-ups for one address can store.
+ */
+export const MAX_PENDING_ATTEMPTS_PER_ADDRESS = 5;
+
+export function createRegistrationService(
+  deps: ServiceDeps,
+  parts: { rateLimiter: RateLimiter; lockout: LockoutService },
+) {
   const verificationTtlMs = deps.config.verificationTokenTtlSeconds * 1000;
+
+  /** Issues a link for `subjectId` and queues its mail, in the caller's transaction (R65). */
+  async function issueLink(
+    repos: Repositories,
+    subjectId: string,
+    email: string,
+    request: RequestMeta,
+    mailId?: string,
+  ) {
+    const now = deps.clock.now();
+    const { token, hash } = generateOneTimeToken();
+    await repos.oneTimeTokens.issue(
+      {
+        tokenHash: hash,
+        purpose: 'email_verification',
+        subjectId,
+        expiresAt: new Date(now.getTime() + verificationTtlMs),
+      },
+      now,
+    );
+    await deps.mailer.enqueue(
+      'verification',
+      email,
+      deps.templates.verification({ token, ttlSeconds: deps.config.verificationTokenTtlSeconds }),
+      mailId ? { id: mailId } : {},
+    );
+    deps.events.emit('verification_requested', { email, request });
+  }
 
   async function sendVerification(subjectId: string, email: string, request: RequestMeta, mailId?: string) {
     // Over the per-recipient limit (R21): send nothing and keep the earlier link alive.
     if (!(await deps.mailer.reserve(email))) return;
     // The new link and its mail are stored together, or neither is (R65).
-    await atomically(deps, async (repos) => {
-      const now = deps.clock.now();
-      const { token, hash } = generateOneTimeToken();
-      await repos.oneTimeTokens.issue(
-        {
-          tokenHash: hash,
-          purpose: 'email_verification',
-          subjectId,
-          expiresAt: new Date(now.getTime() + verificationTtlMs),
-        },
-        now,
-      );
-      await deps.mailer.enqueue(
-        'verification',
-        email,
-        deps.templates.verification({ token, ttlSeconds: deps.config.verificationTokenTtlSeconds }),
-        mailId ? { id: mailId } : {},
-      );
-      deps.events.emit('verification_requested', { email, request });
-    });
+    await atomically(deps, (repos) => issueLink(repos, subjectId, email, request, mailId));
+  }
+
+  /**
+   * The password of one attempt, checked under the address's login lockout (R17, R19): a wrong one counts as
+   * a failed sign-in of that address, so holding a link buys no faster guessing than the login form.
+   */
+  async function checkAttemptPassword(
+    repos: Repositories,
+    attempt: PendingRegistration,
+    password: string,
+    request: RequestMeta,
+  ) {
+    const reservation = await parts.lockout.reserve(repos.loginAttempts, parts.lockout.keyFor(attempt.email));
+    let ok: boolean;
+    try {
+      ok = await deps.hasher.verify(attempt.hashedPassword, password);
+    } catch (err) {
+      // No check happened (the hasher shed it): it must not count as a failure.
+      await reservation.withdraw().catch(() => {});
+      throw err;
+    }
+    if (!ok) {
+      await reservation.fail();
+      await repos.auditEvents.record({ event: 'verify_password_failed', ...request }, deps.clock.now());
+      // The same answer as a wrong login password (R9); the link stays usable.
+      throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
+    }
+    await reservation.release();
   }
 
   // The deferred half of resendVerification: idempotent per job (see password-reset.service.ts).
@@ -59,8 +115,12 @@ export function createRegistrationService(deps: ServiceDeps, parts: { rateLimite
     const repos = openRepos(deps);
     const mailId = derivedOutboxId(job.id, 'mail');
     if (await repos.emailOutbox.findById(mailId)) return;
-    const pending = await repos.pendingRegistrations.findByEmail(email);
-    if (pending && pending.expiresAt > deps.clock.now()) {
+    // A resend re-links the newest live attempt only: it is the sign-up most likely still in progress, and one
+    // mail per resend keeps within the mail limit. Older attempts keep their own links; if the newest attempt
+    // is not the reader's, its link asks for a password they do not know (R67), and signing up again makes a
+    // newer attempt of their own.
+    const pending = await repos.pendingRegistrations.findNewestLive(email, deps.clock.now());
+    if (pending) {
       await sendVerification(pending.id, pending.email, request, mailId);
       return;
     }
@@ -104,11 +164,23 @@ export function createRegistrationService(deps: ServiceDeps, parts: { rateLimite
           deps.events.emit('registration_attempt_existing', { email: existing.email, request });
           return pendingResult;
         }
-        const pending = await repos.pendingRegistrations.upsertForEmail(
-          { email: input.email, hashedPassword, fullName: input.fullName ?? null, expiresAt: pendingResult.expiresAt },
-          now,
-        );
-        await sendVerification(pending.id, input.email, request);
+        // An attempt that no mail can announce (over the per-recipient limit, R21) is not stored: its password
+        // would only make the address's other links ask for a password, and no link of its own could follow.
+        if (!(await deps.mailer.reserve(input.email))) return pendingResult;
+        // A new attempt of its own, never a change to an earlier one (R67); stored with its link and mail (R65).
+        await atomically(deps, async (tx) => {
+          const attempt = await tx.pendingRegistrations.insertAttempt(
+            {
+              email: input.email,
+              hashedPassword,
+              fullName: input.fullName ?? null,
+              expiresAt: pendingResult.expiresAt,
+            },
+            now,
+            MAX_PENDING_ATTEMPTS_PER_ADDRESS,
+          );
+          await issueLink(tx, attempt.id, input.email, request);
+        });
         return pendingResult;
       }
 
@@ -133,37 +205,68 @@ export function createRegistrationService(deps: ServiceDeps, parts: { rateLimite
       return { status: 'registered', user: dto };
     },
 
-    /** Follows a verification link: creates the account (or marks it verified). Single use (R26). */
-    async verifyEmail(token: string, request: RequestMeta) {
+    /**
+     * Follows a verification link: creates the account (or marks it verified). Single use (R26). While more
+     * than one sign-up for the address is alive, the link needs the password of its own sign-up (R67); a
+     * missing or wrong one leaves the link usable.
+     */
+    async verifyEmail(input: { token: string; password?: string | undefined }, request: RequestMeta) {
       const repos = openRepos(deps);
       await limitClient(parts.rateLimiter, repos, request, 'verify', deps.config.verifyRateLimit);
       const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
-      // Redeeming the link, creating the account and recording it commit together (R26, R65). Every lost
-      // race ends the work at once (PostgreSQL aborts a transaction after a unique-key conflict).
+      const tokenHash = hashOneTimeToken(input.token);
+      // Read, not redeemed: the password step below must not use the link up.
+      const link = await repos.oneTimeTokens.findLive(tokenHash, 'email_verification', deps.clock.now());
+      if (!link) throw invalid();
+      const attempt = await repos.pendingRegistrations.findById(link.subjectId);
+      if (attempt) {
+        const now = deps.clock.now();
+        if (attempt.expiresAt <= now) throw invalid();
+        const rivals = (await repos.pendingRegistrations.countLive(attempt.email, now)) > 1;
+        if (rivals && input.password === undefined) {
+          throw new RegstackError(
+            'PASSWORD_REQUIRED',
+            'More than one sign-up for this address is waiting. Enter the password you chose when you signed up.',
+            { fieldErrors: { password: ['Enter the password you chose when you signed up'] } },
+          );
+        }
+        // A password sent with the only attempt is checked too: whatever a caller sends must be right. The hash
+        // checked is the one the account gets, as attempts are never updated. Outside the transaction (R7).
+        if (input.password !== undefined) await checkAttemptPassword(repos, attempt, input.password, request);
+      }
+      // Redeeming the link, creating the account, removing the address's other attempts and recording it commit
+      // together (R26, R65). Every lost race ends the work at once (PostgreSQL aborts a transaction after a
+      // unique-key conflict).
       const { dto, created } = await atomically(deps, async (tx) => {
         const now = deps.clock.now();
-        const consumed = await tx.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_verification', now);
+        const consumed = await tx.oneTimeTokens.consumeOnce(tokenHash, 'email_verification', now);
         if (!consumed) throw invalid();
-        if (await tx.pendingRegistrations.findById(consumed.subjectId)) {
-          const pending = await tx.pendingRegistrations.takeOnce(consumed.subjectId, now);
-          if (!pending) throw invalid();
+        if (attempt) {
+          const claimed = await tx.pendingRegistrations.claimOnce(attempt.id, now);
+          if (!claimed) throw invalid();
+          // The account first: the unique email decides between concurrent attempts (R66) before any of them
+          // touches another attempt's rows, so two verifiers never wait on each other's locks.
           const user = await tx.users.insertIfEmailFree(
             {
-              email: pending.email,
-              hashedPassword: pending.hashedPassword,
-              fullName: pending.fullName ?? null,
+              email: claimed.email,
+              hashedPassword: claimed.hashedPassword,
+              fullName: claimed.fullName ?? null,
               isVerified: true,
             },
             now,
           );
           if (!user) throw invalid();
+          // Every attempt of the address goes, this one included: the other links now lead to no attempt and
+          // are refused (their token rows are left to expire, not updated, for the same lock-order reason).
+          await tx.pendingRegistrations.deleteByEmail(claimed.email);
           await tx.auditEvents.record(
             { event: 'user_verified', actorId: user.id, subjectId: user.id, ...request },
             now,
           );
           return { dto: toPublicUser(user), created: true };
         }
-        // A link for an account created without verification (require_verification off, then resent).
+        // A link for an account created without verification (require_verification off, then resent). The
+        // account already has its password, so a password sent along is not needed and not looked at.
         const existing = await tx.users.findById(consumed.subjectId);
         if (!existing) throw invalid();
         await tx.users.markVerified(existing.id, now);

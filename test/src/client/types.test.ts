@@ -37,7 +37,7 @@ describe('procedure types reach the client', () => {
   it('RegstackInputs / RegstackOutputs match the shared DTOs', () => {
     expectTypeOf<RegstackInputs['register']>().toEqualTypeOf<RegisterInput>();
     expectTypeOf<RegstackOutputs['register']>().toEqualTypeOf<RegisterResult>();
-    expectTypeOf<RegstackInputs['verifyEmail']>().toEqualTypeOf<{ token: string }>();
+    expectTypeOf<RegstackInputs['verifyEmail']>().toEqualTypeOf<{ token: string; password?: string | undefined }>();
     expectTypeOf<RegstackOutputs['verifyEmail']>().toEqualTypeOf<VerifyEmailResult>();
     expectTypeOf<RegstackInputs['resendVerification']>().toEqualTypeOf<{ email: string }>();
     expectTypeOf<RegstackOutputs['resendVerification']>().toEqualTypeOf<AcceptedResult>();

@@ -1,7 +1,8 @@
 /**
  * The mailed-link pages driven in real Chromium: the token leaves the address bar at once (R29), the
  * strict CSP lets the page's own script run (no console or CSP errors), confirming an email and choosing a
- * new password work end to end, and the reset page offers a `new-password` field (R61).
+ * new password work end to end, the reset page offers a `new-password` field (R61), and with several
+ * sign-ups pending the verify page asks for the sign-up's password in a `current-password` field (R67).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,38 @@ describe.skipIf(chromiumMissing)('link pages in Chromium', () => {
     expect(browser.errors, JSON.stringify(browser.errors)).toEqual([]);
     const login = await t.regstack.createCaller().login({ email: 'browser@example.com', password: PASSWORD });
     expect(login.status).toBe('authenticated');
+  });
+
+  it('verify with two sign-ups pending: the page asks for the sign-up password; a wrong one is refused, the right one confirms (R67, R61)', async () => {
+    const email = 'two-signups@example.com';
+    const caller = t.regstack.createCaller();
+    await caller.register({ email, password: PASSWORD });
+    await t.regstack.drainOutbox();
+    const ownLink = t.mailbox.tokenFor(email, 'verify')!;
+    await caller.register({ email, password: 'a stranger chose this one' });
+    await t.regstack.drainOutbox();
+    const { page } = browser;
+    await page.goto(`${server.url}/account/verify?token=${ownLink}`);
+    const field = page.locator('#rs-password');
+    expect(await field.isVisible()).toBe(false);
+    await page.getByRole('button', { name: 'Confirm my email' }).click();
+    await page.getByText('enter the password you chose when you signed up').waitFor();
+    expect(await field.isVisible()).toBe(true);
+    expect(await field.getAttribute('autocomplete')).toBe('current-password');
+    expect(await field.getAttribute('type')).toBe('password');
+    await field.fill('a stranger chose this one');
+    await page.getByRole('button', { name: 'Confirm my email' }).click();
+    await page.getByText('That is not the password of the sign-up this link belongs to').waitFor();
+    await page.screenshot({ path: artifactPath('link-page-verify-password-step.png') });
+    await field.fill(PASSWORD);
+    await page.getByRole('button', { name: 'Confirm my email' }).click();
+    await page.getByText('Your email is confirmed').waitFor();
+    await page.screenshot({ path: artifactPath('link-page-verify-password.png') });
+    // The refused calls log "status of 400/401" in the console; nothing else may appear.
+    expect(browser.errors.filter((e) => !/status of 40[01]/.test(e))).toEqual([]);
+    browser.errors.length = 0;
+    expect((await caller.login({ email, password: PASSWORD })).status).toBe('authenticated');
+    await expect(caller.login({ email, password: 'a stranger chose this one' })).rejects.toThrow();
   });
 
   it('reset: a weak password shows the reason; a good one resets; the used link then fails', async () => {

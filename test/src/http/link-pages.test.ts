@@ -1,6 +1,7 @@
 /**
  * The pages behind mailed links, over HTTP: served only with `enable_ui_router`, with a strict CSP, no
- * referrer and no caching (R29, R59), no inline code, GET only, and password-manager-friendly fields (R61).
+ * referrer and no caching (R29, R59), no inline code, GET only, and password-manager-friendly fields (R61),
+ * including the verify page's sign-up password step (R67).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
@@ -34,6 +35,11 @@ describeEachBackend('link pages', (ctx) => {
     expect(html).not.toContain('A'.repeat(43)); // the token is never echoed into the page
     expect(html).toContain('Acme &#60;Accounts&#62;'); // reflected config is escaped (R60)
     if (page === 'reset') expect(html).toContain('autocomplete="new-password"');
+    if (page === 'verify') {
+      // R67, R61: the step the page reveals on PASSWORD_REQUIRED, hidden until then, for the sign-up's password.
+      expect(html).toMatch(/<div id="rs-password-step" hidden>/);
+      expect(html).toMatch(/<input id="rs-password"[^>]*type="password"[^>]*autocomplete="current-password"/);
+    }
   });
 
   it('serves its assets and refuses anything but GET', async () => {

@@ -29,10 +29,11 @@ describeEachBackend('atomic primitives under 50 concurrent callers', (ctx) => {
     expect(await ctx.storage.fork().count(UserSchema, { email: 'race@example.com' })).toBe(1);
   });
 
-  it('pending registration upsert: 50 concurrent sign-ups leave one whole pending row', async () => {
+  it('pending attempts (R67): 50 concurrent sign-ups of one address each keep their own whole row', async () => {
     const now = new Date();
+    const keep = 5;
     const rows = await race(pool, (r, i) =>
-      r.pendingRegistrations.upsertForEmail(
+      r.pendingRegistrations.insertAttempt(
         {
           email: 'pending-race@example.com',
           hashedPassword: `h${i}`,
@@ -40,25 +41,44 @@ describeEachBackend('atomic primitives under 50 concurrent callers', (ctx) => {
           expiresAt: new Date(now.getTime() + minutes(60) + i),
         },
         now,
+        keep,
       ),
     );
-    expect(new Set(rows.map((r) => r.id)).size).toBe(1);
-    const stored = await repos(ctx.storage).pendingRegistrations.findById(rows[0]!.id);
-    // Whole: password, name and expiry all come from the same writer, never a mix.
-    const writer = Number(stored!.fullName!.slice(1));
-    expect(stored!.hashedPassword).toBe(`h${writer}`);
-    expect(stored!.expiresAt.getTime()).toBe(now.getTime() + minutes(60) + writer);
+    // No attempt took over another's row: 50 distinct ids, and every row still stored holds its own writer's
+    // password, name and expiry — a later sign-up never overwrites an earlier one's password.
+    expect(new Set(rows.map((r) => r.id)).size).toBe(RACERS);
+    let stored = 0;
+    for (const row of rows) {
+      const found = await repos(ctx.storage).pendingRegistrations.findById(row.id);
+      if (!found) continue;
+      stored += 1;
+      const writer = Number(found.fullName!.slice(1));
+      expect(found.hashedPassword).toBe(`h${writer}`);
+      expect(found.expiresAt.getTime()).toBe(now.getTime() + minutes(60) + writer);
+    }
+    expect(stored).toBeGreaterThanOrEqual(keep);
+    // The next sign-up trims the address to its newest `keep` attempts, itself included.
+    const last = await repos(ctx.storage).pendingRegistrations.insertAttempt(
+      { email: 'pending-race@example.com', hashedPassword: 'h-last', expiresAt: new Date(now.getTime() + minutes(60)) },
+      new Date(now.getTime() + 1),
+      keep,
+    );
+    expect(await repos(ctx.storage).pendingRegistrations.countLive('pending-race@example.com', now)).toBe(keep);
+    expect((await repos(ctx.storage).pendingRegistrations.findNewestLive('pending-race@example.com', now))?.id).toBe(
+      last.id,
+    );
   });
 
-  it('pending registration takeOnce: 50 concurrent verifiers, exactly one gets the row', async () => {
+  it('pending attempt claimOnce: 50 concurrent verifiers, exactly one gets the attempt', async () => {
     const now = new Date();
-    const row = await repos(ctx.storage).pendingRegistrations.upsertForEmail(
+    const row = await repos(ctx.storage).pendingRegistrations.insertAttempt(
       { email: 'take-once@example.com', hashedPassword: 'h', expiresAt: new Date(now.getTime() + minutes(60)) },
       now,
+      5,
     );
-    const results = await race(pool, (r) => r.pendingRegistrations.takeOnce(row.id, new Date()));
+    const results = await race(pool, (r) => r.pendingRegistrations.claimOnce(row.id, new Date()));
     expect(results.filter((x) => x !== null)).toHaveLength(1);
-    expect(await repos(ctx.storage).pendingRegistrations.findByEmail('take-once@example.com')).toBeNull();
+    expect(results.find((x) => x !== null)?.hashedPassword).toBe('h');
   });
 
   it('consumeOnce: 50 concurrent redemptions of one token give exactly one success (R26)', async () => {

@@ -1,8 +1,10 @@
 /**
- * pending_registrations — a sign-up waiting for its email to be verified (when `require_verification` is on,
- * the default). The account row is created only when the link is followed, so an unverified address never
- * occupies `users`. One pending row per canonical email (unique): a newer sign-up replaces the older one.
- * The verification link's token lives in one_time_tokens, bound to this row's id.
+ * pending_registrations — one sign-up attempt waiting for its email to be verified (when
+ * `require_verification` is on, the default). The account row is created only when the link is followed, so
+ * an unverified address never occupies `users`. Each attempt is its own row with its own password hash, and
+ * rows are never updated: a later sign-up for the same address adds a row instead of replacing the earlier
+ * one's password (R67). So `email` has a plain index, not a unique one. The verification link's token lives in
+ * one_time_tokens, bound to this row's id.
  */
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 
@@ -11,7 +13,7 @@ export const PendingRegistrationSchema = defineEntity({
   tableName: 'pending_registrations',
   properties: {
     id: p.string().primary().length(36),
-    email: p.string().length(254).unique(),
+    email: p.string().length(254).index(),
     hashedPassword: p.string().length(255).hidden().lazy(),
     fullName: p.string().length(200).nullable(),
     expiresAt: p.datetime().length(3).index(),

@@ -2,7 +2,9 @@
  * The static assets of the link pages, served from `static_prefix`: one stylesheet of `--rs-*` variables
  * (light and dark) and one script. No inline script or style anywhere, so the pages run under a strict
  * CSP (R59). The script reads the token from the address bar, removes it at once (R29), and calls the JSON
- * API with `fetch` — no cookies are involved, so there is nothing for a cross-site request to ride on.
+ * API with `fetch` — no cookies are involved, so there is nothing for a cross-site request to ride on. It
+ * words errors by their stable code (the server's message only for codes it has no text for, such as the
+ * password-policy reasons), and on PASSWORD_REQUIRED reveals the verify page's password step (R67).
  */
 export const PAGES_CSS = `:root {
   --rs-font: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -43,6 +45,28 @@ export const PAGES_JS = `"use strict";
   var token = params.get("token") || "";
   // R29: the token leaves the address bar (and so history and any later Referer) at once.
   if (location.search) history.replaceState(null, "", location.pathname);
+  var passwordStep = document.getElementById("rs-password-step");
+  var signUpPassword = document.getElementById("rs-password");
+  // By stable code, never by message (SPEC §5).
+  var MESSAGES = {
+    PASSWORD_REQUIRED: "More than one sign-up for this address is waiting. To confirm it is yours, enter the password you chose when you signed up.",
+    INVALID_CREDENTIALS: "That is not the password of the sign-up this link belongs to. If you signed up more than once, each email's link needs the password of its own sign-up; you can also sign up again.",
+    INVALID_OR_EXPIRED_TOKEN: "This link is invalid or has expired.",
+    TOO_MANY_ATTEMPTS: "Too many wrong passwords for this address.",
+    RATE_LIMITED: "Too many requests.",
+    SERVER_BUSY: "The server is busy.",
+    SERVICE_UNAVAILABLE: "The service is unavailable right now."
+  };
+  var RETRYABLE = { TOO_MANY_ATTEMPTS: 1, RATE_LIMITED: 1, SERVER_BUSY: 1, SERVICE_UNAVAILABLE: 1 };
+  function describe(err) {
+    var data = (err && err.data) || {};
+    var code = data.regstackCode;
+    var known = Object.prototype.hasOwnProperty.call(MESSAGES, code) ? MESSAGES[code] : "";
+    var text = known || (err && err.message) || "Something went wrong. Try again.";
+    var wait = data.retryAfterSeconds;
+    if (wait) return text + " Try again in " + (wait < 90 ? wait + " seconds." : Math.ceil(wait / 60) + " minutes.");
+    return Object.prototype.hasOwnProperty.call(RETRYABLE, code) ? text + " Try again later." : text;
+  }
   function show(kind, text) { status.setAttribute("data-kind", kind); status.textContent = text; }
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) { form.hidden = true; show("error", "This link is incomplete or damaged."); return; }
   form.addEventListener("submit", function (event) {
@@ -50,6 +74,7 @@ export const PAGES_JS = `"use strict";
     var input = { token: token };
     var password = document.getElementById("rs-new-password");
     if (password) input.newPassword = password.value;
+    if (passwordStep && !passwordStep.hidden) input.password = signUpPassword.value;
     var button = form.querySelector("button");
     button.disabled = true;
     show("", "Working…");
@@ -64,7 +89,13 @@ export const PAGES_JS = `"use strict";
       if (r.ok) { form.hidden = true; show("success", body.getAttribute("data-success")); return; }
       var err = r.payload && r.payload.error && r.payload.error.json;
       button.disabled = false;
-      show("error", (err && err.message) || "Something went wrong. Try again.");
+      if (passwordStep && err && err.data && err.data.regstackCode === "PASSWORD_REQUIRED") {
+        passwordStep.hidden = false;
+        signUpPassword.focus();
+        show("info", describe(err));
+        return;
+      }
+      show("error", describe(err));
     }).catch(function () { button.disabled = false; show("error", "The server could not be reached. Try again."); });
   });
 })();

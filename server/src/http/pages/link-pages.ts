@@ -3,7 +3,8 @@
  * Each is a small server-rendered form; submitting it calls the JSON API (see assets.ts). Every page is
  * sent with a strict CSP (no inline code, `'self'` only, no framing), `Referrer-Policy: no-referrer` and
  * `Cache-Control: no-store` (R29, R59); every reflected value is HTML-escaped (R60); password fields carry
- * the right `autocomplete` so password managers work (R61).
+ * the right `autocomplete` so password managers work (R61). The verify page holds a hidden password step that
+ * its script reveals when the server answers PASSWORD_REQUIRED (several sign-ups pending for the address, R67).
  */
 import { escapeHtml } from '../../email/templates.ts';
 
@@ -20,6 +21,8 @@ interface PageSpec {
   button: string;
   success: string;
   passwordField?: boolean;
+  /** A hidden "password you chose at sign-up" step, shown when the server asks for it (R67). */
+  signUpPasswordStep?: boolean;
 }
 
 const PAGES: Record<string, PageSpec> = {
@@ -29,6 +32,7 @@ const PAGES: Record<string, PageSpec> = {
     procedure: 'auth.verifyEmail',
     button: 'Confirm my email',
     success: 'Your email is confirmed. You can now sign in.',
+    signUpPasswordStep: true,
   },
   reset: {
     title: 'Choose a new password',
@@ -66,6 +70,12 @@ export function renderLinkPage(name: string, config: LinkPageConfig): string | n
     ? `<label for="rs-new-password">New password</label>
       <input id="rs-new-password" name="new-password" type="password" autocomplete="new-password" required minlength="8" maxlength="512">`
     : '';
+  const signUpPassword = spec.signUpPasswordStep
+    ? `<div id="rs-password-step" hidden>
+        <label for="rs-password">The password you chose when you signed up</label>
+        <input id="rs-password" name="password" type="password" autocomplete="current-password" maxlength="512">
+      </div>`
+    : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -82,7 +92,7 @@ export function renderLinkPage(name: string, config: LinkPageConfig): string | n
     <h1>${e(spec.title)}</h1>
     <p>${e(spec.intro)}</p>
     <form id="rs-form" method="post" action="#" novalidate>
-      ${password}
+      ${password}${signUpPassword}
       <button type="submit">${e(spec.button)}</button>
     </form>
     <p id="rs-status" class="rs-status" role="status" aria-live="polite"></p>
