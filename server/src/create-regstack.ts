@@ -26,6 +26,7 @@ import { createAuthService } from './services/auth.service.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { createLockoutService, createRateLimiter } from './services/lockout.service.ts';
 import { createPasswordResetService } from './services/password-reset.service.ts';
+import { createPurgeService, type PurgeOptions } from './services/purge.service.ts';
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
@@ -160,8 +161,27 @@ export async function createRegstack(options: CreateRegstackOptions) {
   const ipResolver = createClientIpResolver(config.trustedProxies);
   const fetchHandler: RegstackFetchHandler = createFetchHandler({ config, runtime, storage, logger, ipResolver });
   const callerFactory = t.createCallerFactory(regstackRouter);
+  const purge = createPurgeService(deps);
+  // The background purge (purge_interval_seconds): the first pass after a random part of one interval, so
+  // instances started together do not all try at once; a pass that fails is logged and tried next time.
+  let purgeTimer: NodeJS.Timeout | undefined;
+  const schedulePurge = (delayMs: number) => {
+    purgeTimer = setTimeout(async () => {
+      try {
+        const result = await purge.run();
+        if (result.status === 'purged') logger.info('purged expired rows', { ...result.counts });
+      } catch (err) {
+        logger.warn('background purge failed; it will run again', { err });
+      }
+      if (!closed) schedulePurge(config.purgeIntervalSeconds * 1000);
+    }, delayMs);
+    purgeTimer.unref();
+  };
   if (options.startWorkers !== false) mailer.start();
   let closed = false;
+  if (options.startWorkers !== false && config.purgeIntervalSeconds > 0) {
+    schedulePurge(Math.random() * config.purgeIntervalSeconds * 1000);
+  }
 
   function contextFor(headers: Headers, remoteAddress: string | null, resHeaders?: Headers): RegstackContext {
     const ip = ipResolver.resolve(remoteAddress, headers.get('x-forwarded-for'));
@@ -230,6 +250,12 @@ export async function createRegstack(options: CreateRegstackOptions) {
     /** Idempotent: migrations (SQL) or collections and indexes (MongoDB). */
     installSchema: () => storage.installSchema(),
 
+    /**
+     * Removes, in batches, the rows that can no longer decide anything (what `regstack purge` and the background
+     * purge run). `locked` when another instance is purging at this moment.
+     */
+    purge: (opts?: PurgeOptions) => purge.run(opts),
+
     /** Sends every due email now (tests, CLI). */
     drainOutbox: () => mailer.drain(),
 
@@ -239,6 +265,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(purgeTimer);
       await mailer.stop();
       await events.idle();
       await transport.close?.();

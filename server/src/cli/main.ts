@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `regstack` command line. Today: `serve` (a standalone server) and `migrate` (install the schema).
- * `init`, `create-admin`, `doctor` and `purge` arrive with later work.
+ * The `regstack` command line. Today: `serve` (a standalone server), `migrate` (install the schema) and `purge`
+ * (remove expired rows). `init`, `create-admin` and `doctor` arrive with later work.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, ensureDevSecret, loadConfig, type RegstackConfigInput } from '../config/index.ts';
@@ -68,6 +68,41 @@ program
     await regstack.installSchema();
     console.error(`regstack: schema up to date on ${regstack.storage.description}`);
     await regstack.close();
+  });
+
+program
+  .command('purge')
+  .description('remove expired sessions, logout facts, links, sign-ups and old login attempts, in batches')
+  .option('-c, --config <file>', 'regstack.toml to read')
+  .option('--batch-size <rows>', 'rows per batch', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be 1–100000');
+    return n;
+  })
+  .action(async (opts: { config?: string; batchSize?: number }) => {
+    const config = await loadConfig({ configFile: opts.config });
+    const regstack = await createRegstack({ config, startWorkers: false });
+    try {
+      let last = 0;
+      const result = await regstack.purge({
+        ...(opts.batchSize !== undefined && { batchSize: opts.batchSize }),
+        onProgress(counts) {
+          const total = Object.values(counts).reduce((a, b) => a + b, 0);
+          if (total - last >= 10_000) {
+            last = total;
+            console.error(`regstack: purged ${total} rows so far…`);
+          }
+        },
+      });
+      if (result.status === 'locked') {
+        console.error('regstack: another instance is purging right now; nothing done');
+        process.exitCode = 3;
+        return;
+      }
+      for (const [kind, n] of Object.entries(result.counts)) console.error(`regstack: ${kind}: ${n} removed`);
+    } finally {
+      await regstack.close();
+    }
   });
 
 try {

@@ -446,6 +446,18 @@ export const configSchema = z
       .max(30 * 86_400)
       .default(7200),
     /**
+     * How often each instance runs the background purge of rows that can no longer decide anything (expired
+     * sessions and their logout facts, expired links, claims and sign-ups, old login attempts, delivered mail);
+     * 0 turns it off (then run `regstack purge` from a scheduler). One instance purges at a time. Not in the Python
+     * regstack.
+     * @default 3600
+     */
+    purgeIntervalSeconds: z
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(3600),
+    /**
      * `iss` claim written and required (R33). Not in the Python regstack.
      * @default 'regstack'
      */

@@ -42,6 +42,16 @@ export function createClaimRepository(em: EntityManager, dialect: Dialect) {
       return em.nativeDelete(ClaimSchema, { scope });
     },
 
+    /** Removes the claim `id` if it has expired (a lease whose holder died). */
+    async deleteExpiredLock(id: string, now: Date): Promise<void> {
+      await em.nativeDelete(ClaimSchema, { id, expiresAt: { $lte: now } });
+    },
+
+    /** Gives up the claim `id` (a lease released by its holder). */
+    async release(id: string): Promise<void> {
+      await em.nativeDelete(ClaimSchema, { id });
+    },
+
     purgeExpired(now: Date): Promise<number> {
       return em.nativeDelete(ClaimSchema, { expiresAt: { $lte: now } });
     },

@@ -1,0 +1,105 @@
+/**
+ * Purging rows that can no longer decide anything, in bounded batches (issue 14 item 4; SPEC §6: correctness
+ * never depends on purging). Each batch reads at most `limit` ids, then deletes exactly those, so a purge never
+ * holds a long lock or a huge statement, and can stop between batches. Every rule here is "this row is past
+ * mattering", never "this row is old":
+ *
+ * - an expired session and its own revocation fact: an expired session is refused by its expiry alone, so the
+ *   fact that also refused it has nothing left to do (the bulk cutoffs stay — the newest one orders new sessions);
+ * - expired one-time tokens, claims, pending sign-ups and MFA codes: each is refused once expired;
+ * - login attempts older than the longest window any counter uses;
+ * - mail delivered before `sentBefore` (undelivered and dead-lettered mail stays for inspection).
+ * Audit events are never purged here: how long to keep a security log is the host's decision.
+ */
+import type { EntityManager, EntityName, FilterQuery } from '@mikro-orm/core';
+import {
+  ClaimSchema,
+  EmailOutboxSchema,
+  LoginAttemptSchema,
+  MfaCodeSchema,
+  OneTimeTokenSchema,
+  PendingRegistrationSchema,
+  RevocationSchema,
+  SessionSchema,
+} from '../db/entities/index.ts';
+
+/** What one purge pass removes; each value is a count of rows. */
+export interface PurgeCounts {
+  sessions: number;
+  revocations: number;
+  oneTimeTokens: number;
+  claims: number;
+  pendingRegistrations: number;
+  mfaCodes: number;
+  loginAttempts: number;
+  emailOutbox: number;
+}
+
+export type PurgeKind = keyof PurgeCounts;
+
+export interface PurgeBounds {
+  now: Date;
+  /** Login attempts at or before this instant are outside every counter's window. */
+  attemptsBefore: Date;
+  /** Delivered mail at or before this instant goes. */
+  sentBefore: Date;
+}
+
+export function createPurgeRepository(em: EntityManager) {
+  /** Deletes up to `limit` rows of `entity` matching `where`; the number deleted. */
+  async function deleteSome<T extends { id: string }>(
+    entity: EntityName<T>,
+    where: FilterQuery<T>,
+    limit: number,
+  ): Promise<number> {
+    const rows = (await em.find(entity, where, {
+      fields: ['id'] as never,
+      limit,
+      disableIdentityMap: true,
+    })) as { id: string }[];
+    if (rows.length === 0) return 0;
+    return em.nativeDelete(entity, { id: { $in: rows.map((r) => r.id) } } as unknown as FilterQuery<T>);
+  }
+
+  return {
+    /**
+     * One batch of `kind`: up to `limit` rows. For sessions, the revocation facts of the deleted sessions go too,
+     * and their count is the second element.
+     */
+    async purgeBatch(kind: PurgeKind, bounds: PurgeBounds, limit: number): Promise<[number, number]> {
+      const { now } = bounds;
+      switch (kind) {
+        case 'sessions': {
+          const expired = await em.find(
+            SessionSchema,
+            { expiresAt: { $lte: now } },
+            { fields: ['id'], limit, disableIdentityMap: true },
+          );
+          if (expired.length === 0) return [0, 0];
+          const ids = expired.map((s) => s.id);
+          const facts = await em.nativeDelete(RevocationSchema, { id: { $in: ids.map((id) => `s:${id}`) } });
+          return [await em.nativeDelete(SessionSchema, { id: { $in: ids } }), facts];
+        }
+        case 'revocations':
+          return [0, 0]; // purged with their sessions
+        case 'oneTimeTokens':
+          return [await deleteSome(OneTimeTokenSchema, { expiresAt: { $lte: now } }, limit), 0];
+        case 'claims':
+          return [await deleteSome(ClaimSchema, { expiresAt: { $lte: now } }, limit), 0];
+        case 'pendingRegistrations':
+          return [await deleteSome(PendingRegistrationSchema, { expiresAt: { $lte: now } }, limit), 0];
+        case 'mfaCodes':
+          return [await deleteSome(MfaCodeSchema, { expiresAt: { $lte: now } }, limit), 0];
+        case 'loginAttempts':
+          return [await deleteSome(LoginAttemptSchema, { createdAt: { $lte: bounds.attemptsBefore } }, limit), 0];
+        case 'emailOutbox':
+          return [
+            await deleteSome(EmailOutboxSchema, { status: 'sent', sentAt: { $lte: bounds.sentBefore } }, limit),
+            0,
+          ];
+      }
+    },
+  };
+}
+
+export type PurgeRepository = ReturnType<typeof createPurgeRepository>;

@@ -1,0 +1,105 @@
+/**
+ * `regstack purge` and the background purge (issue 14 item 4): removes, in bounded batches, the rows that can no
+ * longer decide anything (purge.repository.ts lists the rules), so per-user history — sessions, logouts, login
+ * attempts — cannot grow without bound. One instance purges at a time: the pass holds the claim `purge:lock`
+ * (an insert under a unique key, the same on every backend), which expires on its own if its holder dies.
+ * Correctness never depends on a purge having run (SPEC §6).
+ */
+import { createPurgeRepository, type PurgeCounts, type PurgeKind } from '../repositories/purge.repository.ts';
+import { atomically, openRepos, type ServiceDeps } from './deps.ts';
+
+const PURGE_LOCK = 'purge:lock';
+/** How long a pass may hold the lock before another instance may take over (a dead holder's lock expires). */
+const LOCK_TTL_MS = 15 * 60_000;
+/** Delivered mail is kept this long (for support questions: "did the mail go out?"). */
+const SENT_MAIL_RETENTION_MS = 7 * 86_400_000;
+const KINDS: PurgeKind[] = [
+  'sessions',
+  'oneTimeTokens',
+  'claims',
+  'pendingRegistrations',
+  'mfaCodes',
+  'loginAttempts',
+  'emailOutbox',
+];
+
+export interface PurgeOptions {
+  /** Rows per batch. @default 1000 */
+  batchSize?: number;
+  /** Called after every batch with the running totals. */
+  onProgress?: (counts: Readonly<PurgeCounts>) => void;
+}
+
+export type PurgeResult = { status: 'purged'; counts: PurgeCounts } | { status: 'locked' };
+
+/** The longest window any counter on `login_attempts` uses: lockout, per-client limits, per-recipient mail caps. */
+export function longestAttemptWindowMs(config: unknown): number {
+  let longest = 0;
+  const visit = (value: unknown) => {
+    if (Array.isArray(value)) {
+      for (const rule of value) {
+        const seconds = (rule as { windowSeconds?: unknown } | null)?.windowSeconds;
+        if (typeof seconds === 'number') longest = Math.max(longest, seconds * 1000);
+      }
+    } else if (value && typeof value === 'object') {
+      for (const inner of Object.values(value)) visit(inner);
+    }
+  };
+  visit(config);
+  const lockoutWindow = (config as { loginLockoutWindowSeconds?: number }).loginLockoutWindowSeconds ?? 0;
+  return Math.max(longest, lockoutWindow * 1000);
+}
+
+export function createPurgeService(deps: ServiceDeps) {
+  const attemptsWindowMs = longestAttemptWindowMs(deps.config);
+
+  return {
+    /** One full pass; `locked` when another instance is purging right now. */
+    async run(options: PurgeOptions = {}): Promise<PurgeResult> {
+      const batchSize = options.batchSize ?? 1000;
+      const repos = openRepos(deps);
+      const start = deps.clock.now();
+      // A lock left by a holder that died has expired: clear expired claims first, then take it.
+      await repos.claims.deleteExpiredLock(PURGE_LOCK, start);
+      if (!(await repos.claims.claimOnce(PURGE_LOCK, 'purge', start, new Date(start.getTime() + LOCK_TTL_MS)))) {
+        return { status: 'locked' };
+      }
+      const counts: PurgeCounts = {
+        sessions: 0,
+        revocations: 0,
+        oneTimeTokens: 0,
+        claims: 0,
+        pendingRegistrations: 0,
+        mfaCodes: 0,
+        loginAttempts: 0,
+        emailOutbox: 0,
+      };
+      try {
+        for (const kind of KINDS) {
+          for (;;) {
+            const now = deps.clock.now();
+            const bounds = {
+              now,
+              // One extra minute: a counter's window is measured by another instance's clock too.
+              attemptsBefore: new Date(now.getTime() - attemptsWindowMs - 60_000),
+              sentBefore: new Date(now.getTime() - SENT_MAIL_RETENTION_MS),
+            };
+            // Each batch is its own short transaction (never one long one holding locks).
+            const [rows, facts] = await atomically(deps, () =>
+              createPurgeRepository(deps.storage.fork()).purgeBatch(kind, bounds, batchSize),
+            );
+            counts[kind] += rows;
+            counts.revocations += facts;
+            options.onProgress?.(counts);
+            if (rows < batchSize) break;
+          }
+        }
+      } finally {
+        await openRepos(deps).claims.release(PURGE_LOCK);
+      }
+      return { status: 'purged', counts };
+    },
+  };
+}
+
+export type PurgeService = ReturnType<typeof createPurgeService>;
