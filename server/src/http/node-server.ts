@@ -156,10 +156,7 @@ export interface RegstackNodeServer extends Server {
   shutdown(timeoutMs: number): Promise<void>;
 }
 
-/** Lets the event loop run `turns` times through its I/O phase. */
-async function ioTurns(turns: number): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
+const ioTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function createNodeServer(handler: RegstackFetchHandler, options: NodeServerOptions = {}): RegstackNodeServer {
   const refuseMethod =
@@ -174,6 +171,8 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
   // Connections whose current answer said `Connection: close`: a request pipelined behind it is never run,
   // because its answer could not be delivered.
   const closing = new WeakSet<Socket>();
+  // Connections accepted and requests begun: the drain waits until these stop moving (see `shutdown`).
+  let activity = 0;
 
   const pathnameOf = (req: IncomingMessage) => {
     try {
@@ -184,6 +183,7 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
   };
 
   const server = createServer(async (req, res) => {
+    activity++;
     if (closing.has(req.socket)) {
       req.resume();
       return;
@@ -258,12 +258,34 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
     void writeRaw(socket, refuseMethod(pathnameOf(req), 'CONNECT')).catch(() => socket.destroy());
   });
 
+  server.on('connection', () => {
+    activity++;
+  });
+
+  /**
+   * Connections already in the kernel's accept queue and requests already in socket buffers were sent before
+   * the stop, but closing the listener would reset the first and closing idle connections the second. So the
+   * loop runs through its I/O phase until several turns in a row accept no connection and begin no request
+   * (bounded, for a server under a steady stream of new connections).
+   */
+  async function settleArrivals(maxMs: number): Promise<void> {
+    let seen = activity;
+    let quiet = 0;
+    const deadline = Date.now() + maxMs;
+    while (quiet < 5 && Date.now() < deadline) {
+      await ioTurn();
+      if (activity === seen) quiet++;
+      else {
+        seen = activity;
+        quiet = 0;
+      }
+    }
+  }
+
   server.shutdown = (timeoutMs: number) => {
     shutdownPromise ??= (async () => {
       draining = true;
-      // Connections already in the kernel's accept queue and requests already in socket buffers were sent
-      // before the stop: let the loop accept and read them before the listener closes and idle connections go.
-      await ioTurns(4);
+      await settleArrivals(Math.min(2000, timeoutMs / 2));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
       timer.unref();
