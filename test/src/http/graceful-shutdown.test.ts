@@ -249,6 +249,26 @@ describeEachBackend('graceful shutdown of regstack serve (issue 14 item 5, R72)'
   });
 });
 
+describeEachBackend('regstack.listen().close() drains (issue 14 item 5, R72)', (ctx) => {
+  it('answers the requests in flight, then closes every connection', async () => {
+    const t = await startRegstack(ctx.url, { loginRateLimit: 'none', forgotPasswordRateLimit: 'none' });
+    try {
+      await createVerifiedUser(t, USER);
+      const listening = await t.regstack.listen({ port: 0 });
+      const agent = new Agent({ keepAlive: true });
+      const sent = burst(listening.port, agent, 6, 4);
+      await Promise.all(sent.map((s) => s.sent.written));
+      const closed = listening.close();
+      await expectAllAnswered(sent);
+      await closed;
+      await expect(fetch(`${listening.url}/healthz`)).rejects.toThrow();
+      agent.destroy();
+    } finally {
+      await t.regstack.close();
+    }
+  });
+});
+
 const pnpm = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
 describe.skipIf(pnpm.status !== 0)('graceful shutdown through `pnpm start` (issue 14 item 5)', () => {
   let child: ChildProcess | undefined;
