@@ -13,6 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RegstackFetchHandler } from './fetch-handler.ts';
+import { bodyPending, bodyStream, discardRest } from './node-request-body.ts';
 
 /** Methods WHATWG fetch forbids in a `Request`: Node's parser accepts some of them, `new Request` throws. */
 const FETCH_FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
@@ -23,51 +24,6 @@ const FETCH_FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
  * which can destroy the answer before the client reads it.
  */
 const LINGER_MS = 2000;
-
-/** A request body as a web stream that, unlike `Readable.toWeb`, never destroys the socket when cancelled. */
-function bodyStream(req: IncomingMessage): { stream: ReadableStream<Uint8Array>; detach(): void } {
-  let open = true;
-  const onData = (chunk: Buffer) => {
-    if (!open) return;
-    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    if ((controller.desiredSize ?? 0) <= 0) req.pause();
-  };
-  const onEnd = () => {
-    if (open) controller.close();
-    detach();
-  };
-  const onError = (err: Error) => {
-    if (open) controller.error(err);
-    detach();
-  };
-  function detach() {
-    open = false;
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('error', onError);
-  }
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        controller = c;
-        req.on('data', onData);
-        req.once('end', onEnd);
-        req.once('error', onError);
-      },
-      pull() {
-        req.resume();
-      },
-      cancel() {
-        // The handler stopped reading (the body is too large): what is left is the adapter's to discard.
-        detach();
-        req.pause();
-      },
-    },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
-  );
-  return { stream, detach };
-}
 
 export function toRequest(req: IncomingMessage, origin: string, body?: ReadableStream<Uint8Array>): Request {
   const headers = new Headers();
@@ -94,30 +50,6 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   }
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) res.write(chunk);
   res.end();
-}
-
-/** Whether part of the request body has yet to arrive (a bodiless request may not be marked complete yet). */
-function bodyPending(req: IncomingMessage): boolean {
-  if (req.complete) return false;
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-}
-
-/** Discards the rest of a request body until it has arrived, the client hangs up, or `ms` pass. */
-function discardRest(req: IncomingMessage, ms: number): Promise<void> {
-  if (req.complete || req.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      req.off('end', done);
-      req.off('close', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    req.on('end', done);
-    req.on('close', done);
-    req.on('data', () => {});
-    req.resume();
-  });
 }
 
 /** A complete response written straight onto a socket (for CONNECT, which never gets a ServerResponse). */
