@@ -169,6 +169,7 @@ function hostRouter(regstack: Regstack) {
         return { at: v.at, note: v.note as string | undefined };
       })
       .mutation(({ input }) => ({ at: input.at, year: input.at.getUTCFullYear(), note: input.note })),
+    echo: host.procedure.input((raw: unknown) => raw).query(({ input }) => ({ input })),
   });
 }
 
@@ -207,6 +208,22 @@ describe('the wire envelope through a host’s own tRPC adapter (issue 14 item 9
     const data = superjson.deserialize(JSON.parse(ok.text).result.data) as { at: Date; year: number };
     expect(data.at).toEqual(new Date('2024-02-29T12:00:00Z'));
     expect(data.year).toBe(2024);
+  });
+
+  it('a query’s `?input=` (single and batched) gets the same check and the same answer', async () => {
+    const attack = ATTACKS['class transform on a field'] as string;
+    for (const query of [
+      `echo?input=${encodeURIComponent(attack)}`,
+      `echo,echo?batch=1&input=${encodeURIComponent(`{"0":${attack},"1":{"json":1}}`)}`,
+      `echo?input=${encodeURIComponent('{bad')}`,
+    ]) {
+      const res = await fetch(`${url}/${query}`);
+      expect(res.status, query).toBe(400);
+      const body = JSON.parse(await res.text());
+      for (const item of Array.isArray(body) ? body : [body]) expect(item, query).toEqual(GENERIC('echo'));
+    }
+    const ok = await fetch(`${url}/echo?input=${encodeURIComponent(JSON.stringify(superjson.serialize({ a: 1 })))}`);
+    expect(ok.status).toBe(200);
   });
 
   it('regstack’s client works against the host', async () => {
