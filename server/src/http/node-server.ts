@@ -144,6 +144,7 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
       await respond(req, res, response, body);
     } catch {
       if (!res.headersSent) {
+        if (draining) res.setHeader('connection', 'close');
         res.statusCode = 500;
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ error: 'internal server error' }));
@@ -217,11 +218,17 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
   server.shutdown = (timeoutMs: number) => {
     shutdownPromise ??= (async () => {
       draining = true;
-      await settleArrivals(Math.min(2000, timeoutMs / 2));
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+      // The timeout counts from the stop, the settling included.
+      let expired = false;
+      const timer = setTimeout(() => {
+        expired = true;
+        server.closeAllConnections();
+      }, timeoutMs);
       timer.unref();
       try {
+        await settleArrivals(Math.min(2000, timeoutMs / 2));
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        if (expired) server.closeAllConnections();
         await closed;
       } finally {
         clearTimeout(timer);
