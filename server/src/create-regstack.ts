@@ -11,7 +11,12 @@ import type { EmailTransport } from './email/transport.ts';
 import { createTransportFromConfig } from './email/transport-from-config.ts';
 import { createEventBus, type RegstackEventHandler, type RegstackEventName, type RequestMeta } from './events.ts';
 import { createClientIpResolver } from './http/client-ip.ts';
-import { createFetchHandler, type FetchHandlerInfo, type RegstackFetchHandler } from './http/fetch-handler.ts';
+import {
+  createFetchHandler,
+  type FetchHandlerInfo,
+  methodRefusal,
+  type RegstackFetchHandler,
+} from './http/fetch-handler.ts';
 import { createNodeServer } from './http/node-server.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import { regstackRouter } from './routers/auth.ts';
@@ -226,9 +231,15 @@ export async function createRegstack(options: CreateRegstackOptions) {
     fetchHandler,
     handle: (request: Request, info?: FetchHandlerInfo) => fetchHandler(request, info),
 
-    /** Starts a standalone HTTP server. */
+    /**
+     * Starts a standalone HTTP server. Its `close()` drains (R72): it stops accepting, answers every request
+     * already received (with `Connection: close`), closes idle connections, and destroys what is still open
+     * after `shutdown_timeout_seconds` (or `timeoutSeconds`). It does not close regstack itself.
+     */
     async listen(opts: { port?: number; host?: string } = {}) {
-      const server = createNodeServer(fetchHandler);
+      const server = createNodeServer(fetchHandler, {
+        refuseMethod: (pathname, method) => methodRefusal(config, pathname, method),
+      });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(opts.port ?? 8000, opts.host ?? '127.0.0.1', () => resolve());
@@ -239,7 +250,8 @@ export async function createRegstack(options: CreateRegstackOptions) {
         server,
         port,
         url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
-        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+        close: (closeOpts: { timeoutSeconds?: number } = {}) =>
+          server.shutdown((closeOpts.timeoutSeconds ?? config.shutdownTimeoutSeconds) * 1000),
       };
     },
 

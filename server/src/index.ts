@@ -48,6 +48,7 @@ export {
   type StandaloneRouter,
   standaloneRouter,
 } from './http/fetch-handler.ts';
+export { regstackTransformer } from './http/wire-envelope.ts';
 export { createJsonLogger, type Logger, silentLogger } from './logger.ts';
 export { type RegstackRouter, regstackRouter } from './routers/auth.ts';
 export { type Clock, createManualClock, systemClock } from './security/clock.ts';

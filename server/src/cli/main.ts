@@ -49,13 +49,31 @@ program
     console.error(
       `regstack: serving on ${server.url} (tRPC ${server.url}${config.apiPrefix}, database ${regstack.storage.description})`,
     );
-    const stop = async () => {
-      await server.close();
-      await regstack.close();
+    // Graceful stop (R72): answer what was received, then close regstack (outbox worker, database) and exit 0.
+    // A second signal during the drain drops the connections still open at once.
+    let stopping = false;
+    const stop = async (signal: NodeJS.Signals) => {
+      if (stopping) {
+        console.error(`regstack: ${signal} again, closing the remaining connections now`);
+        server.server.closeAllConnections();
+        return;
+      }
+      stopping = true;
+      console.error(
+        `regstack: ${signal} received, draining requests (at most ${config.shutdownTimeoutSeconds} s) before exit`,
+      );
+      try {
+        await server.close();
+        await regstack.close();
+      } catch (err) {
+        console.error(`regstack: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      }
+      console.error('regstack: stopped');
       process.exit(0);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 
 program

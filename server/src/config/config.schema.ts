@@ -709,6 +709,14 @@ export const configSchema = z
      * @default 16384
      */
     maxRequestBodyBytes: z.int().min(1024).max(1_048_576).default(16_384),
+    /**
+     * Graceful shutdown (R72): on SIGTERM or SIGINT (and `close()` of `regstack.listen()`), the standalone
+     * server stops accepting and answers the requests it already received for at most this many seconds, then
+     * drops the connections still open. Keep it below your orchestrator's kill grace period (Kubernetes: 30 s).
+     * Not in the Python regstack.
+     * @default 20
+     */
+    shutdownTimeoutSeconds: z.int().min(1).max(600).default(20),
 
     // ── HTTP paths, links and pages ──────────────────────────────────────────────────────────────────────────
     /**

@@ -3,9 +3,11 @@
  * Deno serve directly, and what `regstack.listen()` wraps for Node. Routes: tRPC at `api_prefix` (default
  * `/trpc`, the router mounted as `auth`), `/healthz`.
  *
- * Before tRPC sees a request: only GET (queries) and POST; a POST must be `application/json` (R56: a form
+ * Before tRPC sees a request: only GET (queries) and POST, other methods get 405 with `Allow` (as do methods
+ * other than GET and HEAD on `/healthz` and the pages); a POST must be `application/json` (R56: a form
  * or text/plain post — the CSRF-able "simple" content types — is refused, 415); bodies over
- * `max_request_body_bytes` are refused with 413 before parsing (R2, R55). Every response carries
+ * `max_request_body_bytes` are refused with 413 before parsing (R2, R55). Inputs then pass the wire-envelope
+ * check of regstack's transformer (R69, wire-envelope.ts). Every response carries
  * `Cache-Control: no-store`, `X-Content-Type-Options: nosniff` and a strict referrer policy (R59), and an
  * error that knows when to retry (lockout, rate limit, shedding) sets `Retry-After` (R14, R16).
  */
@@ -66,11 +68,47 @@ function refusal(
   status: number,
   code: 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'METHOD_NOT_ALLOWED',
   message: string,
+  headers: Record<string, string> = {},
 ) {
   const trpcCode = { PAYLOAD_TOO_LARGE: -32013, UNSUPPORTED_MEDIA_TYPE: -32015, METHOD_NOT_ALLOWED: -32005 }[code];
-  return json(status, {
-    error: { json: { message, code: trpcCode, data: { regstackCode: code, httpStatus: status } } },
-  });
+  return json(
+    status,
+    { error: { json: { message, code: trpcCode, data: { regstackCode: code, httpStatus: status } } } },
+    headers,
+  );
+}
+
+/** Canonical path before matching (R20: `//trpc`, trailing slashes and case must not dodge a rule). */
+function canonicalPath(pathname: string): string {
+  return pathname.replace(/\/{2,}/g, '/').replace(/(.)\/+$/, '$1');
+}
+
+function underPrefix(path: string, prefix: string): boolean {
+  const p = path.toLowerCase();
+  const base = prefix.replace(/\/+$/, '').toLowerCase();
+  return p === base || p.startsWith(`${base}/`);
+}
+
+/**
+ * The answer to a method the resource at `pathname` does not take: 405 with `Allow` (`/healthz` and the pages
+ * take GET and HEAD, the tRPC endpoint GET and POST), or 404 where there is no resource. The fetch handler
+ * uses it, and so does the Node server for methods a fetch `Request` cannot even carry (TRACE, CONNECT, TRACK).
+ */
+export function methodRefusal(config: RegstackConfig, pathname: string, method: string): Response {
+  const path = canonicalPath(pathname);
+  if (path.toLowerCase() === '/healthz') {
+    return json(405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+  }
+  if (config.enableUiRouter) {
+    const page = servePage(path, method, config);
+    if (page) return page;
+  }
+  if (underPrefix(path, config.apiPrefix)) {
+    return refusal(405, 'METHOD_NOT_ALLOWED', 'Only GET (queries) and POST (mutations) are accepted', {
+      allow: 'GET, POST',
+    });
+  }
+  return json(404, { error: 'not found' });
 }
 
 async function readLimited(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
@@ -189,10 +227,10 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
 
   return async (request, info = {}) => {
     const url = new URL(request.url);
-    // Canonical path before matching (R20: `//trpc`, trailing slashes and case must not dodge a rule).
-    const path = url.pathname.replace(/\/{2,}/g, '/').replace(/(.)\/+$/, '$1');
+    const path = canonicalPath(url.pathname);
 
     if (path.toLowerCase() === '/healthz') {
+      if (request.method !== 'GET' && request.method !== 'HEAD') return methodRefusal(config, path, request.method);
       try {
         await storage.ping();
       } catch {
@@ -207,15 +245,8 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
       if (page) return page;
     }
 
-    if (
-      path.toLowerCase() !== apiPrefix.toLowerCase() &&
-      !path.toLowerCase().startsWith(`${apiPrefix.toLowerCase()}/`)
-    ) {
-      return json(404, { error: 'not found' });
-    }
-    if (request.method !== 'GET' && request.method !== 'POST') {
-      return refusal(405, 'METHOD_NOT_ALLOWED', 'Only GET (queries) and POST (mutations) are accepted');
-    }
+    if (!underPrefix(path, apiPrefix)) return json(404, { error: 'not found' });
+    if (request.method !== 'GET' && request.method !== 'POST') return methodRefusal(config, path, request.method);
 
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (request.method === 'POST') {

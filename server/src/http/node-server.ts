@@ -2,12 +2,30 @@
  * Serves a fetch handler on Node's `http` module: the request becomes a WHATWG Request (body streamed, the
  * handler enforces the size limit), the Response is written back. The TCP peer address is passed on for
  * per-client limits.
+ *
+ * Rules of this adapter: no request ever gets a 500 for what the client sent — a method a fetch `Request`
+ * cannot carry (TRACE, CONNECT, TRACK) gets the resource's 405 with `Allow`, an unparseable target 400. A
+ * response sent before the request body has fully arrived (a 413) says `Connection: close`, keeps reading and
+ * discarding the body for a short while so the client sees the answer rather than a reset, then closes.
+ * `shutdown()` drains (R72): stop accepting, answer every request already received with `Connection: close`,
+ * close idle keep-alive connections, and destroy what is left when the timeout ends.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { RegstackFetchHandler } from './fetch-handler.ts';
+import { bodyPending, bodyStream, discardRest } from './node-request-body.ts';
 
-export function toRequest(req: IncomingMessage, origin: string): Request {
+/** Methods WHATWG fetch forbids in a `Request`: Node's parser accepts some of them, `new Request` throws. */
+const FETCH_FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+/**
+ * How long a connection whose answer went out before its request body arrived keeps discarding that body
+ * before it is closed anyway. Closing while the client still sends makes the kernel reset the connection,
+ * which can destroy the answer before the client reads it.
+ */
+const LINGER_MS = 2000;
+
+export function toRequest(req: IncomingMessage, origin: string, body?: ReadableStream<Uint8Array>): Request {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (Array.isArray(v)) for (const item of v) headers.append(k, item);
@@ -17,7 +35,7 @@ export function toRequest(req: IncomingMessage, origin: string): Request {
   return new Request(new URL(req.url ?? '/', origin), {
     method: req.method ?? 'GET',
     headers,
-    ...(hasBody && { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' }),
+    ...(hasBody && body && { body, duplex: 'half' }),
   } as RequestInit);
 }
 
@@ -34,19 +52,189 @@ export async function writeResponse(res: ServerResponse, response: Response): Pr
   res.end();
 }
 
-export function createNodeServer(handler: RegstackFetchHandler): Server {
-  return createServer(async (req, res) => {
+/** A complete response written straight onto a socket (for CONNECT, which never gets a ServerResponse). */
+async function writeRaw(socket: Socket, response: Response): Promise<void> {
+  const body = Buffer.from(await response.arrayBuffer());
+  const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}`];
+  response.headers.forEach((value, key) => {
+    if (key !== 'content-length' && key !== 'connection') lines.push(`${key}: ${value}`);
+  });
+  lines.push(`content-length: ${body.byteLength}`, 'connection: close', '', '');
+  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
+}
+
+function plain(status: number, message: string): Response {
+  return new Response(JSON.stringify({ error: message }), {
+    status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+  });
+}
+
+export interface NodeServerOptions {
+  /**
+   * The answer to a method the fetch handler cannot be asked about (TRACE, CONNECT, TRACK): regstack's
+   * `methodRefusal`, so each resource's 405 names its own `Allow`.
+   * @default 405 with `Allow: GET, HEAD, POST`
+   */
+  refuseMethod?: (pathname: string, method: string) => Response;
+}
+
+export interface RegstackNodeServer extends Server {
+  /**
+   * Graceful stop (R72): stop accepting, answer every request already received (those answers carry
+   * `Connection: close`), close idle keep-alive connections, and after `timeoutMs` destroy whatever is still
+   * open. Resolves once every connection is closed. Calling it again returns the same promise.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+const ioTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function createNodeServer(handler: RegstackFetchHandler, options: NodeServerOptions = {}): RegstackNodeServer {
+  const refuseMethod =
+    options.refuseMethod ??
+    (() => {
+      const response = plain(405, 'method not allowed');
+      response.headers.set('allow', 'GET, HEAD, POST');
+      return response;
+    });
+  let draining = false;
+  let shutdownPromise: Promise<void> | undefined;
+  // Connections whose current answer said `Connection: close`: a request pipelined behind it is never run,
+  // because its answer could not be delivered.
+  const closing = new WeakSet<Socket>();
+  // Connections accepted and requests begun: the drain waits until these stop moving (see `shutdown`).
+  let activity = 0;
+
+  const pathnameOf = (req: IncomingMessage) => {
     try {
-      const response = await handler(toRequest(req, `http://${req.headers.host ?? 'localhost'}`), {
-        remoteAddress: req.socket.remoteAddress ?? null,
-      });
-      await writeResponse(res, response);
+      return new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      return '/';
+    }
+  };
+
+  const server = createServer(async (req, res) => {
+    activity++;
+    if (closing.has(req.socket)) {
+      req.resume();
+      return;
+    }
+    res.once('finish', () => {
+      // A keep-alive answer that started before the drain leaves an idle connection behind: close it now.
+      if (draining) server.closeIdleConnections();
+    });
+    const method = (req.method ?? 'GET').toUpperCase();
+    let request: Request | undefined;
+    let body: ReturnType<typeof bodyStream> | undefined;
+    try {
+      if (FETCH_FORBIDDEN_METHODS.has(method)) {
+        await respond(req, res, refuseMethod(pathnameOf(req), method), body);
+        return;
+      }
+      if (method !== 'GET' && method !== 'HEAD') body = bodyStream(req);
+      try {
+        request = toRequest(req, `http://${req.headers.host ?? 'localhost'}`, body?.stream);
+      } catch {
+        // A target or header `new Request` refuses (e.g. a Host that is no host name): the client's fault.
+        await respond(req, res, plain(400, 'bad request'), body);
+        return;
+      }
+      const response = await handler(request, { remoteAddress: req.socket.remoteAddress ?? null });
+      await respond(req, res, response, body);
     } catch {
       if (!res.headersSent) {
+        if (draining) res.setHeader('connection', 'close');
         res.statusCode = 500;
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ error: 'internal server error' }));
       } else res.destroy();
+    } finally {
+      body?.detach();
     }
+  }) as RegstackNodeServer;
+
+  /**
+   * Writes `response`; during a drain it closes the connection, and if the request body has not all arrived
+   * it closes the connection cleanly after the answer.
+   */
+  async function respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    response: Response,
+    body: ReturnType<typeof bodyStream> | undefined,
+  ): Promise<void> {
+    if (draining) res.setHeader('connection', 'close');
+    if (!bodyPending(req)) {
+      await writeResponse(res, response);
+      return;
+    }
+    body?.detach();
+    closing.add(req.socket);
+    res.setHeader('connection', 'close');
+    res.statusCode = response.status;
+    response.headers.forEach((value, key) => {
+      res.setHeader(key, value);
+    });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    res.setHeader('content-length', bytes.byteLength);
+    res.write(bytes);
+    // The answer is complete on the wire (its length is declared); the connection closes once the body the
+    // client is still sending has been read, so the close is a FIN rather than a reset.
+    await discardRest(req, LINGER_MS);
+    res.end();
+  }
+
+  // CONNECT never reaches the request listener; without this Node drops the connection without an answer.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => {});
+    void writeRaw(socket, refuseMethod(pathnameOf(req), 'CONNECT')).catch(() => socket.destroy());
   });
+
+  server.on('connection', () => {
+    activity++;
+  });
+
+  /**
+   * Connections already in the kernel's accept queue and requests already in socket buffers were sent before
+   * the stop, but closing the listener would reset the first and closing idle connections the second. So the
+   * loop runs through its I/O phase until several turns in a row accept no connection and begin no request
+   * (bounded, for a server under a steady stream of new connections).
+   */
+  async function settleArrivals(maxMs: number): Promise<void> {
+    let seen = activity;
+    let quiet = 0;
+    const deadline = Date.now() + maxMs;
+    while (quiet < 5 && Date.now() < deadline) {
+      await ioTurn();
+      if (activity === seen) quiet++;
+      else {
+        seen = activity;
+        quiet = 0;
+      }
+    }
+  }
+
+  server.shutdown = (timeoutMs: number) => {
+    shutdownPromise ??= (async () => {
+      draining = true;
+      // The timeout counts from the stop, the settling included.
+      let expired = false;
+      const timer = setTimeout(() => {
+        expired = true;
+        server.closeAllConnections();
+      }, timeoutMs);
+      timer.unref();
+      try {
+        await settleArrivals(Math.min(2000, timeoutMs / 2));
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        if (expired) server.closeAllConnections();
+        await closed;
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    return shutdownPromise;
+  };
+  return server;
 }

@@ -54,6 +54,10 @@ export function describeError(error: TRPCError): RegstackErrorShapeData & { mess
     const first = issues[0]?.message ?? 'Invalid input';
     return { regstackCode: specific ?? 'VALIDATION_FAILED', message: first, fieldErrors };
   }
+  if (error.code === 'BAD_REQUEST' && cause instanceof SyntaxError) {
+    // tRPC's JSON.parse of a body or `?input=` failed, and tRPC copied the parser's text into the message (R69).
+    return { regstackCode: 'VALIDATION_FAILED', message: 'Malformed request' };
+  }
   switch (error.code) {
     case 'PAYLOAD_TOO_LARGE':
       return { regstackCode: 'PAYLOAD_TOO_LARGE', message: 'Request body too large' };

@@ -1,16 +1,17 @@
 /**
  * regstack's one `initTRPC` (STYLE: one per package). superjson on the wire (SPEC §3): a host that nests
- * the router uses superjson too. `isDev: false` so no stack trace ever reaches a response (R64).
+ * the router uses superjson too. Inputs go through `regstackTransformer`, superjson behind the wire-envelope
+ * check (R69). `isDev: false` so no stack trace ever reaches a response (R64).
  */
 import { initTRPC, TRPCError } from '@trpc/server';
-import superjson from 'superjson';
 import { RegstackError } from '../errors/regstack-error.ts';
+import { regstackTransformer } from '../http/wire-envelope.ts';
 import type { RegstackContext } from './context.ts';
 import { TRPC_CODE_OF } from './error-codes.ts';
 import { describeError, formatRegstackError } from './error-formatter.ts';
 
 export const t = initTRPC.context<RegstackContext>().create({
-  transformer: superjson,
+  transformer: regstackTransformer,
   errorFormatter: formatRegstackError,
   isDev: false,
 });
