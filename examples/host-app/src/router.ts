@@ -1,7 +1,8 @@
 /**
  * A host application's own tRPC setup with regstack nested in it — the shape SPEC §3 describes:
  *
- * - one `initTRPC` for the host, with superjson (the transformer regstack's router and client use) and an
+ * - one `initTRPC` for the host, with `regstackTransformer` (superjson, the transformer regstack's router and
+ *   client use, guarded so a malformed request envelope is refused before superjson parses it, R69) and an
  *   error formatter that composes regstack's `formatRegstackError`;
  * - the host context = regstack's part (`regstack.createContext`) spread with the host's own fields;
  * - `regstack.router` mounted under `auth` next to the host's routers;
@@ -10,9 +11,8 @@
  * - a host procedure that calls regstack server-side through `regstack.createCaller`.
  */
 import type { Regstack, RegstackContext } from '@regstack/server';
-import { formatRegstackError } from '@regstack/server';
+import { formatRegstackError, regstackTransformer } from '@regstack/server';
 import { initTRPC, TRPCError } from '@trpc/server';
-import superjson from 'superjson';
 import { z } from 'zod';
 
 /** The host's own data: a per-user notes list (a real app would keep it in its database). */
@@ -48,7 +48,7 @@ export interface HostContext extends RegstackContext {
 }
 
 const t = initTRPC.context<HostContext>().create({
-  transformer: superjson,
+  transformer: regstackTransformer,
   // Only the root's formatter runs in tRPC, so the host composes regstack's here: regstack's errors (from
   // `auth.*` and from `regstack.procedures.authed` in the host's own procedures) get `data.regstackCode`;
   // the host's own errors keep their code and message; unexpected failures say nothing about internals.
