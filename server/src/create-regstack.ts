@@ -102,6 +102,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     pollIntervalMs: config.email.outboxPollIntervalMs,
     leaseMs: config.email.outboxLeaseSeconds * 1000,
     maxAttempts: config.email.outboxMaxAttempts,
+    giveUpAfterMs: config.email.outboxGiveUpAfterSeconds * 1000,
   });
   const hasher =
     options.hasher ??
