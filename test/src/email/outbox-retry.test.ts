@@ -6,12 +6,33 @@
  *   verification mail pending (no dead letter, a try at least every 30 s), and it goes out on the first try after
  *   the server is back; past the give-up time it is dead and `email_failed` says so;
  * - on every backend in real time: SMTP down at sign-up, back a few seconds later, several times over — each mail
- *   arrives within the documented bound after the recovery.
+ *   arrives within the documented bound after the recovery;
+ * - a message queued while the worker is busy with a pass is sent right after that pass, not one poll later (the
+ *   wake-up used to be dropped);
+ * - a message whose lease lapsed while its worker was busy with a slow send is left to whoever holds it now, so it
+ *   goes out once, not once per worker.
  */
-import { createJsonLogger, createManualClock, createRegstack, parseConfig, type Regstack } from '@regstack/server';
+import {
+  createJsonLogger,
+  createManualClock,
+  createRegstack,
+  type EmailMessage,
+  parseConfig,
+  type Regstack,
+  silentLogger,
+  systemClock,
+} from '@regstack/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmailOutboxSchema } from '../../../server/src/db/entities/index.ts';
-import { DEFAULT_OUTBOX_RETRY, outboxRetry, outboxRetryDelayMs } from '../../../server/src/email/mailer.ts';
+import { createTemplates } from '../../../server/src/email/index.ts';
+import {
+  createMailer,
+  DEFAULT_OUTBOX_RETRY,
+  outboxRetry,
+  outboxRetryDelayMs,
+} from '../../../server/src/email/mailer.ts';
+import { createEventBus } from '../../../server/src/events.ts';
+import { createSealer } from '../../../server/src/security/sealing.ts';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { TEST_SECRET } from '../harness/regstack.ts';
 import { freePort, startSmtpServer, type TestSmtpServer } from './smtp-test-server.ts';
@@ -225,4 +246,75 @@ describeEachBackend('mail after an SMTP outage (item 11)', (ctx) => {
     expect(delays).toHaveLength(outagesMs.length);
     for (const delay of delays) expect(delay).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
   }, 240_000);
+
+  it('a message queued during a pass is sent right after it, not one poll interval later', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const sent: { to: string; at: number }[] = [];
+    const mailer = createMailer({
+      storage: ctx.storage,
+      transport: {
+        async send(message: EmailMessage) {
+          if (message.to.startsWith('first-')) await held; // the provider is slow with the first message
+          sent.push({ to: message.to, at: Date.now() });
+        },
+      },
+      sealer: createSealer(TEST_SECRET),
+      clock: systemClock,
+      logger: silentLogger,
+      events: createEventBus(silentLogger),
+      from: 'noreply@acme.test',
+      recipientLimits: [],
+      pollIntervalMs: 60_000, // a poll would come far too late: only a wake-up can send the second message
+    });
+    const templates = createTemplates({ appName: 'Acme', baseUrl: 'https://a.test', uiPrefix: '/account' });
+    mailer.start();
+    cleanup.push(() => mailer.stop());
+    await mailer.enqueue('password_changed', `first-${ctx.backend}@example.com`, templates.passwordChanged());
+    await new Promise((r) => setTimeout(r, 300)); // the pass is now inside the slow send
+    await mailer.enqueue('password_changed', `second-${ctx.backend}@example.com`, templates.passwordChanged());
+    await new Promise((r) => setTimeout(r, 200)); // its wake-up arrives while the pass still waits on the first
+    const releasedAt = Date.now();
+    release();
+    const deadline = Date.now() + 5000;
+    while (sent.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(sent.map((m) => m.to)).toEqual([`first-${ctx.backend}@example.com`, `second-${ctx.backend}@example.com`]);
+    expect(sent[1]!.at - releasedAt).toBeLessThan(2000);
+  });
+
+  it('a message whose lease lapsed during a slow send of another is sent by one worker only', async () => {
+    const sent: { worker: string; to: string }[] = [];
+    const templates = createTemplates({ appName: 'Acme', baseUrl: 'https://a.test', uiPrefix: '/account' });
+    const worker = (name: string, slowMs: number) =>
+      createMailer({
+        storage: ctx.storage,
+        transport: {
+          async send(message: EmailMessage) {
+            if (message.to.startsWith('slow-')) await new Promise((r) => setTimeout(r, slowMs));
+            sent.push({ worker: name, to: message.to });
+          },
+        },
+        sealer: createSealer(TEST_SECRET),
+        clock: systemClock,
+        logger: silentLogger,
+        events: createEventBus(silentLogger),
+        from: 'noreply@acme.test',
+        recipientLimits: [],
+        leaseMs: 1000,
+      });
+    const a = worker('a', 1500);
+    const b = worker('b', 0);
+    const slow = `slow-lease-${ctx.backend}@example.com`;
+    const fast = `fast-lease-${ctx.backend}@example.com`;
+    await a.enqueue('password_changed', slow, templates.passwordChanged());
+    await new Promise((r) => setTimeout(r, 5)); // claimed in this order: the slow one first
+    await a.enqueue('password_changed', fast, templates.passwordChanged());
+    const passA = a.drain(); // leases both for 1 s, then spends 1.5 s on the slow one
+    await new Promise((r) => setTimeout(r, 1200));
+    await b.drain(); // both leases have lapsed: b takes over
+    await passA;
+    expect(sent.filter((m) => m.to === fast)).toEqual([{ worker: 'b', to: fast }]);
+  });
 });
