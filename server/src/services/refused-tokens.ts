@@ -6,8 +6,9 @@
  *
  * Rate-limited so a flood of garbage cannot fill the audit table or the log: at most {@link PER_CLIENT_PER_WINDOW}
  * per client key and {@link PER_PROCESS_PER_WINDOW} per process in each one-minute window; what is left out is
- * counted and logged once the window ends. Recording never slows or changes the refusal: the audit insert runs
- * after the 401 is decided, unawaited, and its failure is only logged.
+ * counted and logged once the window ends. Recording never slows or changes the refusal: the budget is taken at
+ * once, the line and the audit insert follow after the 401 is decided, unawaited, and a failure is only logged.
+ * A claimed user that no longer exists is not named (R45).
  */
 import type { EventBus, RequestMeta } from '../events.ts';
 import type { Logger } from '../logger.ts';
@@ -135,18 +136,23 @@ export function createRefusedTokenRecorder(
         perClient.set(clientKey, fromClient + 1);
         const ip = request?.ip?.slice(0, 64) ?? null;
         const userAgent = request?.userAgent?.slice(0, MAX_USER_AGENT) ?? null;
-        // JSON lines encode every value, so an attacker's user agent cannot forge a line (R63).
-        logger.warn('access token refused', { reason, ip, userAgent, claimedUserId });
-        deps.events.emit('access_token_refused', {
-          reason,
-          claimedUserId,
-          request: { ip: request?.ip ?? null, userAgent: request?.userAgent ?? null },
-        });
-        const write = openRepos(deps)
-          .auditEvents.record(
-            { event: 'access_token_refused', subjectId: claimedUserId, ip, userAgent, details: { reason } },
+        const write = (async () => {
+          const repos = openRepos(deps);
+          // A deleted user is not named again (R45: no row of them stays behind), nor one that never existed.
+          let subjectId = claimedUserId;
+          if (subjectId && !(await repos.users.findById(subjectId).catch(() => null))) subjectId = null;
+          // JSON lines encode every value, so an attacker's user agent cannot forge a line (R63).
+          logger.warn('access token refused', { reason, ip, userAgent, claimedUserId: subjectId });
+          deps.events.emit('access_token_refused', {
+            reason,
+            claimedUserId: subjectId,
+            request: { ip: request?.ip ?? null, userAgent: request?.userAgent ?? null },
+          });
+          await repos.auditEvents.record(
+            { event: 'access_token_refused', subjectId, ip, userAgent, details: { reason } },
             now,
-          )
+          );
+        })()
           .catch((err: unknown) => {
             logger.error('could not record a refused access token', { reason, err });
           })
