@@ -197,7 +197,10 @@ export function createMailer(options: MailerOptions): Mailer {
         );
         const reason = err instanceof Error ? `${err.name}: ${err.message}` : 'send failed';
         await repos.emailOutbox.markFailed(message.id, attempts, reason, retryAt);
-        logger.warn('email send failed', {
+        // Tries come every 15–30 s for as long as a day: a warning on the 1st, 2nd, 4th, 8th… try and when given
+        // up keeps a long outage visible without a line per message every few seconds; the rest are debug.
+        const level = dead || (attempts & (attempts - 1)) === 0 ? 'warn' : 'debug';
+        logger[level]('email send failed', {
           messageId: message.id,
           kind: message.kind,
           attempts,
