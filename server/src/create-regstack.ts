@@ -108,6 +108,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     pollIntervalMs: config.email.outboxPollIntervalMs,
     leaseMs: config.email.outboxLeaseSeconds * 1000,
     maxAttempts: config.email.outboxMaxAttempts,
+    giveUpAfterMs: config.email.outboxGiveUpAfterSeconds * 1000,
   });
   const hasher =
     options.hasher ??
@@ -222,10 +223,18 @@ export async function createRegstack(options: CreateRegstackOptions) {
       return callerFactory(contextFor(headers, opts.ip ?? null));
     },
 
-    /** Verifies the bearer token in `headers` exactly as regstack's own procedures do. */
-    async authenticate(headers: Headers | Record<string, string | string[] | undefined>) {
+    /**
+     * Verifies the bearer token in `headers` exactly as regstack's own procedures do. `remoteAddress` (the peer of
+     * the host's request) is what a refused token is recorded with (R73), resolved through trusted proxies.
+     */
+    async authenticate(
+      headers: Headers | Record<string, string | string[] | undefined>,
+      opts: { remoteAddress?: string | null } = {},
+    ) {
       const h = toHeaders(headers);
-      return sessions.authenticate(bearerToken(h.get('authorization')));
+      const { request } = contextFor(h, opts.remoteAddress ?? null).regstack;
+      const header = h.get('authorization');
+      return sessions.authenticate(bearerToken(header), request, { presented: header !== null });
     },
 
     fetchHandler,
@@ -271,14 +280,18 @@ export async function createRegstack(options: CreateRegstackOptions) {
     /** Sends every due email now (tests, CLI). */
     drainOutbox: () => mailer.drain(),
 
-    /** Waits for every event handler started so far to settle (tests, shutdown). */
-    settle: () => events.idle(),
+    /** Waits for every event handler and refused-token audit write started so far to settle (tests, shutdown). */
+    settle: async () => {
+      await sessions.refusalsIdle();
+      await events.idle();
+    },
 
     async close() {
       if (closed) return;
       closed = true;
       clearTimeout(purgeTimer);
       await mailer.stop();
+      await sessions.refusalsIdle();
       await events.idle();
       await transport.close?.();
       await storage.close();

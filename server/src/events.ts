@@ -32,6 +32,12 @@ export interface RegstackEvents {
   email_changed: { user: PublicUser; request: RequestMeta };
   user_deleted: { userId: string; request: RequestMeta };
   email_failed: { messageId: string; kind: string; attempts: number; dead: boolean };
+  /**
+   * A bearer token was refused (R73), rate-limited like its audit event; `reason` is one of `malformed`,
+   * `bad_signature`, `expired`, `wrong_type`, `invalid_claims`, `revoked_or_unknown_session`, `inactive_user`.
+   * `claimedUserId` only when the token's signature verified. Never the token.
+   */
+  access_token_refused: { reason: string; claimedUserId: string | null; request: RequestMeta };
 }
 
 export type RegstackEventName = keyof RegstackEvents;

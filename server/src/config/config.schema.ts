@@ -200,11 +200,25 @@ const emailSchema = z
      */
     outboxLeaseSeconds: z.number().int().min(2).max(3600).default(60),
     /**
-     * Tries before a message or job is marked dead (and `email_failed` fires); retries back off exponentially
-     * from 2 s. Not in the Python regstack.
-     * @default 8
+     * Optional cap on tries before a message or job is marked dead (and `email_failed` fires with `dead: true`),
+     * on top of `outbox_give_up_after_seconds`; whichever comes first. Unset (the default) means time alone
+     * decides: retries wait 2 s doubling up to 30 s (jittered), so a count would end an outage's mail within
+     * minutes. Not in the Python regstack.
+     * @default undefined
      */
-    outboxMaxAttempts: z.number().int().min(1).max(30).default(8),
+    outboxMaxAttempts: z.number().int().min(1).max(1_000_000).optional(),
+    /**
+     * How long after it was queued a message or job that keeps failing is given up (marked dead, `email_failed`
+     * with `dead: true`). Until then it is retried at most 30 s apart, so it goes out within about 30 s of the
+     * provider coming back (docs/email-delivery.md). Not in the Python regstack.
+     * @default 86400
+     */
+    outboxGiveUpAfterSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86400)
+      .default(86400),
   })
   .superRefine(
     (email, ctx) => {

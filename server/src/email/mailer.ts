@@ -1,9 +1,11 @@
 /**
  * The mailer: every message goes through the durable outbox (SPEC §8). `enqueue` seals the rendered message
- * and stores it; a worker leases due messages, sends them through the transport, and on failure retries
- * with exponential backoff until `maxAttempts`, then marks the message dead and emits `email_failed`.
- * Responses never wait for, or depend on, the mail provider (R11). Per-recipient throttles (R21) drop
- * excess mail silently — the caller's response is the same either way.
+ * and stores it; a worker leases due messages, sends them through the transport, and on failure retries on
+ * the schedule of `outboxRetry` — exponential from 2 s, jittered, never more than 30 s apart, so mail goes out
+ * within a bounded time once the provider is back (issue 14 item 11) — until the message is older than
+ * `giveUpAfterMs` (a day by default: an outage of hours loses nothing), then marks it dead and emits
+ * `email_failed`. Responses never wait for, or depend on, the mail provider (R11). Per-recipient throttles
+ * (R21) drop excess mail silently — the caller's response is the same either way.
  */
 import { createHash } from 'node:crypto';
 import type { Storage } from '../db/storage.ts';
@@ -29,10 +31,66 @@ export interface MailerOptions {
   pollIntervalMs?: number;
   /** How long a worker may hold a message before another may take it over. @default 60000 */
   leaseMs?: number;
-  /** Sends tried before a message is dead. @default 8 */
-  maxAttempts?: number;
-  /** First retry delay; doubles per attempt, capped at one hour. @default 2000 */
+  /** Sends tried before a message is dead, in addition to `giveUpAfterMs`; unset means no count limit. @default undefined */
+  maxAttempts?: number | undefined;
+  /** How long after it was queued a message that still fails is given up (dead). @default 86400000 (24 h) */
+  giveUpAfterMs?: number;
+  /** First retry delay; doubles per attempt up to `maxBackoffMs`. @default 2000 */
   baseBackoffMs?: number;
+  /** Longest wait between two tries: the bound on the delay after the provider recovers. @default 30000 */
+  maxBackoffMs?: number;
+}
+
+/** The retry schedule of the outbox; see {@link outboxRetry}. */
+export interface OutboxRetrySchedule {
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  giveUpAfterMs: number;
+  maxAttempts?: number | undefined;
+}
+
+export const DEFAULT_OUTBOX_RETRY: OutboxRetrySchedule = {
+  baseBackoffMs: 2000,
+  maxBackoffMs: 30_000,
+  giveUpAfterMs: 24 * 3600_000,
+};
+
+/**
+ * The wait before try `attempts + 1`, after `attempts` failed tries: `base · 2^(attempts-1)` capped at `maxBackoffMs`,
+ * with equal jitter — a random point in the upper half — so the instances and messages an outage failed together
+ * do not all retry in the same instant, and a wait is never longer than the cap (the recovery bound) nor shorter
+ * than half of it.
+ */
+export function outboxRetryDelayMs(
+  attempts: number,
+  schedule: Pick<OutboxRetrySchedule, 'baseBackoffMs' | 'maxBackoffMs'>,
+  random: () => number = Math.random,
+): number {
+  // 2^30 already exceeds any sensible cap; the exponent is clamped so a long outage cannot overflow to Infinity.
+  const ceiling = Math.min(
+    schedule.baseBackoffMs * 2 ** Math.min(Math.max(attempts - 1, 0), 30),
+    schedule.maxBackoffMs,
+  );
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * What happens after a failed try: dead once the message has been queued for `giveUpAfterMs` (or has used up an
+ * explicit `maxAttempts`), otherwise retried after {@link outboxRetryDelayMs}. Time decides, not the number of
+ * tries: with the cap, tries come every 15–30 s, so a count would give up after minutes of outage.
+ */
+export function outboxRetry(
+  failure: { attempts: number; createdAt: Date; now: Date },
+  schedule: OutboxRetrySchedule,
+  random: () => number = Math.random,
+): { dead: true; retryAt: null } | { dead: false; retryAt: Date } {
+  const age = failure.now.getTime() - failure.createdAt.getTime();
+  const exhausted = schedule.maxAttempts !== undefined && failure.attempts >= schedule.maxAttempts;
+  if (exhausted || age >= schedule.giveUpAfterMs) return { dead: true, retryAt: null };
+  return {
+    dead: false,
+    retryAt: new Date(failure.now.getTime() + outboxRetryDelayMs(failure.attempts, schedule, random)),
+  };
 }
 
 export interface Mailer {
@@ -87,10 +145,16 @@ export function createMailer(options: MailerOptions): Mailer {
   const { storage, transport, sealer, clock, logger, events } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const leaseMs = options.leaseMs ?? 60_000;
-  const maxAttempts = options.maxAttempts ?? 8;
-  const baseBackoffMs = options.baseBackoffMs ?? 2000;
+  const retrySchedule: OutboxRetrySchedule = {
+    baseBackoffMs: options.baseBackoffMs ?? DEFAULT_OUTBOX_RETRY.baseBackoffMs,
+    maxBackoffMs: options.maxBackoffMs ?? DEFAULT_OUTBOX_RETRY.maxBackoffMs,
+    giveUpAfterMs: options.giveUpAfterMs ?? DEFAULT_OUTBOX_RETRY.giveUpAfterMs,
+    maxAttempts: options.maxAttempts,
+  };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
+  /** A wake-up arrived during a pass: that pass may have read the outbox before the new row was visible. */
+  let wakeAgain = false;
   let stopped = true;
   const jobs = new Map<string, JobHandler>();
 
@@ -109,7 +173,10 @@ export function createMailer(options: MailerOptions): Mailer {
     const repos = createRepositories(storage.fork(), storage.dialect);
     const leases = await repos.emailOutbox.claimDue(clock.now(), leaseMs, 20);
     let sent = 0;
-    for (const { message } of leases) {
+    for (const { message, leaseUntil } of leases) {
+      // Sends run one after another: a lease that lapsed while earlier ones were slow may be another worker's
+      // by now, so this one leaves the message alone (it is due, and the next pass claims it again).
+      if (clock.now() >= leaseUntil) continue;
       let opened: unknown;
       try {
         opened = JSON.parse(sealer.open(message.payload));
@@ -124,12 +191,22 @@ export function createMailer(options: MailerOptions): Mailer {
         sent += 1;
       } catch (err) {
         const attempts = message.attempts + 1;
-        const dead = attempts >= maxAttempts;
-        const delay = Math.min(baseBackoffMs * 2 ** (attempts - 1), 3_600_000);
-        const retryAt = dead ? null : new Date(clock.now().getTime() + delay);
+        const { dead, retryAt } = outboxRetry(
+          { attempts, createdAt: message.createdAt, now: clock.now() },
+          retrySchedule,
+        );
         const reason = err instanceof Error ? `${err.name}: ${err.message}` : 'send failed';
         await repos.emailOutbox.markFailed(message.id, attempts, reason, retryAt);
-        logger.warn('email send failed', { messageId: message.id, kind: message.kind, attempts, dead });
+        // Tries come every 15–30 s for as long as a day: a warning on the 1st, 2nd, 4th, 8th… try and when given
+        // up keeps a long outage visible without a line per message every few seconds; the rest are debug.
+        const level = dead || (attempts & (attempts - 1)) === 0 ? 'warn' : 'debug';
+        logger[level]('email send failed', {
+          messageId: message.id,
+          kind: message.kind,
+          attempts,
+          dead,
+          retryAt: retryAt?.toISOString() ?? null,
+        });
         events.emit('email_failed', { messageId: message.id, kind: message.kind, attempts, dead });
       }
     }
@@ -137,17 +214,23 @@ export function createMailer(options: MailerOptions): Mailer {
   }
 
   function tick(): Promise<number> {
-    // One pass at a time per process; concurrent processes are kept apart by the leases.
-    if (!running) {
-      running = sendDue()
-        .catch((err) => {
-          logger.error('outbox pass failed', { err });
-          return 0;
-        })
-        .finally(() => {
-          running = undefined;
-        });
+    // One pass at a time per process; concurrent processes are kept apart by the leases. A wake-up during a pass
+    // is remembered, not dropped: that pass may have looked before the new row committed, and the mail would
+    // otherwise wait for the next poll.
+    if (running) {
+      wakeAgain = true;
+      return running;
     }
+    wakeAgain = false;
+    running = sendDue()
+      .catch((err) => {
+        logger.error('outbox pass failed', { err });
+        return 0;
+      })
+      .finally(() => {
+        running = undefined;
+        if (wakeAgain && !stopped) setImmediate(() => void tick());
+      });
     return running;
   }
 

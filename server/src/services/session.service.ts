@@ -4,7 +4,8 @@
  * session exists and has not expired; no revocation fact covers it — its own logout, or a bulk cutoff at or
  * after its creation in milliseconds (R40); and the user exists and is active, read fresh from the
  * database (R37). Any failure to *check* — the database is down — is SERVICE_UNAVAILABLE, never a pass
- * (fail closed, R42).
+ * (fail closed, R42). Every refusal of a presented token is recorded, rate-limited and without the token
+ * (refused-tokens.ts, R73).
  */
 import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
@@ -12,6 +13,7 @@ import type { RequestMeta } from '../events.ts';
 import { createRepositories, type RevocationReason, sessionStart } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import { toSessionInfo } from './mappers.ts';
+import { classifyTokenFailure, createRefusedTokenRecorder, type TokenRefusalReason } from './refused-tokens.ts';
 
 export interface AuthenticatedSession {
   user: User;
@@ -38,6 +40,8 @@ export function sessionClient(request: RequestMeta): { userAgent: string | null;
 }
 
 export function createSessionService(deps: ServiceDeps) {
+  const refusals = createRefusedTokenRecorder(deps);
+
   async function failClosed<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
@@ -71,9 +75,33 @@ export function createSessionService(deps: ServiceDeps) {
       return { accessToken: issued.token, expiresIn: issued.expiresIn };
     },
 
-    async authenticate(token: string | null): Promise<AuthenticatedSession> {
-      if (!token) throw UNAUTHENTICATED();
-      const claims = await deps.tokens.verifyAccessToken(token);
+    /**
+     * Checks a bearer token in full. `request` (the client) is what a refusal is recorded with; `presented` says an
+     * Authorization header was sent even if no token could be read from it (garbage is recorded as `malformed`).
+     */
+    async authenticate(
+      token: string | null,
+      request?: RequestMeta,
+      options: { presented?: boolean } = {},
+    ): Promise<AuthenticatedSession> {
+      const refuse = (reason: TokenRefusalReason, claimedUserId: string | null = null) => {
+        refusals.record({ reason, claimedUserId, request });
+        return UNAUTHENTICATED();
+      };
+      if (!token) {
+        // No credential at all is not a refused credential; an unreadable one is.
+        if (options.presented) throw refuse('malformed');
+        throw UNAUTHENTICATED();
+      }
+      let claims: Awaited<ReturnType<typeof deps.tokens.verifyAccessToken>>;
+      try {
+        claims = await deps.tokens.verifyAccessToken(token);
+      } catch (err) {
+        if (!RegstackError.is(err) || err.code !== 'UNAUTHENTICATED') throw err;
+        const { reason, claimedUserId } = classifyTokenFailure(err.cause);
+        refusals.record({ reason, claimedUserId, request });
+        throw err;
+      }
       return failClosed(async () => {
         // One unit of work per call; the repositories are built only when the slow path or a touch needs them.
         const em = deps.storage.fork();
@@ -86,24 +114,32 @@ export function createSessionService(deps: ServiceDeps) {
         if (dialect.authLookup) {
           // One statement: session live, user joined, revocation facts checked (same rules as below).
           const row = await dialect.authLookup(em, claims.sessionId, now);
-          if (!row || row.user.id !== claims.userId || row.revoked) throw UNAUTHENTICATED();
+          if (!row || row.user.id !== claims.userId || row.revoked) {
+            throw refuse('revoked_or_unknown_session', claims.userId);
+          }
           ({ user, sessionCreatedAt, sessionLastSeenAt: lastSeenAt } = row);
         } else {
           const r = repos();
           const session = await r.sessions.findUnexpired(claims.sessionId, now);
-          if (!session || session.userId !== claims.userId) throw UNAUTHENTICATED();
-          if (await r.revocations.isRevoked(session.userId, session.id, session.createdAt)) throw UNAUTHENTICATED();
+          if (!session || session.userId !== claims.userId) throw refuse('revoked_or_unknown_session', claims.userId);
+          if (await r.revocations.isRevoked(session.userId, session.id, session.createdAt)) {
+            throw refuse('revoked_or_unknown_session', claims.userId);
+          }
           user = await r.users.findById(session.userId);
           sessionCreatedAt = session.createdAt;
           lastSeenAt = session.lastSeenAt;
         }
-        if (!user?.isActive) throw UNAUTHENTICATED();
+        if (!user) throw refuse('revoked_or_unknown_session', claims.userId);
+        if (!user.isActive) throw refuse('inactive_user', claims.userId);
         if (now.getTime() - lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
           await repos().sessions.touch(claims.sessionId, now);
         }
         return { user, sessionId: claims.sessionId, sessionCreatedAt };
       });
     },
+
+    /** Resolves when every refused-token audit write started so far has settled (tests, shutdown). */
+    refusalsIdle: () => refusals.idle(),
 
     /** Ends the presented session only (R38). */
     async logout(auth: AuthenticatedSession, request: RequestMeta): Promise<number> {

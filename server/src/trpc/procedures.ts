@@ -9,7 +9,11 @@ import { publicProcedure } from './init.ts';
 
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const rs = ctx.regstack;
-  const auth = await rs.runtime.services.sessions.authenticate(bearerToken(rs.headers.get('authorization')));
+  const header = rs.headers.get('authorization');
+  // The client and whether a credential was sent at all: a refusal is recorded with both (R73).
+  const auth = await rs.runtime.services.sessions.authenticate(bearerToken(header), rs.request, {
+    presented: header !== null,
+  });
   return next({ ctx: { auth } });
 });
 
