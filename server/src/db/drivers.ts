@@ -98,7 +98,24 @@ export interface OpenOrmOptions {
   poolSize?: number;
   /** SQLite only: told when the checkpoint thread fails (automatic checkpoints are then back on). */
   onCheckpointerFailure?: (err: unknown) => void;
+  /**
+   * PostgreSQL: the longest a query waits for a connection (a new one connecting, or a pooled one coming free);
+   * MongoDB: for a reachable server, and to connect. The URL's own setting wins. @default DEFAULT_CONNECT_TIMEOUT_MS
+   */
+  connectTimeoutMs?: number;
+  /** PostgreSQL and MongoDB: the longest a statement waits for its answer. @default DEFAULT_QUERY_TIMEOUT_MS */
+  queryTimeoutMs?: number;
+  /** SQLite: the longest a write waits for another process's lock. @default DEFAULT_SQLITE_BUSY_TIMEOUT_MS */
+  sqliteBusyTimeoutMs?: number;
 }
+
+/** See `sqlite_busy_timeout_ms` in the configuration. */
+export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/** See `database_connect_timeout_ms` in the configuration. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** See `database_query_timeout_ms` in the configuration. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
 /** How often the SQLite checkpoint thread copies the WAL into the database file (sqlite-checkpointer.ts). */
 const SQLITE_CHECKPOINT_INTERVAL_MS = 1000;
@@ -125,6 +142,94 @@ async function importDriver<T>(pkg: string, load: () => Promise<T>): Promise<T> 
 
 function hasUniqueException(err: unknown): boolean {
   return (err as { name?: string } | null)?.name === 'UniqueConstraintViolationException';
+}
+
+// ── Outages (R71) ────────────────────────────────────────────────────────────────────────────────────────────
+
+/** `Retry-After` of a call refused because the database is unavailable: a retry soon may find it back. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** Socket errors: the server is gone, refuses, resets, or never answers (a `connect` to a missing socket file too). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs of an unavailable or overloaded server: class 08 (connection exception), 53 (insufficient
+ * resources: too many connections, out of memory or disk), 57P01–57P05 (shutting down, crashed, starting up,
+ * idle session timeout), 57014 (statement_timeout cancelled the query) and 55P03 (lock_timeout).
+ */
+const PG_UNAVAILABLE_STATES = /^(08|53|57P0[1-5]$|57014$|55P03$)/;
+
+/** node-postgres's own messages for a connection that ended or a wait that timed out (they carry no code). */
+const PG_UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection terminated due to connection timeout)/;
+
+/** better-sqlite3: another connection holds the lock (SQLITE_BUSY, SQLITE_LOCKED and their extended codes). */
+const SQLITE_UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED)/;
+
+/**
+ * The mongodb driver's errors for a server it cannot reach or whose connection broke, and server codes of a node
+ * shutting down or stepping down (ShutdownInProgress, InterruptedAtShutdown, NotWritablePrimary, …).
+ */
+const MONGO_UNAVAILABLE_NAMES =
+  /^Mongo(ServerSelection|Network|NetworkTimeout|PoolCleared|WaitQueueTimeout|ServerClosed|TopologyClosed)Error$/;
+const MONGO_UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+/**
+ * MikroORM rewraps the mongodb driver's errors as a DriverException named after itself, copying the original's own
+ * fields but not its name: a network error is then known by `beforeHandshake` (MongoNetworkError's own field),
+ * a failed server selection by its `reason` (a topology description), or by the driver's messages.
+ */
+const MONGO_UNAVAILABLE_MESSAGES =
+  /^(Server selection timed out|connection .* (timed out|closed)$|Timed out while checking out a connection)/;
+
+/**
+ * Whether `err` (or what it wraps) says the database is unavailable — down, refusing, resetting, frozen past a
+ * timeout, shutting down, or locked by another process — rather than that the request or the code is wrong. Such
+ * a failure is a 503 with `Retry-After`, never a 500 (R71): nothing was decided, and the same call may succeed
+ * once the database is back. Driver knowledge stays here; the tRPC layer only asks this question.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown, depth: number): boolean => {
+    if (typeof e !== 'object' || e === null || seen.has(e) || depth > 8) return false;
+    seen.add(e);
+    const x = e as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      syscall?: unknown;
+      errors?: unknown;
+      cause?: unknown;
+    };
+    const code = x.code;
+    if (typeof code === 'string') {
+      if (NETWORK_CODES.has(code)) return true;
+      if (code === 'ENOENT' && x.syscall === 'connect') return true;
+      if (/^[0-9A-Z]{5}$/.test(code) && PG_UNAVAILABLE_STATES.test(code)) return true;
+      if (SQLITE_UNAVAILABLE_CODES.test(code)) return true;
+    }
+    if (typeof code === 'number' && MONGO_UNAVAILABLE_CODES.has(code) && /^Mongo/.test(String(x.name))) return true;
+    if (typeof x.name === 'string' && MONGO_UNAVAILABLE_NAMES.test(x.name)) return true;
+    if (x.name === 'SqliteBusyTimeoutError') return true;
+    if (typeof (e as { beforeHandshake?: unknown }).beforeHandshake === 'boolean') return true;
+    const reason = (e as { reason?: { servers?: unknown } }).reason;
+    if (typeof reason === 'object' && reason !== null && reason.servers instanceof Map) return true;
+    if (typeof x.message === 'string' && PG_UNAVAILABLE_MESSAGES.test(x.message)) return true;
+    if (typeof x.message === 'string' && MONGO_UNAVAILABLE_MESSAGES.test(x.message)) return true;
+    if (Array.isArray(x.errors) && x.errors.some((inner) => visit(inner, depth + 1))) return true;
+    return visit(x.cause, depth + 1);
+  };
+  return visit(err, 0);
 }
 
 // ── Prepared statements under MikroORM (SQL backends) ───────────────────────────────────────────────────────
@@ -154,12 +259,23 @@ interface BetterSqliteDatabase {
   transaction<T>(work: () => T): () => T;
 }
 interface PgPool {
+  /** The client class the pool connects with (node-postgres's). */
+  readonly Client: new (
+    options: Record<string, unknown>,
+  ) => PgClient;
   query(config: { name: string; text: string; values: unknown[] }): Promise<{
     rows: Record<string, unknown>[];
     rowCount: number | null;
   }>;
   /** pg-pool keeps its options here, with `password` not enumerable (so it never shows up in a log). */
   readonly options: Record<string, unknown> & { password?: unknown };
+  end(): Promise<void>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+interface PgClient {
+  connect(): Promise<void>;
+  query(text: string, values?: unknown[]): Promise<unknown>;
   end(): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
@@ -191,7 +307,10 @@ function lookupPool(shared: PgPool): PgPool {
  * modes and files, a socket directory, application_name, options…); its result goes to the pool over
  * MikroORM's. The password stays MikroORM's: pg-pool keeps that one out of its enumerable options.
  */
-async function pgConnectionOptions(clientUrl: string): Promise<Record<string, unknown>> {
+async function pgConnectionOptions(
+  clientUrl: string,
+  timeouts: { connectMs: number; queryMs: number },
+): Promise<Record<string, unknown>> {
   const { default: connectionString } = await import('pg-connection-string');
   let parsed: Record<string, unknown>;
   try {
@@ -208,9 +327,14 @@ async function pgConnectionOptions(clientUrl: string): Promise<Record<string, un
     if (value === undefined || value === null || value === '') continue;
     options[key] = PG_URL_MILLISECOND_PARAMETERS.has(key) ? Number(value) : value;
   }
-  // libpq's connect_timeout is in seconds; node-postgres's JavaScript client reads connectionTimeoutMillis.
-  if (typeof parsed.connect_timeout === 'string')
-    options.connectionTimeoutMillis = Number(parsed.connect_timeout) * 1000;
+  // libpq's connect_timeout is in seconds; node-postgres's JavaScript client reads connectionTimeoutMillis, and
+  // pg-pool bounds with it both a new connection and the wait for a pooled one to come free (R71: never unbounded).
+  // libpq reads 0 as "wait forever"; so does node-postgres.
+  options.connectionTimeoutMillis =
+    typeof parsed.connect_timeout === 'string' ? Number(parsed.connect_timeout) * 1000 : timeouts.connectMs;
+  // A frozen server (it accepts, never answers) would hold a query forever: node-postgres's client-side read
+  // timeout ends the wait. The URL's query_timeout, if any, was copied above and wins.
+  options.query_timeout ??= timeouts.queryMs;
   return options;
 }
 
@@ -508,14 +632,21 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
     const { postgresqlMigrations } = await import('./migrations/postgresql/index.ts');
     const { recordAttemptRoutine } = await import('./routines.ts');
-    const orm = await MikroORM.init({
+    const connection = await pgConnectionOptions(target.clientUrl, {
+      connectMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      queryMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+    });
+    const pgOptions = {
       ...common,
       ...(await migrationOptions(postgresqlMigrations)),
       routines: [recordAttemptRoutine],
       driver: PostgreSqlDriver,
       clientUrl: target.clientUrl,
       dbName: target.dbName,
-      driverOptions: await pgConnectionOptions(target.clientUrl),
+    } satisfies Partial<Options>;
+    const orm = await MikroORM.init({
+      ...pgOptions,
+      driverOptions: connection,
       // Unset: pg-pool's own default of 10, which `database_pool_size`'s default repeats.
       ...(options.poolSize !== undefined && { pool: { max: options.poolSize } }),
     });
@@ -524,7 +655,22 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     return {
       orm,
       dialect: sqlDialect(postgresRunner(pool), 'postgresql', postgresRunner(lookups)),
-      installSchema: () => migrateUp(orm),
+      installSchema: () =>
+        withInstallLock(pool, async () => {
+          // Migrations run on an ORM of their own, without the query timeout: building an index over a large
+          // table may rightly take longer than any request should wait.
+          const { query_timeout: _none, ...untimed } = connection;
+          const migrating = await MikroORM.init({
+            ...pgOptions,
+            contextName: `${options.contextName}-install`,
+            driverOptions: untimed,
+          });
+          try {
+            await migrateUp(migrating);
+          } finally {
+            await migrating.close(true);
+          }
+        }),
       schemaState: () => migrationState(orm, postgresqlMigrations),
       async close() {
         await lookups.end();
@@ -547,6 +693,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       },
     },
     implicitTransactions: false,
+    driverOptions: mongoTimeouts(target.clientUrl, options),
   });
   return {
     orm,
@@ -558,6 +705,49 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     schemaState: () => mongoIndexState(orm),
     close: () => orm.close(true),
   };
+}
+
+/**
+ * PostgreSQL schema installation under a session advisory lock (issue 14, item 1): instances started together
+ * over one empty database would otherwise race to create the same tables (`duplicate key value violates unique
+ * constraint "pg_type_typname_nsp_index"`, `relation "regstack_migrations" already exists`). The lock is held on
+ * a connection of its own for the whole migrator run, so a second installer waits, then finds nothing to do.
+ * Advisory locks are per database, and the server releases a session's lock when its connection ends — a
+ * crashed installer never leaves the lock behind. The wait for the lock itself has no timeout: it lasts as long
+ * as the other instance's migrations.
+ */
+async function withInstallLock(pool: PgPool, work: () => Promise<void>): Promise<void> {
+  const { query_timeout: _none, ...untimed } = pool.options;
+  const client = new pool.Client({ ...untimed, password: pool.options.password });
+  client.on('error', () => {}); // a broken connection fails the query in flight, which fails the install
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1, $2)', INSTALL_LOCK_KEY);
+    await work();
+  } finally {
+    // Ending the session releases the lock, whether or not the unlock could be sent.
+    await client.end().catch(() => {});
+  }
+}
+
+/** The advisory lock key of schema installation: "regs", "schm" as two int4. */
+const INSTALL_LOCK_KEY = [0x72656773, 0x7363686d];
+
+/**
+ * MongoDB: the driver waits 30 s for a reachable server, and forever for a pooled connection or an answer, by
+ * default. The URL's own `serverSelectionTimeoutMS`, `connectTimeoutMS`, `waitQueueTimeoutMS` or `socketTimeoutMS`
+ * wins (options are case-insensitive there).
+ */
+function mongoTimeouts(clientUrl: string, options: OpenOrmOptions): Record<string, number> {
+  const query = clientUrl.includes('?') ? clientUrl.slice(clientUrl.indexOf('?') + 1).toLowerCase() : '';
+  const inUrl = (name: string) => new URLSearchParams(query).has(name.toLowerCase());
+  const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const out: Record<string, number> = {};
+  if (!inUrl('serverSelectionTimeoutMS')) out.serverSelectionTimeoutMS = connectMs;
+  if (!inUrl('connectTimeoutMS')) out.connectTimeoutMS = connectMs;
+  if (!inUrl('waitQueueTimeoutMS')) out.waitQueueTimeoutMS = connectMs;
+  if (!inUrl('socketTimeoutMS')) out.socketTimeoutMS = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  return out;
 }
 
 /** The SQL backends' migrator: our committed migrations, listed in code, tracked in `regstack_migrations`. */
