@@ -620,7 +620,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     return {
       orm,
       dialect: sqlDialect(sqliteRunner(orm, database, synchronous), 'sqlite'),
-      installSchema: () => migrateUp(orm),
+      installSchema: () => migrateUpBesideOthers(orm),
       schemaState: () => migrationState(orm, sqliteMigrations),
       async close() {
         await checkpointer?.stop();
@@ -762,6 +762,28 @@ async function migrationOptions(migrationsList: MigrationObject[]) {
 async function migrateUp(orm: MikroORM): Promise<void> {
   await orm.migrator.up();
 }
+
+/**
+ * SQLite schema installation by several processes at once (issue 14, item 1). Each migration run is one
+ * transaction that re-reads the migrations table, so the runs are serialised by SQLite's write lock and a run
+ * that lost the race (its tables already created by another process's committed run — "already exists" — or the
+ * lock held) changed nothing: it is simply run again, and then finds nothing to do. Only those errors retry,
+ * a bounded number of times; any other error is the installer's own.
+ */
+async function migrateUpBesideOthers(orm: MikroORM): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateUp(orm);
+    } catch (err) {
+      const raced = /already exists/i.test((err as Error).message ?? '') || isDatabaseUnavailable(err);
+      if (!raced || attempt >= INSTALL_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 50));
+    }
+  }
+}
+
+/** Runs of the SQLite migrator one installation may try while other processes install at the same time. */
+const INSTALL_ATTEMPTS = 20;
 
 /**
  * The shipped migrations that the migrations table does not list. Read with a plain query rather than the
