@@ -6,9 +6,12 @@
  * decisions never depend on a driver: they are inserts under unique keys (claim.entity.ts), because
  * FerretDB 1.x does not apply conditional updates atomically.
  */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { type EntityManager, type MigrationObject, MikroORM, type Options } from '@mikro-orm/core';
 import { type DatabaseTarget, DatabaseUrlError, PG_URL_MILLISECOND_PARAMETERS } from './database-url.ts';
 import { ALL_ENTITIES, type User } from './entities/index.ts';
+import { busyWaitingDialect, type KyselyDialectLike, retryWhileBusy } from './sqlite-busy.ts';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 
 /** What the per-request authentication check needs, read in one round trip where the driver allows it. */
@@ -50,6 +53,10 @@ export interface SqlRunner {
    * already commits that way). In WAL mode that
    * keeps the database consistent; an OS crash or power cut may lose the commit. For attempt counters only
    * (sql-hot-path.ts); the next flushed commit makes it durable with everything before it.
+   *
+   * The transaction begins IMMEDIATE, so a lock another process holds stops it before `work` runs; it is then
+   * begun again on a timer (R71). `work` must act only through `query` and its return value: should its commit
+   * fail and roll back, it may run again.
    */
   transaction?<T>(em: EntityManager, work: (query: SyncQuery) => T, options?: { unflushed?: boolean }): Promise<T>;
 }
@@ -116,6 +123,24 @@ export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** See `database_query_timeout_ms` in the configuration. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * better-sqlite3 and kysely as @mikro-orm/sqlite loads them (its dependencies, not regstack's): the same modules,
+ * so the dialect regstack hands MikroORM is the one it would have built itself.
+ */
+async function loadSqliteModules(): Promise<{
+  Database: new (path: string) => unknown;
+  kysely: {
+    SqliteDialect: new (config: { database: unknown }) => KyselyDialectLike;
+    CompiledQuery: { raw(sql: string): { sql: string } };
+  };
+}> {
+  const fromSqlite = createRequire(createRequire(import.meta.url).resolve('@mikro-orm/sqlite/package.json'));
+  const Database = fromSqlite('better-sqlite3') as new (path: string) => unknown;
+  const fromSql = createRequire(fromSqlite.resolve('@mikro-orm/sql/package.json'));
+  const kysely = await import(pathToFileURL(fromSql.resolve('kysely')).href);
+  return { Database, kysely };
+}
 
 /** How often the SQLite checkpoint thread copies the WAL into the database file (sqlite-checkpointer.ts). */
 const SQLITE_CHECKPOINT_INTERVAL_MS = 1000;
@@ -256,7 +281,7 @@ interface BetterSqliteStatement {
 }
 interface BetterSqliteDatabase {
   prepare(sql: string): BetterSqliteStatement;
-  transaction<T>(work: () => T): () => T;
+  transaction<T>(work: () => T): { (): T; immediate(): T };
 }
 interface PgPool {
   /** The client class the pool connects with (node-postgres's). */
@@ -366,9 +391,14 @@ function transactionOf(em: EntityManager): KyselyLike | undefined {
   return (em.getTransactionContext() as KyselyLike | undefined) ?? undefined;
 }
 
-/** SQLite: one better-sqlite3 connection; statements cached per text; the ORM's connection mutex respected. */
+/** SQLite: one better-sqlite3 connection; statements cached per text; the ORM's connection lock respected. */
 /** `synchronous`: the connection's level, as `openOrm` set it; `unflushed` transactions only change FULL. */
-function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase, synchronous: SqliteSynchronous): SqlRunner {
+function sqliteRunner(
+  connection: { withConnection<T>(work: () => Promise<T>): Promise<T> },
+  database: BetterSqliteDatabase,
+  synchronous: SqliteSynchronous,
+  busyTimeoutMs: number,
+): SqlRunner {
   const statements = new Map<string, BetterSqliteStatement>();
   const statement = (sql: string) => {
     let s = statements.get(sql);
@@ -378,24 +408,32 @@ function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase, synchronous
     }
     return s;
   };
-  const kysely = sqlConnection(orm).getClient();
-  // Inside a transaction the connection is already this unit of work's (the transaction holds it); outside,
-  // wait for it like any ORM query, so a statement never lands inside another request's open transaction.
+  // Inside a transaction the connection is already this unit of work's (the transaction holds it, and its BEGIN
+  // IMMEDIATE holds the write lock); outside, wait for it like any ORM query, so a statement never lands inside
+  // another request's open transaction. Outside, a statement or transaction that met another process's lock
+  // (SQLITE_BUSY at its first step: nothing changed) is tried again on a timer, the connection given up meanwhile
+  // (sqlite-busy.ts, R71).
   const onConnection = <T>(em: EntityManager, work: () => T): Promise<T> =>
-    transactionOf(em) ? Promise.resolve().then(work) : kysely.getExecutor().provideConnection(async () => work());
+    transactionOf(em)
+      ? Promise.resolve().then(work)
+      : retryWhileBusy(busyTimeoutMs, () => connection.withConnection(async () => work()));
   return {
     all: (em, sql, params) => onConnection(em, () => statement(sql).all(...params)),
     run: (em, sql, params) => onConnection(em, () => statement(sql).run(...params).changes),
     transaction: (em, work, options) =>
       onConnection(em, () => {
-        const run = database.transaction(() =>
-          work((sql, params) => {
-            const s = statement(sql);
-            if (s.reader) return s.all(...params);
-            s.run(...params);
-            return [];
-          }),
-        );
+        // IMMEDIATE: the write lock is taken at BEGIN, before `work` runs (a savepoint inside `em`'s transaction).
+        const run = () =>
+          database
+            .transaction(() =>
+              work((sql, params) => {
+                const s = statement(sql);
+                if (s.reader) return s.all(...params);
+                s.run(...params);
+                return [];
+              }),
+            )
+            .immediate();
         // NORMAL already commits without waiting; inside `em`'s transaction the caller's commit decides.
         if (!options?.unflushed || synchronous === 'normal' || transactionOf(em)) return run();
         // The connection is this call's alone until it returns (above), so no other commit sees the change.
@@ -585,16 +623,25 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
   if (target.kind === 'sqlite') {
     const { SqliteDriver } = await importDriver('@mikro-orm/sqlite', () => import('@mikro-orm/sqlite'));
     const { sqliteMigrations } = await import('./migrations/sqlite/index.ts');
+    const busyTimeoutMs = options.sqliteBusyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
+    // The connection MikroORM would open, opened here so that its dialect waits for locks off the event loop
+    // (sqlite-busy.ts).
+    const { Database, kysely } = await loadSqliteModules();
+    const database = new Database(target.path) as BetterSqliteDatabase;
+    const dialect = busyWaitingDialect(new kysely.SqliteDialect({ database }), busyTimeoutMs, (sql) =>
+      kysely.CompiledQuery.raw(sql),
+    );
     const orm = await MikroORM.init({
       ...common,
       ...(await migrationOptions(sqliteMigrations)),
       driver: SqliteDriver,
       dbName: target.path,
+      driverOptions: dialect,
     });
-    // WAL lets readers proceed during a write; busy_timeout makes concurrent writers wait for the lock
-    // instead of failing with SQLITE_BUSY.
+    // WAL lets readers proceed during a write. busy_timeout 0: a lock never makes the event loop wait; the dialect
+    // tries again on a timer instead (sqlite-busy.ts, R71).
     if (target.path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
-    await orm.em.fork().getConnection().execute('pragma busy_timeout = 5000');
+    await orm.em.fork().getConnection().execute('pragma busy_timeout = 0');
     // Set explicitly: left at its default, SQLite moves a WAL database to NORMAL as soon as it (re)reads the
     // schema — better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 — so the level would depend on
     // whether the file existed.
@@ -603,7 +650,6 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       .fork()
       .getConnection()
       .execute(`pragma synchronous = ${synchronous === 'full' ? 'full' : 'normal'}`);
-    const database = (await sqlConnection(orm).getNativeClient()) as BetterSqliteDatabase;
     // A thread that cannot start leaves SQLite's own automatic checkpoints on: slower under a busy disk, not wrong.
     const checkpointer =
       target.path === ':memory:'
@@ -619,7 +665,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
           });
     return {
       orm,
-      dialect: sqlDialect(sqliteRunner(orm, database, synchronous), 'sqlite'),
+      dialect: sqlDialect(sqliteRunner(dialect, database, synchronous, busyTimeoutMs), 'sqlite'),
       installSchema: () => migrateUpBesideOthers(orm),
       schemaState: () => migrationState(orm, sqliteMigrations),
       async close() {
