@@ -296,13 +296,54 @@ interface PgPool {
   readonly options: Record<string, unknown> & { password?: unknown };
   end(): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  connect(...args: unknown[]): Promise<PgClient> | undefined;
 }
 
 interface PgClient {
   connect(): Promise<void>;
+  /** Set by pg-pool at each checkout. */
+  release?: (err?: unknown) => void;
   query(text: string, values?: unknown[]): Promise<unknown>;
   end(): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/** A transaction's control statements, whose failure leaves the connection's transaction state unknown. */
+const TRANSACTION_CONTROL = /^\s*(begin|start transaction|commit|rollback|savepoint|release)\b/i;
+
+/**
+ * PostgreSQL: a connection whose BEGIN, COMMIT or ROLLBACK failed goes back to the pool as broken, and the pool
+ * drops it (R71: an outage must not use up the pool for good). kysely, under MikroORM, never releases the
+ * connection of a transaction whose BEGIN failed, nor of one whose ROLLBACK failed — after an outage (a reset
+ * connection, a frozen server past the query timeout) each such transaction would hold one of the pool's
+ * connections forever, until none is left and every call waits out the pool timeout though the database is back.
+ * The connection's later release by kysely, if any, is then a no-op. Only checkouts through `pool.connect()`
+ * without a callback (kysely's) are watched; `pool.query` releases its own.
+ */
+function releaseBrokenTransactions(pool: PgPool): void {
+  const connect = pool.connect.bind(pool);
+  const watched = new WeakSet<PgClient>();
+  pool.connect = (...args: unknown[]) => {
+    if (args.length > 0) return connect(...args);
+    return (connect() as Promise<PgClient>).then((client) => {
+      if (!watched.has(client)) {
+        watched.add(client);
+        const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+        (client as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+          const result = query(...a);
+          if (typeof a[0] !== 'string' || !TRANSACTION_CONTROL.test(a[0]) || !(result instanceof Promise))
+            return result;
+          return result.catch((err: unknown) => {
+            const release = client.release;
+            client.release = () => {};
+            release?.(err instanceof Error ? err : new Error('transaction control failed'));
+            throw err;
+          });
+        };
+      }
+      return client;
+    });
+  };
 }
 
 /** Connections of the pool that serves only authentication lookups (see `lookupPool`). */
@@ -697,6 +738,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       ...(options.poolSize !== undefined && { pool: { max: options.poolSize } }),
     });
     const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
+    releaseBrokenTransactions(pool);
     const lookups = lookupPool(pool);
     return {
       orm,

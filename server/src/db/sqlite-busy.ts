@@ -177,7 +177,13 @@ export function busyWaitingDialect(
       },
       async rollbackTransaction(conn) {
         inTransaction = false;
-        await inner.rollbackTransaction(conn);
+        try {
+          await inner.rollbackTransaction(conn);
+        } catch (err) {
+          // As for BEGIN: kysely would never release the connection of a failed ROLLBACK.
+          lock.release();
+          throw err;
+        }
       },
       ...(inner.savepoint && { savepoint: inner.savepoint.bind(inner) }),
       ...(inner.rollbackToSavepoint && { rollbackToSavepoint: inner.rollbackToSavepoint.bind(inner) }),

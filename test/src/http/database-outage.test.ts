@@ -32,6 +32,7 @@ for (const { backend, defaultPort } of BACKENDS) {
     let api: ReturnType<typeof rawClient>;
     let auth: Record<string, string>;
     let verifyToken: string;
+    let closed = false;
 
     beforeAll(async () => {
       db = await createTestDatabase(backend, info.mongoUrls);
@@ -42,6 +43,8 @@ for (const { backend, defaultPort } of BACKENDS) {
         resendVerificationRateLimit: 'none',
         databaseConnectTimeoutMs: CONNECT_TIMEOUT_MS,
         databaseQueryTimeoutMs: QUERY_TIMEOUT_MS,
+        // A small pool: a connection an outage leaves checked out for good would soon leave none (PostgreSQL).
+        databasePoolSize: 2,
       });
       server = await t.regstack.listen({ port: 0, host: '127.0.0.1' });
       api = rawClient(server.url);
@@ -54,8 +57,10 @@ for (const { backend, defaultPort } of BACKENDS) {
     });
     afterAll(async () => {
       await proxy?.restore();
-      await server?.close();
-      await t?.regstack.close();
+      if (!closed) {
+        await server?.close();
+        await t?.regstack.close();
+      }
       await proxy?.close();
       await db?.drop();
     });
@@ -123,10 +128,26 @@ for (const { backend, defaultPort } of BACKENDS) {
     });
 
     it('a frozen database: 503 within the connect and query timeouts, the event loop free (R71)', async () => {
+      // Open connections in the pools first: they freeze with the server, in the middle of what uses them.
+      await Promise.all(
+        Array.from({ length: 4 }, () => api.mutation('auth.forgotPassword', { email: 'outage@example.com' })),
+      );
       proxy.freeze();
       await expectAllUnavailable(CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS + 2000);
       await proxy.restore();
       await expectAllServedAgain();
+    });
+
+    it('the outages left no connection checked out: the instance closes at once (R71)', async () => {
+      // A transaction whose BEGIN or ROLLBACK failed in the outage must have given its connection back; one held
+      // for good would, outage after outage, leave the pool empty (and closing waits for it forever).
+      closed = true;
+      await server.close();
+      const finished = await Promise.race([
+        t.regstack.close().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000)),
+      ]);
+      expect(finished).toBe(true);
     });
   });
 }
