@@ -2,7 +2,8 @@
  * The one file that knows the three database drivers (SPEC §6, STYLE "driver packages appear only in the
  * one file that opens the ORM"). Driver packages are optional peer dependencies, loaded by dynamic import
  * so a SQLite-only host never installs pg or mongodb. Everything that differs between drivers lives here:
- * how to open them, how schema is installed, and how each one reports a unique-index violation. Atomic
+ * how to open them, how schema is installed (under a lock, by several instances at once), how each one reports a
+ * unique-index violation and an outage (`isDatabaseUnavailable`, R71), and the timeouts that bound every wait. Atomic
  * decisions never depend on a driver: they are inserts under unique keys (claim.entity.ts), because
  * FerretDB 1.x does not apply conditional updates atomically.
  */
