@@ -93,6 +93,9 @@ export async function createRegstack(options: CreateRegstackOptions) {
   const storage: Storage = await openStorage(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     poolSize: config.databasePoolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    sqliteBusyTimeoutMs: config.sqliteBusyTimeoutMs,
     logger,
   });
   const events = createEventBus(logger, storage.afterCommit);

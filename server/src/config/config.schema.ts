@@ -403,6 +403,31 @@ export const configSchema = z
      */
     databasePoolSize: z.int().min(1).max(1000).default(10),
     /**
+     * The longest a call waits to reach the database before it fails closed with 503 + `Retry-After` (R71;
+     * docs/database-outages.md). PostgreSQL: connecting a new connection, or waiting for one of the pool's to come
+     * free (node-postgres bounds both with one setting); a `connect_timeout` in `database_url` (libpq's, in
+     * seconds) wins. MongoDB: finding a reachable server and connecting (`serverSelectionTimeoutMS`,
+     * `connectTimeoutMS`; the URL's own win). Not in the Python regstack.
+     * @default 5000
+     */
+    databaseConnectTimeoutMs: z.int().min(100).max(600_000).default(5000),
+    /**
+     * The longest one statement waits for the database's answer before the call fails closed with 503 +
+     * `Retry-After` — a frozen server (it accepts, never answers) must not hold requests forever (R71).
+     * PostgreSQL: node-postgres's `query_timeout` (a `query_timeout` in `database_url` wins; schema installation
+     * has none); MongoDB: `socketTimeoutMS` (the URL's own wins). SQLite waits as `sqlite_busy_timeout_ms` says.
+     * Not in the Python regstack.
+     * @default 10000
+     */
+    databaseQueryTimeoutMs: z.int().min(100).max(3_600_000).default(10_000),
+    /**
+     * SQLite: how long a write waits for a lock another process holds on the database file before the call fails
+     * closed with 503 + `Retry-After` (R71). The wait is retries on a timer, never a blocking wait: other requests
+     * are served meanwhile (docs/database-outages.md). Not in the Python regstack.
+     * @default 5000
+     */
+    sqliteBusyTimeoutMs: z.int().min(0).max(600_000).default(5000),
+    /**
      * MongoDB database name used when `database_url` names none.
      * @default 'regstack'
      */

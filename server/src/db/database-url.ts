@@ -97,7 +97,7 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
     return { kind: 'sqlite', path };
   }
   if (base === 'postgresql' || base === 'postgres') {
-    const parsed = parseUrl(url, 'postgresql');
+    const parsed = parseUrl(withPostgresHost(url), 'postgresql');
     const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
     parsed.protocol = 'postgresql:';
     if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = `/${dbName}`;
@@ -138,6 +138,18 @@ export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): Data
   }
   throw new DatabaseUrlError(
     `database_url scheme "${scheme}:" is not supported; use sqlite:, postgresql:// or mongodb://`,
+  );
+}
+
+/**
+ * libpq allows an empty host (`postgresql://user:pass@/db?host=/var/run/postgresql`: a Unix socket, named in the
+ * query), which the WHATWG URL parser refuses once the URL has credentials (issue 14, item 13). The empty host
+ * becomes `localhost`, which is also what node-postgres connects to when no `host` parameter names a socket
+ * directory; a `host` parameter still wins over it, in node-postgres's parser as in libpq.
+ */
+function withPostgresHost(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*@)?(?=[/?#]|$)/i, (_, scheme: string, userinfo?: string) =>
+    userinfo ? `${scheme}${userinfo}localhost` : `${scheme}localhost`,
   );
 }
 

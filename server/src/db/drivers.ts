@@ -2,14 +2,18 @@
  * The one file that knows the three database drivers (SPEC §6, STYLE "driver packages appear only in the
  * one file that opens the ORM"). Driver packages are optional peer dependencies, loaded by dynamic import
  * so a SQLite-only host never installs pg or mongodb. Everything that differs between drivers lives here:
- * how to open them, how schema is installed, and how each one reports a unique-index violation. Atomic
+ * how to open them, how schema is installed (under a lock, by several instances at once), how each one reports a
+ * unique-index violation and an outage (`isDatabaseUnavailable`, R71), and the timeouts that bound every wait. Atomic
  * decisions never depend on a driver: they are inserts under unique keys (claim.entity.ts), because
  * FerretDB 1.x does not apply conditional updates atomically.
  */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { type EntityManager, type MigrationObject, MikroORM, type Options } from '@mikro-orm/core';
 import { type DatabaseTarget, DatabaseUrlError, PG_URL_MILLISECOND_PARAMETERS } from './database-url.ts';
 import { ALL_ENTITIES, type User } from './entities/index.ts';
 import { dropRetiredMongoIndexes } from './mongo-retired-indexes.ts';
+import { busyWaitingDialect, type KyselyDialectLike, retryWhileBusy } from './sqlite-busy.ts';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 
 /** What the per-request authentication check needs, read in one round trip where the driver allows it. */
@@ -51,6 +55,10 @@ export interface SqlRunner {
    * already commits that way). In WAL mode that
    * keeps the database consistent; an OS crash or power cut may lose the commit. For attempt counters only
    * (sql-hot-path.ts); the next flushed commit makes it durable with everything before it.
+   *
+   * The transaction begins IMMEDIATE, so a lock another process holds stops it before `work` runs; it is then
+   * begun again on a timer (R71). `work` must act only through `query` and its return value: should its commit
+   * fail and roll back, it may run again.
    */
   transaction?<T>(em: EntityManager, work: (query: SyncQuery) => T, options?: { unflushed?: boolean }): Promise<T>;
 }
@@ -99,6 +107,41 @@ export interface OpenOrmOptions {
   poolSize?: number;
   /** SQLite only: told when the checkpoint thread fails (automatic checkpoints are then back on). */
   onCheckpointerFailure?: (err: unknown) => void;
+  /**
+   * PostgreSQL: the longest a query waits for a connection (a new one connecting, or a pooled one coming free);
+   * MongoDB: for a reachable server, and to connect. The URL's own setting wins. @default DEFAULT_CONNECT_TIMEOUT_MS
+   */
+  connectTimeoutMs?: number;
+  /** PostgreSQL and MongoDB: the longest a statement waits for its answer. @default DEFAULT_QUERY_TIMEOUT_MS */
+  queryTimeoutMs?: number;
+  /** SQLite: the longest a write waits for another process's lock. @default DEFAULT_SQLITE_BUSY_TIMEOUT_MS */
+  sqliteBusyTimeoutMs?: number;
+}
+
+/** See `sqlite_busy_timeout_ms` in the configuration. */
+export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/** See `database_connect_timeout_ms` in the configuration. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** See `database_query_timeout_ms` in the configuration. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * better-sqlite3 and kysely as @mikro-orm/sqlite loads them (its dependencies, not regstack's): the same modules,
+ * so the dialect regstack hands MikroORM is the one it would have built itself.
+ */
+async function loadSqliteModules(): Promise<{
+  Database: new (path: string) => unknown;
+  kysely: {
+    SqliteDialect: new (config: { database: unknown }) => KyselyDialectLike;
+    CompiledQuery: { raw(sql: string): { sql: string } };
+  };
+}> {
+  const fromSqlite = createRequire(createRequire(import.meta.url).resolve('@mikro-orm/sqlite/package.json'));
+  const Database = fromSqlite('better-sqlite3') as new (path: string) => unknown;
+  const fromSql = createRequire(fromSqlite.resolve('@mikro-orm/sql/package.json'));
+  const kysely = await import(pathToFileURL(fromSql.resolve('kysely')).href);
+  return { Database, kysely };
 }
 
 /** How often the SQLite checkpoint thread copies the WAL into the database file (sqlite-checkpointer.ts). */
@@ -128,6 +171,94 @@ function hasUniqueException(err: unknown): boolean {
   return (err as { name?: string } | null)?.name === 'UniqueConstraintViolationException';
 }
 
+// ── Outages (R71) ────────────────────────────────────────────────────────────────────────────────────────────
+
+/** `Retry-After` of a call refused because the database is unavailable: a retry soon may find it back. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** Socket errors: the server is gone, refuses, resets, or never answers (a `connect` to a missing socket file too). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+
+/**
+ * PostgreSQL SQLSTATEs of an unavailable or overloaded server: class 08 (connection exception), 53 (insufficient
+ * resources: too many connections, out of memory or disk), 57P01–57P05 (shutting down, crashed, starting up,
+ * idle session timeout), 57014 (statement_timeout cancelled the query) and 55P03 (lock_timeout).
+ */
+const PG_UNAVAILABLE_STATES = /^(08|53|57P0[1-5]$|57014$|55P03$)/;
+
+/** node-postgres's own messages for a connection that ended or a wait that timed out (they carry no code). */
+const PG_UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection terminated due to connection timeout)/;
+
+/** better-sqlite3: another connection holds the lock (SQLITE_BUSY, SQLITE_LOCKED and their extended codes). */
+const SQLITE_UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED)/;
+
+/**
+ * The mongodb driver's errors for a server it cannot reach or whose connection broke, and server codes of a node
+ * shutting down or stepping down (ShutdownInProgress, InterruptedAtShutdown, NotWritablePrimary, …).
+ */
+const MONGO_UNAVAILABLE_NAMES =
+  /^Mongo(ServerSelection|Network|NetworkTimeout|PoolCleared|WaitQueueTimeout|ServerClosed|TopologyClosed)Error$/;
+const MONGO_UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+/**
+ * MikroORM rewraps the mongodb driver's errors as a DriverException named after itself, copying the original's own
+ * fields but not its name: a network error is then known by `beforeHandshake` (MongoNetworkError's own field),
+ * a failed server selection by its `reason` (a topology description), or by the driver's messages.
+ */
+const MONGO_UNAVAILABLE_MESSAGES =
+  /^(Server selection timed out|connection .* (timed out|closed)$|Timed out while checking out a connection)/;
+
+/**
+ * Whether `err` (or what it wraps) says the database is unavailable — down, refusing, resetting, frozen past a
+ * timeout, shutting down, or locked by another process — rather than that the request or the code is wrong. Such
+ * a failure is a 503 with `Retry-After`, never a 500 (R71): nothing was decided, and the same call may succeed
+ * once the database is back. Driver knowledge stays here; the tRPC layer only asks this question.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown, depth: number): boolean => {
+    if (typeof e !== 'object' || e === null || seen.has(e) || depth > 8) return false;
+    seen.add(e);
+    const x = e as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      syscall?: unknown;
+      errors?: unknown;
+      cause?: unknown;
+    };
+    const code = x.code;
+    if (typeof code === 'string') {
+      if (NETWORK_CODES.has(code)) return true;
+      if (code === 'ENOENT' && x.syscall === 'connect') return true;
+      if (/^[0-9A-Z]{5}$/.test(code) && PG_UNAVAILABLE_STATES.test(code)) return true;
+      if (SQLITE_UNAVAILABLE_CODES.test(code)) return true;
+    }
+    if (typeof code === 'number' && MONGO_UNAVAILABLE_CODES.has(code) && /^Mongo/.test(String(x.name))) return true;
+    if (typeof x.name === 'string' && MONGO_UNAVAILABLE_NAMES.test(x.name)) return true;
+    if (x.name === 'SqliteBusyTimeoutError') return true;
+    if (typeof (e as { beforeHandshake?: unknown }).beforeHandshake === 'boolean') return true;
+    const reason = (e as { reason?: { servers?: unknown } }).reason;
+    if (typeof reason === 'object' && reason !== null && reason.servers instanceof Map) return true;
+    if (typeof x.message === 'string' && PG_UNAVAILABLE_MESSAGES.test(x.message)) return true;
+    if (typeof x.message === 'string' && MONGO_UNAVAILABLE_MESSAGES.test(x.message)) return true;
+    if (Array.isArray(x.errors) && x.errors.some((inner) => visit(inner, depth + 1))) return true;
+    return visit(x.cause, depth + 1);
+  };
+  return visit(err, 0);
+}
+
 // ── Prepared statements under MikroORM (SQL backends) ───────────────────────────────────────────────────────
 
 /** The parts of MikroORM's SQL connection and Kysely this file relies on (structural: no Kysely import). */
@@ -152,9 +283,13 @@ interface BetterSqliteStatement {
 }
 interface BetterSqliteDatabase {
   prepare(sql: string): BetterSqliteStatement;
-  transaction<T>(work: () => T): () => T;
+  transaction<T>(work: () => T): { (): T; immediate(): T };
 }
 interface PgPool {
+  /** The client class the pool connects with (node-postgres's). */
+  readonly Client: new (
+    options: Record<string, unknown>,
+  ) => PgClient;
   query(config: { name: string; text: string; values: unknown[] }): Promise<{
     rows: Record<string, unknown>[];
     rowCount: number | null;
@@ -163,6 +298,54 @@ interface PgPool {
   readonly options: Record<string, unknown> & { password?: unknown };
   end(): Promise<void>;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  connect(...args: unknown[]): Promise<PgClient> | undefined;
+}
+
+interface PgClient {
+  connect(): Promise<void>;
+  /** Set by pg-pool at each checkout. */
+  release?: (err?: unknown) => void;
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  end(): Promise<void>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/** A transaction's control statements, whose failure leaves the connection's transaction state unknown. */
+const TRANSACTION_CONTROL = /^\s*(begin|start transaction|commit|rollback|savepoint|release)\b/i;
+
+/**
+ * PostgreSQL: a connection whose BEGIN, COMMIT or ROLLBACK failed goes back to the pool as broken, and the pool
+ * drops it (R71: an outage must not use up the pool for good). kysely, under MikroORM, never releases the
+ * connection of a transaction whose BEGIN failed, nor of one whose ROLLBACK failed — after an outage (a reset
+ * connection, a frozen server past the query timeout) each such transaction would hold one of the pool's
+ * connections forever, until none is left and every call waits out the pool timeout though the database is back.
+ * The connection's later release by kysely, if any, is then a no-op. Only checkouts through `pool.connect()`
+ * without a callback (kysely's) are watched; `pool.query` releases its own.
+ */
+function releaseBrokenTransactions(pool: PgPool): void {
+  const connect = pool.connect.bind(pool);
+  const watched = new WeakSet<PgClient>();
+  pool.connect = (...args: unknown[]) => {
+    if (args.length > 0) return connect(...args);
+    return (connect() as Promise<PgClient>).then((client) => {
+      if (!watched.has(client)) {
+        watched.add(client);
+        const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+        (client as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+          const result = query(...a);
+          if (typeof a[0] !== 'string' || !TRANSACTION_CONTROL.test(a[0]) || !(result instanceof Promise))
+            return result;
+          return result.catch((err: unknown) => {
+            const release = client.release;
+            client.release = () => {};
+            release?.(err instanceof Error ? err : new Error('transaction control failed'));
+            throw err;
+          });
+        };
+      }
+      return client;
+    });
+  };
 }
 
 /** Connections of the pool that serves only authentication lookups (see `lookupPool`). */
@@ -192,7 +375,10 @@ function lookupPool(shared: PgPool): PgPool {
  * modes and files, a socket directory, application_name, options…); its result goes to the pool over
  * MikroORM's. The password stays MikroORM's: pg-pool keeps that one out of its enumerable options.
  */
-async function pgConnectionOptions(clientUrl: string): Promise<Record<string, unknown>> {
+async function pgConnectionOptions(
+  clientUrl: string,
+  timeouts: { connectMs: number; queryMs: number },
+): Promise<Record<string, unknown>> {
   const { default: connectionString } = await import('pg-connection-string');
   let parsed: Record<string, unknown>;
   try {
@@ -209,9 +395,14 @@ async function pgConnectionOptions(clientUrl: string): Promise<Record<string, un
     if (value === undefined || value === null || value === '') continue;
     options[key] = PG_URL_MILLISECOND_PARAMETERS.has(key) ? Number(value) : value;
   }
-  // libpq's connect_timeout is in seconds; node-postgres's JavaScript client reads connectionTimeoutMillis.
-  if (typeof parsed.connect_timeout === 'string')
-    options.connectionTimeoutMillis = Number(parsed.connect_timeout) * 1000;
+  // libpq's connect_timeout is in seconds; node-postgres's JavaScript client reads connectionTimeoutMillis, and
+  // pg-pool bounds with it both a new connection and the wait for a pooled one to come free (R71: never unbounded).
+  // libpq reads 0 as "wait forever"; so does node-postgres.
+  options.connectionTimeoutMillis =
+    typeof parsed.connect_timeout === 'string' ? Number(parsed.connect_timeout) * 1000 : timeouts.connectMs;
+  // A frozen server (it accepts, never answers) would hold a query forever: node-postgres's client-side read
+  // timeout ends the wait. The URL's query_timeout, if any, was copied above and wins.
+  options.query_timeout ??= timeouts.queryMs;
   return options;
 }
 
@@ -243,9 +434,14 @@ function transactionOf(em: EntityManager): KyselyLike | undefined {
   return (em.getTransactionContext() as KyselyLike | undefined) ?? undefined;
 }
 
-/** SQLite: one better-sqlite3 connection; statements cached per text; the ORM's connection mutex respected. */
+/** SQLite: one better-sqlite3 connection; statements cached per text; the ORM's connection lock respected. */
 /** `synchronous`: the connection's level, as `openOrm` set it; `unflushed` transactions only change FULL. */
-function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase, synchronous: SqliteSynchronous): SqlRunner {
+function sqliteRunner(
+  connection: { withConnection<T>(work: () => Promise<T>): Promise<T> },
+  database: BetterSqliteDatabase,
+  synchronous: SqliteSynchronous,
+  busyTimeoutMs: number,
+): SqlRunner {
   const statements = new Map<string, BetterSqliteStatement>();
   const statement = (sql: string) => {
     let s = statements.get(sql);
@@ -255,24 +451,32 @@ function sqliteRunner(orm: MikroORM, database: BetterSqliteDatabase, synchronous
     }
     return s;
   };
-  const kysely = sqlConnection(orm).getClient();
-  // Inside a transaction the connection is already this unit of work's (the transaction holds it); outside,
-  // wait for it like any ORM query, so a statement never lands inside another request's open transaction.
+  // Inside a transaction the connection is already this unit of work's (the transaction holds it, and its BEGIN
+  // IMMEDIATE holds the write lock); outside, wait for it like any ORM query, so a statement never lands inside
+  // another request's open transaction. Outside, a statement or transaction that met another process's lock
+  // (SQLITE_BUSY at its first step: nothing changed) is tried again on a timer, the connection given up meanwhile
+  // (sqlite-busy.ts, R71).
   const onConnection = <T>(em: EntityManager, work: () => T): Promise<T> =>
-    transactionOf(em) ? Promise.resolve().then(work) : kysely.getExecutor().provideConnection(async () => work());
+    transactionOf(em)
+      ? Promise.resolve().then(work)
+      : retryWhileBusy(busyTimeoutMs, () => connection.withConnection(async () => work()));
   return {
     all: (em, sql, params) => onConnection(em, () => statement(sql).all(...params)),
     run: (em, sql, params) => onConnection(em, () => statement(sql).run(...params).changes),
     transaction: (em, work, options) =>
       onConnection(em, () => {
-        const run = database.transaction(() =>
-          work((sql, params) => {
-            const s = statement(sql);
-            if (s.reader) return s.all(...params);
-            s.run(...params);
-            return [];
-          }),
-        );
+        // IMMEDIATE: the write lock is taken at BEGIN, before `work` runs (a savepoint inside `em`'s transaction).
+        const run = () =>
+          database
+            .transaction(() =>
+              work((sql, params) => {
+                const s = statement(sql);
+                if (s.reader) return s.all(...params);
+                s.run(...params);
+                return [];
+              }),
+            )
+            .immediate();
         // NORMAL already commits without waiting; inside `em`'s transaction the caller's commit decides.
         if (!options?.unflushed || synchronous === 'normal' || transactionOf(em)) return run();
         // The connection is this call's alone until it returns (above), so no other commit sees the change.
@@ -462,16 +666,25 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
   if (target.kind === 'sqlite') {
     const { SqliteDriver } = await importDriver('@mikro-orm/sqlite', () => import('@mikro-orm/sqlite'));
     const { sqliteMigrations } = await import('./migrations/sqlite/index.ts');
+    const busyTimeoutMs = options.sqliteBusyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
+    // The connection MikroORM would open, opened here so that its dialect waits for locks off the event loop
+    // (sqlite-busy.ts).
+    const { Database, kysely } = await loadSqliteModules();
+    const database = new Database(target.path) as BetterSqliteDatabase;
+    const dialect = busyWaitingDialect(new kysely.SqliteDialect({ database }), busyTimeoutMs, (sql) =>
+      kysely.CompiledQuery.raw(sql),
+    );
     const orm = await MikroORM.init({
       ...common,
       ...(await migrationOptions(sqliteMigrations)),
       driver: SqliteDriver,
       dbName: target.path,
+      driverOptions: dialect,
     });
-    // WAL lets readers proceed during a write; busy_timeout makes concurrent writers wait for the lock
-    // instead of failing with SQLITE_BUSY.
+    // WAL lets readers proceed during a write. busy_timeout 0: a lock never makes the event loop wait; the dialect
+    // tries again on a timer instead (sqlite-busy.ts, R71).
     if (target.path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
-    await orm.em.fork().getConnection().execute('pragma busy_timeout = 5000');
+    await orm.em.fork().getConnection().execute('pragma busy_timeout = 0');
     // Set explicitly: left at its default, SQLite moves a WAL database to NORMAL as soon as it (re)reads the
     // schema — better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 — so the level would depend on
     // whether the file existed.
@@ -480,7 +693,6 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       .fork()
       .getConnection()
       .execute(`pragma synchronous = ${synchronous === 'full' ? 'full' : 'normal'}`);
-    const database = (await sqlConnection(orm).getNativeClient()) as BetterSqliteDatabase;
     // A thread that cannot start leaves SQLite's own automatic checkpoints on: slower under a busy disk, not wrong.
     const checkpointer =
       target.path === ':memory:'
@@ -496,8 +708,8 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
           });
     return {
       orm,
-      dialect: sqlDialect(sqliteRunner(orm, database, synchronous), 'sqlite'),
-      installSchema: () => migrateUp(orm),
+      dialect: sqlDialect(sqliteRunner(dialect, database, synchronous, busyTimeoutMs), 'sqlite'),
+      installSchema: () => migrateUpBesideOthers(orm),
       schemaState: () => migrationState(orm, sqliteMigrations),
       async close() {
         await checkpointer?.stop();
@@ -509,23 +721,46 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
     const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
     const { postgresqlMigrations } = await import('./migrations/postgresql/index.ts');
     const { recordAttemptRoutine, recordTryRoutine } = await import('./routines.ts');
-    const orm = await MikroORM.init({
+    const connection = await pgConnectionOptions(target.clientUrl, {
+      connectMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      queryMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+    });
+    const pgOptions = {
       ...common,
       ...(await migrationOptions(postgresqlMigrations)),
       routines: [recordAttemptRoutine, recordTryRoutine],
       driver: PostgreSqlDriver,
       clientUrl: target.clientUrl,
       dbName: target.dbName,
-      driverOptions: await pgConnectionOptions(target.clientUrl),
+    } satisfies Partial<Options>;
+    const orm = await MikroORM.init({
+      ...pgOptions,
+      driverOptions: connection,
       // Unset: pg-pool's own default of 10, which `database_pool_size`'s default repeats.
       ...(options.poolSize !== undefined && { pool: { max: options.poolSize } }),
     });
     const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
+    releaseBrokenTransactions(pool);
     const lookups = lookupPool(pool);
     return {
       orm,
       dialect: sqlDialect(postgresRunner(pool), 'postgresql', postgresRunner(lookups)),
-      installSchema: () => migrateUp(orm),
+      installSchema: () =>
+        withInstallLock(pool, async () => {
+          // Migrations run on an ORM of their own, without the query timeout: building an index over a large
+          // table may rightly take longer than any request should wait.
+          const { query_timeout: _none, ...untimed } = connection;
+          const migrating = await MikroORM.init({
+            ...pgOptions,
+            contextName: `${options.contextName}-install`,
+            driverOptions: untimed,
+          });
+          try {
+            await migrateUp(migrating);
+          } finally {
+            await migrating.close(true);
+          }
+        }),
       schemaState: () => migrationState(orm, postgresqlMigrations),
       async close() {
         await lookups.end();
@@ -548,6 +783,7 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
       },
     },
     implicitTransactions: false,
+    driverOptions: mongoTimeouts(target.clientUrl, options),
   });
   return {
     orm,
@@ -564,6 +800,49 @@ export async function openOrm(target: DatabaseTarget, options: OpenOrmOptions): 
   };
 }
 
+/**
+ * PostgreSQL schema installation under a session advisory lock (issue 14, item 1): instances started together
+ * over one empty database would otherwise race to create the same tables (`duplicate key value violates unique
+ * constraint "pg_type_typname_nsp_index"`, `relation "regstack_migrations" already exists`). The lock is held on
+ * a connection of its own for the whole migrator run, so a second installer waits, then finds nothing to do.
+ * Advisory locks are per database, and the server releases a session's lock when its connection ends — a
+ * crashed installer never leaves the lock behind. The wait for the lock itself has no timeout: it lasts as long
+ * as the other instance's migrations.
+ */
+async function withInstallLock(pool: PgPool, work: () => Promise<void>): Promise<void> {
+  const { query_timeout: _none, ...untimed } = pool.options;
+  const client = new pool.Client({ ...untimed, password: pool.options.password });
+  client.on('error', () => {}); // a broken connection fails the query in flight, which fails the install
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1, $2)', INSTALL_LOCK_KEY);
+    await work();
+  } finally {
+    // Ending the session releases the lock, whether or not the unlock could be sent.
+    await client.end().catch(() => {});
+  }
+}
+
+/** The advisory lock key of schema installation: "regs", "schm" as two int4. */
+const INSTALL_LOCK_KEY = [0x72656773, 0x7363686d];
+
+/**
+ * MongoDB: the driver waits 30 s for a reachable server, and forever for a pooled connection or an answer, by
+ * default. The URL's own `serverSelectionTimeoutMS`, `connectTimeoutMS`, `waitQueueTimeoutMS` or `socketTimeoutMS`
+ * wins (options are case-insensitive there).
+ */
+function mongoTimeouts(clientUrl: string, options: OpenOrmOptions): Record<string, number> {
+  const query = clientUrl.includes('?') ? clientUrl.slice(clientUrl.indexOf('?') + 1).toLowerCase() : '';
+  const inUrl = (name: string) => new URLSearchParams(query).has(name.toLowerCase());
+  const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const out: Record<string, number> = {};
+  if (!inUrl('serverSelectionTimeoutMS')) out.serverSelectionTimeoutMS = connectMs;
+  if (!inUrl('connectTimeoutMS')) out.connectTimeoutMS = connectMs;
+  if (!inUrl('waitQueueTimeoutMS')) out.waitQueueTimeoutMS = connectMs;
+  if (!inUrl('socketTimeoutMS')) out.socketTimeoutMS = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  return out;
+}
+
 /** The SQL backends' migrator: our committed migrations, listed in code, tracked in `regstack_migrations`. */
 async function migrationOptions(migrationsList: MigrationObject[]) {
   const { Migrator } = await import('@mikro-orm/migrations');
@@ -576,6 +855,28 @@ async function migrationOptions(migrationsList: MigrationObject[]) {
 async function migrateUp(orm: MikroORM): Promise<void> {
   await orm.migrator.up();
 }
+
+/**
+ * SQLite schema installation by several processes at once (issue 14, item 1). Each migration run is one
+ * transaction that re-reads the migrations table, so the runs are serialised by SQLite's write lock and a run
+ * that lost the race (its tables already created by another process's committed run — "already exists" — or the
+ * lock held) changed nothing: it is simply run again, and then finds nothing to do. Only those errors retry,
+ * a bounded number of times; any other error is the installer's own.
+ */
+async function migrateUpBesideOthers(orm: MikroORM): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateUp(orm);
+    } catch (err) {
+      const raced = /already exists/i.test((err as Error).message ?? '') || isDatabaseUnavailable(err);
+      if (!raced || attempt >= INSTALL_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 50));
+    }
+  }
+}
+
+/** Runs of the SQLite migrator one installation may try while other processes install at the same time. */
+const INSTALL_ATTEMPTS = 20;
 
 /**
  * The shipped migrations that the migrations table does not list. Read with a plain query rather than the

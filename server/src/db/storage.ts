@@ -51,6 +51,12 @@ export interface OpenStorageOptions {
   sqliteSynchronous?: SqliteSynchronous;
   /** PostgreSQL only: connections in the main pool (the lookup pool adds at most 2). @default 10 */
   poolSize?: number;
+  /** PostgreSQL and MongoDB: see `database_connect_timeout_ms` in the configuration. @default 5000 */
+  connectTimeoutMs?: number;
+  /** PostgreSQL and MongoDB: see `database_query_timeout_ms` in the configuration. @default 10000 */
+  queryTimeoutMs?: number;
+  /** SQLite only: see `sqlite_busy_timeout_ms` in the configuration. @default 5000 */
+  sqliteBusyTimeoutMs?: number;
   /** Where storage reports trouble it recovers from by itself (a failed SQLite checkpoint thread). */
   logger?: Logger;
 }
@@ -65,6 +71,9 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     debug: options.debug ?? false,
     ...(options.sqliteSynchronous ? { sqliteSynchronous: options.sqliteSynchronous } : {}),
     ...(options.poolSize !== undefined && { poolSize: options.poolSize }),
+    ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
+    ...(options.queryTimeoutMs !== undefined && { queryTimeoutMs: options.queryTimeoutMs }),
+    ...(options.sqliteBusyTimeoutMs !== undefined && { sqliteBusyTimeoutMs: options.sqliteBusyTimeoutMs }),
     onCheckpointerFailure: (err) =>
       options.logger?.warn('sqlite checkpoint thread failed; automatic checkpoints are back on', { err }),
   });

@@ -4,6 +4,7 @@
  * check (R69). `isDev: false` so no stack trace ever reaches a response (R64).
  */
 import { initTRPC, TRPCError } from '@trpc/server';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/drivers.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { regstackTransformer } from '../http/wire-envelope.ts';
 import type { RegstackContext } from './context.ts';
@@ -25,7 +26,9 @@ const CONTEXT_MISSING_MESSAGE =
  * every call). It refuses a call whose context lacks regstack's part, and it is the one place domain errors
  * become tRPC errors: a thrown RegstackError becomes the tRPC error its code maps to, and an input-validation
  * failure becomes a RegstackError (VALIDATION_FAILED, or the password code a schema named) — so HTTP clients
- * and server-side callers see the same stable code as `cause`.
+ * and server-side callers see the same stable code as `cause`. It is also where a database outage (down, cut,
+ * frozen past a timeout, locked — as the db layer classifies it) becomes 503 SERVICE_UNAVAILABLE with
+ * `Retry-After` instead of a 500, for every procedure at once (R71).
  */
 const regstackMiddleware = t.middleware(async ({ ctx, next }) => {
   const rs = (ctx as Partial<RegstackContext> | undefined)?.regstack;
@@ -36,6 +39,15 @@ const regstackMiddleware = t.middleware(async ({ ctx, next }) => {
   const result = await next({ ctx: { regstack: rs } });
   if (result.ok) return result;
   const { error } = result;
+  if (error.code === 'INTERNAL_SERVER_ERROR') {
+    // A database outage is no internal error: every procedure, public or not, answers 503 + Retry-After (R71).
+    const original = RegstackError.is(error.cause)
+      ? error.cause.code === 'INTERNAL_ERROR'
+        ? error.cause.cause
+        : undefined
+      : (error.cause ?? error);
+    if (original !== undefined && isDatabaseUnavailable(original)) throw databaseUnavailable(rs.runtime, original);
+  }
   if (RegstackError.is(error.cause)) {
     const cause = error.cause;
     if (error.code === 'INTERNAL_SERVER_ERROR' && cause.code !== 'INTERNAL_ERROR') {
@@ -59,5 +71,22 @@ const regstackMiddleware = t.middleware(async ({ ctx, next }) => {
   }
   return result;
 });
+
+/** How often an outage is logged per instance: once is enough to alert, every request would flood the log. */
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
+const lastOutageLog = new WeakMap<RegstackContext['regstack']['runtime'], number>();
+
+function databaseUnavailable(runtime: RegstackContext['regstack']['runtime'], original: unknown): TRPCError {
+  const now = Date.now();
+  if (now - (lastOutageLog.get(runtime) ?? Number.NEGATIVE_INFINITY) >= OUTAGE_LOG_INTERVAL_MS) {
+    lastOutageLog.set(runtime, now);
+    runtime.logger.warn('the database is unavailable; answering 503 until it is back', { err: original });
+  }
+  const cause = new RegstackError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable', {
+    retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+    cause: original,
+  });
+  return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: cause.message, cause });
+}
 
 export const publicProcedure = t.procedure.use(regstackMiddleware);

@@ -43,6 +43,14 @@ describe('parseDatabaseUrl', () => {
       dbName: 'postgres',
       clientUrl: 'postgresql://u@db/postgres',
     });
+    // libpq's empty host with credentials: a socket directory in the query (issue 14, item 13)
+    expect(parseDatabaseUrl('postgresql://user:pass@/db?host=/var/run/postgresql')).toMatchObject({
+      kind: 'postgresql',
+      dbName: 'db',
+      clientUrl: 'postgresql://user:pass@localhost/db?host=/var/run/postgresql',
+    });
+    expect(parseDatabaseUrl('postgresql:///db?host=/run/postgresql')).toMatchObject({ dbName: 'db' });
+    expect(parseDatabaseUrl('postgresql://user@?host=/run/postgresql')).toMatchObject({ dbName: 'postgres' });
     expect(parseDatabaseUrl('postgresql://u@%2Frun%2Fpostgresql/app')).toMatchObject({
       dbName: 'app',
       clientUrl: 'postgresql://u@%2Frun%2Fpostgresql/app',

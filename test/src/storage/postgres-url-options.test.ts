@@ -4,8 +4,11 @@
  * `?host=/run/postgresql` over TCP. Each case here is checked on the real server, from the server's side
  * (pg_stat_activity, pg_stat_ssl) or by the connection it makes.
  */
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { openStorage } from '@regstack/server/internal';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,6 +16,17 @@ import { createTestDatabase, type TestDatabase } from '../harness/backends.ts';
 import { startRegstack } from '../harness/regstack.ts';
 
 const info = inject('backends');
+const SOCKET_CHILD = fileURLToPath(new URL('./unix-socket-child.ts', import.meta.url));
+
+/** The uid and gid of the operating-system user `postgres`, if there is one. */
+function socketUser(): { uid: number; gid: number } | null {
+  try {
+    const [uid, gid] = ['-u', '-g'].map((flag) => Number(execFileSync('id', [flag, 'postgres']).toString().trim()));
+    return uid !== undefined && gid !== undefined ? { uid, gid } : null;
+  } catch {
+    return null;
+  }
+}
 
 describe.skipIf(!info.available.includes('postgres'))('database_url query on PostgreSQL', () => {
   let db: TestDatabase;
@@ -134,6 +148,33 @@ describe.skipIf(!info.available.includes('postgres'))('database_url query on Pos
     // Nothing listens there: the connection must fail on that path, not fall back to TCP on localhost.
     const dir = `/nonexistent-regstack-${randomBytes(3).toString('hex')}`;
     await expect(openStorage(urlWith({ host: dir }))).rejects.toThrow(new RegExp(`${dir}/\\.s\\.PGSQL\\.5432`));
+  });
+
+  it('connects through a Unix socket with credentials and an empty host (issue 14, item 13)', async (t) => {
+    // The URL the README shows. The local server authenticates socket connections by peer, so the child runs as
+    // the operating-system user `postgres` (which needs root here); the password is sent and ignored, as libpq does.
+    const owner = process.getuid?.() === 0 ? socketUser() : null;
+    if (!owner) t.skip('needs root and an operating-system user "postgres" for peer authentication');
+    const socketDir = '/var/run/postgresql';
+    if (!existsSync(`${socketDir}/.s.PGSQL.5432`)) t.skip(`no PostgreSQL socket in ${socketDir}`);
+    const dbName = new URL(db.url).pathname.slice(1);
+    const url = `postgresql://postgres:not-checked@/${dbName}?host=${socketDir}`;
+    const seen = await new Promise<{ user: string; addr: string | null; current: boolean }>((resolve, reject) => {
+      const { NODE_OPTIONS: _ignored, ...env } = process.env;
+      execFile(
+        process.execPath,
+        ['--conditions=@regstack/source', '--disable-warning=ExperimentalWarning', SOCKET_CHILD, url],
+        { env: { ...env, HOME: '/tmp' }, timeout: 60_000, uid: owner!.uid, gid: owner!.gid, cwd: '/tmp' },
+        (err, stdout, stderr) => {
+          try {
+            resolve(JSON.parse(stdout.trim().split('\n').pop() ?? ''));
+          } catch {
+            reject(new Error(`unix-socket child failed: ${err?.message}\n${stderr}`));
+          }
+        },
+      );
+    });
+    expect(seen).toEqual({ user: 'postgres', addr: null, current: true });
   });
 
   /** Connections an instance holds after 20 concurrent writes, counted by the server. */
