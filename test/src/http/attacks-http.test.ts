@@ -46,6 +46,43 @@ describeEachBackend('attacks over HTTP', (ctx) => {
     expect(results.every((r) => r.headers.get('retry-after') === null)).toBe(true);
   });
 
+  it('a reset racing a password change over HTTP: never both 200 with the reset undone (R68, issue 14 item 8)', async () => {
+    const owners = 'the owner reset to this passphrase';
+    const thiefs = 'the thief chose this passphrase';
+    for (const [round, offset] of [0, 10, 25, 45].entries()) {
+      const { email } = await createVerifiedUser(t, `http-race-${round}@example.com`);
+      const thief = data(await api.mutation('auth.login', { email, password: PASSWORD })).accessToken as string;
+      await api.mutation('auth.forgotPassword', { email });
+      await t.regstack.drainOutbox();
+      const token = t.mailbox.tokenFor(email, 'reset');
+      const asThief = { authorization: `Bearer ${thief}` };
+      const change = api.mutation(
+        'auth.account.changePassword',
+        { currentPassword: PASSWORD, newPassword: thiefs },
+        asThief,
+      );
+      await new Promise((resolve) => setTimeout(resolve, offset));
+      const reset = api.mutation('auth.resetPassword', { token, newPassword: owners });
+      const [changed, wasReset] = await Promise.all([change, reset]);
+      if (wasReset.status === 200) {
+        // The reset stands, and nothing from before it survives.
+        expect((await api.mutation('auth.login', { email, password: owners })).status).toBe(200);
+        expect((await api.mutation('auth.login', { email, password: thiefs })).status).toBe(401);
+        expect((await api.query('auth.account.me', undefined, asThief)).status).toBe(401);
+        if (changed.status === 200) {
+          const fresh = { authorization: `Bearer ${data(changed).accessToken}` };
+          expect((await api.query('auth.account.me', undefined, fresh)).status).toBe(401);
+        } else {
+          expect([409, 401]).toContain(changed.status);
+        }
+      } else {
+        // The change committed first and ended the reset link: the reset lost, visibly.
+        expect(error(wasReset).data.regstackCode).toBe('INVALID_OR_EXPIRED_TOKEN');
+        expect(changed.status).toBe(200);
+      }
+    }
+  });
+
   it('logoutAll rejects every token minted before it, even within the same second; a login right after works (R40)', async () => {
     const { email } = await createVerifiedUser(t, 'http-everywhere@example.com');
     const tokens: string[] = [];
