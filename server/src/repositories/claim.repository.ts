@@ -33,9 +33,9 @@ export function createClaimRepository(em: EntityManager, dialect: Dialect) {
       return em.count(ClaimSchema, { scope });
     },
 
-    /** The newest claim of a scope, if any. */
-    latestInScope(scope: string): Promise<Claim | null> {
-      return em.findOne(ClaimSchema, { scope }, { orderBy: { createdAt: 'desc', id: 'desc' } });
+    /** Every claim of a scope (scopes that use this hold a handful). */
+    listInScope(scope: string): Promise<Claim[]> {
+      return em.find(ClaimSchema, { scope }, { disableIdentityMap: true });
     },
 
     deleteScope(scope: string): Promise<number> {

@@ -59,9 +59,14 @@ export function createEmailOutboxRepository(em: EntityManager, dialect: Dialect)
       const won: OutboxLease[] = [];
       for (const message of due) {
         const scope = `outbox:${message.id}:${message.attempts}`;
-        const latest = await claims.latestInScope(scope);
-        if (latest && latest.expiresAt > now) continue; // someone holds a live lease
-        const k = latest ? Number(latest.id.slice(latest.id.lastIndexOf('#') + 1)) + 1 : 0;
+        // The leases of this try so far (one per lapsed holder: a handful at most). Compared by their number, not
+        // their text ("#10" sorts before "#9") or their time (a frozen or coarse clock ties them).
+        const leases = (await claims.listInScope(scope)).map((c) => ({
+          n: Number(c.id.slice(c.id.lastIndexOf('#') + 1)),
+          expiresAt: c.expiresAt,
+        }));
+        if (leases.some((l) => l.expiresAt > now)) continue; // someone holds a live lease
+        const k = leases.reduce((max, l) => (Number.isInteger(l.n) && l.n >= max ? l.n + 1 : max), 0);
         if (await claims.claimOnce(`${scope}#${k}`, scope, now, leaseUntil)) won.push({ message, leaseUntil });
       }
       return won;
