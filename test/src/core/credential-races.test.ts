@@ -20,7 +20,7 @@ const OWNERS = 'the owner reset to this passphrase';
 async function settle<T>(call: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; code: string | undefined }> {
   try {
     return { ok: true, value: await call };
-  } catch (err) {
+  } catch {
     return { ok: false, code: await codeOf(call) };
   }
 }
