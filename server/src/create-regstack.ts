@@ -174,15 +174,19 @@ export async function createRegstack(options: CreateRegstackOptions) {
   // The background purge (purge_interval_seconds): the first pass after a random part of one interval, so
   // instances started together do not all try at once; a pass that fails is logged and tried next time.
   let purgeTimer: NodeJS.Timeout | undefined;
+  let purgePass: Promise<void> | undefined; // a pass in flight, which close() waits for
   const schedulePurge = (delayMs: number) => {
-    purgeTimer = setTimeout(async () => {
-      try {
-        const result = await purge.run();
-        if (result.status === 'purged') logger.info('purged expired rows', { ...result.counts });
-      } catch (err) {
-        logger.warn('background purge failed; it will run again', { err });
-      }
-      if (!closed) schedulePurge(config.purgeIntervalSeconds * 1000);
+    purgeTimer = setTimeout(() => {
+      purgePass = purge
+        .run()
+        .then((result) => {
+          if (result.status === 'purged') logger.info('purged expired rows', { ...result.counts });
+        })
+        .catch((err: unknown) => logger.warn('background purge failed; it will run again', { err }))
+        .finally(() => {
+          purgePass = undefined;
+          if (!closed) schedulePurge(config.purgeIntervalSeconds * 1000);
+        });
     }, delayMs);
     purgeTimer.unref();
   };
@@ -293,6 +297,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
       if (closed) return;
       closed = true;
       clearTimeout(purgeTimer);
+      await purgePass;
       await mailer.stop();
       await sessions.refusalsIdle();
       await events.idle();

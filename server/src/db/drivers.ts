@@ -195,7 +195,21 @@ const NETWORK_CODES = new Set([
  * resources: too many connections, out of memory or disk), 57P01–57P05 (shutting down, crashed, starting up,
  * idle session timeout), 57014 (statement_timeout cancelled the query) and 55P03 (lock_timeout).
  */
-const PG_UNAVAILABLE_STATES = /^(08|53|57P0[1-5]$|57014$|55P03$)/;
+const PG_UNAVAILABLE_STATES = /^(08|53|57P0[1-5]$|57014$|55P03$|40001$|40P01$)/;
+
+/**
+ * A transaction PostgreSQL aborted because it conflicted with another — a deadlock (40P01) or a serialization
+ * failure (40001). It changed nothing, so `Storage.atomically` runs it again; one that keeps losing answers 503
+ * like an outage (in PG_UNAVAILABLE_STATES above), never 500.
+ */
+export function isTransientConflict(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    const { code, cause } = e as { code?: unknown; cause?: unknown };
+    if (code === '40P01' || code === '40001') return true;
+    e = cause;
+  }
+  return false;
+}
 
 /** node-postgres's own messages for a connection that ended or a wait that timed out (they carry no code). */
 const PG_UNAVAILABLE_MESSAGES =

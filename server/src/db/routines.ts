@@ -37,8 +37,9 @@ return (select count(*) from login_attempts where "key" = p_key and created_at >
 
 /**
  * `regstack_record_try(id, try_key, fail_key, at, window_start, stale_before)`: records one password check in
- * flight (a *try*, on `try_key`) and returns the window's `{ total, failures }` — tries and failures together,
- * and the failures alone (those on `fail_key`, plus tries at or before `stale_before`, which never finished) —
+ * flight (a *try*, on `try_key`) and returns the window's `{ total, failures }` — live tries and failures
+ * together, and the failures alone (those on `fail_key`; a try at or before `stale_before` never finished and no
+ * longer counts) —
  * in one round trip (login-attempt.repository.ts `recordTry`, lockout.service.ts). The same discipline as
  * `regstack_record_attempt` above: an advisory lock on the account's key, then the insert, then counts under a
  * fresh snapshot, so every count includes each try or failure committed before it (R17); the calling statement
@@ -62,7 +63,7 @@ export const recordTryRoutine = new Routine({
   body: `perform set_config('synchronous_commit', 'off', true);
 perform pg_advisory_xact_lock(1920169057, hashtext(p_fail_key));
 insert into login_attempts (id, "key", created_at) values (p_id, p_try_key, p_at);
-return (select json_build_object('total', count(*),
-    'failures', count(*) filter (where "key" = p_fail_key or created_at <= p_stale_before))
-  from login_attempts where "key" in (p_try_key, p_fail_key) and created_at > p_window_start);`,
+return (select json_build_object('total', count(*), 'failures', count(*) filter (where "key" = p_fail_key))
+  from login_attempts where "key" in (p_try_key, p_fail_key) and created_at > p_window_start
+    and ("key" <> p_try_key or created_at > p_stale_before));`,
 });

@@ -4,10 +4,14 @@
  * answers health pings. Several Storage objects can live in one process without sharing anything.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from '../logger.ts';
 import { type BackendKind, type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from './database-url.ts';
-import { type Dialect, openOrm, type SchemaState, type SqliteSynchronous } from './drivers.ts';
+import { type Dialect, isTransientConflict, openOrm, type SchemaState, type SqliteSynchronous } from './drivers.ts';
+
+/** Runs of one `atomically` unit when the database aborts it for a conflict (a deadlock). */
+const CONFLICT_RETRIES = 3;
 
 export interface Storage {
   readonly kind: BackendKind;
@@ -88,12 +92,22 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     fork: () => current.getStore()?.em ?? orm.em.fork({ clear: true, useContext: false }),
     async atomically(work) {
       if (!transactional || current.getStore()) return work();
-      const after: (() => void)[] = [];
-      const result = await orm.em
-        .fork({ clear: true, useContext: false })
-        .transactional((em) => current.run({ em, after }, work));
-      for (const callback of after) callback();
-      return result;
+      // A transaction the database aborted for a conflict (a deadlock) changed nothing: run it again, a few
+      // times, after a short random pause. Work inside `atomically` is only database writes and after-commit
+      // callbacks (never a hash, a send or a hook), so running it again is safe; the callbacks of a lost run go.
+      for (let round = 1; ; round++) {
+        const after: (() => void)[] = [];
+        try {
+          const result = await orm.em
+            .fork({ clear: true, useContext: false })
+            .transactional((em) => current.run({ em, after }, work));
+          for (const callback of after) callback();
+          return result;
+        } catch (err) {
+          if (round >= CONFLICT_RETRIES || !isTransientConflict(err)) throw err;
+          await sleep(5 + Math.random() * 20 * round);
+        }
+      }
     },
     afterCommit(callback) {
       const store = current.getStore();

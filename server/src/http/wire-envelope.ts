@@ -105,7 +105,8 @@ function resolvePath(json: unknown, path: string): { found: boolean; value?: unk
 }
 
 function metaAllowed(meta: unknown, json: unknown): boolean {
-  if (!isRecord(meta) || !hasOnlyKeys(meta, ['v', 'values']) || meta.v !== 1) return false;
+  // `v: 1` since superjson 2.2.2; earlier 2.x clients send no `v` with the same meaning.
+  if (!isRecord(meta) || !hasOnlyKeys(meta, ['v', 'values']) || (meta.v !== undefined && meta.v !== 1)) return false;
   const { values } = meta;
   if (values === undefined) return true;
   if (Array.isArray(values)) return allowedLeaf(values, json); // the whole input is one transformed value

@@ -10,8 +10,9 @@
  * replaces its try with the failure row written first (`settleFailure`), so a slot never looks free in
  * between. Because failures are told apart from tries, a caller over the total can see whether the account is
  * really locked (failures alone reach the threshold) or only busy with checks in flight, and wait for those
- * instead of being refused (R70). A try older than `staleBefore` — its process died mid-check — counts as a
- * failure, so it can never hold a slot as "in flight" for longer than that.
+ * instead of being refused (R70). A try older than `staleBefore` was never settled — its process died, or the
+ * database failed under it — and nobody got an answer from it: it stops counting, so a lost try can never hold
+ * a slot, nor lock anyone out, for longer than that.
  *
  * `recordAndCount` is the single-key form the per-client limits and the mail limiter use (every request counts).
  * On SQL backends the hot path (sql-hot-path.ts) does the same in one round trip: one SQLite transaction, or
@@ -21,7 +22,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { LoginAttemptSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 
-/** A try recorded by `recordTry`: its row id, the window's tries and failures (its own included), and failures. */
+/** A try recorded by `recordTry`: its row id, the window's live tries and failures (its own included), and failures. */
 export interface RecordedTry {
   id: string;
   total: number;
@@ -30,12 +31,14 @@ export interface RecordedTry {
 
 /** The keys and bounds `recordTry` counts with. */
 export interface TryWindow {
+  /** The try's row id (chosen by the caller, so it can withdraw a try whose recording failed half-way). */
+  id: string;
   tryKey: string;
   failKey: string;
   now: Date;
   /** Rows at or before this instant are outside the window. */
   windowStart: Date;
-  /** Tries at or before this instant count as failures (their check never finished). */
+  /** Tries at or before this instant no longer count (their check never finished). */
   staleBefore: Date;
 }
 
@@ -51,8 +54,7 @@ export function createLoginAttemptRepository(em: EntityManager) {
 
     /** Records a try on `w.tryKey`, then counts the window's tries and failures (see the header). */
     async recordTry(w: TryWindow): Promise<RecordedTry> {
-      const id = newId(w.now.getTime());
-      await em.insert(LoginAttemptSchema, { id, key: w.tryKey, createdAt: w.now });
+      await em.insert(LoginAttemptSchema, { id: w.id, key: w.tryKey, createdAt: w.now });
       // One read of the window's rows (at most the threshold of failures plus the checks in flight), counted here.
       const rows = await em.find(
         LoginAttemptSchema,
@@ -60,8 +62,8 @@ export function createLoginAttemptRepository(em: EntityManager) {
         { fields: ['key', 'createdAt'], disableIdentityMap: true },
       );
       const stale = w.staleBefore.getTime();
-      const failures = rows.filter((r) => r.key === w.failKey || r.createdAt.getTime() <= stale).length;
-      return { id, total: rows.length, failures };
+      const live = rows.filter((r) => r.key === w.failKey || r.createdAt.getTime() > stale);
+      return { id: w.id, total: live.length, failures: live.filter((r) => r.key === w.failKey).length };
     },
 
     /**
@@ -82,24 +84,6 @@ export function createLoginAttemptRepository(em: EntityManager) {
       const rows = await em.find(
         LoginAttemptSchema,
         { key, createdAt: { $gt: windowStart } },
-        { orderBy: { createdAt: 'desc' }, limit, fields: ['createdAt'] },
-      );
-      return rows.map((r) => r.createdAt);
-    },
-
-    /**
-     * The newest `limit` failure times in the window, newest first: the failures on `w.failKey` and the stale
-     * tries that count as failures (to compute when a lock lifts, R16).
-     */
-    async recentFailureTimes(w: TryWindow, limit: number): Promise<Date[]> {
-      const rows = await em.find(
-        LoginAttemptSchema,
-        {
-          $or: [
-            { key: w.failKey, createdAt: { $gt: w.windowStart } },
-            { key: w.tryKey, createdAt: { $gt: w.windowStart, $lte: w.staleBefore } },
-          ],
-        },
         { orderBy: { createdAt: 'desc' }, limit, fields: ['createdAt'] },
       );
       return rows.map((r) => r.createdAt);

@@ -27,6 +27,12 @@ export interface LoginSuccess {
   attemptsKey: string;
   /** This login's try, withdrawn with it. */
   tryId: string;
+  /**
+   * The stored hash the password was checked against. The login commits only while it is still the stored one
+   * (R68): a reset or change that landed during the check wins, and this login fails instead of opening a
+   * session the reset would not have ended (or writing the old password back as an upgraded hash).
+   */
+  verifiedHash: string;
   /** A new hash of the same password under the current parameters, or null to keep the stored one. */
   upgradedHash: string | null;
   /** The session to open: its id (named by the audit event), lifetime and client. */
@@ -44,8 +50,9 @@ export interface LoginReservation extends RecordedTry {
 export interface LoginRepository {
   /** Records a try (`LoginAttemptRepository.recordTry`) and reads `email`'s credentials. */
   reserve(window: TryWindow, email: string): Promise<LoginReservation>;
-  /** All of a successful login's writes, atomically; the opened session. */
-  recordSuccess(success: LoginSuccess): Promise<Session>;
+  /** All of a successful login's writes, atomically; the opened session, or null (and nothing written) when the
+   * stored hash is no longer `verifiedHash`. */
+  recordSuccess(success: LoginSuccess): Promise<Session | null>;
 }
 
 /** `reserve` through the repositories. */
@@ -58,11 +65,15 @@ export async function reserveStepByStep(
   return { ...recorded, user: await repos.users.findCredentialsByEmail(email) };
 }
 
-/** `recordSuccess` through the repositories; atomic only inside `Storage.atomically`. */
-export async function recordLoginStepByStep(repos: HotPathRepositories, s: LoginSuccess): Promise<Session> {
+/**
+ * `recordSuccess` through the repositories; atomic only inside `Storage.atomically`. Without transactions
+ * (MongoDB) the hash is read again after the session is written, and a session that a reset overtook is revoked
+ * at once: either the reset's cutoff reaches it, or this read sees the reset's hash.
+ */
+export async function recordLoginStepByStep(repos: HotPathRepositories, s: LoginSuccess): Promise<Session | null> {
+  if (!(await repos.users.stampLoginIf(s.userId, s.verifiedHash, s.upgradedHash, s.now))) return null;
   await repos.loginAttempts.remove(s.tryId);
   await repos.loginAttempts.clear(s.attemptsKey);
-  if (s.upgradedHash) await repos.users.updatePasswordHash(s.userId, s.upgradedHash, s.now);
   const start = sessionStart(s.now, await repos.revocations.cutoffFor(s.userId));
   const session = await repos.sessions.create(
     {
@@ -74,7 +85,10 @@ export async function recordLoginStepByStep(repos: HotPathRepositories, s: Login
     },
     start,
   );
-  await repos.users.recordLogin(s.userId, s.now);
   await repos.auditEvents.record(s.audit, s.now);
+  if ((await repos.users.currentPasswordHash(s.userId)) !== (s.upgradedHash ?? s.verifiedHash)) {
+    await repos.revocations.revokeSession(s.userId, session.id, s.now, 'password_reset');
+    return null;
+  }
   return session;
 }

@@ -77,8 +77,10 @@ export function createPurgeRepository(em: EntityManager) {
           );
           if (expired.length === 0) return [0, 0];
           const ids = expired.map((s) => s.id);
-          const facts = await em.nativeDelete(RevocationSchema, { id: { $in: ids.map((id) => `s:${id}`) } });
-          return [await em.nativeDelete(SessionSchema, { id: { $in: ids } }), facts];
+          // The sessions first: without a transaction (MongoDB), a fact must never be gone while its session is
+          // still there for an instance whose clock says it has not expired yet.
+          const sessions = await em.nativeDelete(SessionSchema, { id: { $in: ids } });
+          return [sessions, await em.nativeDelete(RevocationSchema, { id: { $in: ids.map((id) => `s:${id}`) } })];
         }
         case 'revocations':
           return [0, 0]; // purged with their sessions

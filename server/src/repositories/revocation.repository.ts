@@ -65,6 +65,16 @@ export function createRevocationRepository(em: EntityManager, dialect: Dialect) 
       return row?.revokedAt ?? null;
     },
 
+    /** The latest bulk cutoff of a user made for one of `reasons`, or null. */
+    async cutoffForReasons(userId: string, reasons: readonly RevocationReason[]): Promise<Date | null> {
+      const row = await em.findOne(
+        RevocationSchema,
+        { userId, sessionId: null, reason: { $in: [...reasons] } },
+        { orderBy: { revokedAt: 'desc' }, disableIdentityMap: true },
+      );
+      return row?.revokedAt ?? null;
+    },
+
     /** The ids of revoked sessions among `sessionIds` (for listing live sessions). */
     async revokedSessionIds(userId: string, sessionIds: readonly string[]): Promise<Set<string>> {
       if (sessionIds.length === 0) return new Set();

@@ -29,10 +29,12 @@ const USER_COLUMNS = `id, email, hashed_password, full_name, phone_number, is_ac
 const SQL = {
   insertAttempt: 'insert into login_attempts (id, "key", created_at) values (?, ?, ?)',
   countAttempts: 'select count(*) as n from login_attempts where "key" = ? and created_at > ?',
-  /** A try's window (login-attempt.repository.ts `recordTry`): tries and failures, and the failures alone. */
-  countTries: `select count(*) as total,
-    coalesce(sum(case when "key" = ? or created_at <= ? then 1 else 0 end), 0) as failures
-    from login_attempts where "key" in (?, ?) and created_at > ?`,
+  /**
+   * A try's window (login-attempt.repository.ts `recordTry`): live tries and failures, and the failures alone. A
+   * try at or before the staleness bound no longer counts.
+   */
+  countTries: `select count(*) as total, coalesce(sum(case when "key" = ? then 1 else 0 end), 0) as failures
+    from login_attempts where "key" in (?, ?) and created_at > ? and ("key" <> ? or created_at > ?)`,
   removeAttempt: 'delete from login_attempts where id = ?',
   clearAttempts: 'delete from login_attempts where "key" = ?',
   credentialsByEmail: `select ${USER_COLUMNS} from users where email = ?`,
@@ -44,6 +46,7 @@ const SQL = {
   insertAudit: `insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
     values (?, ?, ?, ?, ?, ?, ?, ?)`,
   upgradeHash: 'update users set hashed_password = ?, updated_at = ? where id = ?',
+  storedHash: 'select hashed_password from users where id = ?',
   /**
    * PostgreSQL, outside a caller's transaction: one attempt ($1 id, $2 key, $3 time) recorded and the window
    * (after $4) counted in one round trip, by `regstack_record_attempt` (Migration20261205003339: an advisory lock
@@ -71,17 +74,17 @@ const SQL = {
    * starts at the login's instant or one millisecond after the user's latest bulk cutoff, whichever is later
    * (`sessionStart`); `greatest` ignores the null of "no cutoff".
    */
-  pgLoginSuccess: `with cleared as (delete from login_attempts where "key" = $1 or id = $16),
-  stamped as (update users set last_login_at = $2, hashed_password = coalesce($3, hashed_password),
+  pgLoginSuccess: `with stamped as (update users set last_login_at = $2, hashed_password = coalesce($3, hashed_password),
       updated_at = case when $3 is null then updated_at else $2 end
-    where id = $4),
+    where id = $4 and hashed_password = $17 returning id),
+  cleared as (delete from login_attempts where ("key" = $1 or id = $16) and exists (select 1 from stamped)),
   opened as (insert into sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip)
     select $5, $4, t.at, t.at, t.at + $6::float8 * interval '1 millisecond', $7, $8
-    from (select greatest($2::timestamptz, (select max(revoked_at) + interval '1 millisecond' from revocations
-      where user_id = $4 and session_id is null)) as at) t
+    from stamped, (select greatest($2::timestamptz, (select max(revoked_at) + interval '1 millisecond'
+      from revocations where user_id = $4 and session_id is null)) as at) t
     returning created_at, expires_at),
   audited as (insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
-    values ($9, $10, $11, $12, $13, $14, $15, $2))
+    select $9, $10, $11, $12, $13, $14, $15, $2 from stamped)
 select created_at, expires_at from opened`,
 } as const;
 
@@ -136,12 +139,12 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
     return Number(query(SQL.countAttempts, [key, v(windowStart)])[0]?.n ?? 0);
   };
   // SQLite, inside one transaction: the try's row, then the window's counts (the same argument as above).
-  const recordTryIn = (query: SyncQuery, id: string, w: TryWindow): RecordedTry => {
-    query(SQL.insertAttempt, [id, w.tryKey, v(w.now)]);
-    return triesFrom(query(SQL.countTries, tryCountParams(sql, w))[0], id);
+  const recordTryIn = (query: SyncQuery, w: TryWindow): RecordedTry => {
+    query(SQL.insertAttempt, [w.id, w.tryKey, v(w.now)]);
+    return triesFrom(query(SQL.countTries, tryCountParams(sql, w))[0], w.id);
   };
   // PostgreSQL: the try and its counts in one statement; inside a caller's transaction, the steps in order.
-  const pgTryParams = (id: string, w: TryWindow) => [id, w.tryKey, w.failKey, w.now, w.windowStart, w.staleBefore];
+  const pgTryParams = (w: TryWindow) => [w.id, w.tryKey, w.failKey, w.now, w.windowStart, w.staleBefore];
   const hot: R = {
     ...repos,
     loginAttempts: {
@@ -162,11 +165,10 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
         return { id, count: await count(key, windowStart) };
       },
       async recordTry(w) {
-        const id = newId(w.now.getTime());
-        if (sql.transaction) return sql.transaction(em, (query) => recordTryIn(query, id, w), { unflushed: true });
-        if (pgUnflushed) return pgTries((await sql.all(em, SQL.pgRecordTry, pgTryParams(id, w)))[0], id);
-        await sql.run(em, SQL.insertAttempt, [id, w.tryKey, v(w.now)]);
-        return triesFrom((await sql.all(em, SQL.countTries, tryCountParams(sql, w)))[0], id);
+        if (sql.transaction) return sql.transaction(em, (query) => recordTryIn(query, w), { unflushed: true });
+        if (pgUnflushed) return pgTries((await sql.all(em, SQL.pgRecordTry, pgTryParams(w)))[0], w.id);
+        await sql.run(em, SQL.insertAttempt, [w.id, w.tryKey, v(w.now)]);
+        return triesFrom((await sql.all(em, SQL.countTries, tryCountParams(sql, w)))[0], w.id);
       },
       async settleFailure(tryId, failKey, at) {
         const failure = [newId(at.getTime()), failKey, v(at)];
@@ -217,17 +219,16 @@ export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: Enti
     },
     logins: {
       async reserve(window, email) {
-        const id = newId(window.now.getTime());
         if (sql.transaction) {
           const reserve = (query: SyncQuery) => ({
-            ...recordTryIn(query, id, window),
+            ...recordTryIn(query, window),
             user: credentialsFrom(sql, query(SQL.credentialsByEmail, [email])[0]),
           });
           return sql.transaction(em, reserve, { unflushed: true });
         }
         if (!pgUnflushed) return reserveStepByStep(hot, window, email);
-        const row = (await sql.all(em, SQL.pgReserve, [...pgTryParams(id, window), email]))[0];
-        return { ...pgTries(row, id), user: row?.id === null || !row ? null : credentialsFrom(sql, row) };
+        const row = (await sql.all(em, SQL.pgReserve, [...pgTryParams(window), email]))[0];
+        return { ...pgTries(row, window.id), user: row?.id === null || !row ? null : credentialsFrom(sql, row) };
       },
       recordSuccess: (s) =>
         sql.transaction ? loginInTransaction(sql, sql.transaction, em, s) : loginInOneStatement(sql, em, s),
@@ -243,9 +244,9 @@ function attemptCount(row: Record<string, unknown> | undefined): number {
   return count;
 }
 
-/** `SQL.countTries`'s parameters: the failure key and staleness bound, the two keys, the window's start. */
+/** `SQL.countTries`'s parameters: the failure key, the two keys, the window's start, the try key and staleness. */
 function tryCountParams(sql: SqlRunner, w: TryWindow): unknown[] {
-  return [w.failKey, sql.value(w.staleBefore), w.tryKey, w.failKey, sql.value(w.windowStart)];
+  return [w.failKey, w.tryKey, w.failKey, sql.value(w.windowStart), w.tryKey, sql.value(w.staleBefore)];
 }
 
 /** A try's counts from a row of `SQL.countTries`; missing or malformed counts fail the try (R17). */
@@ -287,9 +288,11 @@ function loginInTransaction(
   transaction: NonNullable<SqlRunner['transaction']>,
   em: EntityManager,
   s: LoginSuccess,
-): Promise<Session> {
+): Promise<Session | null> {
   const v = sql.value;
   return transaction(em, (query) => {
+    // Only over the hash the password was checked against (R68); SQLite has one writer, so nothing lands between.
+    if (query(SQL.storedHash, [s.userId])[0]?.hashed_password !== s.verifiedHash) return null;
     query(SQL.clearAttempts, [s.attemptsKey]);
     query(SQL.removeAttempt, [s.tryId]);
     if (s.upgradedHash) query(SQL.upgradeHash, [s.upgradedHash, v(s.now), s.userId]);
@@ -305,8 +308,12 @@ function loginInTransaction(
   });
 }
 
-/** PostgreSQL: one round trip (`SQL.pgLoginSuccess`). */
-async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSuccess): Promise<Session> {
+/**
+ * PostgreSQL: one round trip (`SQL.pgLoginSuccess`). The stamp updates the user row only while its hash is still
+ * the verified one (the row's lock orders it against a reset's); everything else hangs on that row, so a login
+ * that a reset overtook writes nothing and returns null.
+ */
+async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSuccess): Promise<Session | null> {
   const rows = await sql.all(em, SQL.pgLoginSuccess, [
     s.attemptsKey,
     s.now,
@@ -318,9 +325,10 @@ async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSu
     s.session.ip,
     ...auditParams(s.audit, s.now),
     s.tryId,
+    s.verifiedHash,
   ]);
   const opened = rows[0];
-  if (!opened) throw new Error('login: the session insert returned no row');
+  if (!opened) return null;
   const createdAt = sql.date(opened.created_at);
   return {
     id: s.session.id,

@@ -138,6 +138,18 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       return (await em.nativeDelete(UserSchema, { id })) === 1;
     },
 
+    /**
+     * A successful login's stamp (`last_login_at`, and the upgraded hash when there is one), only while the stored
+     * hash is still `verified` — the one the password was checked against (R68). False, writing nothing, when a
+     * reset or change replaced it during the check.
+     */
+    async stampLoginIf(userId: string, verified: string, upgraded: string | null, now: Date): Promise<boolean> {
+      const changes = upgraded ? { lastLoginAt: now, hashedPassword: upgraded, updatedAt: now } : { lastLoginAt: now };
+      if ((await em.nativeUpdate(UserSchema, { id: userId, hashedPassword: verified }, changes)) === 1) return true;
+      // MongoDB counts modified documents, not matched ones: a row already stamped `now` reports none.
+      return !upgraded && (await this.currentPasswordHash(userId)) === verified;
+    },
+
     /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */
     async deleteByIdIfPasswordHash(id: string, expected: string): Promise<boolean> {
       return (await em.nativeDelete(UserSchema, { id, hashedPassword: expected })) === 1;

@@ -159,11 +159,20 @@ export function createAccountService(
       await limitClient(rateLimiter, repos, request, 'confirm-email', deps.config.confirmEmailChangeRateLimit);
       const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
       // Redeeming the link, moving the account and ending its sessions commit together (R26, R43, R65).
+      const tokenHash = hashOneTimeToken(token);
       const { user, targetEmail } = await atomically(deps, async (tx) => {
-        const consumed = await tx.oneTimeTokens.consumeOnce(hashOneTimeToken(token), 'email_change', deps.clock.now());
+        // The user row first, as every credential change does: one lock order, no deadlock with a password change
+        // or reset that is revoking this very link (R68).
+        const peek = await tx.oneTimeTokens.findLive(tokenHash, 'email_change', deps.clock.now());
+        if (peek) await tx.users.lockForChange(peek.subjectId, deps.clock.now());
+        const consumed = await tx.oneTimeTokens.consumeOnce(tokenHash, 'email_change', deps.clock.now());
         if (!consumed?.targetEmail) throw invalid();
         const user = await tx.users.findById(consumed.subjectId);
         if (!user?.isActive) throw invalid();
+        // A link asked for under a password that has since been reset or changed is dead, whatever order the
+        // revocation of links and the request's own writes landed in (R68; without transactions on MongoDB).
+        const credentialCutoff = await tx.revocations.cutoffForReasons(user.id, ['password_reset', 'password_changed']);
+        if (credentialCutoff && consumed.createdAt.getTime() <= credentialCutoff.getTime()) throw invalid();
         const oldEmail = user.email;
         const now = deps.clock.now();
         // The unique index decides at this moment (R43): an address taken since the request fails cleanly.

@@ -100,6 +100,7 @@ export function createAuthService(
       const success: LoginSuccess = {
         userId: user.id,
         attemptsKey: key, // success clears the counter (R18)
+        verifiedHash: hash,
         tryId: reserved.id,
         upgradedHash,
         session: { id: sessionId, ...sessionClient(request), ttlMs: deps.config.jwtTtlSeconds * 1000 },
@@ -107,9 +108,22 @@ export function createAuthService(
         now,
       };
       // One atomic change: a single round trip on SQL (sql-hot-path.ts), a transaction of steps elsewhere.
-      const session = repos.logins
-        ? await repos.logins.recordSuccess(success)
-        : await atomically(deps, (tx) => recordLoginStepByStep(tx, success));
+      let session: Awaited<ReturnType<typeof recordLoginStepByStep>>;
+      try {
+        session = repos.logins
+          ? await repos.logins.recordSuccess(success)
+          : await atomically(deps, (tx) => recordLoginStepByStep(tx, success));
+      } catch (err) {
+        await reservation.withdraw().catch(() => {}); // nothing was decided: the try must not linger (R70)
+        throw err;
+      }
+      if (!session) {
+        // A reset or change replaced the password during the check (R68): it is not this password any more.
+        await reservation.fail();
+        await repos.auditEvents.record({ event: 'login_failed', subjectId: user.id, ...request }, deps.clock.now());
+        deps.events.emit('login_failed', { email: input.email, request });
+        throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
+      }
       const { accessToken, expiresIn } = await sessions.tokenFor(session);
       const dto = toPublicUser({ ...user, lastLoginAt: now });
       deps.events.emit('user_logged_in', { user: dto, sessionId: session.id, request });

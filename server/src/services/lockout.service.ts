@@ -14,6 +14,7 @@
  * `threshold`-th most recent failure leaves the window.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { newId } from '../db/ids.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { LoginAttemptRepository, RecordedTry, TryWindow } from '../repositories/index.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -27,7 +28,10 @@ export interface Reservation {
   withdraw(): Promise<void>;
 }
 
-/** A try older than this never finished its check (its process died): it counts as a failure. */
+/**
+ * A try older than this never finished its check (its process died, or the database failed under it): nobody got
+ * an answer from it, so it stops counting — it can neither hold a place "in flight" nor lock anyone out.
+ */
 export const STALE_TRY_MS = 60_000;
 /**
  * How long a check may wait for the checks in flight on its account before it is shed with SERVER_BUSY. Each
@@ -48,6 +52,7 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
   /** The try keys and window of `key` at `now`. */
   function windowAt(key: string, now: Date): TryWindow {
     return {
+      id: newId(now.getTime()),
       tryKey: `try:${key}`,
       failKey: key,
       now,
@@ -56,9 +61,11 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
     };
   }
 
-  async function retryAfterSeconds(attempts: LoginAttemptRepository, window: TryWindow): Promise<number> {
-    const times = await attempts.recentFailureTimes(window, threshold);
-    const pivot = times[threshold - 1] ?? times[times.length - 1] ?? window.now;
+  /** Seconds until the lock lifts, or null when it has lifted already (a correct check cleared the failures). */
+  async function retryAfterSeconds(attempts: LoginAttemptRepository, window: TryWindow): Promise<number | null> {
+    const times = await attempts.recentTimes(window.failKey, window.windowStart, threshold);
+    const pivot = times[threshold - 1];
+    if (!pivot) return null;
     return Math.max(1, Math.ceil((pivot.getTime() + windowMs - window.now.getTime()) / 1000));
   }
 
@@ -111,10 +118,21 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
         const window = windowAt(key, deps.clock.now());
         // No separate "already locked?" read: while locked, the failures alone reach the threshold and the try
         // is withdrawn at once, so a locked request never extends the lock (R16) — one statement fewer per login.
-        const recorded = await record(window);
+        let recorded: T;
+        try {
+          recorded = await record(window);
+        } catch (err) {
+          // The try may have been written before the failure (a count that timed out): take it back.
+          await attempts.remove(window.id).catch(() => {});
+          throw err;
+        }
         if (recorded.failures < threshold && recorded.total <= threshold) return { ...recorded, at: window.now };
         await attempts.remove(recorded.id);
-        if (recorded.failures >= threshold) throw lockedError(await retryAfterSeconds(attempts, window));
+        if (recorded.failures >= threshold) {
+          const seconds = await retryAfterSeconds(attempts, window);
+          // Truthful or nothing (R16): a lock that a correct check lifted meanwhile is no lock; look again.
+          if (seconds !== null) throw lockedError(seconds);
+        }
         // Over the total only because of checks in flight: not a lock (R70). Wait for them to settle.
         if (performance.now() >= giveUpAt) {
           throw new RegstackError('SERVER_BUSY', 'Too many sign-in attempts at once. Try again shortly.', {

@@ -144,6 +144,24 @@ describeEachBackend('login', (ctx) => {
     expect(await Promise.all(wrong)).toEqual(Array(3).fill('INVALID_CREDENTIALS'));
   });
 
+  it.skipIf(!['sqlite', 'postgres'].includes(ctx.backend))(
+    'a login whose writes fail leaves no try behind to count against the account later (R70)',
+    async () => {
+      const { email, password } = await createVerifiedUser(t, 'failing-writes@example.com');
+      const conn = t.regstack.storage.fork().getConnection();
+      // The audit row is part of the success's one atomic change: make it fail.
+      await conn.execute('alter table audit_events rename to audit_events_gone');
+      try {
+        expect((await failure(t.regstack.createCaller().login({ email, password }))).code).toBe('INTERNAL_ERROR');
+      } finally {
+        await conn.execute('alter table audit_events_gone rename to audit_events');
+      }
+      const since = new Date(Date.now() - 900_000);
+      expect(await repos().loginAttempts.countSince(`try:login:${email}`, since)).toBe(0);
+      expect(await repos().loginAttempts.countSince(`login:${email}`, since)).toBe(0);
+    },
+  );
+
   it('a successful login clears the failure count (R18)', async () => {
     const { email, password } = await createVerifiedUser(t, 'reset-count@example.com');
     const caller = t.regstack.createCaller();

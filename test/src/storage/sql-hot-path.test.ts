@@ -25,7 +25,7 @@ function tryWindow(
   windowStart: Date,
   staleBefore = new Date(now.getTime() - 60_000),
 ): TryWindow {
-  return { tryKey: `try:${key}`, failKey: key, now, windowStart, staleBefore };
+  return { id: newId(now.getTime()), tryKey: `try:${key}`, failKey: key, now, windowStart, staleBefore };
 }
 
 function both(storage: Storage): { sql: Repositories; orm: Repositories } {
@@ -167,20 +167,18 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       const stale = await repos.loginAttempts.recordTry(tryWindow(key, new Date(base - 61_000), windowStart));
       expect(stale).toMatchObject({ total: 1, failures: 0 });
       const first = await repos.loginAttempts.recordTry(at(0));
-      expect(first).toMatchObject({ total: 2, failures: 1 }); // the stale try counts as a failure
+      expect(first).toMatchObject({ total: 1, failures: 0 }); // the stale try no longer counts
       const second = await repos.loginAttempts.recordTry(at(1));
-      expect(second).toMatchObject({ total: 3, failures: 1 });
+      expect(second).toMatchObject({ total: 2, failures: 0 });
       await repos.loginAttempts.settleFailure(first.id, key, new Date(base));
       // The failure replaced the try: same total, one more failure.
       const third = await repos.loginAttempts.recordTry(at(2));
-      expect(third).toMatchObject({ total: 4, failures: 2 });
+      expect(third).toMatchObject({ total: 3, failures: 1 });
       expect(await orm.loginAttempts.countSince(key, windowStart)).toBe(1);
       expect(await orm.loginAttempts.countSince(`try:${key}`, windowStart)).toBe(3);
-      const times = await orm.loginAttempts.recentFailureTimes(at(3), 5);
-      expect(times.map((t) => t.getTime())).toEqual([base, base - 61_000]);
       await repos.loginAttempts.remove(second.id);
       await repos.loginAttempts.remove(third.id);
-      expect(await repos.loginAttempts.recordTry(at(4))).toMatchObject({ total: 3, failures: 2 });
+      expect(await repos.loginAttempts.recordTry(at(4))).toMatchObject({ total: 2, failures: 1 });
     }
   });
 
@@ -228,6 +226,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       const success: LoginSuccess = {
         userId: user!.id,
         attemptsKey: `login:${email}`,
+        verifiedHash: '$argon2id$old',
         tryId: own.id,
         upgradedHash,
         session: { id: sessionId, ttlMs, userAgent: 'agent/1', ip: '192.0.2.9' },
@@ -267,12 +266,12 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
         const viaSteps = await prepared(`steps-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
         const { sql, orm } = both(ctx.storage);
         expect(sql.logins).not.toBeNull();
-        const session = await sql.logins!.recordSuccess(viaSql.success);
-        const reference = await ctx.storage.atomically(() =>
+        const session = (await sql.logins!.recordSuccess(viaSql.success))!;
+        const reference = (await ctx.storage.atomically(() =>
           recordLoginStepByStep(createRepositories(ctx.storage.fork(), { ...ctx.storage.dialect, sql: undefined }), {
             ...viaSteps.success,
           }),
-        );
+        ))!;
         expect(orm.logins).toBeNull();
         expect({ ...session, id: undefined, userId: undefined }).toEqual({
           ...reference,
@@ -302,6 +301,32 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       }
     });
 
+    sqlOnly(
+      'writes nothing when the stored hash is no longer the verified one, as the reference does (R68)',
+      async () => {
+        const at = Date.UTC(2026, 10, 23, 14, 30, 0, 0);
+        for (const upgradedHash of [null, '$argon2id$new']) {
+          const viaSql = await prepared(`stale-sql-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
+          const viaSteps = await prepared(`stale-steps-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
+          const { sql, orm } = both(ctx.storage);
+          // A reset replaced the password while this login's check ran.
+          for (const u of [viaSql.user, viaSteps.user])
+            await orm.users.updatePasswordHash(u.id, '$argon2id$reset', new Date(at - 5));
+          const before = [await written(viaSql.user.id, viaSql.email), await written(viaSteps.user.id, viaSteps.email)];
+          expect(await sql.logins!.recordSuccess(viaSql.success)).toBeNull();
+          const reference = await ctx.storage.atomically(() =>
+            recordLoginStepByStep(createRepositories(ctx.storage.fork(), { ...ctx.storage.dialect, sql: undefined }), {
+              ...viaSteps.success,
+            }),
+          );
+          expect(reference).toBeNull();
+          const after = [await written(viaSql.user.id, viaSql.email), await written(viaSteps.user.id, viaSteps.email)];
+          expect(after).toEqual(before);
+          expect(after[0]).toMatchObject({ hash: '$argon2id$reset', sessions: [], lastLoginAt: null, tries: 2 });
+        }
+      },
+    );
+
     sqlOnly('starts the session one millisecond after a bulk cutoff that is not yet past (R40)', async () => {
       const at = Date.UTC(2026, 10, 23, 15, 0, 0, 500);
       // cutoff offset from the login's instant → where the session must start
@@ -318,12 +343,12 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
           await orm.revocations.revokeAllForUser(u.id, new Date(at + offset), 'logout_all');
           await orm.revocations.revokeSession(u.id, 'some-session', new Date(at + 50), 'logout'); // not a cutoff
         }
-        const session = await sql.logins!.recordSuccess(viaSql.success);
-        const reference = await ctx.storage.atomically(() =>
+        const session = (await sql.logins!.recordSuccess(viaSql.success))!;
+        const reference = (await ctx.storage.atomically(() =>
           recordLoginStepByStep(createRepositories(ctx.storage.fork(), { ...ctx.storage.dialect, sql: undefined }), {
             ...viaSteps.success,
           }),
-        );
+        ))!;
         expect([session.createdAt.getTime(), session.expiresAt.getTime()]).toEqual([expected, expected + ttlMs]);
         expect([reference.createdAt.getTime(), reference.expiresAt.getTime()]).toEqual([expected, expected + ttlMs]);
         const [stored] = await orm.sessions.listUnexpiredForUser(viaSql.user.id, new Date(0));
