@@ -8,9 +8,10 @@
  * Resending a verification link always answers the same, and does its work after the response (R11).
  *
  * Whoever controls the mailbox decides the password (R67): every sign-up keeps its own attempt and password
- * hash, never overwritten by a later one, and while more than one attempt for the address is alive a link
- * completes only with the password chosen at its own sign-up — so a stranger who signs up with someone's
- * address cannot have the owner's click create an account with the stranger's password. A wrong password
+ * hash, never overwritten by a later one, and a link completes only with the password chosen at its own
+ * sign-up while more than one attempt for the address is alive, if it was issued while another was, and always
+ * if it was resent — so a stranger who signs up with someone's address cannot have the owner's click create an
+ * account with the stranger's password. A wrong password
  * counts toward the address's login lockout (R19), so a link is no password-guessing oracle. Creating the
  * account removes every other attempt of the address, and so kills their links, in the same transaction.
  */
@@ -35,8 +36,9 @@ export function assertNewPasswordAllowed(deps: Pick<ServiceDeps, 'passwordPolicy
 const RESEND_JOB = 'resend_verification';
 
 /**
- * The link purposes verifyEmail accepts, and no other endpoint does (R24). A `email_verification_password` link
- * completes a sign-up attempt only with that attempt's password (R67); see the resend job and verifyEmail.
+ * The link purposes verifyEmail accepts, and no other endpoint does (R24). An `email_verification_password`
+ * link completes a sign-up attempt only with that attempt's password (R67): see register, the resend job and
+ * verifyEmail.
  */
 const VERIFICATION_PURPOSES = [
   'email_verification',
@@ -206,7 +208,18 @@ export function createRegistrationService(
             now,
             MAX_PENDING_ATTEMPTS_PER_ADDRESS,
           );
-          await issueLink(tx, attempt.id, input.email, request, 'email_verification');
+          // Another attempt live beside this one: this link needs its own password for its whole life, not only
+          // while the other stays live — the other, perhaps the owner's, may lapse first and would otherwise leave
+          // this one, perhaps a stranger's, completing with the token alone (R67). Two sign-ups committing at
+          // the same instant may not see each other; then each link still asks while both are live.
+          const contested = (await tx.pendingRegistrations.countLive(input.email, now)) > 1;
+          await issueLink(
+            tx,
+            attempt.id,
+            input.email,
+            request,
+            contested ? 'email_verification_password' : 'email_verification',
+          );
         });
         return pendingResult;
       }
@@ -249,10 +262,13 @@ export function createRegistrationService(
       if (attempt) {
         const now = deps.clock.now();
         if (attempt.expiresAt <= now) throw invalid();
-        // The password is needed when the link says so (a resent link, see the resend job) or while another
-        // attempt is live. Only live attempts count: an expired one can never be completed, so it is no rival to
-        // decide between, and whether its row is still stored depends on when housekeeping ran. The common case
-        // it would catch is the owner signing up again after their first link lapsed, who needs the token alone.
+        // The password is needed when the link says so — a resent link (see the resend job), or one issued while
+        // another attempt of the address was live (see register) — or while another attempt is live now. So a
+        // link that ever shared its address with a live rival asks, whichever of the two lapses first. Expired
+        // attempts are not counted here: an expired one can never be completed, whether its row is still stored
+        // depends on when housekeeping ran, and the usual case it would catch is the owner signing up again after
+        // their own link lapsed, who gets the token-alone link. A sign-up made when no other was live has no
+        // rival; a stranger's is then the mail's "did not sign up? ignore this email" case (docs/registration.md).
         const needsPassword =
           link.purpose === 'email_verification_password' ||
           (await repos.pendingRegistrations.countLive(attempt.email, now)) > 1;

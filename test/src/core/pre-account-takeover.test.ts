@@ -4,7 +4,8 @@
  * password the stranger knows, whichever mailed link the owner follows; each sign-up attempt keeps its own
  * password; while several attempts are pending a link needs its own attempt's password, and a missing or wrong
  * one neither uses the link up nor escapes the address's lockout; creating the account kills every other
- * attempt's link; racing verifications of two attempts make one account.
+ * attempt's link; racing verifications of two attempts make one account. A link issued beside another live
+ * attempt, or resent, asks for its password for its whole life — even once it is the address's only attempt.
  */
 import { createManualClock } from '@regstack/server';
 import { getRegstackErrorCode } from '@regstack/shared';
@@ -211,6 +212,29 @@ describeEachBackend('pre-account takeover: lockout and limits (R67, R17, R19)', 
       );
       await caller.verifyEmail({ token: link });
       expect((await caller.login({ email, password: VICTIM_PASSWORD })).status).toBe('authenticated');
+    } finally {
+      await t.regstack.close();
+    }
+  });
+
+  it("a stranger's sign-up made while the owner's was pending still needs its password after the owner's lapses", async () => {
+    const clock = createManualClock();
+    const t = await startRegstack(ctx.url, {}, { clock });
+    try {
+      const caller = t.regstack.createCaller();
+      const email = 'outlived-rival@example.com';
+      await caller.register({ email, password: VICTIM_PASSWORD });
+      clock.advance(12 * 3600_000);
+      await caller.register({ email, password: ATTACKER_PASSWORD });
+      await t.regstack.drainOutbox();
+      // The newest mail in the owner's box is the stranger's attempt's link.
+      const link = t.mailbox.tokenFor(email, 'verify')!;
+      // The owner's own attempt lapses: the stranger's is now the only live one.
+      clock.advance(12 * 3600_000 + 60_000);
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+      expect(await codeOf(caller.verifyEmail({ token: link, password: VICTIM_PASSWORD }))).toBe('INVALID_CREDENTIALS');
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+      expect(await codeOf(caller.login({ email, password: ATTACKER_PASSWORD }))).toBe('INVALID_CREDENTIALS');
     } finally {
       await t.regstack.close();
     }
