@@ -71,11 +71,23 @@ export function createOneTimeTokenRepository(em: EntityManager, dialect: Dialect
       return em.nativeDelete(OneTimeTokenSchema, { subjectId });
     },
 
-    /** A live token of this purpose, without consuming it (to check a new password before redeeming). */
-    findLive(tokenHash: string, purpose: TokenPurpose, now: Date): Promise<OneTimeToken | null> {
+    /**
+     * A live token of this purpose (or of one of these purposes), without consuming it (to check a password
+     * before redeeming). The caller redeems it with `consumeOnce` under the purpose the token was found with.
+     */
+    findLive(
+      tokenHash: string,
+      purpose: TokenPurpose | readonly TokenPurpose[],
+      now: Date,
+    ): Promise<OneTimeToken | null> {
       return em.findOne(
         OneTimeTokenSchema,
-        { tokenHash, purpose, usedAt: null, expiresAt: { $gt: now } },
+        {
+          tokenHash,
+          purpose: typeof purpose === 'string' ? purpose : { $in: [...purpose] },
+          usedAt: null,
+          expiresAt: { $gt: now },
+        },
         { disableIdentityMap: true },
       );
     },

@@ -8,14 +8,15 @@
  * Resending a verification link always answers the same, and does its work after the response (R11).
  *
  * Whoever controls the mailbox decides the password (R67): every sign-up keeps its own attempt and password
- * hash, never overwritten by a later one, and while more than one attempt for the address is alive a link
- * completes only with the password chosen at its own sign-up — so a stranger who signs up with someone's
- * address cannot have the owner's click create an account with the stranger's password. A wrong password
+ * hash, never overwritten by a later one, and a link completes only with the password chosen at its own
+ * sign-up while more than one attempt for the address is alive, if it was issued while another was, and always
+ * if it was resent — so a stranger who signs up with someone's address cannot have the owner's click create an
+ * account with the stranger's password. A wrong password
  * counts toward the address's login lockout (R19), so a link is no password-guessing oracle. Creating the
  * account removes every other attempt of the address, and so kills their links, in the same transaction.
  */
 import type { RegisterResult } from '@regstack/shared';
-import type { PendingRegistration } from '../db/entities/index.ts';
+import type { PendingRegistration, TokenPurpose } from '../db/entities/index.ts';
 import { derivedOutboxId } from '../email/mailer.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
@@ -35,6 +36,17 @@ export function assertNewPasswordAllowed(deps: Pick<ServiceDeps, 'passwordPolicy
 const RESEND_JOB = 'resend_verification';
 
 /**
+ * The link purposes verifyEmail accepts, and no other endpoint does (R24). An `email_verification_password`
+ * link completes a sign-up attempt only with that attempt's password (R67): see register, the resend job and
+ * verifyEmail.
+ */
+const VERIFICATION_PURPOSES = [
+  'email_verification',
+  'email_verification_password',
+] as const satisfies readonly TokenPurpose[];
+type VerificationPurpose = (typeof VERIFICATION_PURPOSES)[number];
+
+/**
  * The most sign-up attempts one address keeps alive; a newer one pushes out the oldest. Together with the
  * per-recipient mail limit (R21) this bounds what a flood of sign-ups for one address can store.
  */
@@ -46,20 +58,25 @@ export function createRegistrationService(
 ) {
   const verificationTtlMs = deps.config.verificationTokenTtlSeconds * 1000;
 
-  /** Issues a link for `subjectId` and queues its mail, in the caller's transaction (R65). */
+  /**
+   * Issues a link for `subjectId` and queues its mail, in the caller's transaction (R65). The new link replaces
+   * the subject's earlier verification links of either purpose (R27).
+   */
   async function issueLink(
     repos: Repositories,
     subjectId: string,
     email: string,
     request: RequestMeta,
+    purpose: VerificationPurpose,
     mailId?: string,
   ) {
     const now = deps.clock.now();
     const { token, hash } = generateOneTimeToken();
+    await repos.oneTimeTokens.revokeAllForSubject(subjectId, now, VERIFICATION_PURPOSES);
     await repos.oneTimeTokens.issue(
       {
         tokenHash: hash,
-        purpose: 'email_verification',
+        purpose,
         subjectId,
         expiresAt: new Date(now.getTime() + verificationTtlMs),
       },
@@ -74,11 +91,17 @@ export function createRegistrationService(
     deps.events.emit('verification_requested', { email, request });
   }
 
-  async function sendVerification(subjectId: string, email: string, request: RequestMeta, mailId?: string) {
+  async function sendVerification(
+    subjectId: string,
+    email: string,
+    request: RequestMeta,
+    purpose: VerificationPurpose,
+    mailId?: string,
+  ) {
     // Over the per-recipient limit (R21): send nothing and keep the earlier link alive.
     if (!(await deps.mailer.reserve(email))) return;
     // The new link and its mail are stored together, or neither is (R65).
-    await atomically(deps, (repos) => issueLink(repos, subjectId, email, request, mailId));
+    await atomically(deps, (repos) => issueLink(repos, subjectId, email, request, purpose, mailId));
   }
 
   /**
@@ -116,16 +139,22 @@ export function createRegistrationService(
     const mailId = derivedOutboxId(job.id, 'mail');
     if (await repos.emailOutbox.findById(mailId)) return;
     // A resend re-links the newest live attempt only: it is the sign-up most likely still in progress, and one
-    // mail per resend keeps within the mail limit. Older attempts keep their own links; if the newest attempt
-    // is not the reader's, its link asks for a password they do not know (R67), and signing up again makes a
-    // newer attempt of their own.
+    // mail per resend keeps within the mail limit. Older attempts keep their own links.
+    //
+    // The resent link always needs the attempt's password (R67), however many attempts are live: anyone may
+    // ask for a resend, so it proves nothing about who chose that password. Without this, a stranger's attempt
+    // that outlived the owner's own (or pushed it out) would be the one live attempt, the owner's resend would
+    // mail its link, and the owner's click would create the account with the stranger's password.
     const pending = await repos.pendingRegistrations.findNewestLive(email, deps.clock.now());
     if (pending) {
-      await sendVerification(pending.id, pending.email, request, mailId);
+      await sendVerification(pending.id, pending.email, request, 'email_verification_password', mailId);
       return;
     }
+    // An account made without verification already has the password its owner chose: its link needs none.
     const user = await repos.users.findByEmail(email);
-    if (user && !user.isVerified && user.isActive) await sendVerification(user.id, user.email, request, mailId);
+    if (user && !user.isVerified && user.isActive) {
+      await sendVerification(user.id, user.email, request, 'email_verification', mailId);
+    }
   });
 
   return {
@@ -179,7 +208,18 @@ export function createRegistrationService(
             now,
             MAX_PENDING_ATTEMPTS_PER_ADDRESS,
           );
-          await issueLink(tx, attempt.id, input.email, request);
+          // Another attempt live beside this one: this link needs its own password for its whole life, not only
+          // while the other stays live — the other, perhaps the owner's, may lapse first and would otherwise leave
+          // this one, perhaps a stranger's, completing with the token alone (R67). Two sign-ups committing at
+          // the same instant may not see each other; then each link still asks while both are live.
+          const contested = (await tx.pendingRegistrations.countLive(input.email, now)) > 1;
+          await issueLink(
+            tx,
+            attempt.id,
+            input.email,
+            request,
+            contested ? 'email_verification_password' : 'email_verification',
+          );
         });
         return pendingResult;
       }
@@ -206,9 +246,9 @@ export function createRegistrationService(
     },
 
     /**
-     * Follows a verification link: creates the account (or marks it verified). Single use (R26). While more
-     * than one sign-up for the address is alive, the link needs the password of its own sign-up (R67); a
-     * missing or wrong one leaves the link usable.
+     * Follows a verification link: creates the account (or marks it verified). Single use (R26). A resent link,
+     * or any link while more than one sign-up for the address is alive, needs the password of its own sign-up
+     * (R67); a missing or wrong one leaves the link usable.
      */
     async verifyEmail(input: { token: string; password?: string | undefined }, request: RequestMeta) {
       const repos = openRepos(deps);
@@ -216,17 +256,26 @@ export function createRegistrationService(
       const invalid = () => new RegstackError('INVALID_OR_EXPIRED_TOKEN', 'This link is invalid or has expired');
       const tokenHash = hashOneTimeToken(input.token);
       // Read, not redeemed: the password step below must not use the link up.
-      const link = await repos.oneTimeTokens.findLive(tokenHash, 'email_verification', deps.clock.now());
+      const link = await repos.oneTimeTokens.findLive(tokenHash, VERIFICATION_PURPOSES, deps.clock.now());
       if (!link) throw invalid();
       const attempt = await repos.pendingRegistrations.findById(link.subjectId);
       if (attempt) {
         const now = deps.clock.now();
         if (attempt.expiresAt <= now) throw invalid();
-        const rivals = (await repos.pendingRegistrations.countLive(attempt.email, now)) > 1;
-        if (rivals && input.password === undefined) {
+        // The password is needed when the link says so — a resent link (see the resend job), or one issued while
+        // another attempt of the address was live (see register) — or while another attempt is live now. So a
+        // link that ever shared its address with a live rival asks, whichever of the two lapses first. Expired
+        // attempts are not counted here: an expired one can never be completed, whether its row is still stored
+        // depends on when housekeeping ran, and the usual case it would catch is the owner signing up again after
+        // their own link lapsed, who gets the token-alone link. A sign-up made when no other was live has no
+        // rival; a stranger's is then the mail's "did not sign up? ignore this email" case (docs/registration.md).
+        const needsPassword =
+          link.purpose === 'email_verification_password' ||
+          (await repos.pendingRegistrations.countLive(attempt.email, now)) > 1;
+        if (needsPassword && input.password === undefined) {
           throw new RegstackError(
             'PASSWORD_REQUIRED',
-            'More than one sign-up for this address is waiting. Enter the password you chose when you signed up.',
+            'To confirm this sign-up is yours, enter the password you chose when you signed up.',
             { fieldErrors: { password: ['Enter the password you chose when you signed up'] } },
           );
         }
@@ -239,7 +288,8 @@ export function createRegistrationService(
       // unique-key conflict).
       const { dto, created } = await atomically(deps, async (tx) => {
         const now = deps.clock.now();
-        const consumed = await tx.oneTimeTokens.consumeOnce(tokenHash, 'email_verification', now);
+        // Redeemed under the purpose it was found with: a link never changes kind between the check and here.
+        const consumed = await tx.oneTimeTokens.consumeOnce(tokenHash, link.purpose, now);
         if (!consumed) throw invalid();
         if (attempt) {
           const claimed = await tx.pendingRegistrations.claimOnce(attempt.id, now);

@@ -4,7 +4,8 @@
  * password the stranger knows, whichever mailed link the owner follows; each sign-up attempt keeps its own
  * password; while several attempts are pending a link needs its own attempt's password, and a missing or wrong
  * one neither uses the link up nor escapes the address's lockout; creating the account kills every other
- * attempt's link; racing verifications of two attempts make one account.
+ * attempt's link; racing verifications of two attempts make one account. A link issued beside another live
+ * attempt, or resent, asks for its password for its whole life — even once it is the address's only attempt.
  */
 import { createManualClock } from '@regstack/server';
 import { getRegstackErrorCode } from '@regstack/shared';
@@ -216,6 +217,29 @@ describeEachBackend('pre-account takeover: lockout and limits (R67, R17, R19)', 
     }
   });
 
+  it("a stranger's sign-up made while the owner's was pending still needs its password after the owner's lapses", async () => {
+    const clock = createManualClock();
+    const t = await startRegstack(ctx.url, {}, { clock });
+    try {
+      const caller = t.regstack.createCaller();
+      const email = 'outlived-rival@example.com';
+      await caller.register({ email, password: VICTIM_PASSWORD });
+      clock.advance(12 * 3600_000);
+      await caller.register({ email, password: ATTACKER_PASSWORD });
+      await t.regstack.drainOutbox();
+      // The newest mail in the owner's box is the stranger's attempt's link.
+      const link = t.mailbox.tokenFor(email, 'verify')!;
+      // The owner's own attempt lapses: the stranger's is now the only live one.
+      clock.advance(12 * 3600_000 + 60_000);
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+      expect(await codeOf(caller.verifyEmail({ token: link, password: VICTIM_PASSWORD }))).toBe('INVALID_CREDENTIALS');
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+      expect(await codeOf(caller.login({ email, password: ATTACKER_PASSWORD }))).toBe('INVALID_CREDENTIALS');
+    } finally {
+      await t.regstack.close();
+    }
+  });
+
   it('an address keeps only its newest five attempts: older links die, newer ones still need their password', async () => {
     const t = await startRegstack(ctx.url, { email: { recipientRateLimit: '100/10 minutes' } });
     try {
@@ -236,6 +260,119 @@ describeEachBackend('pre-account takeover: lockout and limits (R67, R17, R19)', 
       expect(await codeOf(caller.verifyEmail({ token: links[2]! }))).toBe('PASSWORD_REQUIRED');
       await caller.verifyEmail({ token: links[2]!, password: 'repeated sign-up 2' });
       expect((await caller.login({ email, password: 'repeated sign-up 2' })).status).toBe('authenticated');
+    } finally {
+      await t.regstack.close();
+    }
+  });
+});
+
+describeEachBackend('pre-account takeover: resent links (R67, R24, R27)', (ctx) => {
+  const DAY = 24 * 3600_000;
+
+  /** Asks for a resend and returns the link its mail carries. */
+  async function resend(t: TestRegstack, email: string): Promise<string> {
+    const before = t.mailbox.messages.length;
+    expect(await t.regstack.createCaller().resendVerification({ email })).toEqual({ status: 'accepted' });
+    await t.regstack.settle();
+    await t.regstack.drainOutbox();
+    const mail = t.mailbox.messages.slice(before).find((m) => m.to === email && /verify\?token=/.test(m.text));
+    if (!mail) throw new Error(`no resent mail for ${email}`);
+    return /verify\?token=([A-Za-z0-9_-]+)/.exec(mail.text)![1]!;
+  }
+
+  it("the owner's attempt expires, a stranger's is the one live: the owner's resend and click never make the stranger's account", async () => {
+    const clock = createManualClock();
+    const t = await startRegstack(ctx.url, {}, { clock });
+    try {
+      const caller = t.regstack.createCaller();
+      const email = 'resend-hijack@example.com';
+      await caller.register({ email, password: VICTIM_PASSWORD });
+      clock.advance(DAY / 2);
+      await caller.register({ email, password: ATTACKER_PASSWORD });
+      // The owner's attempt lapses; the stranger's, made later, is now the address's only live attempt.
+      clock.advance(DAY / 2 + 60_000);
+      await t.regstack.drainOutbox();
+
+      const link = await resend(t, email);
+      // The click alone does not complete it, and neither does the owner's own password; neither uses it up.
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+      expect(await codeOf(caller.verifyEmail({ token: link, password: VICTIM_PASSWORD }))).toBe('INVALID_CREDENTIALS');
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+      // No account exists: nobody can sign in with the stranger's password.
+      expect(await codeOf(caller.login({ email, password: ATTACKER_PASSWORD }))).toBe('INVALID_CREDENTIALS');
+
+      // The owner signs up again: that link, with the owner's password, makes the account with it.
+      const own = await (async () => {
+        const before = t.mailbox.messages.length;
+        await caller.register({ email, password: VICTIM_PASSWORD });
+        await t.regstack.drainOutbox();
+        return /verify\?token=([A-Za-z0-9_-]+)/.exec(t.mailbox.messages.slice(before)[0]!.text)![1]!;
+      })();
+      await caller.verifyEmail({ token: own, password: VICTIM_PASSWORD });
+      expect((await caller.login({ email, password: VICTIM_PASSWORD })).status).toBe('authenticated');
+      expect(await codeOf(caller.login({ email, password: ATTACKER_PASSWORD }))).toBe('INVALID_CREDENTIALS');
+      expect(await codeOf(caller.verifyEmail({ token: link, password: ATTACKER_PASSWORD }))).toBe(
+        'INVALID_OR_EXPIRED_TOKEN',
+      );
+    } finally {
+      await t.regstack.close();
+    }
+  });
+
+  it('a resent link needs its attempt password even when it is the only attempt; a fresh single link does not', async () => {
+    const t = await startRegstack(ctx.url, { loginLockoutThreshold: 3 });
+    try {
+      const caller = t.regstack.createCaller();
+      // The ordinary flow is unchanged: one sign-up, its mailed link, the token alone.
+      const plain = 'resend-plain@example.com';
+      await caller.register({ email: plain, password: VICTIM_PASSWORD });
+      await t.regstack.drainOutbox();
+      const { user } = await caller.verifyEmail({ token: t.mailbox.tokenFor(plain, 'verify')! });
+      expect(user).toMatchObject({ email: plain, isVerified: true });
+
+      const email = 'resend-single@example.com';
+      await caller.register({ email, password: VICTIM_PASSWORD });
+      await t.regstack.drainOutbox();
+      const first = t.mailbox.tokenFor(email, 'verify')!;
+      const link = await resend(t, email);
+      // The resent link replaces the first one (R27).
+      expect(await codeOf(caller.verifyEmail({ token: first }))).toBe('INVALID_OR_EXPIRED_TOKEN');
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+      // Wrong passwords count toward the address's lockout, with the login form, and leave the link usable.
+      expect(await codeOf(caller.verifyEmail({ token: link, password: 'guess number one' }))).toBe(
+        'INVALID_CREDENTIALS',
+      );
+      expect(await codeOf(caller.login({ email, password: 'guess number two' }))).toBe('INVALID_CREDENTIALS');
+      expect(await codeOf(caller.verifyEmail({ token: link, password: 'guess number three' }))).toBe(
+        'INVALID_CREDENTIALS',
+      );
+      expect(await codeOf(caller.verifyEmail({ token: link, password: VICTIM_PASSWORD }))).toBe('TOO_MANY_ATTEMPTS');
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+    } finally {
+      await t.regstack.close();
+    }
+  });
+
+  it('a resent link with the right password makes the account; other endpoints refuse it without using it up (R24)', async () => {
+    const t = await startRegstack(ctx.url);
+    try {
+      const caller = t.regstack.createCaller();
+      const email = 'resend-right@example.com';
+      await caller.register({ email, password: VICTIM_PASSWORD });
+      await t.regstack.drainOutbox();
+      const link = await resend(t, email);
+      expect(await codeOf(caller.resetPassword({ token: link, newPassword: 'a password of the presenter' }))).toBe(
+        'INVALID_OR_EXPIRED_TOKEN',
+      );
+      expect(await codeOf(caller.account.confirmEmailChange({ token: link }))).toBe('INVALID_OR_EXPIRED_TOKEN');
+      // Still a live verification link, and still one that asks for the password.
+      expect(await codeOf(caller.verifyEmail({ token: link }))).toBe('PASSWORD_REQUIRED');
+      const { user } = await caller.verifyEmail({ token: link, password: VICTIM_PASSWORD });
+      expect(user).toMatchObject({ email, isVerified: true });
+      expect((await caller.login({ email, password: VICTIM_PASSWORD })).status).toBe('authenticated');
+      expect(await codeOf(caller.verifyEmail({ token: link, password: VICTIM_PASSWORD }))).toBe(
+        'INVALID_OR_EXPIRED_TOKEN',
+      );
     } finally {
       await t.regstack.close();
     }

@@ -3,8 +3,11 @@
  * with the owner's address (before or after the owner), and the owner follows a mailed link (the stranger's
  * attempt's or their own). In no order, with no link, does the account end up with the stranger's password.
  * The wire answers: PASSWORD_REQUIRED is a 400 with its stable code and a `password` field error, a wrong
- * password a 401 INVALID_CREDENTIALS, a lock a 429 with Retry-After — none of them uses the link up.
+ * password a 401 INVALID_CREDENTIALS, a lock a 429 with Retry-After — none of them uses the link up. And the
+ * pre-hijack through a resend: the owner's attempt lapses, the stranger's is the one live, the owner asks for a
+ * resend and follows it — the resent link asks for the password and the stranger's account is never made.
  */
+import { createManualClock } from '@regstack/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
@@ -100,5 +103,49 @@ describeEachBackend('pre-account takeover over HTTP (R67)', (ctx) => {
     expect(error(login).data.regstackCode).toBe('TOO_MANY_ATTEMPTS');
     const stillAsks = await api.mutation('auth.verifyEmail', { token: link });
     expect(error(stillAsks).data.regstackCode).toBe('PASSWORD_REQUIRED');
+  });
+});
+
+describeEachBackend('pre-account takeover through a resend, over HTTP (R67)', (ctx) => {
+  it("the owner's resend links the stranger's attempt: 400 PASSWORD_REQUIRED, never the stranger's account", async () => {
+    const clock = createManualClock();
+    const t = await startRegstack(ctx.url, {}, { clock });
+    const server = await t.regstack.listen({ port: 0 });
+    try {
+      const api = rawClient(server.url);
+      const email = 'http-resend-hijack@example.com';
+      expect((await api.mutation('auth.register', { email, password: VICTIM_PASSWORD })).status).toBe(200);
+      clock.advance(12 * 3600_000);
+      expect((await api.mutation('auth.register', { email, password: ATTACKER_PASSWORD })).status).toBe(200);
+      // The owner's attempt lapses; the stranger's is the address's one live attempt.
+      clock.advance(12 * 3600_000 + 60_000);
+      await t.regstack.drainOutbox();
+
+      const before = t.mailbox.messages.length;
+      const resent = await api.mutation('auth.resendVerification', { email });
+      expect(resent.status).toBe(200);
+      await t.regstack.settle();
+      await t.regstack.drainOutbox();
+      const mail = t.mailbox.messages.slice(before).find((m) => m.to === email);
+      const token = /verify\?token=([A-Za-z0-9_-]+)/.exec(mail?.text ?? '')![1]!;
+
+      const asked = await api.mutation('auth.verifyEmail', { token });
+      expect(asked.status).toBe(400);
+      expect(error(asked).data).toMatchObject({
+        regstackCode: 'PASSWORD_REQUIRED',
+        fieldErrors: { password: [expect.any(String)] },
+      });
+      const refused = await api.mutation('auth.verifyEmail', { token, password: VICTIM_PASSWORD });
+      expect(refused.status).toBe(401);
+      expect(error(refused).data.regstackCode).toBe('INVALID_CREDENTIALS');
+      const again = await api.mutation('auth.verifyEmail', { token });
+      expect(error(again).data.regstackCode).toBe('PASSWORD_REQUIRED');
+      // No account was made: the stranger's password opens nothing.
+      const stranger = await api.mutation('auth.login', { email, password: ATTACKER_PASSWORD });
+      expect(stranger.status).toBe(401);
+    } finally {
+      await server.close();
+      await t.regstack.close();
+    }
   });
 });

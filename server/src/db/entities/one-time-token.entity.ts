@@ -3,10 +3,20 @@
  * stored (R23), under a unique index so lookup is by hash. A token is bound to its purpose and subject
  * (a user id, or a pending registration id for sign-up verification) and, for email change, to the target
  * address (R24). `used_at` is set by one conditional write, which is what makes a token single-use (R26).
+ *
+ * `email_verification_password` is a verification link that completes only with its sign-up attempt's password
+ * (R67): one sent by a resend, or one issued while another attempt for the address was pending. It is its own
+ * purpose, not a flag, so it needs no new column (the value fits `purpose`'s 32 characters, and no constraint
+ * lists the values), and every endpoint but verifyEmail refuses it without consuming it (R24).
  */
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 
-export const TOKEN_PURPOSES = ['email_verification', 'password_reset', 'email_change'] as const;
+export const TOKEN_PURPOSES = [
+  'email_verification',
+  'email_verification_password',
+  'password_reset',
+  'email_change',
+] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 export const OneTimeTokenSchema = defineEntity({
