@@ -73,8 +73,8 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
   register(input: RegstackInputs['register']): Promise<RegstackOutputs['register']>;
   /**
    * `verifyEmail` with the token from the verification link. Does not sign in. When several sign-ups for the
-   * address are pending it fails with PASSWORD_REQUIRED (the link stays usable): ask for the password chosen at
-   * sign-up and call again with `{ token, password }`.
+   * address are pending, or the link was resent, it fails with PASSWORD_REQUIRED (the link stays usable): ask for
+   * the password chosen at sign-up and call again with `{ token, password }`.
    */
   verifyEmail(input: RegstackInputs['verifyEmail']): Promise<RegstackOutputs['verifyEmail']>;
   /** `resendVerification`: always the same answer, whether or not the address has an account. */

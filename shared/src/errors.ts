@@ -19,7 +19,7 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   FORBIDDEN: 'Authenticated, but not allowed to do this (e.g. not an active superuser, R46).',
   INVALID_OR_EXPIRED_TOKEN: 'The one-time token is unknown, already used, expired or for another purpose (R24–R26).',
   PASSWORD_REQUIRED:
-    'Several sign-ups for this address are pending: the verification link completes only with the password chosen at its sign-up; the link is not used up (R67).',
+    'This verification link completes only with the password chosen at its sign-up (several sign-ups pending for the address, or a resent link); the link is not used up (R67).',
   EMAIL_NOT_VERIFIED: 'The account exists but its email address has not been verified yet.',
   REGISTRATION_DISABLED: 'Self-service registration is turned off (`allowRegistration=false`).',
   FEATURE_DISABLED: 'The procedure belongs to an optional feature that this deployment has turned off.',

@@ -17,9 +17,9 @@ export const registerInput = z.strictObject({
   fullName: fullNameSchema.optional(),
 });
 /**
- * `password` is the one chosen at the sign-up the link belongs to. It is needed only when more than one sign-up
- * for the address is pending (the server then answers PASSWORD_REQUIRED), so that a link never creates an
- * account with a password its clicker did not choose (R67).
+ * `password` is the one chosen at the sign-up the link belongs to. It is needed when more than one sign-up for the
+ * address is pending, or the link was resent (the server then answers PASSWORD_REQUIRED), so that a link never
+ * creates an account with a password its clicker did not choose (R67).
  */
 export const verifyEmailInput = z.strictObject({ token: oneTimeTokenSchema, password: passwordInputSchema.optional() });
 export const resendVerificationInput = z.strictObject({ email: emailSchema });

@@ -49,7 +49,7 @@ export const PAGES_JS = `"use strict";
   var signUpPassword = document.getElementById("rs-password");
   // By stable code, never by message (SPEC §5).
   var MESSAGES = {
-    PASSWORD_REQUIRED: "More than one sign-up for this address is waiting. To confirm it is yours, enter the password you chose when you signed up.",
+    PASSWORD_REQUIRED: 'To confirm this sign-up is yours, enter the password you chose when you signed up.',
     INVALID_CREDENTIALS: "That is not the password of the sign-up this link belongs to. If you signed up more than once, each email's link needs the password of its own sign-up; you can also sign up again.",
     INVALID_OR_EXPIRED_TOKEN: "This link is invalid or has expired.",
     TOO_MANY_ATTEMPTS: "Too many wrong passwords for this address.",

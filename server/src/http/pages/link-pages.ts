@@ -4,7 +4,8 @@
  * sent with a strict CSP (no inline code, `'self'` only, no framing), `Referrer-Policy: no-referrer` and
  * `Cache-Control: no-store` (R29, R59); every reflected value is HTML-escaped (R60); password fields carry
  * the right `autocomplete` so password managers work (R61). The verify page holds a hidden password step that
- * its script reveals when the server answers PASSWORD_REQUIRED (several sign-ups pending for the address, R67).
+ * its script reveals when the server answers PASSWORD_REQUIRED (several sign-ups pending for the address, or a
+ * resent link, R67).
  */
 import { escapeHtml } from '../../email/templates.ts';
 
