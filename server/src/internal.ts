@@ -13,9 +13,12 @@ export type { Dialect, SchemaState, SqliteSynchronous } from './db/drivers.ts';
 export {
   ALL_ENTITIES,
   type AuditEvent,
+  AuditEventSchema,
   type Claim,
   type EmailOutbox,
+  EmailOutboxSchema,
   type LoginAttempt,
+  LoginAttemptSchema,
   type MfaCode,
   type OneTimeToken,
   type PendingRegistration,
@@ -28,6 +31,21 @@ export {
 export { newId } from './db/ids.ts';
 export { startSqliteCheckpointer } from './db/sqlite-checkpointer.ts';
 export { type OpenStorageOptions, openStorage, type Storage } from './db/storage.ts';
+export {
+  accountExistsEmail,
+  BUILT_IN_TEMPLATES,
+  checkTemplateSource,
+  createMailer,
+  formatDuration,
+  type Mailer,
+  type MailerOptions,
+  placeholdersOf,
+  type RenderedEmail,
+  sanitizeSubject,
+  verificationEmail,
+} from './email/index.ts';
+export { DEFAULT_OUTBOX_RETRY, outboxRetry, outboxRetryDelayMs } from './email/mailer.ts';
+export { createEventBus, type EventBus } from './events.ts';
 export { createNodeServer } from './http/node-server.ts';
 export {
   createRepositories,
@@ -37,4 +55,33 @@ export {
   reserveStepByStep,
   type TryWindow,
 } from './repositories/index.ts';
-export { defaultHashConcurrency } from './security/password-hasher.ts';
+export {
+  type AccessTokenAlgorithm,
+  createTokenService,
+  type TokenService,
+  type TokenServiceOptions,
+} from './security/access-tokens.ts';
+export {
+  Argon2ProcessExitedError,
+  argon2ProcessPid,
+  startArgon2Process,
+  verifyInArgon2Process,
+} from './security/argon2-process.ts';
+export {
+  createOtpHasher,
+  generateOneTimeToken,
+  generateOtpCode,
+  hashOneTimeToken,
+} from './security/one-time-tokens.ts';
+export { createPasswordPolicyChecker } from './security/password-blocklist.ts';
+export {
+  createPasswordHasher,
+  DEFAULT_ARGON2_PARAMETERS,
+  defaultHashConcurrency,
+} from './security/password-hasher.ts';
+export { createSealer, type Sealer } from './security/sealing.ts';
+export {
+  PER_CLIENT_PER_WINDOW,
+  PER_PROCESS_PER_WINDOW,
+  REFUSED_TOKEN_WINDOW_MS,
+} from './services/refused-tokens.ts';

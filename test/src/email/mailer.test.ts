@@ -4,12 +4,9 @@
  * message is dead after an explicit `maxAttempts`, with an `email_failed` event (the time-based give-up and the
  * schedule's shape are in outbox-retry.test.ts).
  */
-import { createManualClock, silentLogger } from '@regstack/server';
+import { createManualClock, createTemplates, type EmailMessage, silentLogger } from '@regstack/server';
+import { createEventBus, createMailer, createSealer, LoginAttemptSchema } from '@regstack/server/internal';
 import { expect, it } from 'vitest';
-import { LoginAttemptSchema } from '../../../server/src/db/entities/index.ts';
-import { createMailer, createTemplates, type EmailMessage } from '../../../server/src/email/index.ts';
-import { createEventBus } from '../../../server/src/events.ts';
-import { createSealer } from '../../../server/src/security/sealing.ts';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { TEST_SECRET } from '../harness/regstack.ts';
 

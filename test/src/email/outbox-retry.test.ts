@@ -16,23 +16,23 @@ import {
   createJsonLogger,
   createManualClock,
   createRegstack,
+  createTemplates,
   type EmailMessage,
   parseConfig,
   type Regstack,
   silentLogger,
   systemClock,
 } from '@regstack/server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EmailOutboxSchema } from '../../../server/src/db/entities/index.ts';
-import { createTemplates } from '../../../server/src/email/index.ts';
 import {
+  createEventBus,
   createMailer,
+  createSealer,
   DEFAULT_OUTBOX_RETRY,
+  EmailOutboxSchema,
   outboxRetry,
   outboxRetryDelayMs,
-} from '../../../server/src/email/mailer.ts';
-import { createEventBus } from '../../../server/src/events.ts';
-import { createSealer } from '../../../server/src/security/sealing.ts';
+} from '@regstack/server/internal';
+import { afterEach, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { TEST_SECRET } from '../harness/regstack.ts';
 import { freePort, startSmtpServer, type TestSmtpServer } from './smtp-test-server.ts';

@@ -4,10 +4,16 @@
  *   { mode: 'transport', options: SesTransportOptions, message: EmailMessage }  → createSesTransport
  *   { mode: 'config', config: RegstackConfigInput, message: EmailMessage }     → createTransportFromConfig
  */
-import { parseConfig, type RegstackConfigInput } from '../../../server/src/config/index.ts';
-import type { EmailMessage, EmailTransport, SesTransportOptions } from '../../../server/src/email/index.ts';
-import { createSesTransport, createTransportFromConfig } from '../../../server/src/email/index.ts';
-import { createJsonLogger } from '../../../server/src/logger.ts';
+import {
+  createJsonLogger,
+  createSesTransport,
+  createTransportFromConfig,
+  type EmailMessage,
+  type EmailTransport,
+  parseConfig,
+  type RegstackConfigInput,
+  type SesTransportOptions,
+} from '@regstack/server';
 
 export type SesChildJob =
   | { mode: 'transport'; options: SesTransportOptions; message: EmailMessage }

@@ -4,9 +4,10 @@
  * message for the right recipient; an error answer rejects `send`, so the outbox retries. The sends run in a plain
  * Node child process (`clean-node.ts` says why); the fake SES server and every assertion stay here.
  */
+
+import { createTemplates, type EmailMessage } from '@regstack/server';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTemplates, type EmailMessage } from '../../../server/src/email/index.ts';
 import { runSesInCleanNode } from './clean-node.ts';
 import { startSesServer, type TestSesServer } from './ses-test-server.ts';
 

@@ -4,14 +4,15 @@
  * and every failure — server down, wrong password, no STARTTLS, untrusted certificate — rejecting `send`, so
  * the outbox retries instead of losing the message.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+
 import {
   createSmtpTransport,
   createTemplates,
   type EmailMessage,
   type EmailTransport,
   type SmtpTransportOptions,
-} from '../../../server/src/email/index.ts';
+} from '@regstack/server';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   addressOf,
   DEFAULT_SMTP_USERS,

@@ -6,24 +6,28 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRegstack, parseConfig, silentLogger } from '@regstack/server';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
-  accountExistsEmail,
-  BUILT_IN_TEMPLATES,
-  checkTemplateSource,
+  createRegstack,
   createTemplates,
   EMAIL_KINDS,
   type EmailKind,
   type EmailTemplates,
+  parseConfig,
+  silentLogger,
+  TEMPLATE_VARIABLES,
+  TemplateError,
+} from '@regstack/server';
+import {
+  accountExistsEmail,
+  BUILT_IN_TEMPLATES,
+  checkTemplateSource,
   formatDuration,
   placeholdersOf,
   type RenderedEmail,
   sanitizeSubject,
-  TEMPLATE_VARIABLES,
-  TemplateError,
   verificationEmail,
-} from '../../../server/src/email/index.ts';
+} from '@regstack/server/internal';
+import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_SECRET } from '../harness/regstack.ts';
 
 const ctx = { appName: 'Acme', baseUrl: 'https://accounts.example.test', uiPrefix: '/account' };

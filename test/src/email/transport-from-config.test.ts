@@ -3,9 +3,15 @@
  * one debug line with a masked recipient and never a password, body or link (R62). (The `ses` case runs in
  * ses-transport.test.ts, in a plain Node process.)
  */
-import { createJsonLogger, parseConfig, type RegstackConfigInput } from '@regstack/server';
+import {
+  createJsonLogger,
+  createTemplates,
+  createTransportFromConfig,
+  type EmailMessage,
+  parseConfig,
+  type RegstackConfigInput,
+} from '@regstack/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createTemplates, createTransportFromConfig, type EmailMessage } from '../../../server/src/email/index.ts';
 import { TEST_SECRET } from '../harness/regstack.ts';
 import { addressOf, freePort, linkIn, startSmtpServer, type TestSmtpServer } from './smtp-test-server.ts';
 

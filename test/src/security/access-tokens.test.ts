@@ -15,14 +15,10 @@ import {
   sign as signWithKey,
   verify as verifyWithKey,
 } from 'node:crypto';
+import { createManualClock } from '@regstack/server';
+import { type AccessTokenAlgorithm, createTokenService, type TokenServiceOptions } from '@regstack/server/internal';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import {
-  type AccessTokenAlgorithm,
-  createTokenService,
-  type TokenServiceOptions,
-} from '../../../server/src/security/access-tokens.ts';
-import { createManualClock } from '../../../server/src/security/clock.ts';
 
 const SECRET = 'test-master-secret-0123456789-abcdefghijklmnop';
 const OLD_SECRET = 'old-master-secret-0123456789-abcdefghijklmnopq';

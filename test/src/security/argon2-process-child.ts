@@ -6,7 +6,7 @@
 import { randomBytes, randomFill } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRegstack, parseConfig, silentLogger } from '@regstack/server';
-import { argon2ProcessPid } from '../../../server/src/security/argon2-process.ts';
+import { argon2ProcessPid } from '@regstack/server/internal';
 
 function niceOf(pid: number | 'self', tid: string | number): number {
   const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');

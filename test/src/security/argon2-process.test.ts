@@ -14,16 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { hash as argon2Hash, argon2id, verify as argon2Verify } from 'argon2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegstackError } from '../../../server/src/errors/regstack-error.ts';
+import { RegstackError } from '@regstack/server';
 import {
   Argon2ProcessExitedError,
   argon2ProcessPid,
+  createPasswordHasher,
   startArgon2Process,
   verifyInArgon2Process,
-} from '../../../server/src/security/argon2-process.ts';
-import { createPasswordHasher } from '../../../server/src/security/password-hasher.ts';
+} from '@regstack/server/internal';
+import { hash as argon2Hash, argon2id, verify as argon2Verify } from 'argon2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runNodeChild } from '../harness/node-child.ts';
 
 const fastOptions = { memoryKib: 1024, iterations: 1, unsafeAllowWeakParametersForTests: true } as const;

@@ -3,13 +3,8 @@
  * binding to the server secret and to the challenge.
  */
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { createOtpHasher, generateOneTimeToken, generateOtpCode, hashOneTimeToken } from '@regstack/server/internal';
 import { describe, expect, it } from 'vitest';
-import {
-  createOtpHasher,
-  generateOneTimeToken,
-  generateOtpCode,
-  hashOneTimeToken,
-} from '../../../server/src/security/one-time-tokens.ts';
 
 const SECRET = 'test-master-secret-0123456789-abcdefghijklmnop';
 

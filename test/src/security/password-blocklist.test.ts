@@ -1,7 +1,8 @@
 // R5: common/breached passwords and context words are refused with a reason; every check is bounded
 // (Kratos HackerOne #3866310). R1/R2 come first, from @regstack/shared; R4: any script or emoji is welcome.
+
+import { createPasswordPolicyChecker } from '@regstack/server/internal';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createPasswordPolicyChecker } from '../../../server/src/security/password-blocklist.ts';
 
 const checker = createPasswordPolicyChecker({ appName: 'Acme Cloud' });
 const codeOf = (password: string, email?: string) => checker.check(password, { email })?.code ?? null;

@@ -1,15 +1,11 @@
 import { availableParallelism } from 'node:os';
+import { RegstackError } from '@regstack/server';
+import { createPasswordHasher, DEFAULT_ARGON2_PARAMETERS, defaultHashConcurrency } from '@regstack/server/internal';
 // R6 (argon2id at OWASP parameters, 128-bit salt, constant-time verify, rehash below policy), R7 (bounded
 // concurrency, bounded queue, shedding with SERVER_BUSY + retryAfterSeconds), R10 (dummy verify with the same
 // parameters), R3 (verify exactly what was given: normalization is the caller's job).
 import { normalizePassword } from '@regstack/shared';
 import { describe, expect, it } from 'vitest';
-import { RegstackError } from '../../../server/src/errors/regstack-error.ts';
-import {
-  createPasswordHasher,
-  DEFAULT_ARGON2_PARAMETERS,
-  defaultHashConcurrency,
-} from '../../../server/src/security/password-hasher.ts';
 
 /** Small parameters so the tests that are not about cost run fast; refused without the flag (see below). */
 const fastOptions = { memoryKib: 1024, iterations: 1, unsafeAllowWeakParametersForTests: true } as const;

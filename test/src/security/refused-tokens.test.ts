@@ -8,15 +8,15 @@
  */
 import { createHmac } from 'node:crypto';
 import { createJsonLogger, createManualClock, createRegstack, parseConfig, type Regstack } from '@regstack/server';
-import { UserSchema } from '@regstack/server/internal';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { AuditEventSchema } from '../../../server/src/db/entities/index.ts';
-import { createTokenService } from '../../../server/src/security/access-tokens.ts';
 import {
+  AuditEventSchema,
+  createTokenService,
   PER_CLIENT_PER_WINDOW,
   PER_PROCESS_PER_WINDOW,
   REFUSED_TOKEN_WINDOW_MS,
-} from '../../../server/src/services/refused-tokens.ts';
+  UserSchema,
+} from '@regstack/server/internal';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../email/smtp-test-server.ts';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { createMailbox, createVerifiedUser, TEST_SECRET } from '../harness/regstack.ts';
