@@ -29,9 +29,8 @@ import { runNodeChild } from '../harness/node-child.ts';
 const fastOptions = { memoryKib: 1024, iterations: 1, unsafeAllowWeakParametersForTests: true } as const;
 /** The async resource type of the argon2 package's native job (its AsyncWorker's resource name). */
 const ARGON2_JOB = 'argon2:HashWorker';
-const moduleUrl = (path: string) => JSON.stringify(fileURLToPath(new URL(path, import.meta.url)));
-const HASHER = moduleUrl('../../../server/src/security/password-hasher.ts');
-const PROCESS = moduleUrl('../../../server/src/security/argon2-process.ts');
+/** `@regstack/server/internal` as the child scripts below import it (they run with our source condition). */
+const INTERNAL = JSON.stringify(import.meta.resolve('@regstack/server/internal'));
 
 /** Runs `work` and returns the async resource types this process created meanwhile. */
 async function resourcesCreatedDuring(work: () => Promise<unknown>): Promise<string[]> {
@@ -232,7 +231,9 @@ describe('the hashing process: calls', () => {
 describe('the hashing process: the host process lifecycle', () => {
   const exec = promisify(execFile);
   const node = (file: string) =>
-    exec(process.execPath, ['--disable-warning=ExperimentalWarning', file], { timeout: 30_000 });
+    exec(process.execPath, ['--conditions=@regstack/source', '--disable-warning=ExperimentalWarning', file], {
+      timeout: 30_000,
+    });
 
   it('keeps the host alive while it starts and while a call is in flight, and lets it exit when idle', async () => {
     // Nothing but the start-up, then the calls, keeps this host's event loop alive: it must print the result and
@@ -240,8 +241,7 @@ describe('the hashing process: the host process lifecycle', () => {
     // await would end it early with code 13).
     const file = await script(
       'idle.mjs',
-      `const { createPasswordHasher } = await import(${HASHER});
-       const { startArgon2Process } = await import(${PROCESS});
+      `const { createPasswordHasher, startArgon2Process } = await import(${INTERNAL});
        await startArgon2Process(10, 3);
        const hasher = createPasswordHasher({ memoryKib: 1024, iterations: 1, unsafeAllowWeakParametersForTests: true });
        const phc = await hasher.hash('child password');
@@ -255,7 +255,7 @@ describe('the hashing process: the host process lifecycle', () => {
     // A worker thread in this role made process.exit abort the host (SIGABRT in the argon2 package's completion).
     const file = await script(
       'exit.mjs',
-      `const { createPasswordHasher } = await import(${HASHER});
+      `const { createPasswordHasher } = await import(${INTERNAL});
        const hasher = createPasswordHasher({ memoryKib: 65536, iterations: 8 });
        const pending = hasher.hash('slow child password');
        setTimeout(() => process.exit(0), 150);
@@ -268,14 +268,18 @@ describe('the hashing process: the host process lifecycle', () => {
   it('ends the hashing process when the host is killed', async () => {
     const file = await script(
       'killed.mjs',
-      `const { startArgon2Process, argon2ProcessPid } = await import(${PROCESS});
+      `const { startArgon2Process, argon2ProcessPid } = await import(${INTERNAL});
        await startArgon2Process(10, 3);
        console.log(argon2ProcessPid());
        setInterval(() => {}, 1000);`,
     );
-    const host = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', file], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const host = spawn(
+      process.execPath,
+      ['--conditions=@regstack/source', '--disable-warning=ExperimentalWarning', file],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const hashingPid = await new Promise<number>((resolve, reject) => {
       host.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
       host.once('exit', () => reject(new Error('the host ended before it started the hashing process')));

@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseConfig } from '@regstack/server';
 import { openStorage, type SqliteSynchronous, startSqliteCheckpointer } from '@regstack/server/internal';
@@ -99,13 +98,11 @@ describe('the SQLite checkpoint thread: the process lifecycle', () => {
     const storage = await openStorage(`sqlite:${join(dir, 'r.db')}`);
     await storage.installSchema();
     await storage.close();
-    const checkpointer = JSON.stringify(
-      fileURLToPath(new URL('../../../server/src/db/sqlite-checkpointer.ts', import.meta.url)),
-    );
+    const internal = JSON.stringify(import.meta.resolve('@regstack/server/internal'));
     const file = join(dir, 'start.mjs');
     writeFileSync(
       file,
-      `const { startSqliteCheckpointer } = await import(${checkpointer});
+      `const { startSqliteCheckpointer } = await import(${internal});
        const statements = [];
        await startSqliteCheckpointer({
          path: ${JSON.stringify(join(dir, 'r.db'))},
@@ -116,9 +113,11 @@ describe('the SQLite checkpoint thread: the process lifecycle', () => {
        console.log(statements.join(';'));`,
     );
     const started = Date.now();
-    const { stdout } = await promisify(execFile)(process.execPath, ['--disable-warning=ExperimentalWarning', file], {
-      timeout: 20_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--conditions=@regstack/source', '--disable-warning=ExperimentalWarning', file],
+      { timeout: 20_000 },
+    );
     expect(stdout.trim()).toBe('pragma wal_autocheckpoint = 0'); // it did start
     expect(Date.now() - started).toBeLessThan(20_000);
   });
