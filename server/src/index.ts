@@ -1,7 +1,8 @@
 /**
- * @regstack/server — production-grade user accounts as a tRPC router. This is the package's public
- * surface; everything not exported here is internal. Today: configuration. `createRegstack()` and the
- * router arrive with the core-accounts work.
+ * @regstack/server — production-grade user accounts as a tRPC router. This is the package's public,
+ * semver-stable surface: `createRegstack()` and the router, configuration, email transports and templates,
+ * the clock, the logger and the error shape. Everything not exported here is internal (the storage layer and
+ * what regstack's own suites and tools need are in `@regstack/server/internal`, with no stability promise).
  */
 export {
   ConfigError,

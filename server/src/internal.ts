@@ -1,6 +1,8 @@
 /**
- * `@regstack/server/internal` — the storage layer, for regstack's own test suites and tools (`regstack
- * migrate`, the bench). Not part of the semver-stable API: hosts use `createRegstack()`.
+ * `@regstack/server/internal` — the storage layer and the building blocks below the router (mailer, event bus,
+ * sealing, tokens, password hashing and policy), for regstack's own test suites and tools (`regstack migrate`,
+ * the bench), so they never reach into `src/` by path. Not part of the semver-stable API: hosts use
+ * `createRegstack()`.
  */
 export {
   type BackendKind,
