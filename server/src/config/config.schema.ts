@@ -388,9 +388,8 @@ export const configSchema = z
      * SQLite: `normal` commits without waiting for the disk; a thread of regstack's flushes the WAL every second,
      * so an OS crash or power cut can undo at most about the last second of commits (a crashed process loses
      * nothing, and the database never corrupts). `full` makes every commit wait for the disk — on the event
-     * loop, since better-sqlite3 is synchronous: every request waits with it (250–600 ms at a time on the bench
-     * machine's busy disk). The lockout and rate-limit counters never wait. See README "Storage". Not in the
-     * Python regstack.
+     * loop, since better-sqlite3 is synchronous: every request waits with it, for as long as a busy disk takes.
+     * The lockout and rate-limit counters never wait. See README "Storage". Not in the Python regstack.
      * @default 'normal'
      */
     sqliteSynchronous: z.enum(['normal', 'full']).default('normal'),

@@ -7,7 +7,7 @@
  * than `alg`, `typ` and `kid` makes the token invalid (R32). Exactly one algorithm is accepted per kind (R31).
  * Every verification failure, whatever its cause, is the same `UNAUTHENTICATED` error so a caller learns nothing
  * about why (the original is kept as `cause` for server logs only). Keys are imported once, at construction:
- * importing an HMAC key per call costs ~5x the throughput (SPEC §2).
+ * importing an HMAC key per call would cost most of the verify throughput (SPEC §2).
  */
 import {
   createHash,

@@ -11,8 +11,8 @@
  * password repeated (`password1234`, `!!dragon2024`, `qwertyqwerty`). Every check is bounded (R5, Kratos
  * HackerOne #3866310): it runs only on passwords that already passed the length limit; the variant search
  * looks at no more than ~4,200 candidate cores of a password of at most 128 code points, each costing a set
- * look-up and an early-exit repetition scan (≈2 ms for the worst inputs found); the context check is a plain
- * substring test against a handful of words capped at 64 characters. No edit distance anywhere.
+ * look-up and an early-exit repetition scan, so even the worst input costs a small fixed amount; the context
+ * check is a plain substring test against a handful of words capped at 64 characters. No edit distance anywhere.
  */
 import { createRequire } from 'node:module';
 import {
@@ -86,7 +86,7 @@ let commonPasswordList: CommonPasswordList | undefined;
 
 function loadCommonPasswords(): CommonPasswordList {
   if (commonPasswordList) return commonPasswordList;
-  // Loaded on first use rather than at import: decompressing ~49k entries takes tens of milliseconds and
+  // Loaded on first use rather than at import: decompressing ~49k entries costs noticeable start-up time and
   // several MB, which a process that never registers anyone (a worker, the CLI) should not pay.
   const require = createRequire(import.meta.url);
   const { dictionary } = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
