@@ -3,7 +3,7 @@
  * code to @regstack/shared without mapping it here is a type error.
  */
 import type { RegstackErrorCode } from '@regstack/shared';
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/unstable-core-do-not-import';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 
 export const TRPC_CODE_OF = {
   VALIDATION_FAILED: 'BAD_REQUEST',
