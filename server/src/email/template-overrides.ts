@@ -11,8 +11,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { EmailKind, KindTemplates } from './template-kinds.ts';
 import { checkTemplateSource } from './template-language.ts';
-import type { EmailKind, KindTemplates } from './templates.ts';
 
 export type TemplateOverrides = Partial<Record<EmailKind, Partial<KindTemplates>>>;
 

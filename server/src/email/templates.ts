@@ -9,8 +9,12 @@
  * - links are built from the configured `base_url` + `ui_prefix` only — templates never see a request, so a
  *   `Host` or `X-Forwarded-Host` header cannot reach a link (R28).
  */
+import { EMAIL_KINDS, type EmailKind, type KindTemplates } from './template-kinds.ts';
 import { fillTemplate } from './template-language.ts';
 import { loadTemplateOverrides, type TemplateOverrides } from './template-overrides.ts';
+
+// The kinds and the shape of one kind's sources live in template-kinds.ts, which the override loader reads too.
+export { EMAIL_KINDS, type EmailKind, type KindTemplates } from './template-kinds.ts';
 
 export interface RenderedEmail {
   subject: string;
@@ -26,18 +30,6 @@ export interface TemplateContext {
   /** Where the pages live (`config.uiPrefix`), e.g. `/account`. */
   uiPrefix: string;
 }
-
-/** Every kind of message regstack sends (also the `kind` stored with each outbox row). */
-export const EMAIL_KINDS = [
-  'verification',
-  'account_exists',
-  'password_reset',
-  'password_changed',
-  'email_change_confirmation',
-  'email_changed',
-  'account_deleted',
-] as const;
-export type EmailKind = (typeof EMAIL_KINDS)[number];
 
 /**
  * Variables every kind offers, except that `verification` leaves out `full_name` and `greeting`: the name on a
@@ -137,13 +129,6 @@ export function formatDuration(seconds: number): string {
   if (seconds >= 3600 && seconds % 3600 === 0) return unit(seconds / 3600, 'hour');
   if (seconds >= 60) return unit(Math.round(seconds / 60), 'minute');
   return unit(Math.max(0, Math.round(seconds)), 'second');
-}
-
-/** One kind's three template sources. */
-export interface KindTemplates {
-  subject: string;
-  text: string;
-  html: string;
 }
 
 // ── Built-in templates ───────────────────────────────────────────────────────────────────────────────────

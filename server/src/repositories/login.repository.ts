@@ -16,10 +16,11 @@
  * test/src/storage/sql-hot-path.test.ts runs both and compares.
  */
 import type { Session, User } from '../db/entities/index.ts';
-import type { NewAuditEvent } from './audit-event.repository.ts';
-import type { RecordedTry, TryWindow } from './login-attempt.repository.ts';
-import { sessionStart } from './session.repository.ts';
-import type { HotPathRepositories } from './sql-hot-path.ts';
+import type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
+import type { LoginAttemptRepository, RecordedTry, TryWindow } from './login-attempt.repository.ts';
+import type { RevocationRepository } from './revocation.repository.ts';
+import { type SessionRepository, sessionStart } from './session.repository.ts';
+import type { UserRepository } from './user.repository.ts';
 
 export interface LoginSuccess {
   userId: string;
@@ -53,6 +54,19 @@ export interface LoginRepository {
   /** All of a successful login's writes, atomically; the opened session, or null (and nothing written) when the
    * stored hash is no longer `verifiedHash`. */
   recordSuccess(success: LoginSuccess): Promise<Session | null>;
+}
+
+/**
+ * The repositories a login's steps use (the step-by-step functions below, and sql-hot-path.ts, which replaces
+ * their hot methods); declared here so that module imports this one and not the other way round.
+ */
+export interface HotPathRepositories {
+  logins: LoginRepository | null;
+  users: UserRepository;
+  sessions: SessionRepository;
+  revocations: RevocationRepository;
+  loginAttempts: LoginAttemptRepository;
+  auditEvents: AuditEventRepository;
 }
 
 /** `reserve` through the repositories. */

@@ -16,12 +16,10 @@ import type { EntityManager } from '@mikro-orm/core';
 import { type SqlRunner, type SyncQuery, userFromRow } from '../db/drivers.ts';
 import type { Session, User } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
-import type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
-import { type LoginRepository, type LoginSuccess, reserveStepByStep } from './login.repository.ts';
-import type { LoginAttemptRepository, RecordedTry, TryWindow } from './login-attempt.repository.ts';
-import type { RevocationRepository } from './revocation.repository.ts';
-import { newSessionRow, type SessionRepository, sessionStart } from './session.repository.ts';
-import type { UserRepository } from './user.repository.ts';
+import type { NewAuditEvent } from './audit-event.repository.ts';
+import { type HotPathRepositories, type LoginSuccess, reserveStepByStep } from './login.repository.ts';
+import type { RecordedTry, TryWindow } from './login-attempt.repository.ts';
+import { newSessionRow, sessionStart } from './session.repository.ts';
 
 const USER_COLUMNS = `id, email, hashed_password, full_name, phone_number, is_active, is_verified, is_superuser,
   is_mfa_enabled, created_at, updated_at, last_login_at`;
@@ -114,15 +112,6 @@ const cutoffFrom = (sql: SqlRunner, rows: Record<string, unknown>[]): Date | nul
   const cutoff = rows[0]?.cutoff;
   return cutoff === null || cutoff === undefined ? null : sql.date(cutoff);
 };
-
-export interface HotPathRepositories {
-  logins: LoginRepository | null;
-  users: UserRepository;
-  sessions: SessionRepository;
-  revocations: RevocationRepository;
-  loginAttempts: LoginAttemptRepository;
-  auditEvents: AuditEventRepository;
-}
 
 /** `repos` with its hot methods replaced by prepared statements on `sql`, in `em`'s transaction if any. */
 export function withSqlHotPath<R extends HotPathRepositories>(repos: R, em: EntityManager, sql: SqlRunner): R {

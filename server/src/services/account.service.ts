@@ -26,7 +26,8 @@ import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tok
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
-import { credentialsChanged, limitClient, verifyCurrentPassword } from './reauthentication.ts';
+import { limitClient } from './policies/client-limit.ts';
+import { credentialsChanged, verifyCurrentPassword } from './policies/reauthentication.ts';
 import { assertNewPasswordAllowed } from './registration.service.ts';
 import type { AuthenticatedSession, SessionService } from './session.service.ts';
 

@@ -22,11 +22,9 @@ import {
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
-import { limitClient } from './reauthentication.ts';
+import { limitClient } from './policies/client-limit.ts';
+import { INVALID_CREDENTIALS_MESSAGE } from './policies/invalid-credentials.ts';
 import { type SessionService, sessionClient } from './session.service.ts';
-
-/** One message for every failed login (R9). */
-export const INVALID_CREDENTIALS_MESSAGE = 'Invalid email or password';
 
 export function createAuthService(
   deps: ServiceDeps,

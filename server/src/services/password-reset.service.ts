@@ -17,7 +17,7 @@ import type { RequestMeta } from '../events.ts';
 import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
-import { limitClient } from './reauthentication.ts';
+import { limitClient } from './policies/client-limit.ts';
 import { assertNewPasswordAllowed } from './registration.service.ts';
 import type { SessionService } from './session.service.ts';
 

@@ -22,11 +22,11 @@ import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import type { Repositories } from '../repositories/index.ts';
 import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
-import { INVALID_CREDENTIALS_MESSAGE } from './auth.service.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
-import { limitClient } from './reauthentication.ts';
+import { limitClient } from './policies/client-limit.ts';
+import { INVALID_CREDENTIALS_MESSAGE } from './policies/invalid-credentials.ts';
 
 export function assertNewPasswordAllowed(deps: Pick<ServiceDeps, 'passwordPolicy'>, password: string, email: string) {
   const problem = deps.passwordPolicy.check(password, { email });

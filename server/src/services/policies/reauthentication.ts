@@ -4,12 +4,12 @@
  * account's canonical email (R19): a thief with a stolen session cannot guess the password here faster
  * than at the login form, and a wrong password here counts toward the same lock.
  */
-import type { User } from '../db/entities/index.ts';
-import { RegstackError } from '../errors/regstack-error.ts';
-import type { Repositories } from '../repositories/index.ts';
-import { INVALID_CREDENTIALS_MESSAGE } from './auth.service.ts';
-import type { ServiceDeps } from './deps.ts';
-import type { LockoutService, RateLimiter } from './lockout.service.ts';
+import type { User } from '../../db/entities/index.ts';
+import { RegstackError } from '../../errors/regstack-error.ts';
+import type { Repositories } from '../../repositories/index.ts';
+import type { ServiceDeps } from '../deps.ts';
+import type { LockoutService } from '../lockout.service.ts';
+import { INVALID_CREDENTIALS_MESSAGE } from './invalid-credentials.ts';
 
 /**
  * Checks `password` against the account's stored hash through the lockout (R19) and returns that hash: the
@@ -50,16 +50,4 @@ export function credentialsChanged(): RegstackError {
     'CREDENTIALS_CHANGED',
     'Your password was changed (or reset) while this request was in progress. Sign in again.',
   );
-}
-
-/** Per-client limit for a procedure (R20), when the client is known. */
-export async function limitClient(
-  rateLimiter: RateLimiter,
-  repos: Repositories,
-  request: { ip: string | null; limitKey?: string | null | undefined },
-  procedure: string,
-  rules: readonly { limit: number; windowSeconds: number }[],
-): Promise<void> {
-  const client = request.limitKey ?? request.ip;
-  if (client && rules.length) await rateLimiter.hit(repos.loginAttempts, `ip:${procedure}:${client}`, rules);
 }
