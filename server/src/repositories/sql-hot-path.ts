@@ -1,8 +1,8 @@
 /**
  * The login path's repository methods as prepared SQL, for the SQL backends (drivers.ts `SqlRunner`).
  *
- * Why a second implementation: MikroORM inlines parameters and plans every query anew, ≈ 0.2 ms of main
- * thread per statement; a login ran about ten of them, which capped login throughput well below what argon2
+ * Why a second implementation: MikroORM inlines parameters and plans every query anew, a noticeable cost of
+ * main thread per statement (figures in README "Benchmarks"); a login ran about ten of them, which capped login throughput well below what argon2
  * allows and queued authenticated calls behind it (bench/, scenarios 3 and 4). Each method below keeps the
  * exact contract of the MikroORM method it replaces — same rows, same columns, same guarantees (the
  * insert-then-count of `recordAndCount` stays two statements, so R17 holds unchanged) — and the cross-backend
@@ -54,8 +54,8 @@ const SQL = {
    * not, which is all R17 needs. What a database crash can lose is the last ≈ 3 × `wal_writer_delay` (0.6 s by
    * default) of attempt rows: counters, never an account, session or audit event (a failed login's
    * `login_failed` event is its durable record). What it spares is a flush wait before the password check:
-   * under a login load those waits took up most of the statements' time (IO:WALSync in pg_stat_activity, up to
-   * 110 ms each on the bench machine).
+   * under a login load those waits took up most of the statements' time (IO:WALSync in pg_stat_activity; see
+   * README "Benchmarks").
    */
   pgRecordAttempt: 'select regstack_record_attempt($1, $2, $3, $4) as n',
   /** PostgreSQL: a try recorded and counted (`regstack_record_try`, db/routines.ts), in one round trip (R17). */
