@@ -64,16 +64,6 @@ export function createSessionRepository(em: EntityManager) {
       );
     },
 
-    /** When the user's newest session started, or null: a bulk cutoff must reach it (R41, R68). */
-    async latestCreatedAt(userId: string): Promise<Date | null> {
-      const row = await em.findOne(
-        SessionSchema,
-        { userId },
-        { orderBy: { createdAt: 'desc' }, fields: ['createdAt'], disableIdentityMap: true },
-      );
-      return row?.createdAt ?? null;
-    },
-
     async touch(id: string, now: Date): Promise<void> {
       await em.nativeUpdate(SessionSchema, { id }, { lastSeenAt: now });
     },

@@ -59,30 +59,25 @@ export function createAuthService(
         throw err;
       }
 
-      const { user } = reserved;
-      const hash = user?.hashedPassword ?? null;
-      // Exactly one KDF call on every path (R10): a missing user or password verifies against the dummy.
       const reservation = lockout.reservationOf(repos.loginAttempts, key, reserved);
-      let passwordOk: boolean;
-      try {
-        passwordOk = hash
+      const account = await reservation.check(async () => {
+        const { user } = reserved;
+        const hash = user?.hashedPassword ?? null;
+        // Exactly one KDF call on every path (R10): a missing user or password verifies against the dummy.
+        const ok = hash
           ? await deps.hasher.verify(hash, input.password)
           : await deps.hasher.verifyDummy(input.password);
-      } catch (err) {
-        // No check happened (the hasher shed it): the try must not count as a failure.
-        await reservation.withdraw().catch(() => {});
-        throw err;
-      }
-
-      if (!user || !hash || !passwordOk || !user.isActive) {
-        await reservation.fail();
+        return ok && user && hash && user.isActive ? { user, hash } : false;
+      });
+      if (account === false) {
         await repos.auditEvents.record(
-          { event: 'login_failed', subjectId: user?.id ?? null, ...request },
+          { event: 'login_failed', subjectId: reserved.user?.id ?? null, ...request },
           deps.clock.now(),
         );
         deps.events.emit('login_failed', { email: input.email, request });
         throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
       }
+      const { user, hash } = account;
 
       // Any rehash happens before the transaction: no KDF while a transaction is held (R7).
       let upgradedHash: string | null = null;

@@ -26,6 +26,12 @@ export interface Reservation {
   fail(): Promise<void>;
   /** The check could not run (the hasher shed it, the database failed): the try is withdrawn, nothing counts. */
   withdraw(): Promise<void>;
+  /**
+   * Runs the password check this try stands for and settles the try by its outcome: `false` makes it a failure
+   * (R14); a check that throws (the hasher shed it, the database failed) withdraws it, so nothing counts; any
+   * other value is returned, with the try left for the caller to `release` (or for a login's own success write).
+   */
+  check<T>(attempt: () => Promise<T | false>): Promise<T | false>;
 }
 
 /**
@@ -98,6 +104,17 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
         },
         fail: () => attempts.settleFailure(recorded.id, key, recorded.at),
         withdraw: () => attempts.remove(recorded.id),
+        async check(attempt) {
+          let outcome: Awaited<ReturnType<typeof attempt>>;
+          try {
+            outcome = await attempt();
+          } catch (err) {
+            await this.withdraw().catch(() => {});
+            throw err;
+          }
+          if (outcome === false) await this.fail();
+          return outcome;
+        },
       };
     },
 

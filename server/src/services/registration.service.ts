@@ -115,16 +115,10 @@ export function createRegistrationService(
     request: RequestMeta,
   ) {
     const reservation = await parts.lockout.reserve(repos.loginAttempts, parts.lockout.keyFor(attempt.email));
-    let ok: boolean;
-    try {
-      ok = await deps.hasher.verify(attempt.hashedPassword, password);
-    } catch (err) {
-      // No check happened (the hasher shed it): it must not count as a failure.
-      await reservation.withdraw().catch(() => {});
-      throw err;
-    }
+    const ok = await reservation.check(
+      async () => (await deps.hasher.verify(attempt.hashedPassword, password)) || false,
+    );
     if (!ok) {
-      await reservation.fail();
       await repos.auditEvents.record({ event: 'verify_password_failed', ...request }, deps.clock.now());
       // The same answer as a wrong login password (R9); the link stays usable.
       throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);

@@ -169,8 +169,9 @@ export function createSessionService(deps: ServiceDeps) {
       return atomically(deps, async (repos) => {
         const now = deps.clock.now();
         const live = await this.listLive(userId);
-        const newest = await repos.sessions.latestCreatedAt(userId);
-        const cutoff = newest && newest.getTime() > now.getTime() ? newest : now;
+        // Only live sessions matter: a dead one needs no cutoff, and an expired one started long before now.
+        const newest = Math.max(now.getTime(), ...live.map((s) => s.createdAt.getTime()));
+        const cutoff = newest > now.getTime() ? new Date(newest) : now;
         await repos.revocations.revokeAllForUser(userId, cutoff, reason);
         await repos.auditEvents.record(
           { event: 'sessions_revoked', actorId, subjectId: userId, ...request, details: { reason } },

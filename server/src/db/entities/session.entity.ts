@@ -9,8 +9,8 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 export const SessionSchema = defineEntity({
   name: 'Session',
   tableName: 'sessions',
-  // Per-user reads go by creation: the newest session (a bulk cutoff must reach it) and the live list, newest
-  // first — one index probe however long the user's history (issue 14, item 4).
+  // Per-user reads go by creation: the live list, newest first (a bulk cutoff must reach the newest), read
+  // in index order (issue 14, item 4).
   indexes: [{ properties: ['userId', 'createdAt'] }],
   properties: {
     id: p.string().primary().length(36),

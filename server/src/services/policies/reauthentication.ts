@@ -26,22 +26,14 @@ export async function verifyCurrentPassword(
 ): Promise<string> {
   const key = lockout.keyFor(user.email);
   const reservation = await lockout.reserve(repos.loginAttempts, key);
-  let ok: boolean;
-  let hash: string | null;
-  try {
-    hash = await repos.users.currentPasswordHash(user.id);
-    ok = hash ? await deps.hasher.verify(hash, password) : await deps.hasher.verifyDummy(password);
-  } catch (err) {
-    // No check happened (the hasher shed it, the database failed): it must not count as a failure.
-    await reservation.withdraw().catch(() => {});
-    throw err;
-  }
-  if (!ok || !hash) {
-    await reservation.fail();
-    throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
-  }
+  const verified = await reservation.check(async () => {
+    const hash = await repos.users.currentPasswordHash(user.id);
+    const ok = hash ? await deps.hasher.verify(hash, password) : await deps.hasher.verifyDummy(password);
+    return ok && hash ? hash : false;
+  });
+  if (verified === false) throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
   await reservation.release();
-  return hash;
+  return verified;
 }
 
 /** The error of a change whose re-authenticated credential was replaced before it committed (R68). */
