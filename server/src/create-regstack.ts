@@ -91,6 +91,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     templatesDir: config.email.templatesDir,
   });
   const storage: Storage = await openStorage(config.databaseUrl, {
+    mongodbDatabase: config.mongodbDatabase,
     sqliteSynchronous: config.sqliteSynchronous,
     poolSize: config.databasePoolSize,
     connectTimeoutMs: config.databaseConnectTimeoutMs,

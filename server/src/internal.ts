@@ -8,10 +8,11 @@ export {
   type BackendKind,
   type DatabaseTarget,
   DatabaseUrlError,
+  normalizeDatabaseUrl,
   parseDatabaseUrl,
   redactDatabaseUrl,
 } from './db/database-url.ts';
-export type { Dialect, SchemaState, SqliteSynchronous } from './db/drivers.ts';
+export type { Dialect } from './db/dialect.ts';
 export {
   ALL_ENTITIES,
   type AuditEvent,
@@ -31,6 +32,8 @@ export {
   UserSchema,
 } from './db/entities/index.ts';
 export { newId } from './db/ids.ts';
+export type { SchemaState } from './db/schema.ts';
+export type { SqliteSynchronous } from './db/sql-runner.ts';
 export { startSqliteCheckpointer } from './db/sqlite-checkpointer.ts';
 export { type OpenStorageOptions, openStorage, type Storage } from './db/storage.ts';
 export {

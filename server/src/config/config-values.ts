@@ -1,8 +1,7 @@
 /**
  * Parsers for the few configuration values that are written as text but used as structure: per-IP / per-recipient
- * rate-limit rules (`"5/minute;30/hour"`, the syntax the Python regstack's `*_rate_limit` keys use), database URLs
- * (ours, `sqlite:./regstack.db`, and the SQLAlchemy spellings a Python `regstack.secrets.env` holds,
- * `sqlite+aiosqlite:///./regstack.db`), trusted-proxy addresses and SMS destination allowlist entries. Pure functions;
+ * rate-limit rules (`"5/minute;30/hour"`, the syntax the Python regstack's `*_rate_limit` keys use), trusted-proxy
+ * addresses and SMS destination allowlist entries (database URLs have their grammar in db/database-url.ts). Pure functions;
  * the schema calls them and turns `undefined` into an issue. None of them echoes a value that may hold a secret.
  */
 import { isIP } from 'node:net';
@@ -37,40 +36,6 @@ export function parseRateLimit(text: string): RateLimitRule[] | undefined {
     rules.push({ limit, windowSeconds });
   }
   return rules;
-}
-
-/**
- * Normalises a database URL to one of the forms the storage layer opens: `sqlite:<path>`, `sqlite::memory:`,
- * `postgresql://…`, `mongodb://…` or `mongodb+srv://…`. Accepts the Python regstack's SQLAlchemy spellings
- * (`sqlite+aiosqlite:///./x.db` — three slashes then a relative path, four for an absolute one — and
- * `postgresql+asyncpg://…`) so its secrets file keeps working. Returns `undefined` for anything else.
- */
-export function normalizeDatabaseUrl(url: string): string | undefined {
-  const value = url.trim();
-  const sqlite = /^sqlite(?:\+[a-z0-9]+)?:(.*)$/is.exec(value);
-  if (sqlite) {
-    const rest = sqlite[1] ?? '';
-    if (rest.startsWith('//')) {
-      // URL form: `sqlite://<host>/<path>`; only an empty host makes sense for a file database.
-      const afterAuthority = rest.slice(2);
-      if (afterAuthority === '') return 'sqlite::memory:';
-      if (!afterAuthority.startsWith('/')) return undefined;
-      const path = afterAuthority.slice(1);
-      return path === '' || path === ':memory:' ? 'sqlite::memory:' : `sqlite:${path}`;
-    }
-    if (/^sqlite\+/i.test(value)) return undefined;
-    return rest === '' ? undefined : `sqlite:${rest}`;
-  }
-  const postgres = /^postgres(?:ql)?(?:\+[a-z0-9]+)?:\/\/(.+)$/is.exec(value);
-  if (postgres) return `postgresql://${postgres[1]}`;
-  if (/^mongodb(?:\+srv)?:\/\/.+$/is.test(value)) return value;
-  return undefined;
-}
-
-/** The scheme of a URL-ish string, for error messages that must not echo credentials. */
-export function urlScheme(url: string): string {
-  const match = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim());
-  return match?.[1] ?? '';
 }
 
 /** True for an IPv4/IPv6 address or CIDR range (`10.0.0.0/8`, `fd00::/8`); no zone ids, no host names. */

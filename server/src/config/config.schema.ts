@@ -7,15 +7,9 @@
  * Every object is strict: an unknown key is an error, never silently ignored.
  */
 import { z } from 'zod';
+import { DatabaseUrlError, normalizeDatabaseUrl } from '../db/database-url.ts';
 import { DEFAULT_HASHING_PRIORITY, MAX_HASH_CONCURRENCY } from '../security/password-hasher.ts';
-import {
-  isIpOrCidr,
-  normalizeCountryCode,
-  normalizeDatabaseUrl,
-  parseRateLimit,
-  type RateLimitRule,
-  urlScheme,
-} from './config-values.ts';
+import { isIpOrCidr, normalizeCountryCode, parseRateLimit, type RateLimitRule } from './config-values.ts';
 
 export type { RateLimitRule } from './config-values.ts';
 
@@ -373,15 +367,14 @@ export const configSchema = z
     databaseUrl: z
       .string()
       .transform((url, ctx) => {
-        const normalized = normalizeDatabaseUrl(url);
-        if (normalized !== undefined) return normalized;
-        const scheme = urlScheme(url);
-        ctx.issues.push({
-          code: 'custom',
-          input: undefined,
-          message: `must start with sqlite:, postgresql:// or mongodb://${scheme ? ` (got scheme "${scheme.slice(0, 30)}")` : ''}`,
-        });
-        return z.NEVER;
+        try {
+          return normalizeDatabaseUrl(url);
+        } catch (err) {
+          if (!(err instanceof DatabaseUrlError)) throw err;
+          // The message names the scheme or the parameter at fault, never the credentials.
+          ctx.issues.push({ code: 'custom', input: undefined, message: err.message.replace(/^database_url:? ?/, '') });
+          return z.NEVER;
+        }
       })
       .prefault('sqlite:./regstack.db'),
     /**

@@ -1,5 +1,5 @@
 /**
- * Parses `database_url` into a backend choice (SPEC §6). Accepted forms:
+ * The one grammar of `database_url` (SPEC §6): which backend it names and what that backend is handed. Accepted forms:
  * - `sqlite:./regstack.db`, `sqlite:/abs/path.db`, `sqlite::memory:` — a file path after the colon;
  * - `sqlite:///relative.db` and `sqlite:////abs/path.db` — the SQLAlchemy spelling the Python regstack
  *   uses (also with a `+aiosqlite` suffix), so its `regstack.toml` loads unchanged;
@@ -60,7 +60,7 @@ export const PG_URL_PARAMETERS: ReadonlySet<string> = new Set([
 ]);
 
 /** Those of them that are a count of milliseconds, which node-postgres takes as they are. */
-export const PG_URL_MILLISECOND_PARAMETERS: ReadonlySet<string> = new Set([
+const PG_URL_MILLISECOND_PARAMETERS: ReadonlySet<string> = new Set([
   'statement_timeout',
   'lock_timeout',
   'idle_in_transaction_session_timeout',
@@ -70,75 +70,184 @@ export const PG_URL_MILLISECOND_PARAMETERS: ReadonlySet<string> = new Set([
 /** All its durations: those, and libpq's `connect_timeout` in seconds. */
 const PG_URL_DURATIONS = ['connect_timeout', ...PG_URL_MILLISECOND_PARAMETERS];
 
-export function parseDatabaseUrl(url: string, cwd: string = process.cwd()): DatabaseTarget {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+/** A database URL read by the grammar above, before a relative SQLite path is resolved. */
+type ReadUrl =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgresql'; clientUrl: string; dbName: string; canonical: string }
+  | { kind: 'mongodb'; clientUrl: string; dbName: string | null };
+
+/**
+ * The one grammar of `database_url`: which backend, and what it is handed. Every reader of the URL — the
+ * configuration's validation (`normalizeDatabaseUrl`), the storage layer (`parseDatabaseUrl`), node-postgres's
+ * options (`pgClientConfig`) and MongoDB's (`mongoUrlOptionNames`) — goes through this file.
+ */
+function readDatabaseUrl(url: string): ReadUrl {
+  const value = url.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
   if (!scheme) {
-    throw new DatabaseUrlError(
-      `database_url ${JSON.stringify(redactDatabaseUrl(url))} has no scheme; use sqlite:, postgresql:// or mongodb://`,
-    );
+    // Nothing of the value is echoed: without a scheme it may be anything, a password pasted in the wrong place too.
+    throw new DatabaseUrlError('database_url has no scheme; use sqlite:, postgresql:// or mongodb://');
   }
-  const base = scheme.split('+')[0];
-  const rest = url.slice(scheme.length + 1);
+  const [base, driverSuffix] = scheme.split('+');
+  const rest = value.slice(scheme.length + 1);
   if (base === 'sqlite') {
-    let path: string;
-    if (rest === ':memory:' || rest === '///:memory:' || rest === '') {
-      path = ':memory:';
-    } else if (rest.startsWith('//')) {
-      // SQLAlchemy: sqlite:///relative.db, sqlite:////absolute.db
+    if (rest.startsWith('//')) {
+      // SQLAlchemy: sqlite:///relative.db, sqlite:////absolute.db; `sqlite://` alone is an in-memory database.
       const afterHost = rest.slice(2);
+      if (afterHost === '' || afterHost === '/' || afterHost === '/:memory:')
+        return { kind: 'sqlite', path: ':memory:' };
       if (!afterHost.startsWith('/')) {
-        throw new DatabaseUrlError(`database_url ${JSON.stringify(url)}: a sqlite URL cannot name a host`);
+        throw new DatabaseUrlError(`database_url ${JSON.stringify(value)}: a sqlite URL cannot name a host`);
       }
-      path = afterHost.slice(1);
-    } else {
-      path = rest;
+      return { kind: 'sqlite', path: afterHost.slice(1) };
     }
-    if (path !== ':memory:' && !isAbsolute(path)) path = resolve(cwd, path);
-    return { kind: 'sqlite', path };
+    if (driverSuffix !== undefined) {
+      throw new DatabaseUrlError(
+        `database_url ${JSON.stringify(value)}: a driver suffix (sqlite+${driverSuffix}:) needs the URL form sqlite:///file.db`,
+      );
+    }
+    if (rest === '')
+      throw new DatabaseUrlError('database_url "sqlite:" names no file; use sqlite:./regstack.db or sqlite::memory:');
+    return { kind: 'sqlite', path: rest };
   }
   if (base === 'postgresql' || base === 'postgres') {
-    const parsed = parseUrl(withPostgresHost(url), 'postgresql');
-    const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
-    parsed.protocol = 'postgresql:';
-    if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = `/${dbName}`;
-    const unknown = [...new Set(parsed.searchParams.keys())].filter((key) => !PG_URL_PARAMETERS.has(key));
-    if (unknown.includes('password')) {
-      throw new DatabaseUrlError(
-        'database_url: put the PostgreSQL password in the URL before the host (postgresql://user:password@host/db), ' +
-          'where it is kept out of logs, not in its query',
-      );
-    }
-    if (unknown.length > 0) {
-      const names = unknown.map((key) => JSON.stringify(key)).join(', ');
-      throw new DatabaseUrlError(
-        `database_url: unknown PostgreSQL parameter${unknown.length > 1 ? 's' : ''} ${names}; ` +
-          `known: ${[...PG_URL_PARAMETERS].join(', ')}`,
-      );
-    }
-    for (const key of PG_URL_DURATIONS) {
-      const value = parsed.searchParams.get(key);
-      if (value !== null && !/^\d{1,9}$/.test(value)) {
-        throw new DatabaseUrlError(`database_url: ${key} must be a whole number, not ${JSON.stringify(value)}`);
-      }
-    }
-    const ssl = parsed.searchParams.get('ssl');
-    if (ssl !== null && LIBPQ_SSL_MODES.has(ssl) && !parsed.searchParams.has('sslmode')) {
-      parsed.searchParams.delete('ssl');
-      parsed.searchParams.set('sslmode', ssl);
-    }
-    return { kind: 'postgresql', clientUrl: parsed.toString(), dbName };
+    if (!rest.startsWith('//')) throw new DatabaseUrlError('database_url: a PostgreSQL URL starts with postgresql://');
+    return { kind: 'postgresql', ...readPostgresUrl(value), canonical: `postgresql:${rest}` };
   }
   if (base === 'mongodb') {
-    const parsed = parseUrl(url, 'mongodb');
-    const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'regstack';
     if (scheme !== 'mongodb' && scheme !== 'mongodb+srv') {
-      throw new DatabaseUrlError(`database_url scheme "${scheme}:" is not supported; use mongodb:// or mongodb+srv://`);
+      throw new DatabaseUrlError(`database_url scheme "${scheme}" is not supported; use mongodb:// or mongodb+srv://`);
     }
-    return { kind: 'mongodb', clientUrl: url, dbName };
+    if (!rest.startsWith('//') || rest.length === 2)
+      throw new DatabaseUrlError('database_url: a MongoDB URL names a host');
+    const parsed = parseUrl(value, 'mongodb');
+    return {
+      kind: 'mongodb',
+      clientUrl: value,
+      dbName: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || null,
+    };
   }
   throw new DatabaseUrlError(
-    `database_url scheme "${scheme}:" is not supported; use sqlite:, postgresql:// or mongodb://`,
+    `database_url scheme "${scheme.slice(0, 30)}" is not supported; use sqlite:, postgresql:// or mongodb://`,
   );
+}
+
+/**
+ * The canonical spelling of a database URL, as the configuration keeps it: `sqlite:<path as written>`,
+ * `sqlite::memory:`, `postgresql://…` (any `postgres`/`+driver` spelling) or the MongoDB URL as given. Throws
+ * `DatabaseUrlError` for anything the storage layer would not open.
+ */
+export function normalizeDatabaseUrl(url: string): string {
+  const read = readDatabaseUrl(url);
+  if (read.kind === 'sqlite') return `sqlite:${read.path}`;
+  if (read.kind === 'postgresql') return read.canonical;
+  return read.clientUrl;
+}
+
+/**
+ * The backend a URL opens, with a relative SQLite path resolved against `cwd` and MongoDB's database name
+ * defaulting to `defaultMongoDatabase` (`mongodb_database`) when the URL's path names none.
+ */
+export function parseDatabaseUrl(
+  url: string,
+  cwd: string = process.cwd(),
+  defaultMongoDatabase = 'regstack',
+): DatabaseTarget {
+  const read = readDatabaseUrl(url);
+  if (read.kind === 'sqlite') {
+    return {
+      kind: 'sqlite',
+      path: read.path === ':memory:' || isAbsolute(read.path) ? read.path : resolve(cwd, read.path),
+    };
+  }
+  if (read.kind === 'postgresql') return { kind: 'postgresql', clientUrl: read.clientUrl, dbName: read.dbName };
+  return { kind: 'mongodb', clientUrl: read.clientUrl, dbName: read.dbName ?? defaultMongoDatabase };
+}
+
+/** A PostgreSQL URL checked against the parameters above, as node-postgres is handed it. */
+function readPostgresUrl(url: string): { clientUrl: string; dbName: string } {
+  const parsed = parseUrl(withPostgresHost(url), 'postgresql');
+  const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
+  parsed.protocol = 'postgresql:';
+  if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = `/${dbName}`;
+  const unknown = [...new Set(parsed.searchParams.keys())].filter((key) => !PG_URL_PARAMETERS.has(key));
+  if (unknown.includes('password')) {
+    throw new DatabaseUrlError(
+      'database_url: put the PostgreSQL password in the URL before the host (postgresql://user:password@host/db), ' +
+        'where it is kept out of logs, not in its query',
+    );
+  }
+  if (unknown.length > 0) {
+    const names = unknown.map((key) => JSON.stringify(key)).join(', ');
+    throw new DatabaseUrlError(
+      `database_url: unknown PostgreSQL parameter${unknown.length > 1 ? 's' : ''} ${names}; ` +
+        `known: ${[...PG_URL_PARAMETERS].join(', ')}`,
+    );
+  }
+  for (const key of PG_URL_DURATIONS) {
+    const value = parsed.searchParams.get(key);
+    if (value !== null && !/^\d{1,9}$/.test(value)) {
+      throw new DatabaseUrlError(`database_url: ${key} must be a whole number, not ${JSON.stringify(value)}`);
+    }
+  }
+  const ssl = parsed.searchParams.get('ssl');
+  if (ssl !== null && LIBPQ_SSL_MODES.has(ssl) && !parsed.searchParams.has('sslmode')) {
+    parsed.searchParams.delete('ssl');
+    parsed.searchParams.set('sslmode', ssl);
+  }
+  return { clientUrl: parsed.toString(), dbName };
+}
+
+/** The connection options node-postgres takes from a parsed URL (the password stays MikroORM's). */
+const PG_CONNECTION_KEYS = [
+  'host',
+  'port',
+  'user',
+  'database',
+  'ssl',
+  'sslnegotiation',
+  'options',
+  'application_name',
+  'fallback_application_name',
+  'client_encoding',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+] as const;
+
+/**
+ * What a PostgreSQL `clientUrl` (from `parseDatabaseUrl`) means to node-postgres, read by node-postgres's own
+ * parser, the libpq way (TLS modes and files, a socket directory, application_name, options…): only the options
+ * it acts on for a connection (the libpq-only ones, such as `sslmode`, have become `ssl`), durations as numbers,
+ * and libpq's `connect_timeout` (seconds) apart. MikroORM reads only host, port, user, password and database out
+ * of a URL and drops its query, so these go to the pool over MikroORM's; the password stays MikroORM's.
+ */
+export async function pgClientConfig(
+  clientUrl: string,
+): Promise<{ options: Record<string, unknown>; connectTimeoutSeconds: number | null }> {
+  const { default: connectionString } = await import('pg-connection-string');
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = { ...connectionString.parseIntoClientConfig(clientUrl) };
+  } catch (err) {
+    // The parser leaves the URL out of its errors; a TLS file it cannot read names only its path.
+    throw new DatabaseUrlError(`database_url: ${(err as Error).message}`);
+  }
+  const options: Record<string, unknown> = {};
+  for (const key of PG_CONNECTION_KEYS) {
+    const value = parsed[key];
+    if (value === undefined || value === null || value === '') continue;
+    options[key] = PG_URL_MILLISECOND_PARAMETERS.has(key) ? Number(value) : value;
+  }
+  const connectTimeout = typeof parsed.connect_timeout === 'string' ? Number(parsed.connect_timeout) : null;
+  return { options, connectTimeoutSeconds: connectTimeout };
+}
+
+/** The option names a MongoDB URL's query sets, lower-cased (the driver reads them case-insensitively). */
+export function mongoUrlOptionNames(clientUrl: string): Set<string> {
+  const query = clientUrl.includes('?') ? clientUrl.slice(clientUrl.indexOf('?') + 1) : '';
+  return new Set([...new URLSearchParams(query).keys()].map((name) => name.toLowerCase()));
 }
 
 /**

@@ -7,7 +7,7 @@ import { Routine } from '@mikro-orm/core';
 /**
  * `regstack_record_attempt(id, key, at, window_start)`: records one attempt on `key` (the lockout counter, the
  * per-client limits) and returns how many the window holds, this one included — one round trip where an insert
- * and a count took two (sql-hot-path.ts).
+ * and a count took two (login-attempt.repository.ts).
  *
  * R17 needs every count to include each attempt committed before it. One plain statement cannot do that: its
  * snapshot is taken when it starts, so two concurrent attempts could each miss the other. So the function first

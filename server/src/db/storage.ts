@@ -8,7 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from '../logger.ts';
 import { type BackendKind, type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from './database-url.ts';
-import { type Dialect, isTransientConflict, openOrm, type SchemaState, type SqliteSynchronous } from './drivers.ts';
+import type { Dialect } from './dialect.ts';
+import { openOrm } from './open-orm.ts';
+import { isTransientConflict } from './outages.ts';
+import type { SchemaState } from './schema.ts';
+import type { SqliteSynchronous } from './sql-runner.ts';
 
 /** Runs of one `atomically` unit when the database aborts it for a conflict (a deadlock). */
 const CONFLICT_RETRIES = 3;
@@ -48,6 +52,8 @@ export interface Storage {
 export interface OpenStorageOptions {
   /** Base directory for relative SQLite paths. @default process.cwd() */
   cwd?: string;
+  /** MongoDB: the database when the URL's path names none (`mongodb_database`). @default 'regstack' */
+  mongodbDatabase?: string;
   /** MikroORM context name; unique per instance. @default a fresh `regstack-N` */
   contextName?: string;
   debug?: boolean;
@@ -68,7 +74,7 @@ export interface OpenStorageOptions {
 let instanceCounter = 0;
 
 export async function openStorage(databaseUrl: string, options: OpenStorageOptions = {}): Promise<Storage> {
-  const target: DatabaseTarget = parseDatabaseUrl(databaseUrl, options.cwd);
+  const target: DatabaseTarget = parseDatabaseUrl(databaseUrl, options.cwd, options.mongodbDatabase);
   instanceCounter += 1;
   const opened = await openOrm(target, {
     contextName: options.contextName ?? `regstack-${instanceCounter}`,

@@ -14,7 +14,7 @@
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import type { RegstackConfig } from '../config/index.ts';
-import type { SchemaState } from '../db/drivers.ts';
+import type { SchemaState } from '../db/schema.ts';
 import type { Storage } from '../db/storage.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { Logger } from '../logger.ts';

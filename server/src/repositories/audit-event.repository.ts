@@ -1,7 +1,12 @@
-/** The security log (R63). Rows are append-only; `details` must never hold a secret (R62). */
+/**
+ * The security log (R63). Rows are append-only; `details` must never hold a secret (R62). On the SQL backends
+ * `record` (every login writes one) is a prepared statement, beside the ORM insert it stands for.
+ */
 import type { EntityManager } from '@mikro-orm/core';
+import type { Dialect } from '../db/dialect.ts';
 import { type AuditEvent, AuditEventSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
+import type { SqlRunner } from '../db/sql-runner.ts';
 
 export interface NewAuditEvent {
   event: string;
@@ -12,9 +17,30 @@ export interface NewAuditEvent {
   details?: Record<string, unknown> | null;
 }
 
-export function createAuditEventRepository(em: EntityManager) {
+/** `record` as a prepared statement. */
+export const INSERT_AUDIT_SQL = `insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
+    values (?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** `INSERT_AUDIT_SQL`'s parameters, in order, but for the time. */
+export const auditParams = (data: NewAuditEvent, now: Date) =>
+  [
+    newId(now.getTime()),
+    data.event,
+    data.actorId ?? null,
+    data.subjectId ?? null,
+    data.ip ?? null,
+    data.userAgent ?? null,
+    data.details ? JSON.stringify(data.details) : null,
+  ] as const;
+
+/** All of `INSERT_AUDIT_SQL`'s parameters. */
+export const auditRow = (sql: SqlRunner, data: NewAuditEvent, now: Date) => [...auditParams(data, now), sql.value(now)];
+
+export function createAuditEventRepository(em: EntityManager, dialect: Dialect) {
+  const { sql } = dialect;
   return {
     async record(data: NewAuditEvent, now: Date): Promise<void> {
+      if (sql) return void (await sql.run(em, INSERT_AUDIT_SQL, auditRow(sql, data, now)));
       await em.insert(AuditEventSchema, {
         id: newId(now.getTime()),
         event: data.event,

@@ -4,7 +4,7 @@
  * every backend — this is the atomic step under every "only one may win" rule in regstack.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Dialect } from '../db/drivers.ts';
+import type { Dialect } from '../db/dialect.ts';
 import { type Claim, ClaimSchema } from '../db/entities/index.ts';
 
 export function createClaimRepository(em: EntityManager, dialect: Dialect) {

@@ -5,7 +5,7 @@
  * next `k`, so a message is retried rather than lost. Only the lease holder writes the message row.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Dialect } from '../db/drivers.ts';
+import type { Dialect } from '../db/dialect.ts';
 import { type EmailOutbox, EmailOutboxSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { createClaimRepository } from './claim.repository.ts';

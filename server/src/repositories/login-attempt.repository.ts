@@ -15,12 +15,20 @@
  * a slot, nor lock anyone out, for longer than that.
  *
  * `recordAndCount` is the single-key form the per-client limits and the mail limiter use (every request counts).
- * On SQL backends the hot path (sql-hot-path.ts) does the same in one round trip: one SQLite transaction, or
- * PostgreSQL's `regstack_record_try` / `regstack_record_attempt` (db/routines.ts).
+ *
+ * Every login runs these, so on the SQL backends each method is also written as prepared statements (`SQL`
+ * below, db/sql-runner.ts), beside its ORM version: MikroORM inlines parameters and plans every query anew, and a
+ * login's statements capped login throughput well below what argon2 allows (bench/, scenario 3). Recording and
+ * counting is one round trip there: one SQLite transaction, or PostgreSQL's `regstack_record_try` /
+ * `regstack_record_attempt` (db/routines.ts). Each keeps the exact contract of its ORM version — the insert
+ * still precedes the count, so R17 holds unchanged; test/src/storage/sql-hot-path.test.ts runs both on the same
+ * database and compares.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import type { Dialect } from '../db/dialect.ts';
 import { LoginAttemptSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
+import type { SqlRunner, SyncQuery } from '../db/sql-runner.ts';
 
 /** A try recorded by `recordTry`: its row id, the window's live tries and failures (its own included), and failures. */
 export interface RecordedTry {
@@ -42,11 +50,54 @@ export interface TryWindow {
   staleBefore: Date;
 }
 
-export function createLoginAttemptRepository(em: EntityManager) {
+export const ATTEMPT_SQL = {
+  insert: 'insert into login_attempts (id, "key", created_at) values (?, ?, ?)',
+  count: 'select count(*) as n from login_attempts where "key" = ? and created_at > ?',
+  /** A try's window (`recordTry`): live tries and failures, and the failures alone. */
+  countTries: `select count(*) as total, coalesce(sum(case when "key" = ? then 1 else 0 end), 0) as failures
+    from login_attempts where "key" in (?, ?) and created_at > ? and ("key" <> ? or created_at > ?)`,
+  remove: 'delete from login_attempts where id = ?',
+  clear: 'delete from login_attempts where "key" = ?',
+  /**
+   * PostgreSQL, outside a caller's transaction: one attempt ($1 id, $2 key, $3 time) recorded and the window
+   * (after $4) counted in one round trip, by `regstack_record_attempt` (db/routines.ts: an advisory lock on the
+   * key, then the insert, then the count under a fresh snapshot, so every count includes each attempt committed
+   * before it — R17). Its transaction commits without waiting for its WAL flush: `synchronous_commit` off for
+   * that transaction, never beyond it. A committed row is visible to every count at once, flushed or not, which
+   * is all R17 needs. What a database crash can lose is the last ≈ 3 × `wal_writer_delay` (0.6 s by default) of
+   * attempt rows: counters, never an account, session or audit event (a failed login's `login_failed` event is
+   * its durable record). What it spares is a flush wait before the password check (docs/benchmarks.md).
+   */
+  pgRecordAttempt: 'select regstack_record_attempt($1, $2, $3, $4) as n',
+  /** PostgreSQL: a try recorded and counted (`regstack_record_try`, db/routines.ts), in one round trip (R17). */
+  pgRecordTry: 'select regstack_record_try($1, $2, $3, $4, $5, $6) as r',
+  /** PostgreSQL: a try turned into a failure in one statement, so the slot is never free in between (R17). */
+  pgSettleFailure: `with withdrawn as (delete from login_attempts where id = $1)
+  insert into login_attempts (id, "key", created_at) values ($2, $3, $4)`,
+} as const;
+
+/** `pgRecordTry`'s parameters (also the first six of login.repository.ts's `pgReserve`). */
+export const pgTryParams = (w: TryWindow) => [w.id, w.tryKey, w.failKey, w.now, w.windowStart, w.staleBefore];
+
+/** SQLite, inside one transaction: the try's row, then the window's counts (one writer: nothing lands between). */
+export function recordTryIn(sql: SqlRunner, query: SyncQuery, w: TryWindow): RecordedTry {
+  query(ATTEMPT_SQL.insert, [w.id, w.tryKey, sql.value(w.now)]);
+  return triesFrom(query(ATTEMPT_SQL.countTries, tryCountParams(sql, w))[0], w.id);
+}
+
+/**
+ * Whether a statement on `em` is its own transaction on PostgreSQL, and may commit unflushed (inside a caller's
+ * transaction the setting would reach the caller's commit). SQLite's `transaction` makes the same distinction.
+ */
+export const pgUnflushed = (sql: SqlRunner, em: EntityManager) => !sql.transaction && !em.isInTransaction();
+
+export function createLoginAttemptRepository(em: EntityManager, dialect: Dialect) {
+  const { sql } = dialect;
   return {
     /** Records one attempt for `key` at `now` and returns its id and the attempts in (windowStart, now]. */
     async recordAndCount(key: string, now: Date, windowStart: Date): Promise<{ id: string; count: number }> {
       const id = newId(now.getTime());
+      if (sql) return { id, count: await recordAndCountSql(sql, em, id, key, now, windowStart) };
       await em.insert(LoginAttemptSchema, { id, key, createdAt: now });
       const count = await em.count(LoginAttemptSchema, { key, createdAt: { $gt: windowStart } });
       return { id, count };
@@ -54,6 +105,7 @@ export function createLoginAttemptRepository(em: EntityManager) {
 
     /** Records a try on `w.tryKey`, then counts the window's tries and failures (see the header). */
     async recordTry(w: TryWindow): Promise<RecordedTry> {
+      if (sql) return recordTrySql(sql, em, w);
       await em.insert(LoginAttemptSchema, { id: w.id, key: w.tryKey, createdAt: w.now });
       // One read of the window's rows (at most the threshold of failures plus the checks in flight), counted here.
       const rows = await em.find(
@@ -71,11 +123,20 @@ export function createLoginAttemptRepository(em: EntityManager) {
      * the slot is never free in between (R17).
      */
     async settleFailure(tryId: string, failKey: string, at: Date): Promise<void> {
+      if (sql) {
+        const failure = [newId(at.getTime()), failKey, sql.value(at)];
+        if (!sql.transaction) return void (await sql.run(em, ATTEMPT_SQL.pgSettleFailure, [tryId, ...failure]));
+        return sql.transaction(em, (query) => {
+          query(ATTEMPT_SQL.insert, failure);
+          query(ATTEMPT_SQL.remove, [tryId]);
+        });
+      }
       await em.insert(LoginAttemptSchema, { id: newId(at.getTime()), key: failKey, createdAt: at });
       await em.nativeDelete(LoginAttemptSchema, { id: tryId });
     },
 
-    countSince(key: string, windowStart: Date): Promise<number> {
+    async countSince(key: string, windowStart: Date): Promise<number> {
+      if (sql) return countSql(sql, em, key, windowStart);
       return em.count(LoginAttemptSchema, { key, createdAt: { $gt: windowStart } });
     },
 
@@ -91,11 +152,13 @@ export function createLoginAttemptRepository(em: EntityManager) {
 
     /** Withdraws one recorded attempt or try (a try refused before its check, or one whose password was right). */
     async remove(id: string): Promise<void> {
-      await em.nativeDelete(LoginAttemptSchema, { id });
+      if (sql) await sql.run(em, ATTEMPT_SQL.remove, [id]);
+      else await em.nativeDelete(LoginAttemptSchema, { id });
     },
 
     /** Clears the counter for a key (successful login, completed reset: R18). */
     clear(key: string): Promise<number> {
+      if (sql) return sql.run(em, ATTEMPT_SQL.clear, [key]);
       return em.nativeDelete(LoginAttemptSchema, { key });
     },
 
@@ -106,3 +169,77 @@ export function createLoginAttemptRepository(em: EntityManager) {
 }
 
 export type LoginAttemptRepository = ReturnType<typeof createLoginAttemptRepository>;
+
+// ── The SQL versions ─────────────────────────────────────────────────────────────────────────────────────────
+
+async function countSql(sql: SqlRunner, em: EntityManager, key: string, windowStart: Date): Promise<number> {
+  return Number((await sql.all(em, ATTEMPT_SQL.count, [key, sql.value(windowStart)]))[0]?.n ?? 0);
+}
+
+/** `recordAndCount`: SQLite in one transaction (one writer), PostgreSQL in one routine call, else two statements. */
+async function recordAndCountSql(
+  sql: SqlRunner,
+  em: EntityManager,
+  id: string,
+  key: string,
+  now: Date,
+  windowStart: Date,
+): Promise<number> {
+  const v = sql.value;
+  if (sql.transaction) {
+    return sql.transaction(
+      em,
+      (query) => {
+        query(ATTEMPT_SQL.insert, [id, key, v(now)]);
+        return Number(query(ATTEMPT_SQL.count, [key, v(windowStart)])[0]?.n ?? 0);
+      },
+      { unflushed: true },
+    );
+  }
+  if (pgUnflushed(sql, em))
+    return attemptCount((await sql.all(em, ATTEMPT_SQL.pgRecordAttempt, [id, key, now, windowStart]))[0]);
+  // Inside a caller's transaction: two statements, in this order (see the header): the count must see this row.
+  await sql.run(em, ATTEMPT_SQL.insert, [id, key, v(now)]);
+  return countSql(sql, em, key, windowStart);
+}
+
+/** `recordTry`, the same way. */
+async function recordTrySql(sql: SqlRunner, em: EntityManager, w: TryWindow): Promise<RecordedTry> {
+  if (sql.transaction) return sql.transaction(em, (query) => recordTryIn(sql, query, w), { unflushed: true });
+  if (pgUnflushed(sql, em)) return pgTries((await sql.all(em, ATTEMPT_SQL.pgRecordTry, pgTryParams(w)))[0], w.id);
+  await sql.run(em, ATTEMPT_SQL.insert, [w.id, w.tryKey, sql.value(w.now)]);
+  return triesFrom((await sql.all(em, ATTEMPT_SQL.countTries, tryCountParams(sql, w)))[0], w.id);
+}
+
+/** `regstack_record_attempt`'s count; anything else fails the attempt rather than admit it uncounted (R17). */
+function attemptCount(row: Record<string, unknown> | undefined): number {
+  const count = Number(row?.n);
+  if (!Number.isInteger(count) || count < 1) throw new Error('login: the attempt count is missing');
+  return count;
+}
+
+/** `ATTEMPT_SQL.countTries`'s parameters: the failure key, the two keys, the window's start, the try key and staleness. */
+function tryCountParams(sql: SqlRunner, w: TryWindow): unknown[] {
+  return [w.failKey, w.tryKey, w.failKey, sql.value(w.windowStart), w.tryKey, sql.value(w.staleBefore)];
+}
+
+/** A try's counts from a row of `ATTEMPT_SQL.countTries`; missing or malformed counts fail the try (R17). */
+function triesFrom(row: Record<string, unknown> | undefined, id: string): RecordedTry {
+  return checkedTries(id, row?.total, row?.failures);
+}
+
+/** A try's counts from `regstack_record_try`'s JSON (`r`). */
+export function pgTries(row: Record<string, unknown> | undefined, id: string): RecordedTry {
+  const r = (row?.r ?? null) as { total?: unknown; failures?: unknown } | null;
+  return checkedTries(id, r?.total, r?.failures);
+}
+
+function checkedTries(id: string, totalValue: unknown, failuresValue: unknown): RecordedTry {
+  const total = Number(totalValue);
+  const failures = Number(failuresValue);
+  // The try itself is counted, so a total below 1 means the counts are not what they claim to be.
+  if (!Number.isInteger(total) || total < 1 || !Number.isInteger(failures) || failures < 0 || failures >= total + 1) {
+    throw new Error('login: the try counts are missing');
+  }
+  return { id, total, failures };
+}

@@ -9,18 +9,43 @@
  *   recorded (R63) — atomically.
  *
  * The `…StepByStep` functions are the reference: the same work through the repositories, one call after
- * another (`recordLoginStepByStep` is atomic inside `Storage.atomically`). On the SQL backends
- * `repos.logins` (sql-hot-path.ts) does the same in fewer round trips — on PostgreSQL the reservation's
- * insert also reads the account and the success is one statement; on SQLite each is one synchronous
- * transaction — because a login's ten statements capped login throughput (bench/, scenario 3).
- * test/src/storage/sql-hot-path.test.ts runs both and compares.
+ * another (`recordLoginStepByStep` is atomic inside `Storage.atomically`; outside it, only on MongoDB, where
+ * the order of its steps keeps it safe — see there). On the SQL backends the same work takes fewer round trips,
+ * written below beside it — on PostgreSQL the reservation's insert also reads the account and the success is one
+ * statement; on SQLite each is one synchronous transaction — because a login's ten statements capped login
+ * throughput (bench/, scenario 3). test/src/storage/sql-hot-path.test.ts runs both and compares.
  */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Dialect } from '../db/dialect.ts';
 import type { Session, User } from '../db/entities/index.ts';
-import type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
-import type { LoginAttemptRepository, RecordedTry, TryWindow } from './login-attempt.repository.ts';
-import type { RevocationRepository } from './revocation.repository.ts';
-import { type SessionRepository, sessionStart } from './session.repository.ts';
-import type { UserRepository } from './user.repository.ts';
+import type { SqlRunner } from '../db/sql-runner.ts';
+import {
+  type AuditEventRepository,
+  auditParams,
+  auditRow,
+  INSERT_AUDIT_SQL,
+  type NewAuditEvent,
+} from './audit-event.repository.ts';
+import {
+  ATTEMPT_SQL,
+  type LoginAttemptRepository,
+  pgTries,
+  pgTryParams,
+  pgUnflushed,
+  type RecordedTry,
+  recordTryIn,
+  type TryWindow,
+} from './login-attempt.repository.ts';
+import { CUTOFF_SQL, cutoffFrom, type RevocationRepository } from './revocation.repository.ts';
+import {
+  newSessionRow,
+  pgSessionStartSql,
+  SESSION_SQL,
+  type SessionRepository,
+  sessionParams,
+  sessionStart,
+} from './session.repository.ts';
+import { credentialsFrom, USER_COLUMNS, USER_SQL, type UserRepository } from './user.repository.ts';
 
 export interface LoginSuccess {
   userId: string;
@@ -56,17 +81,47 @@ export interface LoginRepository {
   recordSuccess(success: LoginSuccess): Promise<Session | null>;
 }
 
-/**
- * The repositories a login's steps use (the step-by-step functions below, and sql-hot-path.ts, which replaces
- * their hot methods); declared here so that module imports this one and not the other way round.
- */
+/** The repositories a login's steps use (the step-by-step functions below). */
 export interface HotPathRepositories {
-  logins: LoginRepository | null;
   users: UserRepository;
   sessions: SessionRepository;
   revocations: RevocationRepository;
   loginAttempts: LoginAttemptRepository;
   auditEvents: AuditEventRepository;
+}
+
+/** A login's reads and writes: the steps through `repos`, or on SQL the same in fewer round trips. */
+export function createLoginRepository(
+  em: EntityManager,
+  dialect: Dialect,
+  repos: HotPathRepositories,
+): LoginRepository {
+  const { sql } = dialect;
+  return {
+    reserve(window, email) {
+      if (!sql) return reserveStepByStep(repos, window, email);
+      if (sql.transaction) {
+        const run = sql.transaction;
+        return run(
+          em,
+          (query) => ({
+            ...recordTryIn(sql, query, window),
+            user: credentialsFrom(sql, query(USER_SQL.credentialsByEmail, [email])[0]),
+          }),
+          { unflushed: true },
+        );
+      }
+      if (!pgUnflushed(sql, em)) return reserveStepByStep(repos, window, email);
+      return sql.all(em, PG_RESERVE_SQL, [...pgTryParams(window), email]).then(([row]) => ({
+        ...pgTries(row, window.id),
+        user: row?.id === null || !row ? null : credentialsFrom(sql, row),
+      }));
+    },
+    recordSuccess(s) {
+      if (!sql) return recordLoginStepByStep(repos, s);
+      return sql.transaction ? loginInTransaction(sql, sql.transaction, em, s) : loginInOneStatement(sql, em, s);
+    },
+  };
 }
 
 /** `reserve` through the repositories. */
@@ -105,4 +160,85 @@ export async function recordLoginStepByStep(repos: HotPathRepositories, s: Login
     return null;
   }
   return session;
+}
+
+// ── The SQL versions ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** PostgreSQL: `regstack_record_try` (login-attempt.repository.ts) and the account read, in one statement. */
+const PG_RESERVE_SQL = `select a.r, ${USER_COLUMNS} from (select regstack_record_try($1, $2, $3, $4, $5, $6) as r) a
+  left join users on users.email = $7`;
+
+/**
+ * PostgreSQL: a successful login's writes (`recordLoginStepByStep`) as one statement. Its parts see one snapshot
+ * and touch different tables, and the statement is atomic on its own. The session starts as `sessionStart` says.
+ */
+const PG_LOGIN_SUCCESS_SQL = `with stamped as (update users set last_login_at = $2, hashed_password = coalesce($3, hashed_password),
+      updated_at = case when $3 is null then updated_at else $2 end
+    where id = $4 and hashed_password = $17 returning id),
+  cleared as (delete from login_attempts where ("key" = $1 or id = $16) and exists (select 1 from stamped)),
+  opened as (insert into sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip)
+    select $5, $4, t.at, t.at, t.at + $6::float8 * interval '1 millisecond', $7, $8
+    from stamped, (select ${pgSessionStartSql('$2', '$4')} as at) t
+    returning created_at, expires_at),
+  audited as (insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
+    select $9, $10, $11, $12, $13, $14, $15, $2 from stamped)
+select created_at, expires_at from opened`;
+
+/** SQLite: the steps of `recordLoginStepByStep`, run synchronously in one transaction (the cutoff read included). */
+function loginInTransaction(
+  sql: SqlRunner,
+  transaction: NonNullable<SqlRunner['transaction']>,
+  em: EntityManager,
+  s: LoginSuccess,
+): Promise<Session | null> {
+  const v = sql.value;
+  return transaction(em, (query) => {
+    // Only over the hash the password was checked against (R68); SQLite has one writer, so nothing lands between.
+    if (query(USER_SQL.storedHash, [s.userId])[0]?.hashed_password !== s.verifiedHash) return null;
+    query(ATTEMPT_SQL.clear, [s.attemptsKey]);
+    query(ATTEMPT_SQL.remove, [s.tryId]);
+    if (s.upgradedHash) query(USER_SQL.upgradeHash, [s.upgradedHash, v(s.now), s.userId]);
+    const start = sessionStart(s.now, cutoffFrom(sql, query(CUTOFF_SQL, [s.userId])));
+    const row = newSessionRow(
+      { ...s.session, userId: s.userId, expiresAt: new Date(start.getTime() + s.session.ttlMs) },
+      start,
+    );
+    query(SESSION_SQL.insert, sessionParams(sql, row));
+    query(USER_SQL.recordLogin, [v(s.now), s.userId]);
+    query(INSERT_AUDIT_SQL, auditRow(sql, s.audit, s.now));
+    return row;
+  });
+}
+
+/**
+ * PostgreSQL: one round trip (`PG_LOGIN_SUCCESS_SQL`). The stamp updates the user row only while its hash is still
+ * the verified one (the row's lock orders it against a reset's); everything else hangs on that row, so a login
+ * that a reset overtook writes nothing and returns null.
+ */
+async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSuccess): Promise<Session | null> {
+  const rows = await sql.all(em, PG_LOGIN_SUCCESS_SQL, [
+    s.attemptsKey,
+    s.now,
+    s.upgradedHash,
+    s.userId,
+    s.session.id,
+    s.session.ttlMs,
+    s.session.userAgent,
+    s.session.ip,
+    ...auditParams(s.audit, s.now),
+    s.tryId,
+    s.verifiedHash,
+  ]);
+  const opened = rows[0];
+  if (!opened) return null;
+  const createdAt = sql.date(opened.created_at);
+  return {
+    id: s.session.id,
+    userId: s.userId,
+    createdAt,
+    lastSeenAt: createdAt,
+    expiresAt: sql.date(opened.expires_at),
+    userAgent: s.session.userAgent,
+    ip: s.session.ip,
+  };
 }

@@ -4,7 +4,7 @@
  * get a slot and the rest are refused without a comparison, and no spent guess is lost — on every backend.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Dialect } from '../db/drivers.ts';
+import type { Dialect } from '../db/dialect.ts';
 import { type MfaCode, MfaCodeSchema, type MfaPurpose } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { createClaimRepository } from './claim.repository.ts';

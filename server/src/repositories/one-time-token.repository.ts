@@ -6,7 +6,7 @@
  * nothing and is *not* consumed (R24).
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Dialect } from '../db/drivers.ts';
+import type { Dialect } from '../db/dialect.ts';
 import { type OneTimeToken, OneTimeTokenSchema, type TokenPurpose } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { createClaimRepository } from './claim.repository.ts';

@@ -6,7 +6,7 @@
  * hands an attempt to exactly one verifier through the claim `pending:<id>` (claim.entity.ts).
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Dialect } from '../db/drivers.ts';
+import type { Dialect } from '../db/dialect.ts';
 import { type PendingRegistration, PendingRegistrationSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { createClaimRepository } from './claim.repository.ts';

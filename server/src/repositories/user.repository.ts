@@ -1,11 +1,14 @@
 /**
  * Users. `insertIfEmailFree` relies on the unique index on the canonical email (R66): the database, not a
- * prior lookup, decides who wins a race, so N concurrent sign-ups of one address create one row.
+ * prior lookup, decides who wins a race, so N concurrent sign-ups of one address create one row. On the SQL
+ * backends the reads and writes every login makes are prepared statements (`USER_SQL`, db/sql-runner.ts),
+ * beside the ORM call each one stands for.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { Dialect } from '../db/drivers.ts';
+import type { Dialect } from '../db/dialect.ts';
 import { type User, UserSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
+import type { SqlRunner } from '../db/sql-runner.ts';
 
 export interface NewUser {
   email: string;
@@ -16,7 +19,49 @@ export interface NewUser {
   isSuperuser?: boolean;
 }
 
+/** A `users` row's columns, for the prepared statements that read one. */
+export const USER_COLUMNS = `id, email, hashed_password, full_name, phone_number, is_active, is_verified, is_superuser,
+  is_mfa_enabled, created_at, updated_at, last_login_at`;
+
+/** The prepared statements of the user methods every login runs (login.repository.ts runs them too). */
+export const USER_SQL = {
+  credentialsByEmail: `select ${USER_COLUMNS} from users where email = ?`,
+  recordLogin: 'update users set last_login_at = ? where id = ?',
+  upgradeHash: 'update users set hashed_password = ?, updated_at = ? where id = ?',
+  storedHash: 'select hashed_password from users where id = ?',
+} as const;
+
+/** A `users` row (snake_case columns, as the driver returns them) as the entity, without its password hash. */
+export function userFromRow(sql: SqlRunner, r: Record<string, unknown>, id: unknown = r.id): User {
+  return {
+    id: String(id),
+    email: String(r.email),
+    fullName: (r.full_name as string | null) ?? null,
+    phoneNumber: (r.phone_number as string | null) ?? null,
+    isActive: Boolean(r.is_active),
+    isVerified: Boolean(r.is_verified),
+    isSuperuser: Boolean(r.is_superuser),
+    isMfaEnabled: Boolean(r.is_mfa_enabled),
+    createdAt: sql.date(r.created_at),
+    updatedAt: sql.date(r.updated_at),
+    lastLoginAt: r.last_login_at === null || r.last_login_at === undefined ? null : sql.date(r.last_login_at),
+  } as User;
+}
+
+/**
+ * A `users` row as the entity with its hash. Like the entity's `.hidden()` hash, the hash is readable but never
+ * serialized or spread into a DTO by accident.
+ */
+export function credentialsFrom(sql: SqlRunner, row: Record<string, unknown> | undefined): User | null {
+  if (!row) return null;
+  return Object.defineProperty(userFromRow(sql, row), 'hashedPassword', {
+    value: (row.hashed_password as string | null) ?? null,
+    enumerable: false,
+  });
+}
+
 export function createUserRepository(em: EntityManager, dialect: Dialect) {
+  const { sql } = dialect;
   return {
     /** Inserts the user, or returns null when the canonical email is already taken. */
     async insertIfEmailFree(data: NewUser, now: Date): Promise<User | null> {
@@ -53,6 +98,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
 
     /** The password hash is lazy (never loaded by accident); only credential checks ask for it. */
     async findCredentialsByEmail(email: string): Promise<User | null> {
+      if (sql) return credentialsFrom(sql, (await sql.all(em, USER_SQL.credentialsByEmail, [email]))[0]);
       return em.findOne(UserSchema, { email }, { populate: ['hashedPassword'] });
     },
 
@@ -131,7 +177,8 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     },
 
     async recordLogin(userId: string, now: Date): Promise<void> {
-      await em.nativeUpdate(UserSchema, { id: userId }, { lastLoginAt: now });
+      if (sql) await sql.run(em, USER_SQL.recordLogin, [sql.value(now), userId]);
+      else await em.nativeUpdate(UserSchema, { id: userId }, { lastLoginAt: now });
     },
 
     async deleteById(id: string): Promise<boolean> {

@@ -10,16 +10,12 @@
  * the same message (R9); a disabled account is not revealed even after a correct password.
  */
 import type { LoginResult } from '@regstack/shared';
+import type { Session } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import {
-  type LoginReservation,
-  type LoginSuccess,
-  recordLoginStepByStep,
-  reserveStepByStep,
-} from '../repositories/index.ts';
-import { atomically, openRepos, type ServiceDeps } from './deps.ts';
+import type { LoginReservation, LoginSuccess } from '../repositories/index.ts';
+import { openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import { limitClient } from './policies/client-limit.ts';
@@ -41,9 +37,7 @@ export function createAuthService(
       try {
         // The try becomes this attempt's failure record unless the password turns out right (R17); the
         // account's credentials are read along with it.
-        reserved = await lockout.admit(repos.loginAttempts, key, (window) =>
-          repos.logins ? repos.logins.reserve(window, input.email) : reserveStepByStep(repos, window, input.email),
-        );
+        reserved = await lockout.admit(repos.loginAttempts, key, (window) => repos.logins.reserve(window, input.email));
       } catch (err) {
         if (RegstackError.is(err) && err.code === 'TOO_MANY_ATTEMPTS') {
           await repos.auditEvents.record(
@@ -100,12 +94,10 @@ export function createAuthService(
         audit: { event: 'login', actorId: user.id, subjectId: user.id, ...request, details: { sessionId } },
         now,
       };
-      // One atomic change: a single round trip on SQL (sql-hot-path.ts), a transaction of steps elsewhere.
-      let session: Awaited<ReturnType<typeof recordLoginStepByStep>>;
+      // One atomic change, one call (login.repository.ts).
+      let session: Session | null;
       try {
-        session = repos.logins
-          ? await repos.logins.recordSuccess(success)
-          : await atomically(deps, (tx) => recordLoginStepByStep(tx, success));
+        session = await repos.logins.recordSuccess(success);
       } catch (err) {
         await reservation.withdraw().catch(() => {}); // nothing was decided: the try must not linger (R70)
         throw err;

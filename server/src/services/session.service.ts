@@ -10,7 +10,7 @@
 import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import { createRepositories, type RevocationReason, sessionStart } from '../repositories/index.ts';
+import { type RevocationReason, sessionStart } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import { toSessionInfo } from './mappers.ts';
 import { classifyTokenFailure, createRefusedTokenRecorder, type TokenRefusalReason } from './refused-tokens.ts';
@@ -103,38 +103,17 @@ export function createSessionService(deps: ServiceDeps) {
         throw err;
       }
       return failClosed(async () => {
-        // One unit of work per call; the repositories are built only when the slow path or a touch needs them.
-        const em = deps.storage.fork();
-        const repos = () => createRepositories(em, deps.storage.dialect);
+        const repos = openRepos(deps);
         const now = deps.clock.now();
-        const { dialect } = deps.storage;
-        let user: User | null;
-        let sessionCreatedAt: Date;
-        let lastSeenAt: Date;
-        if (dialect.authLookup) {
-          // One statement: session live, user joined, revocation facts checked (same rules as below).
-          const row = await dialect.authLookup(em, claims.sessionId, now);
-          if (!row || row.user.id !== claims.userId || row.revoked) {
-            throw refuse('revoked_or_unknown_session', claims.userId);
-          }
-          ({ user, sessionCreatedAt, sessionLastSeenAt: lastSeenAt } = row);
-        } else {
-          const r = repos();
-          const session = await r.sessions.findUnexpired(claims.sessionId, now);
-          if (!session || session.userId !== claims.userId) throw refuse('revoked_or_unknown_session', claims.userId);
-          if (await r.revocations.isRevoked(session.userId, session.id, session.createdAt)) {
-            throw refuse('revoked_or_unknown_session', claims.userId);
-          }
-          user = await r.users.findById(session.userId);
-          sessionCreatedAt = session.createdAt;
-          lastSeenAt = session.lastSeenAt;
+        const row = await repos.liveSessions.authenticate(claims.sessionId, now);
+        if (!row || row.user.id !== claims.userId || row.revoked) {
+          throw refuse('revoked_or_unknown_session', claims.userId);
         }
-        if (!user) throw refuse('revoked_or_unknown_session', claims.userId);
-        if (!user.isActive) throw refuse('inactive_user', claims.userId);
-        if (now.getTime() - lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
-          await repos().sessions.touch(claims.sessionId, now);
+        if (!row.user.isActive) throw refuse('inactive_user', claims.userId);
+        if (now.getTime() - row.sessionLastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+          await repos.sessions.touch(claims.sessionId, now);
         }
-        return { user, sessionId: claims.sessionId, sessionCreatedAt };
+        return { user: row.user, sessionId: claims.sessionId, sessionCreatedAt: row.sessionCreatedAt };
       });
     },
 
@@ -184,15 +163,7 @@ export function createSessionService(deps: ServiceDeps) {
 
     /** Sessions that would still authenticate. */
     async listLive(userId: string) {
-      const repos = openRepos(deps);
-      const now = deps.clock.now();
-      const sessions = await repos.sessions.listUnexpiredForUser(userId, now);
-      const cutoff = await repos.revocations.cutoffFor(userId);
-      const revoked = await repos.revocations.revokedSessionIds(
-        userId,
-        sessions.map((s) => s.id),
-      );
-      return sessions.filter((s) => !revoked.has(s.id) && (!cutoff || s.createdAt.getTime() > cutoff.getTime()));
+      return openRepos(deps).liveSessions.listLive(userId, deps.clock.now());
     },
 
     async list(auth: AuthenticatedSession) {

@@ -4,7 +4,7 @@
  * check (R69). `isDev: false` so no stack trace ever reaches a response (R64).
  */
 import { initTRPC, TRPCError } from '@trpc/server';
-import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/drivers.ts';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/outages.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { regstackTransformer } from '../http/wire-envelope.ts';
 import type { RegstackContext } from './context.ts';

@@ -1,17 +1,68 @@
 /**
- * The one-statement authentication lookup the SQL dialects use on every authenticated call must say exactly
- * what the repositories say: live session, its user (fresh), and whether any revocation fact covers it —
- * including a bulk cutoff in the very millisecond of the session's creation (R40). MongoDB has no such
- * statement and uses the repositories directly.
+ * The revocation rule (revocation.repository.ts) is written twice: for the repositories (`covers`) and for SQL
+ * (`REVOKED_SQL`, which the one-statement authentication lookup and the live-session list of the SQL backends
+ * run). Both forms must say exactly the same: live session, its user (fresh), and whether any revocation fact
+ * covers it — including a bulk cutoff in the very millisecond of the session's creation (R40). On the SQL
+ * backends each case runs both forms on the same database; MongoDB has only the repositories' form.
  */
+
+import type { EntityManager } from '@mikro-orm/core';
+import { createRepositories, type Dialect, type Session, type Storage } from '@regstack/server/internal';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { repos } from './concurrency.ts';
 
+/** `liveSessions.authenticate` over `dialect`: its SQL form when the dialect has `sql`, the ORM form without. */
+const lookupVia = (dialect: Dialect) => (em: EntityManager, sessionId: string, now: Date) =>
+  createRepositories(em, dialect).liveSessions.authenticate(sessionId, now);
+
+/** The forms `storage` can run: SQL and ORM on the SQL backends, ORM alone on MongoDB. */
+function forms(storage: Storage): [string, Dialect][] {
+  const orm: Dialect = { ...storage.dialect, sql: undefined };
+  return storage.dialect.sql
+    ? [
+        ['sql', storage.dialect],
+        ['orm', orm],
+      ]
+    : [['orm', orm]];
+}
+
 describeEachBackend('authentication lookup', (ctx) => {
-  it.skipIf(ctx.backend.startsWith('mongodb'))('agrees with the repositories on every rule', async () => {
-    const lookup = ctx.storage.dialect.authLookup;
-    if (!lookup) throw new Error('SQL dialects must provide authLookup');
+  it('agrees with the repositories on every rule, in both forms', async () => {
+    for (const [form, dialect] of forms(ctx.storage)) await agreesOnEveryRule(form, lookupVia(dialect));
+  });
+
+  it('lists the same live sessions in both forms', async () => {
+    const base = Date.now();
+    const r = repos(ctx.storage);
+    const user = (await r.users.insertIfEmailFree(
+      { email: 'list-live@example.com', hashedPassword: 'h' },
+      new Date(base),
+    ))!;
+    const made: Session[] = [];
+    for (let i = 0; i < 8; i++) {
+      made.push(
+        await r.sessions.create(
+          { userId: user.id, expiresAt: new Date(base + 1000 + i * 100) },
+          new Date(base + i * 10),
+        ),
+      );
+    }
+    await r.revocations.revokeAllForUser(user.id, new Date(base + 20), 'logout_all'); // sessions 0–2 (20: same ms)
+    await r.revocations.revokeSession(user.id, made[4]!.id, new Date(base + 100), 'logout');
+    const now = new Date(base + 1000 + 6 * 100); // sessions 0–6 expire at or before now: only 7 is unexpired
+    const earlier = new Date(base + 1200); // sessions 2+ unexpired
+    const expected = { [now.getTime()]: [made[7]!.id], [earlier.getTime()]: [7, 6, 5, 3].map((i) => made[i]!.id) };
+    for (const [form, dialect] of forms(ctx.storage)) {
+      for (const at of [now, earlier]) {
+        const live = await createRepositories(ctx.storage.fork(), dialect).liveSessions.listLive(user.id, at);
+        expect({ form, ids: live.map((s) => s.id) }).toEqual({ form, ids: expected[at.getTime()] });
+        expect(live[0]).toEqual(await r.sessions.findById(made[7]!.id).then((s) => s && { ...s }));
+      }
+    }
+  });
+
+  async function agreesOnEveryRule(form: string, lookup: ReturnType<typeof lookupVia>) {
     const base = Date.now();
     const r = repos(ctx.storage);
     const user = await r.users.insertIfEmailFree(
@@ -25,7 +76,7 @@ describeEachBackend('authentication lookup', (ctx) => {
     const at = (ms: number) => lookup(ctx.storage.fork(), session.id, new Date(base + ms));
 
     const live = await at(20);
-    expect(live?.revoked).toBe(false);
+    expect(live?.revoked, `${form}: a live session`).toBe(false);
     expect(live?.user).toMatchObject({
       id: user!.id,
       email: 'lookup@example.com',
@@ -57,12 +108,14 @@ describeEachBackend('authentication lookup', (ctx) => {
     expect((await lookup(ctx.storage.fork(), other.id, new Date(base + 30)))?.revoked).toBe(false);
     await r.revocations.revokeSession(user!.id, other.id, new Date(base + 30), 'logout');
     expect((await lookup(ctx.storage.fork(), other.id, new Date(base + 31)))?.revoked).toBe(true);
-  });
+    await r.users.deleteById(user!.id);
+    expect(await lookup(ctx.storage.fork(), other.id, new Date(base + 31))).toBeNull(); // the user is gone
+  }
 
   it.skipIf(ctx.backend.startsWith('mongodb'))(
     'gives every one of many concurrent lookups its own answer (PostgreSQL batches them)',
     async () => {
-      const lookup = ctx.storage.dialect.authLookup!;
+      const lookup = lookupVia(ctx.storage.dialect);
       const base = Date.now();
       const r = repos(ctx.storage);
       const users = await Promise.all(
@@ -120,7 +173,7 @@ describeEachBackend('authentication lookup', (ctx) => {
   it.skipIf(ctx.backend !== 'postgres')(
     'answers while every shared connection is held by statements that cannot finish (PostgreSQL)',
     async () => {
-      const lookup = ctx.storage.dialect.authLookup!;
+      const lookup = lookupVia(ctx.storage.dialect);
       const { now, user, session } = await liveSession('busy-pool@example.com');
       // Another connection takes a lock, then as many statements as the shared pool has connections queue on it:
       // every shared connection is busy until the lock goes, as when writers all wait for a slow disk.
@@ -170,7 +223,7 @@ describeEachBackend('authentication lookup', (ctx) => {
   it.skipIf(ctx.backend !== 'postgres')(
     'keeps answering after the server ends its idle connections (PostgreSQL)',
     async () => {
-      const lookup = ctx.storage.dialect.authLookup!;
+      const lookup = lookupVia(ctx.storage.dialect);
       const { now, user, session } = await liveSession('ended@example.com');
       expect(await lookup(ctx.storage.fork(), session.id, new Date(now + 1))).toMatchObject({ revoked: false });
       // Every other connection to this database ends, the lookups' idle ones included.

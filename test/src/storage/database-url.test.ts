@@ -1,4 +1,4 @@
-import { DatabaseUrlError, parseDatabaseUrl, redactDatabaseUrl } from '@regstack/server/internal';
+import { DatabaseUrlError, normalizeDatabaseUrl, parseDatabaseUrl, redactDatabaseUrl } from '@regstack/server/internal';
 import { describe, expect, it } from 'vitest';
 
 describe('parseDatabaseUrl', () => {
@@ -93,6 +93,36 @@ describe('parseDatabaseUrl', () => {
       clientUrl: 'mongodb://h1,h2/accounts?replicaSet=rs',
     });
     expect(parseDatabaseUrl('mongodb://h:27017')).toMatchObject({ dbName: 'regstack' });
+    // `mongodb_database` names the database when the URL's path does not; the URL's own name wins.
+    expect(parseDatabaseUrl('mongodb://h:27017', '/', 'accounts')).toMatchObject({ dbName: 'accounts' });
+    expect(parseDatabaseUrl('mongodb://h:27017/mine', '/', 'accounts')).toMatchObject({ dbName: 'mine' });
+  });
+
+  it('is the one grammar: what the configuration accepts is what storage opens (issue 15 item 2)', () => {
+    const accepted = [
+      'sqlite:./app.db',
+      'sqlite+aiosqlite:///./app.db',
+      'sqlite::memory:',
+      'sqlite://',
+      'postgres://u:p@db/app?sslmode=require',
+      'postgresql+asyncpg://u:p@db/app',
+      'mongodb://h:27017/app',
+    ];
+    for (const url of accepted) {
+      const normalized = normalizeDatabaseUrl(url);
+      expect(parseDatabaseUrl(normalized, '/srv')).toEqual(parseDatabaseUrl(url, '/srv'));
+    }
+    // Refused by both, with the same message: storage would not open them, so the configuration does not accept them.
+    for (const url of [
+      'mysql://u:p@h/db',
+      'sqlite:',
+      'sqlite+aiosqlite:app.db',
+      'postgresql://h/db?max=5',
+      'nonsense',
+    ]) {
+      expect(() => normalizeDatabaseUrl(url)).toThrow(DatabaseUrlError);
+      expect(() => parseDatabaseUrl(url)).toThrow(DatabaseUrlError);
+    }
   });
 
   it('rejects unknown schemes with a message naming the fix, without leaking a password', () => {

@@ -1,6 +1,6 @@
 /**
- * The SQL backends run the login path's repository methods as prepared statements (sql-hot-path.ts). Each
- * must keep the contract of the MikroORM method it replaces: here both run against the same database and
+ * The SQL backends run the login path's repository methods as prepared statements, each written beside the
+ * MikroORM version it stands for (repositories/*.repository.ts). Each must keep that version's contract: here both run against the same database and
  * every write made by one is read back by the other, field by field. Plus the two properties the
  * statements' connection handling must keep: a write inside `atomically` rolls back with it, and a write
  * outside never lands in another request's open transaction (SQLite has one connection for both).
@@ -123,7 +123,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       new Date(base - 60_000),
     );
     const key = 'login:reserved@example.com';
-    const viaSql = await sql.logins!.reserve(tryWindow(key, new Date(base), windowStart), 'reserved@example.com');
+    const viaSql = await sql.logins.reserve(tryWindow(key, new Date(base), windowStart), 'reserved@example.com');
     const viaSteps = await reserveStepByStep(
       orm,
       tryWindow(key, new Date(base + 1), windowStart),
@@ -139,13 +139,13 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
     await orm.loginAttempts.remove(viaSql.id);
     expect(await orm.loginAttempts.countSince(`try:${key}`, windowStart)).toBe(1);
     // An unknown account still records and counts its try (R13: the same work either way).
-    const unknown = await sql.logins!.reserve(
+    const unknown = await sql.logins.reserve(
       tryWindow('login:nobody@example.com', new Date(base), windowStart),
       'nobody@example.com',
     );
     expect(unknown).toMatchObject({ total: 1, failures: 0, user: null });
     // Tries before the window do not count.
-    const later = await sql.logins!.reserve(
+    const later = await sql.logins.reserve(
       tryWindow(key, new Date(base + 900_001), new Date(base + 1)),
       'reserved@example.com',
     );
@@ -190,7 +190,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
     const counts = await Promise.all(
       Array.from({ length: 24 }, (_, i) => {
         const storage = i % 3 === 0 ? ctx.storage : others[(i % 3) - 1]!;
-        return createRepositories(storage.fork(), storage.dialect).logins!.reserve(
+        return createRepositories(storage.fork(), storage.dialect).logins.reserve(
           tryWindow(key, now, windowStart),
           'burst@example.com',
         );
@@ -265,14 +265,12 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
         const viaSql = await prepared(`sql-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
         const viaSteps = await prepared(`steps-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
         const { sql, orm } = both(ctx.storage);
-        expect(sql.logins).not.toBeNull();
-        const session = (await sql.logins!.recordSuccess(viaSql.success))!;
+        const session = (await sql.logins.recordSuccess(viaSql.success))!;
         const reference = (await ctx.storage.atomically(() =>
           recordLoginStepByStep(createRepositories(ctx.storage.fork(), { ...ctx.storage.dialect, sql: undefined }), {
             ...viaSteps.success,
           }),
         ))!;
-        expect(orm.logins).toBeNull();
         expect({ ...session, id: undefined, userId: undefined }).toEqual({
           ...reference,
           id: undefined,
@@ -313,7 +311,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
           for (const u of [viaSql.user, viaSteps.user])
             await orm.users.updatePasswordHash(u.id, '$argon2id$reset', new Date(at - 5));
           const before = [await written(viaSql.user.id, viaSql.email), await written(viaSteps.user.id, viaSteps.email)];
-          expect(await sql.logins!.recordSuccess(viaSql.success)).toBeNull();
+          expect(await sql.logins.recordSuccess(viaSql.success)).toBeNull();
           const reference = await ctx.storage.atomically(() =>
             recordLoginStepByStep(createRepositories(ctx.storage.fork(), { ...ctx.storage.dialect, sql: undefined }), {
               ...viaSteps.success,
@@ -343,7 +341,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
           await orm.revocations.revokeAllForUser(u.id, new Date(at + offset), 'logout_all');
           await orm.revocations.revokeSession(u.id, 'some-session', new Date(at + 50), 'logout'); // not a cutoff
         }
-        const session = (await sql.logins!.recordSuccess(viaSql.success))!;
+        const session = (await sql.logins.recordSuccess(viaSql.success))!;
         const reference = (await ctx.storage.atomically(() =>
           recordLoginStepByStep(createRepositories(ctx.storage.fork(), { ...ctx.storage.dialect, sql: undefined }), {
             ...viaSteps.success,
@@ -367,7 +365,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
         new Date(at - 10),
       );
       const before = await written(user.id, email);
-      await expect(sql.logins!.recordSuccess(success)).rejects.toThrow();
+      await expect(sql.logins.recordSuccess(success)).rejects.toThrow();
       expect(await written(user.id, email)).toEqual(before);
       expect(before).toMatchObject({ hash: '$argon2id$old', lastLoginAt: null, attempts: 2, audit: [] });
     });
@@ -379,7 +377,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       await expect(
         ctx.storage.atomically(async () => {
           const r = createRepositories(ctx.storage.fork(), ctx.storage.dialect);
-          await r.logins!.recordSuccess(success);
+          await r.logins.recordSuccess(success);
           expect(await r.loginAttempts.countSince(`login:${email}`, new Date(0))).toBe(0); // own write seen
           throw new Error('abort');
         }),
@@ -417,7 +415,7 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       const now = new Date();
       const windowStart = new Date(now.getTime() - 60_000);
       const { sql } = both(storage);
-      await sql.logins!.reserve(tryWindow('mode:reserve', now, windowStart), 'nobody@example.com');
+      await sql.logins.reserve(tryWindow('mode:reserve', now, windowStart), 'nobody@example.com');
       await sql.loginAttempts.recordAndCount('mode:count', now, windowStart);
       await storage.atomically(async () => {
         const r = createRepositories(storage.fork(), storage.dialect);
