@@ -6,7 +6,7 @@
  * `pnpm --filter @regstack/test docs:reference`.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TRPC_CODE_OF } from '@regstack/server';
@@ -115,6 +115,33 @@ export function readConfigOptions(source = readFileSync(SCHEMA_FILE, 'utf8')): C
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
+/** Every server source outside config/, for telling options regstack reads from ones it only accepts. */
+function serverSourcesOutsideConfig(): string {
+  const root = join(REPO_ROOT, 'server', 'src');
+  const configDir = join(root, 'config');
+  const texts: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (path !== configDir) walk(path);
+      } else if (entry.name.endsWith('.ts')) texts.push(readFileSync(path, 'utf8'));
+    }
+  };
+  walk(root);
+  return texts.join('\n');
+}
+
+/**
+ * Whether code outside the config module reads the option (`config.jwtTtlSeconds`, `config.email.smtpHost`):
+ * some keys are accepted — a Python regstack.toml must load — before the feature that reads them is built.
+ */
+export function isReadByServer(option: ConfigOption, sources = serverSourcesOutsideConfig()): boolean {
+  return option.camelPath.every((name, index) =>
+    new RegExp(index < option.camelPath.length - 1 ? `\\.${name}\\b` : `\\b${name}\\b`).test(sources),
+  );
+}
+
 /** The whole of docs/configuration.md. */
 export function renderConfigReference(options = readConfigOptions()): string {
   const lines = [
@@ -129,7 +156,8 @@ export function renderConfigReference(options = readConfigOptions()): string {
     'key is `REGSTACK_` plus the key in capitals (`jwt_ttl_seconds` → `REGSTACK_JWT_TTL_SECONDS`). Lists are TOML arrays,',
     'or JSON arrays / comma-separated text in variables. An unknown key, an invalid value or a missing required one stops',
     'the start with one error listing every problem. A Python regstack `regstack.toml` loads: its Python-only keys are',
-    'ignored, with a warning when they would have changed behaviour.',
+    'ignored, with a warning when they would have changed behaviour. Some keys are accepted before the feature that',
+    'reads them is built (SMS, the admin procedures, custom link pages); the table marks those.',
     '',
     'Secrets (`jwt_secret`, `jwt_previous_secrets`, `jwt_private_key`, `database_url` when it holds a password,',
     '`email.smtp_password`, `email.ses_*` keys, `sms.twilio_auth_token`) belong in the environment or',
@@ -140,14 +168,20 @@ export function renderConfigReference(options = readConfigOptions()): string {
     'or `"none"`.',
   ];
   let group: string | undefined;
+  const sources = serverSourcesOutsideConfig();
   for (const option of options) {
     if (option.group !== group) {
       group = option.group;
       lines.push('', `## ${group}`, '', '| key | default | meaning |', '| --- | --- | --- |');
     }
     const def =
-      option.defaultText === undefined || option.defaultText === 'undefined' ? 'unset' : `\`${option.defaultText}\``;
-    lines.push(`| \`${option.key}\` | ${cell(def)} | ${cell(option.description)} |`);
+      option.defaultText === undefined || option.defaultText === 'undefined'
+        ? 'unset'
+        : option.defaultText === 'undefined (required)'
+          ? 'required'
+          : `\`${option.defaultText}\``;
+    const unread = isReadByServer(option, sources) ? '' : ' _Accepted, but nothing reads it yet._';
+    lines.push(`| \`${option.key}\` | ${cell(def)} | ${cell(option.description)}${unread} |`);
   }
   lines.push('');
   return lines.join('\n');
