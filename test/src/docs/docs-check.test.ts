@@ -22,11 +22,12 @@ import {
 } from './reference-pages.ts';
 import {
   type Block,
-  CHECKED_LANGS,
+  checkEnv,
   checkJson,
   checkShell,
   checkToml,
   fencedBlocks,
+  KNOWN_LANGS,
   markdownFiles,
   typecheckBlocks,
 } from './snippets.ts';
@@ -40,9 +41,9 @@ describe('issue 16 item 5: the code blocks of README.md and docs/', () => {
   it('finds the blocks, and every block names a language the check knows', () => {
     expect(ofLang('ts').length).toBeGreaterThan(5);
     const unnamed = blocks
-      .filter((block) => !CHECKED_LANGS.has(block.lang))
+      .filter((block) => !KNOWN_LANGS.has(block.lang))
       .map((block) => `${relative(REPO_ROOT, block.file)}:${block.line - 1}: \`\`\`${block.lang}`);
-    expect(unnamed, `use one of ${[...CHECKED_LANGS].join(', ')}`).toEqual([]);
+    expect(unnamed, `use one of ${[...KNOWN_LANGS].join(', ')}`).toEqual([]);
   });
 
   it('TypeScript blocks typecheck under strict against the workspace packages; a broken one is caught', () => {
@@ -68,6 +69,14 @@ describe('issue 16 item 5: the code blocks of README.md and docs/', () => {
     expect(problems).toEqual([]);
   });
 
+  it('dotenv blocks name only REGSTACK_* variables that exist; a misspelt one is caught', async () => {
+    expect(await checkEnv(planted('env', 'REGSTACK_EMAIL__SMTP_PASWORD=secret'))).not.toEqual([]);
+    expect(
+      await checkEnv(planted('env', 'REGSTACK_EMAIL__SMTP_PASSWORD=secret\nREGSTACK_JWT_TTL_SECONDS=600')),
+    ).toEqual([]);
+    expect((await Promise.all(ofLang('env').map((block) => checkEnv(block)))).flat()).toEqual([]);
+  });
+
   it('JSON blocks parse; a broken one is caught', () => {
     expect(checkJson(planted('json', '{ "a": 1, }'))).not.toEqual([]);
     expect(ofLang('json').flatMap(checkJson)).toEqual([]);
@@ -78,6 +87,7 @@ describe('issue 16 item 5: the code blocks of README.md and docs/', () => {
       './dev deploy',
       'pnpm no-such-script',
       'pnpm --filter @regstack/bench run no-such-script',
+      'pnpm -C examples/host-app run no-such-script',
       'regstack frobnicate',
       'regstack purge --no-such-flag',
       'frobnicate --all',

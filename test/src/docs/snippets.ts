@@ -8,7 +8,9 @@
  * - `json`: parses.
  * - `sh`: every command names something that exists — `./dev` subcommands, pnpm scripts of the named package,
  *   `regstack` subcommands and their flags — or a well-known tool from the list below.
- * - `text`: not checked. A block without a language is refused, so nothing escapes the check by omission.
+ * - `env` (dotenv, e.g. regstack.secrets.env): every `REGSTACK_*` name is one the config loader accepts.
+ * - `text`, `yaml`, `ini`, `nginx`, `dockerfile`, `http`, `diff`: shown as they are. A block without a language, or
+ *   with one not listed, is refused, so nothing escapes the check by omission.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +32,30 @@ export interface Problem {
   readonly message: string;
 }
 
-export const CHECKED_LANGS = new Set(['ts', 'tsx', 'toml', 'json', 'sh', 'text']);
+/** Fence languages the check understands; aliases are checked as the language they name. */
+export const LANG_ALIASES: Readonly<Record<string, string>> = {
+  typescript: 'ts',
+  bash: 'sh',
+  shell: 'sh',
+  dotenv: 'env',
+};
+/** Checked: ts, tsx, toml, json, sh, env. Shown as they are (nothing to run them against): the rest. */
+export const KNOWN_LANGS = new Set([
+  'ts',
+  'tsx',
+  'toml',
+  'json',
+  'sh',
+  'env',
+  'text',
+  'yaml',
+  'ini',
+  'nginx',
+  'dockerfile',
+  'http',
+  'diff',
+  ...Object.keys(LANG_ALIASES),
+]);
 
 /** Fenced blocks (``` or ~~~, any indentation) of one Markdown text. */
 export function fencedBlocks(file: string, text: string): Block[] {
@@ -47,7 +72,8 @@ export function fencedBlocks(file: string, text: string): Block[] {
       if (line.trim().startsWith(fence) && line.trim().replace(/[`~]/g, '') === '') break;
       body.push(line.startsWith(indent) ? line.slice(indent.length) : line);
     }
-    blocks.push({ file, line: i + 2, lang: lang.toLowerCase(), code: body.join('\n') });
+    const name = lang.toLowerCase();
+    blocks.push({ file, line: i + 2, lang: LANG_ALIASES[name] ?? name, code: body.join('\n') });
     i = j;
   }
   return blocks;
@@ -152,6 +178,25 @@ export async function checkToml(block: Block): Promise<string[]> {
   return warnings.map((w) => `${where(block)}: warning: ${w}`);
 }
 
+/** A dotenv block: each `REGSTACK_*` name must be an option (or a reserved name) the loader knows. */
+export async function checkEnv(block: Block): Promise<string[]> {
+  const names = block.code
+    .split('\n')
+    .map((line) => /^\s*(?:export\s+)?([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+    .filter((name): name is string => name?.startsWith('REGSTACK_') === true);
+  const dir = join(tmpdir(), `regstack-doc-env-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  // Empty values count as unset, so only the names are judged: an unknown one is an error with a suggestion.
+  const env: Record<string, string> = { REGSTACK_JWT_SECRET: 'a-documentation-secret-of-at-least-32-characters' };
+  for (const name of names) if (name !== 'REGSTACK_JWT_SECRET') env[name] = '';
+  try {
+    await loadConfig({ cwd: dir, env, onWarning: () => {} });
+    return [];
+  } catch (err) {
+    return [`${where(block)}: ${(err as Error).message}`];
+  }
+}
+
 export function checkJson(block: Block): string[] {
   try {
     JSON.parse(block.code);
@@ -165,29 +210,62 @@ export function checkJson(block: Block): string[] {
 
 /** Well-known tools a command line may start with; anything else must be one of ours. */
 const KNOWN_TOOLS = new Set([
+  '.',
   'apt-get',
   'bash',
   'cat',
   'cd',
   'chmod',
+  'corepack',
   'cp',
+  'createdb',
+  'createuser',
   'curl',
   'docker',
+  'dropdb',
   'echo',
+  'env',
   'exec',
   'export',
   'git',
+  'go',
+  'grep',
+  'head',
+  'id',
+  'journalctl',
+  'jq',
   'kill',
+  'ln',
   'ls',
+  'make',
   'mkdir',
+  'mongosh',
+  'mv',
   'node',
   'npm',
   'openssl',
+  'pg_dump',
+  'printf',
   'psql',
   'rm',
   'sed',
+  'sh',
+  'source',
+  'su',
   'sudo',
   'systemctl',
+  'tail',
+  'tar',
+  'test',
+  'time',
+  'touch',
+  'true',
+  'unzip',
+  'useradd',
+  'wget',
+  'which',
+  'whoami',
+  'xargs',
   'yarn',
 ]);
 
@@ -341,6 +419,11 @@ export function checkShell(block: Block): string[] {
           const name = rest[1] ?? '';
           pkg = packages.find((p) => p.name === name);
           if (!pkg) problems.push(`${at}: no workspace package "${name}"`);
+          rest = rest.slice(2);
+        } else if (rest[0] === '--dir' || rest[0] === '-C') {
+          const dir = join(REPO_ROOT, rest[1] ?? '');
+          pkg = packages.find((p) => p.dir === dir);
+          if (!pkg) problems.push(`${at}: no workspace package in "${rest[1] ?? ''}"`);
           rest = rest.slice(2);
         } else rest = rest.slice(1);
       }
