@@ -57,12 +57,22 @@ export interface CreateRegstackOptions {
   startWorkers?: boolean;
 }
 
-/** What `createContext` accepts: a fetch `Request`, or anything with headers (Node's IncomingMessage). */
+/**
+ * What `createContext` accepts: the options either tRPC adapter hands its own `createContext` — the fetch adapter's
+ * `{ req: Request, resHeaders }` or the Node adapter's `{ req: IncomingMessage, res }` — so a host passes them
+ * through as they are, destructured or not.
+ */
 export interface CreateContextOptions {
   req:
     | Request
     | { headers: Headers | Record<string, string | string[] | undefined>; socket?: { remoteAddress?: string } };
+  /** The fetch adapter's response headers. */
   resHeaders?: Headers;
+  /**
+   * The Node adapter's `ServerResponse`. Accepted so `{ req, res }` passes through; regstack reads nothing from it
+   * (its response headers come from `regstackResponseMeta`).
+   */
+  res?: object;
   /** The TCP peer, if `req` does not carry it. */
   remoteAddress?: string | null;
 }

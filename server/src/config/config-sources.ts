@@ -17,7 +17,7 @@ export const DEFAULT_SECRETS_FILE = 'regstack.secrets.env';
 export const CONFIG_FILE_ENV = 'REGSTACK_CONFIG';
 export const SECRETS_FILE_ENV = 'REGSTACK_SECRETS_FILE';
 export const RESERVED_ENV_PREFIX = 'REGSTACK_TEST_';
-/** CI's switch that turns a skipped test backend into a failure (see README "Tests and backends"). */
+/** CI's switch that turns a skipped test backend into a failure (see docs/testing.md). */
 export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set(['REGSTACK_REQUIRE_BACKENDS']);
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;

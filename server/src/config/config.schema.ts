@@ -382,13 +382,13 @@ export const configSchema = z
      * so an OS crash or power cut can undo at most about the last second of commits (a crashed process loses
      * nothing, and the database never corrupts). `full` makes every commit wait for the disk — on the event
      * loop, since better-sqlite3 is synchronous: every request waits with it, for as long as a busy disk takes.
-     * The lockout and rate-limit counters never wait. See README "Storage". Not in the Python regstack.
+     * The lockout and rate-limit counters never wait. See docs/storage.md. Not in the Python regstack.
      * @default 'normal'
      */
     sqliteSynchronous: z.enum(['normal', 'full']).default('normal'),
     /**
      * PostgreSQL: connections in regstack's pool, per instance. regstack keeps a second pool of at most 2 for
-     * the authentication lookup (README "Storage"), so an instance holds at most `database_pool_size + 2`; size it
+     * the authentication lookup (docs/storage.md), so an instance holds at most `database_pool_size + 2`; size it
      * against the server's `max_connections` across every process of your app. MongoDB takes `maxPoolSize` in
      * its URL; SQLite has one connection. Not in the Python regstack.
      * @default 10
@@ -638,8 +638,8 @@ export const configSchema = z
     hashConcurrency: z.int().min(1).max(MAX_HASH_CONCURRENCY).optional(),
     /**
      * `nice` of regstack's hashing process, where argon2 runs (0 = normal priority), so the event loop keeps
-     * answering while hashing saturates the CPU. The host's own threads are never changed; see README
-     * "Password hashing and the event loop". Not in the Python regstack.
+     * answering while hashing saturates the CPU. The host's own threads are never changed; see
+     * docs/password-hashing.md. Not in the Python regstack.
      * @default 10
      */
     hashThreadPriority: z.int().min(0).max(19).default(DEFAULT_HASHING_PRIORITY),

@@ -10,7 +10,7 @@
  * - a priority inversion. A pool thread that finishes a job takes a mutex of the event loop that started it
  *   and signals that loop while holding it; the loop takes the same mutex to collect finished jobs. A niced
  *   pool thread preempted while holding it blocked the event loop until it got a core again, which takes long
- *   whenever other `nice` 0 work fills the cores (README "Password hashing and the event loop");
+ *   whenever other `nice` 0 work fills the cores (docs/password-hashing.md);
  * - the host's own pool work (`fs`, `dns.lookup`, zlib, async `crypto`) was niced too.
  *
  * A worker thread avoids the first, but not safely: ending a worker while an argon2 job is in flight (as

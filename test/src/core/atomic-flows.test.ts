@@ -2,7 +2,7 @@
  * Multi-step changes commit whole or not at all (R26, R65) on the SQL backends: when the last write of a
  * password reset fails, the redeemed link, the new password and the ended sessions are all rolled back.
  * MongoDB (and FerretDB) have no multi-document transactions to lean on; there regstack orders each flow's
- * writes so that a failure part-way leaves a safe, retryable state (README, "How regstack stays atomic").
+ * writes so that a failure part-way leaves a safe, retryable state (docs/storage.md, "How regstack stays atomic").
  */
 import { createRepositories } from '@regstack/server/internal';
 import { expect, it } from 'vitest';

@@ -4,7 +4,7 @@
  * `auth.login` over real HTTP through `regstack.listen()`, and `me` through `createCaller`. That sees regstack's
  * code, its dependencies, and the undici inside Node (its `Request` registers itself when built with a
  * `signal`); Node's core modules use copies captured at start-up, so `AbortSignal.any`'s entries are not seen.
- * Each one would be a per-request entry that outlives its request by whole GC cycles (README, Benchmarks).
+ * Each one would be a per-request entry that outlives its request by whole GC cycles (docs/embedding.md, "Steady load on Node").
  * The instruments go in before regstack or any of its dependencies is loaded.
  * argv[2]: the database URL. Prints one JSON line of counts.
  */

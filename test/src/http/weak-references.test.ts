@@ -5,7 +5,7 @@
  * it one, as tRPC's Node adapter does, makes this test count one of each per request). Node keeps such entries
  * until a mark-compact has found their targets dead and the registry's cleanup has run, so per-request ones
  * pile up in the old generation under steady load and lengthen every major GC pause (what Node's own
- * `AbortSignal.any` does under tRPC: README, Benchmarks). Counted in a process of its own, with the instruments
+ * `AbortSignal.any` does under tRPC: docs/embedding.md, "Steady load on Node"). Counted in a process of its own, with the instruments
  * installed before anything is loaded, on every backend.
  */
 import { fileURLToPath } from 'node:url';

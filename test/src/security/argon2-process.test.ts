@@ -1,6 +1,6 @@
 // The hashing process (server/src/security/argon2-process.ts): every argon2 call runs in a child process at
 // `hash_thread_priority`, so neither the hashing nor its completions can hold up the host's event loop (a niced
-// pool thread holding the host loop's completion mutex stalled it; README "What is left"), and
+// pool thread holding the host loop's completion mutex stalled it; docs/password-hashing.md), and
 // the host's own threads keep their priority. Checked here: the priorities of both processes; no argon2 job is
 // ever started in the host; the results are the library's own; a killed hashing process fails only the calls in
 // flight, with SERVER_BUSY, and the next call gets a new one; the host stays alive exactly while it needs the
