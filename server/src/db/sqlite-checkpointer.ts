@@ -2,7 +2,7 @@
  * SQLite's disk waits off the event loop. better-sqlite3 is synchronous, so whatever SQLite waits for happens on
  * the event loop, and every request waits with it. With a busy disk, an `fsync` at commit (`synchronous = FULL`)
  * or in SQLite's automatic checkpoint stalls every request for as long as the disk takes (`folio_wait_writeback`
- * in the server's main thread; README "Storage" has the measurements). So:
+ * in the server's main thread; docs/benchmarks.md has the measurements). So:
  *
  * - the ORM's connection gets `wal_autocheckpoint = 0`: no commit ever runs a checkpoint;
  * - a worker thread with a connection of its own (sqlite-checkpointer.worker.ts) flushes the WAL every

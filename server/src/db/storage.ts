@@ -30,7 +30,7 @@ export interface Storage {
    * transaction: all of it commits, or none of it does (R26, R65). On SQLite and PostgreSQL that is a real
    * transaction. MongoDB runs `work` as is: regstack never needs multi-document transactions there (FerretDB
    * has none) — each decision is one single-document write, and flows order their writes so that a crash
-   * part-way leaves a safe, retryable state (documented in README, "How regstack stays atomic").
+   * part-way leaves a safe, retryable state (docs/storage.md, "How regstack stays atomic on every backend").
    * Inside `work`, an expected unique-key conflict must end the work (PostgreSQL aborts the transaction).
    */
   atomically<T>(work: () => Promise<T>): Promise<T>;
