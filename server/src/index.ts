@@ -25,6 +25,8 @@ export {
   createRegstack,
   type Regstack,
 } from './create-regstack.ts';
+export { DatabaseUrlError } from './db/database-url.ts';
+export { DatabaseUnreachableError } from './db/storage.ts';
 export {
   type CreateTemplatesOptions,
   createSesTransport,

@@ -7,7 +7,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { Logger } from '../logger.ts';
-import { type BackendKind, type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from './database-url.ts';
+import {
+  type BackendKind,
+  type DatabaseTarget,
+  DatabaseUrlError,
+  parseDatabaseUrl,
+  redactDatabaseUrl,
+} from './database-url.ts';
 import type { Dialect } from './dialect.ts';
 import { openOrm } from './open-orm.ts';
 import { isTransientConflict } from './outages.ts';
@@ -76,6 +82,7 @@ let instanceCounter = 0;
 export async function openStorage(databaseUrl: string, options: OpenStorageOptions = {}): Promise<Storage> {
   const target: DatabaseTarget = parseDatabaseUrl(databaseUrl, options.cwd, options.mongodbDatabase);
   instanceCounter += 1;
+  const description = redactDatabaseUrl(databaseUrl);
   const opened = await openOrm(target, {
     contextName: options.contextName ?? `regstack-${instanceCounter}`,
     debug: options.debug ?? false,
@@ -86,13 +93,23 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     ...(options.sqliteBusyTimeoutMs !== undefined && { sqliteBusyTimeoutMs: options.sqliteBusyTimeoutMs }),
     onCheckpointerFailure: (err) =>
       options.logger?.warn('sqlite checkpoint thread failed; automatic checkpoints are back on', { err }),
+  }).catch((err: unknown) => {
+    throw unreachable(target.kind, description, err);
   });
   const { orm } = opened;
+  // Reached once now, so a wrong or dead `database_url` fails the start within the connect timeout, naming it —
+  // not later, in whatever first touches the database (MongoDB's driver connects only on first use).
+  try {
+    await ping(orm);
+  } catch (err) {
+    await opened.close().catch(() => {});
+    throw unreachable(target.kind, description, err);
+  }
   const current = new AsyncLocalStorage<{ em: EntityManager; after: (() => void)[] }>();
   const transactional = target.kind !== 'mongodb';
   return {
     kind: target.kind,
-    description: redactDatabaseUrl(databaseUrl),
+    description,
     orm,
     dialect: opened.dialect,
     fork: () => current.getStore()?.em ?? orm.em.fork({ clear: true, useContext: false }),
@@ -122,12 +139,38 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     },
     installSchema: opened.installSchema,
     schemaState: opened.schemaState,
-    async ping() {
-      // MikroORM's MongoDB connection opens on first use, and its check fails until then instead of opening it.
-      await orm.em.getConnection().ensureConnection();
-      const status = await orm.checkConnection();
-      if (!status.ok) throw new Error(`database unreachable: ${status.reason}`, { cause: status.error });
-    },
+    ping: () => ping(orm),
     close: opened.close,
   };
+}
+
+async function ping(orm: MikroORM): Promise<void> {
+  // MikroORM's MongoDB connection opens on first use, and its check fails until then instead of opening it.
+  await orm.em.getConnection().ensureConnection();
+  const status = await orm.checkConnection();
+  if (!status.ok) throw new Error(`database unreachable: ${status.reason}`, { cause: status.error });
+}
+
+const BACKEND_NAMES: Record<BackendKind, string> = { sqlite: 'SQLite', postgresql: 'PostgreSQL', mongodb: 'MongoDB' };
+
+/**
+ * The database named by `database_url` could not be opened or reached at start. The message names the setting,
+ * the backend and the URL without its password, and the driver's reason (which never holds the password).
+ */
+export class DatabaseUnreachableError extends Error {
+  override readonly name = 'DatabaseUnreachableError';
+  readonly code = 'DATABASE_UNREACHABLE';
+}
+
+function unreachable(kind: BackendKind, description: string, err: unknown): Error {
+  if (err instanceof DatabaseUrlError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  const [what, check] =
+    kind === 'sqlite'
+      ? [`cannot open the SQLite database ${description}`, 'that its directory exists and is writable']
+      : [`cannot reach the ${BACKEND_NAMES[kind]} database at ${description}`, 'that the server is running'];
+  return new DatabaseUnreachableError(
+    `database_url: ${what} (${reason.replace(/\s+/g, ' ').slice(0, 300)}); check ${check} and that database_url is right`,
+    { cause: err },
+  );
 }
