@@ -20,12 +20,12 @@ import {
 import { createNodeServer } from './http/node-server.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import { regstackRouter } from './routers/auth.ts';
-import { createTokenService } from './security/access-tokens.ts';
 import { startArgon2Process } from './security/argon2-process.ts';
 import { type Clock, systemClock } from './security/clock.ts';
 import { createPasswordPolicyChecker } from './security/password-blocklist.ts';
 import { createPasswordHasher, type PasswordHasher } from './security/password-hasher.ts';
 import { createSealer } from './security/sealing.ts';
+import { createTokenService } from './security/tokens/index.ts';
 import { createAccountService } from './services/account.service.ts';
 import { createAuthService } from './services/auth.service.ts';
 import type { ServiceDeps } from './services/deps.ts';
@@ -139,7 +139,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
   if (!options.hasher) await startArgon2Process(config.hashThreadPriority, hasher.concurrency);
   const tokens = createTokenService({
     secret: config.jwtSecret,
-    previousSecrets: [...config.jwtPreviousSecrets],
+    previousSecrets: config.jwtPreviousSecrets,
     algorithm: config.jwtAlgorithm,
     ...(config.jwtPrivateKey && { privateKey: config.jwtPrivateKey }),
     issuer: config.jwtIssuer,

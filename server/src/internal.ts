@@ -61,17 +61,12 @@ export {
   type TryWindow,
 } from './repositories/index.ts';
 export {
-  type AccessTokenAlgorithm,
-  createTokenService,
-  type TokenService,
-  type TokenServiceOptions,
-} from './security/access-tokens.ts';
-export {
   Argon2ProcessExitedError,
   argon2ProcessPid,
   startArgon2Process,
   verifyInArgon2Process,
 } from './security/argon2-process.ts';
+export type { JwtSecret } from './security/key-derivation.ts';
 export {
   createOtpHasher,
   generateOneTimeToken,
@@ -85,6 +80,13 @@ export {
   defaultHashConcurrency,
 } from './security/password-hasher.ts';
 export { createSealer, type Sealer } from './security/sealing.ts';
+export {
+  type AccessTokenAlgorithm,
+  type ClockToleranceSeconds,
+  createTokenService,
+  type TokenService,
+  type TokenServiceOptions,
+} from './security/tokens/index.ts';
 export {
   PER_CLIENT_PER_WINDOW,
   PER_PROCESS_PER_WINDOW,

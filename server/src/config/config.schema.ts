@@ -437,7 +437,9 @@ export const configSchema = z
       })
       .min(MIN_JWT_SECRET_LENGTH, {
         error: `is too short: at least ${MIN_JWT_SECRET_LENGTH} characters are required (R32: ≥ 256 bits); ${JWT_SECRET_HINT}`,
-      }),
+      })
+      // The one check of R32: key derivation takes only a secret with this brand (security/key-derivation.ts).
+      .brand<'JwtSecret'>(),
     /**
      * Previous master secrets still accepted for verification during a rotation (never used to sign). Drop each
      * once `jwt_ttl_seconds` has passed since the switch. At most 10.
@@ -445,9 +447,12 @@ export const configSchema = z
      */
     jwtPreviousSecrets: z
       .array(
-        z.string().min(MIN_JWT_SECRET_LENGTH, {
-          error: `each previous secret must be at least ${MIN_JWT_SECRET_LENGTH} characters (R32)`,
-        }),
+        z
+          .string()
+          .min(MIN_JWT_SECRET_LENGTH, {
+            error: `each previous secret must be at least ${MIN_JWT_SECRET_LENGTH} characters (R32)`,
+          })
+          .brand<'JwtSecret'>(),
       )
       .max(10)
       .default(() => []),
@@ -503,7 +508,13 @@ export const configSchema = z
      * Clock-skew leeway for `exp`, `nbf` and `iat`, at most 60 s (R34). Not in the Python regstack.
      * @default 5
      */
-    jwtClockToleranceSeconds: z.int().min(0).max(60, { error: 'must be at most 60 seconds (R34)' }).default(5),
+    jwtClockToleranceSeconds: z
+      .int()
+      .min(0)
+      .max(60, { error: 'must be at most 60 seconds (R34)' })
+      .default(5)
+      // The one check of R34: the token service takes only a tolerance with this brand (security/tokens).
+      .brand<'ClockToleranceSeconds'>(),
 
     // ── One-time token lifetimes (R25) ───────────────────────────────────────────────────────────────────────
     /**

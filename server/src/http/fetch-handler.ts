@@ -7,7 +7,7 @@
  * other than GET and HEAD on `/healthz` and the pages); a POST must be `application/json` (R56: a form
  * or text/plain post — the CSRF-able "simple" content types — is refused, 415); bodies over
  * `max_request_body_bytes` are refused with 413 before parsing (R2, R55). Inputs then pass the wire-envelope
- * check of regstack's transformer (R69, wire-envelope.ts). Every response carries
+ * check of regstack's transformer (R69, trpc/wire-envelope.ts). Every response carries
  * `Cache-Control: no-store`, `X-Content-Type-Options: nosniff` and a strict referrer policy (R59), and an
  * error that knows when to retry (lockout, rate limit, shedding) sets `Retry-After` (R14, R16).
  */

@@ -2,12 +2,18 @@
  * Every working key regstack uses is derived from the one master secret (`jwt_secret`) with HKDF-SHA256 and a
  * purpose-specific `info` string, so a key made for one purpose (signing access tokens, MFA-pending tokens,
  * hashing OTP codes, sealing the outbox) is useless for any other, and the master secret itself never signs
- * or encrypts anything.
+ * or encrypts anything. The secret's strength (R32) is checked once, by the config schema: only a `JwtSecret`
+ * that passed it can be derived from.
  */
 import { hkdfSync } from 'node:crypto';
+import type { z } from 'zod';
 
-/** Shortest accepted master secret, in characters (R32; mirrors `MIN_JWT_SECRET_LENGTH` in the config schema). */
-export const MIN_SECRET_LENGTH = 32;
+/**
+ * A master secret (`jwtSecret` or one of `jwtPreviousSecrets`) that passed the config schema's length check (R32),
+ * the only check of it: the schema's `.brand<'JwtSecret'>()` is what makes a string one. Key derivation — so tokens,
+ * sealing and OTP hashing — takes only this type, so an unchecked string cannot reach it.
+ */
+export type JwtSecret = string & z.$brand<'JwtSecret'>;
 
 /**
  * HKDF-SHA256 salt for every key regstack derives from the master secret: the UTF-8 bytes of this string. Fixed and
@@ -24,22 +30,10 @@ export const HKDF_INFO = Object.freeze({
   outboxSeal: 'regstack/v1/outbox-seal',
 } as const);
 
-/** Refuses a master secret shorter than {@link MIN_SECRET_LENGTH} characters (R32). */
-export function assertSecretStrength(secret: unknown, label = 'secret'): asserts secret is string {
-  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
-    throw new Error(
-      `regstack: the JWT ${label} must be a string of at least ${MIN_SECRET_LENGTH} characters (R32: ≥ 256 bits of ` +
-        'CSPRNG output), e.g. the output of: ' +
-        `node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`,
-    );
-  }
-}
-
 /**
  * HKDF-SHA256(ikm = UTF-8 of `secret`, salt = {@link HKDF_SALT}, info, length) — the one way regstack turns the
  * master secret into a working key.
  */
-export function deriveSubkey(secret: string, info: string, length: number): Uint8Array<ArrayBuffer> {
-  assertSecretStrength(secret);
+export function deriveSubkey(secret: JwtSecret, info: string, length: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(hkdfSync('sha256', secret, HKDF_SALT, info, length));
 }

@@ -9,7 +9,7 @@
  * code is worth nothing outside the challenge it was sent for (R48).
  */
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { deriveSubkey, HKDF_INFO } from './key-derivation.ts';
+import { deriveSubkey, HKDF_INFO, type JwtSecret } from './key-derivation.ts';
 
 /** Bytes of CSPRNG output in a one-time token (R22: ≥ 128 bits; 32 bytes = 256 bits). */
 export const ONE_TIME_TOKEN_BYTES = 32;
@@ -52,7 +52,7 @@ export interface OtpHasher {
  * `mfa_codes` table cannot be brute-forced without the secret. The HMAC input is the JSON array
  * `[challengeId, code]` — an unambiguous encoding, so no (challengeId, code) pair can collide with another.
  */
-export function createOtpHasher(secret: string): OtpHasher {
+export function createOtpHasher(secret: JwtSecret): OtpHasher {
   const key = deriveSubkey(secret, HKDF_INFO.otpCode, 32);
 
   function hashOtpCode(code: string, challengeId: string): string {

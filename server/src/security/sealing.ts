@@ -5,11 +5,11 @@
  * a random 96-bit nonce per message. Previous secrets can open (rotation); only the current one seals.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { deriveSubkey, HKDF_INFO } from './key-derivation.ts';
+import { deriveSubkey, HKDF_INFO, type JwtSecret } from './key-derivation.ts';
 
 const VERSION = 'v1';
 
-function deriveKey(secret: string): Uint8Array<ArrayBuffer> {
+function deriveKey(secret: JwtSecret): Uint8Array<ArrayBuffer> {
   return deriveSubkey(secret, HKDF_INFO.outboxSeal, 32);
 }
 
@@ -18,7 +18,7 @@ export interface Sealer {
   open(sealed: string): string;
 }
 
-export function createSealer(secret: string, previousSecrets: readonly string[] = []): Sealer {
+export function createSealer(secret: JwtSecret, previousSecrets: readonly JwtSecret[] = []): Sealer {
   const current = deriveKey(secret);
   const all = [current, ...previousSecrets.map(deriveKey)];
   return {

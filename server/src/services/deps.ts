@@ -9,10 +9,10 @@ import type { EmailTemplates } from '../email/templates.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
 import { createRepositories, type Repositories } from '../repositories/index.ts';
-import type { AccessTokenService } from '../security/access-tokens.ts';
 import type { Clock } from '../security/clock.ts';
 import type { PasswordPolicyChecker } from '../security/password-blocklist.ts';
 import type { PasswordHasher } from '../security/password-hasher.ts';
+import type { TokenService } from '../security/tokens/index.ts';
 
 export interface ServiceDeps {
   config: RegstackConfig;
@@ -20,7 +20,7 @@ export interface ServiceDeps {
   clock: Clock;
   hasher: PasswordHasher;
   passwordPolicy: PasswordPolicyChecker;
-  tokens: AccessTokenService;
+  tokens: TokenService;
   mailer: Mailer;
   events: EventBus;
   logger: Logger;

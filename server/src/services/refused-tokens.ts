@@ -43,7 +43,7 @@ interface JoseLikeError {
 }
 
 /**
- * Classifies the `cause` that access-tokens.ts keeps behind its one uniform UNAUTHENTICATED error. jose checks the
+ * Classifies the `cause` that security/tokens keeps behind its one uniform UNAUTHENTICATED error. jose checks the
  * signature before any claim, so a claim failure (expired, wrong `typ`, issuer, audience) comes from a token this
  * instance signed: only then is its `sub` reported, as the claimed user.
  */

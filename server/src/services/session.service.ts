@@ -1,6 +1,6 @@
 /**
  * Sessions and access tokens (SPEC §7, R37–R42). Every login creates a session row and a JWT naming it
- * (`sid`). `authenticate` accepts a token only if: the signature and claims verify (access-tokens.ts); the
+ * (`sid`). `authenticate` accepts a token only if: the signature and claims verify (security/tokens); the
  * session exists and has not expired; no revocation fact covers it — its own logout, or a bulk cutoff at or
  * after its creation in milliseconds (R40); and the user exists and is active, read fresh from the
  * database (R37). Any failure to *check* — the database is down — is SERVICE_UNAVAILABLE, never a pass

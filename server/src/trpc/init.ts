@@ -6,10 +6,10 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/outages.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
-import { regstackTransformer } from '../http/wire-envelope.ts';
 import type { RegstackContext } from './context.ts';
 import { TRPC_CODE_OF } from './error-codes.ts';
 import { describeError, formatRegstackError } from './error-formatter.ts';
+import { regstackTransformer } from './wire-envelope.ts';
 
 export const t = initTRPC.context<RegstackContext>().create({
   transformer: regstackTransformer,

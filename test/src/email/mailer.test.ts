@@ -9,6 +9,7 @@ import { createEventBus, createMailer, createSealer, LoginAttemptSchema } from '
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { TEST_SECRET } from '../harness/regstack.ts';
+import { checkedSecret } from '../harness/validated-config.ts';
 
 const templates = createTemplates({ appName: 'Acme', baseUrl: 'https://accounts.example.test', uiPrefix: '/account' });
 
@@ -18,7 +19,7 @@ describeEachBackend('mailer', (ctx) => {
     const mailer = createMailer({
       storage: ctx.storage,
       transport: { send: async () => {} },
-      sealer: createSealer(TEST_SECRET),
+      sealer: createSealer(checkedSecret(TEST_SECRET)),
       clock,
       logger: silentLogger,
       events: createEventBus(silentLogger),
@@ -56,7 +57,7 @@ describeEachBackend('mailer', (ctx) => {
           throw new Error('provider down');
         },
       },
-      sealer: createSealer(TEST_SECRET),
+      sealer: createSealer(checkedSecret(TEST_SECRET)),
       clock,
       logger: silentLogger,
       events,

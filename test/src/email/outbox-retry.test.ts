@@ -35,6 +35,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { TEST_SECRET } from '../harness/regstack.ts';
+import { checkedSecret } from '../harness/validated-config.ts';
 import { freePort, startSmtpServer, type TestSmtpServer } from './smtp-test-server.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -261,7 +262,7 @@ describeEachBackend('mail after an SMTP outage (item 11)', (ctx) => {
           sent.push({ to: message.to, at: Date.now() });
         },
       },
-      sealer: createSealer(TEST_SECRET),
+      sealer: createSealer(checkedSecret(TEST_SECRET)),
       clock: systemClock,
       logger: silentLogger,
       events: createEventBus(silentLogger),
@@ -296,7 +297,7 @@ describeEachBackend('mail after an SMTP outage (item 11)', (ctx) => {
             sent.push({ worker: name, to: message.to });
           },
         },
-        sealer: createSealer(TEST_SECRET),
+        sealer: createSealer(checkedSecret(TEST_SECRET)),
         clock: systemClock,
         logger: silentLogger,
         events: createEventBus(silentLogger),

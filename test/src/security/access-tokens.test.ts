@@ -15,18 +15,19 @@ import {
   sign as signWithKey,
   verify as verifyWithKey,
 } from 'node:crypto';
-import { createManualClock } from '@regstack/server';
+import { createManualClock, parseConfig } from '@regstack/server';
 import { type AccessTokenAlgorithm, createTokenService, type TokenServiceOptions } from '@regstack/server/internal';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { checkedSecret, checkedTolerance } from '../harness/validated-config.ts';
 
-const SECRET = 'test-master-secret-0123456789-abcdefghijklmnop';
-const OLD_SECRET = 'old-master-secret-0123456789-abcdefghijklmnopq';
-const OTHER_SECRET = 'unrelated-secret-0123456789-abcdefghijklmnopqr';
+const SECRET = checkedSecret('test-master-secret-0123456789-abcdefghijklmnop');
+const OLD_SECRET = checkedSecret('old-master-secret-0123456789-abcdefghijklmnopq');
+const OTHER_SECRET = checkedSecret('unrelated-secret-0123456789-abcdefghijklmnopqr');
 const ISSUER = 'https://auth.example.test';
 const AUDIENCE = 'example-app';
 const TTL = 7200;
-const TOLERANCE = 5;
+const TOLERANCE = checkedTolerance(5);
 /** A start time with a millisecond part, so second truncation would show. */
 const START = Date.parse('2031-05-06T07:08:09.123Z');
 const INVALID = { name: 'RegstackError', code: 'UNAUTHENTICATED', message: 'Invalid or expired access token' };
@@ -115,14 +116,25 @@ async function expectInvalid(promise: Promise<unknown>): Promise<void> {
 }
 
 describe('construction', () => {
-  it('refuses a master secret shorter than 32 characters (R32)', () => {
-    expect(() => setup({ secret: 'x'.repeat(31) })).toThrow(/at least 32 characters/);
-    expect(() => setup({ secret: 'x'.repeat(32) })).not.toThrow();
-    expect(() => setup({ previousSecrets: ['short'] })).toThrow(/previous secret #1.*at least 32 characters/);
+  // Issue 15 item 3: the config schema is the one check of the secret and the tolerance; the token service takes
+  // only the values it checked, so an unchecked one is a type error here, not a second runtime check.
+  it('takes only master secrets of at least 32 characters, as checked by the config schema (R32)', () => {
+    expect(() => checkedSecret('x'.repeat(31))).toThrow(/at least 32 characters/);
+    expect(() => setup({ secret: checkedSecret('x'.repeat(32)) })).not.toThrow();
+    expect(() => parseConfig({ jwtSecret: SECRET, jwtPreviousSecrets: ['short'] })).toThrow(
+      /previous secret must be at least 32 characters/,
+    );
+    // @ts-expect-error a plain string is not a checked `JwtSecret` (pnpm typecheck holds this line to it)
+    void (() => setup({ secret: 'x'.repeat(32) }));
+    // @ts-expect-error nor is a list of plain strings
+    void (() => setup({ previousSecrets: ['short'] }));
   });
 
-  it('refuses a clock tolerance above 60 s (R34) and a non-positive TTL', () => {
-    expect(() => setup({ clockToleranceSeconds: 61 })).toThrow(/0–60 seconds/);
+  it('takes only a clock tolerance of 0–60 s, as checked by the config schema (R34), and refuses a non-positive TTL', () => {
+    expect(() => checkedTolerance(61)).toThrow(/at most 60 seconds \(R34\)/);
+    expect(checkedTolerance(60)).toBe(60);
+    // @ts-expect-error a plain number is not a checked `ClockToleranceSeconds`
+    void (() => setup({ clockToleranceSeconds: 61 }));
     expect(() => setup({ ttlSeconds: 0 })).toThrow(/TTL/);
   });
 

@@ -5,8 +5,9 @@
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { createOtpHasher, generateOneTimeToken, generateOtpCode, hashOneTimeToken } from '@regstack/server/internal';
 import { describe, expect, it } from 'vitest';
+import { checkedSecret } from '../harness/validated-config.ts';
 
-const SECRET = 'test-master-secret-0123456789-abcdefghijklmnop';
+const SECRET = checkedSecret('test-master-secret-0123456789-abcdefghijklmnop');
 
 describe('one-time link tokens (R22, R23)', () => {
   it('are 43 base64url characters (32 random bytes)', () => {
@@ -74,9 +75,9 @@ describe('OTP hasher', () => {
     const hash = hasher.hashOtpCode('123456', 'challenge-1');
     expect(hash).not.toBe(createHash('sha256').update('123456').digest('hex'));
     expect(hash).not.toBe(createHash('sha256').update('challenge-1123456').digest('hex'));
-    expect(createOtpHasher('another-secret-0123456789-abcdefghijklmnop').hashOtpCode('123456', 'challenge-1')).not.toBe(
-      hash,
-    );
+    expect(
+      createOtpHasher(checkedSecret('another-secret-0123456789-abcdefghijklmnop')).hashOtpCode('123456', 'challenge-1'),
+    ).not.toBe(hash);
   });
 
   it('is HMAC-SHA256 under the HKDF-derived OTP key over ["challengeId","code"] (pins the documented recipe)', () => {
@@ -96,7 +97,9 @@ describe('OTP hasher', () => {
     expect(hasher.verifyOtpCode('042042', 'challenge-1', '')).toBe(false);
   });
 
-  it('refuses a secret shorter than 32 characters (R32)', () => {
-    expect(() => createOtpHasher('too-short')).toThrow(/at least 32 characters/);
+  it('takes only a secret the config schema checked: a shorter one than 32 characters never reaches it (R32, issue 15 item 3)', () => {
+    expect(() => checkedSecret('too-short')).toThrow(/at least 32 characters/);
+    // @ts-expect-error a plain string is not a checked `JwtSecret` (pnpm typecheck holds this line to it)
+    void (() => createOtpHasher('too-short'));
   });
 });

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../email/smtp-test-server.ts';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { createMailbox, createVerifiedUser, TEST_SECRET } from '../harness/regstack.ts';
+import { checkedSecret } from '../harness/validated-config.ts';
 import { data, error, rawClient } from '../http/http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -135,11 +136,11 @@ describeEachBackend('refused bearer tokens leave a trace (R73, item 12)', (ctx) 
 
     // A whole token minted under another secret (its kid names no key here).
     const other = createTokenService({
-      secret: 'x'.repeat(40),
+      secret: checkedSecret('x'.repeat(40)),
       issuer: regstack.config.jwtIssuer,
       audience: regstack.config.jwtAudience,
       ttlSeconds: 900,
-      clockToleranceSeconds: 5,
+      clockToleranceSeconds: regstack.config.jwtClockToleranceSeconds,
       clock,
     });
     const foreign = (await other.issueAccessToken({ userId, sessionId: 'a-session' })).token;
