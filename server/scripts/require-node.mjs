@@ -1,6 +1,8 @@
 // Preloaded (`node --import`) by the workspace's `pnpm start`, which runs regstack from its TypeScript sources:
 // an older Node would otherwise stop at the `.ts` entry with ERR_UNKNOWN_FILE_EXTENSION before any check of ours
 // could run. Plain JavaScript that Node 18 parses; the built `regstack` command checks in src/node-version.ts.
+// It also keeps Node's ExperimentalWarnings quiet, as `--disable-warning=ExperimentalWarning` would: that flag
+// itself is a "bad option" to Node 18, which would then never reach this check.
 const [major = 0, minor = 0] = process.versions.node.split('.').map((part) => Number.parseInt(part, 10) || 0);
 if (major < 22 || (major === 22 && minor < 17)) {
   console.error(
@@ -17,3 +19,10 @@ if (!process.features.typescript) {
   );
   process.exit(1);
 }
+
+const emitWarning = process.emitWarning;
+process.emitWarning = (warning, ...rest) => {
+  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
+  if (type === 'ExperimentalWarning' || warning?.name === 'ExperimentalWarning') return;
+  return emitWarning.call(process, warning, ...rest);
+};
