@@ -5,7 +5,7 @@
  * (`NODE_ENV=production`, no `--dev`) names every missing requirement at once and serves when given them. Nothing
  * is written to disk when the port is taken or the database is dead, and such a start prints one clean error, no
  * stack trace and no worker output. The server's behaviour here does not depend on the backend: SQLite (the dead
- * database is a PostgreSQL URL to a closed port).
+ * databases are PostgreSQL and MongoDB URLs to a closed port).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -234,6 +234,19 @@ describe('regstack serve writes nothing before the port is bound and the databas
     const started = Date.now();
     await expectFailedStart(s, /^regstack: /m);
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('a dead MongoDB: exit 1 with one error, no outbox worker output before it', async () => {
+    const dead = await freePort();
+    const s = start(
+      ['--dev'],
+      devEnv({
+        PORT: '0',
+        REGSTACK_DATABASE_URL: `mongodb://127.0.0.1:${dead}/regstack`,
+        REGSTACK_DATABASE_CONNECT_TIMEOUT_MS: '1000',
+      }),
+    );
+    await expectFailedStart(s, /^regstack: /m);
   });
 
   it('a SQLite file in a missing directory: exit 1, nothing created', async () => {
