@@ -11,6 +11,7 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import superjson from 'superjson';
 import { createAuthLink } from './auth-link.ts';
 import { type AuthChangeListener, type AuthState, createAuthSession } from './auth-state.ts';
+import { fetchReportingNetworkErrors } from './network-error.ts';
 import { resolveTokenStore, type TokenStore, type TokenStoreName } from './token-store.ts';
 import type { RegstackInputs, RegstackMountPath, RegstackOutputs, RegstackRouter, StandaloneRouter } from './types.ts';
 
@@ -153,7 +154,8 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
     url: options.url,
     transformer: options.transformer ?? superjson,
     headers,
-    ...(options.fetch && { fetch: options.fetch }),
+    // A failed fetch (server down, wrong URL, CORS) becomes NETWORK_ERROR with a message saying what to check.
+    fetch: fetchReportingNetworkErrors(options.url, options.fetch),
   } as unknown as Parameters<typeof httpBatchLink<TRouter>>[0] & Parameters<typeof httpLink<TRouter>>[0];
   const trpc = createTRPCClient<TRouter>({
     links: [

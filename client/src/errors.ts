@@ -3,7 +3,7 @@
  * `getRegstackErrorCode(err)`, show `fieldErrors` next to form fields, wait `retryAfterSeconds` — never
  * parse messages.
  */
-import { isRegstackErrorCode, type RegstackErrorData } from '@regstack/shared';
+import { getRegstackErrorCode, isRegstackErrorCode, type RegstackErrorData } from '@regstack/shared';
 
 function read(value: unknown, key: string): unknown {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
@@ -16,11 +16,14 @@ function read(value: unknown, key: string): unknown {
 
 /**
  * The regstack part of a failed call's error data (`regstackCode`, `retryAfterSeconds`, `fieldErrors`), or
- * `undefined` when the error did not come from regstack (a network failure, a host procedure's own error).
+ * `undefined` when the error did not come from regstack (a host procedure's own error). A request that got no
+ * answer reads `{ regstackCode: 'NETWORK_ERROR' }`.
  */
 export function getRegstackErrorData(err: unknown): RegstackErrorData | undefined {
   const data = read(err, 'data') ?? read(read(err, 'shape'), 'data');
   const code = read(data, 'regstackCode');
+  // No answer was read (NETWORK_ERROR): the code is on the client's own error, the `cause`.
+  if (code === undefined && getRegstackErrorCode(err) === 'NETWORK_ERROR') return { regstackCode: 'NETWORK_ERROR' };
   if (!isRegstackErrorCode(code)) return undefined;
   const out: RegstackErrorData = { regstackCode: code };
   const retry = read(data, 'retryAfterSeconds');

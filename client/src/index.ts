@@ -22,6 +22,7 @@ export {
   type TransformerLike,
 } from './client.ts';
 export { getRegstackErrorData } from './errors.ts';
+export { RegstackNetworkError } from './network-error.ts';
 export {
   DEFAULT_TOKEN_STORAGE_KEY,
   localStorageTokenStore,

@@ -17,7 +17,7 @@ import {
   methodRefusal,
   type RegstackFetchHandler,
 } from './http/fetch-handler.ts';
-import { createNodeServer } from './http/node-server.ts';
+import { createNodeServer, listenOn } from './http/node-server.ts';
 import { createJsonLogger, type Logger } from './logger.ts';
 import { regstackRouter } from './routers/auth.ts';
 import { startArgon2Process } from './security/argon2-process.ts';
@@ -53,7 +53,7 @@ export interface CreateRegstackOptions {
    * @default argon2id with the configured parameters
    */
   hasher?: PasswordHasher;
-  /** Start the outbox worker at once. @default true */
+  /** Start the outbox worker and the background purge at once (otherwise call `startWorkers()`). @default true */
   startWorkers?: boolean;
 }
 
@@ -201,11 +201,15 @@ export async function createRegstack(options: CreateRegstackOptions) {
     }, delayMs);
     purgeTimer.unref();
   };
-  if (options.startWorkers !== false) mailer.start();
   let closed = false;
-  if (options.startWorkers !== false && config.purgeIntervalSeconds > 0) {
-    schedulePurge(Math.random() * config.purgeIntervalSeconds * 1000);
-  }
+  let workersStarted = false;
+  const startWorkers = () => {
+    if (workersStarted || closed) return;
+    workersStarted = true;
+    mailer.start();
+    if (config.purgeIntervalSeconds > 0) schedulePurge(Math.random() * config.purgeIntervalSeconds * 1000);
+  };
+  if (options.startWorkers !== false) startWorkers();
 
   function contextFor(headers: Headers, remoteAddress: string | null, resHeaders?: Headers): RegstackContext {
     const ip = ipResolver.resolve(remoteAddress, headers.get('x-forwarded-for'));
@@ -267,16 +271,11 @@ export async function createRegstack(options: CreateRegstackOptions) {
       const server = createNodeServer(fetchHandler, {
         refuseMethod: (pathname, method) => methodRefusal(config, pathname, method),
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(opts.port ?? 8000, opts.host ?? '127.0.0.1', () => resolve());
-      });
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8000);
+      const { port, url } = await listenOn(server, opts.port ?? 8000, opts.host ?? '127.0.0.1');
       return {
         server,
         port,
-        url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+        url,
         close: (closeOpts: { timeoutSeconds?: number } = {}) =>
           server.shutdown((closeOpts.timeoutSeconds ?? config.shutdownTimeoutSeconds) * 1000),
       };
@@ -294,6 +293,13 @@ export async function createRegstack(options: CreateRegstackOptions) {
      * purge run). `locked` when another instance is purging at this moment.
      */
     purge: (opts?: PurgeOptions) => purge.run(opts),
+
+    /**
+     * Starts the outbox worker and the background purge, for an instance created with `startWorkers: false`
+     * (`regstack serve` starts them once the database has answered, so a dead database prints one clear error
+     * rather than the worker's). Idempotent; does nothing after `close()`.
+     */
+    startWorkers,
 
     /** Sends every due email now (tests, CLI). */
     drainOutbox: () => mailer.drain(),

@@ -4,6 +4,9 @@
  * the clock, the logger and the error shape. Everything not exported here is internal (the storage layer and
  * what regstack's own suites and tools need are in `@regstack/server/internal`, with no stability promise).
  */
+// First, before any other module runs: an older Node gets a sentence naming Node ≥ 22.17 (require-node.ts).
+import './require-node.ts';
+
 export {
   ConfigError,
   type ConfigIssue,

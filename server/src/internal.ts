@@ -4,6 +4,9 @@
  * the bench), so they never reach into `src/` by path. Not part of the semver-stable API: hosts use
  * `createRegstack()`.
  */
+// First, before any other module runs: an older Node gets a sentence naming Node ≥ 22.17 (require-node.ts).
+import './require-node.ts';
+
 export {
   type BackendKind,
   type DatabaseTarget,

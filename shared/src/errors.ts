@@ -50,10 +50,25 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   SERVER_BUSY: 'Password hashing is saturated; the request was shed, retry after `retryAfterSeconds` (R7).',
   CONTEXT_MISSING: "A regstack procedure was called without regstack's context; build it with regstack.createContext.",
   INTERNAL_ERROR: 'An unexpected failure; the response carries no internals (R64).',
+  NETWORK_ERROR:
+    'Raised by @regstack/client, never by a server: no answer could be read (server down or unreachable, wrong URL, or the browser withheld it because cors_origins does not list the page origin).',
 } as const);
 
 /** A stable regstack error code; see `REGSTACK_ERROR_CODES` for what each one means. */
 export type RegstackErrorCode = keyof typeof REGSTACK_ERROR_CODES;
+
+/**
+ * Codes the client raises itself when no answer from the server could be read. They are in the one registry so
+ * `getRegstackErrorCode` reads them like any other, but a server never sends them: the server's table
+ * (`TRPC_CODE_OF`) and its `RegstackError` take only `ServerErrorCode`.
+ */
+export const CLIENT_ERROR_CODES = Object.freeze(['NETWORK_ERROR'] as const);
+
+/** A code only the client raises (see `CLIENT_ERROR_CODES`). */
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+
+/** A code a server raises: every regstack code but the client's own. */
+export type ServerErrorCode = Exclude<RegstackErrorCode, ClientErrorCode>;
 
 /** True when `value` is one of regstack's error codes (own keys only, so `'toString'` is not). */
 export function isRegstackErrorCode(value: unknown): value is RegstackErrorCode {

@@ -7,8 +7,8 @@
  */
 export type { CanonicalEmailResult, EmailRejectionReason } from './email.ts';
 export { canonicalizeEmail, EMAIL_LOCAL_PART_MAX_BYTES, EMAIL_MAX_BYTES, emailSchema } from './email.ts';
-export type { RegstackErrorCode, RegstackErrorData } from './errors.ts';
-export { getRegstackErrorCode, isRegstackErrorCode, REGSTACK_ERROR_CODES } from './errors.ts';
+export type { ClientErrorCode, RegstackErrorCode, RegstackErrorData, ServerErrorCode } from './errors.ts';
+export { CLIENT_ERROR_CODES, getRegstackErrorCode, isRegstackErrorCode, REGSTACK_ERROR_CODES } from './errors.ts';
 export type { NormalizingStringSchema, PasswordLengthProblem, PasswordPolicy } from './password.ts';
 export {
   checkPasswordLength,

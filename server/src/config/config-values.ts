@@ -59,3 +59,33 @@ export function normalizeCountryCode(entry: string): string | undefined {
   if (/^\+[1-9]\d{0,5}$/.test(value)) return value;
   return undefined;
 }
+
+/**
+ * Checks one `cors_origins` entry and returns it in the form browsers send in `Origin` (lowercase scheme and host,
+ * no default port), or a message saying what is wrong. An origin is `scheme://host[:port]` and nothing else: a path,
+ * query, user name or wildcard subdomain would suggest a match the exact comparison never makes. `"*"` passes
+ * through (the schema allows it only on its own). `"null"` (sandboxed frames, `file:` pages) is refused: every such
+ * page shares it.
+ */
+export function normalizeOrigin(entry: string): { origin: string } | { error: string } {
+  const value = entry.trim();
+  if (value === '*') return { origin: '*' };
+  const shown = `"${value.slice(0, 60)}"`;
+  if (value.toLowerCase() === 'null')
+    return { error: `${shown} is not allowed: every sandboxed or file: page sends it` };
+  if (value.includes('*')) return { error: `${shown}: wildcards are not supported; list each origin` };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { error: `${shown} is not an origin such as https://app.example.com` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { error: `${shown} must start with http:// or https://` };
+  }
+  if (url.username !== '' || url.password !== '') return { error: `${shown} must not contain a user name` };
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i.test(value)) {
+    return { error: `${shown} must be scheme://host[:port] with no path, query or fragment` };
+  }
+  return { origin: url.origin };
+}

@@ -9,7 +9,13 @@
 import { z } from 'zod';
 import { DatabaseUrlError, normalizeDatabaseUrl } from '../db/database-url.ts';
 import { DEFAULT_HASHING_PRIORITY, MAX_HASH_CONCURRENCY } from '../security/password-hasher.ts';
-import { isIpOrCidr, normalizeCountryCode, parseRateLimit, type RateLimitRule } from './config-values.ts';
+import {
+  isIpOrCidr,
+  normalizeCountryCode,
+  normalizeOrigin,
+  parseRateLimit,
+  type RateLimitRule,
+} from './config-values.ts';
 
 export type { RateLimitRule } from './config-values.ts';
 
@@ -355,6 +361,30 @@ export const configSchema = z
      */
     trustedProxies: z
       .array(z.string().refine(isIpOrCidr, { error: 'must be an IP address or CIDR range such as 10.0.0.0/8 or ::1' }))
+      .default(() => []),
+    /**
+     * Origins whose pages may call the tRPC endpoint (`api_prefix`) from the browser, each exactly
+     * `scheme://host[:port]` (`https://app.example.com`, `http://localhost:5173`). A listed origin gets
+     * `Access-Control-Allow-Origin` echoing it, with credentials allowed; any other origin gets no CORS headers,
+     * so the browser keeps the answer from its page. `["*"]` on its own lets every origin call without
+     * credentials (the API authenticates with a bearer token, never a cookie). Empty: no CORS headers at all,
+     * the pages calling the API must be served from its own origin. See docs/cors.md. Not in the Python regstack.
+     * @default []
+     */
+    corsOrigins: z
+      .array(
+        z.string().transform((entry, ctx) => {
+          const result = normalizeOrigin(entry);
+          if ('origin' in result) return result.origin;
+          ctx.issues.push({ code: 'custom', input: entry, message: result.error });
+          return z.NEVER;
+        }),
+      )
+      .max(100)
+      .refine((origins) => !origins.includes('*') || origins.length === 1, {
+        error: '"*" must be the only entry: it already admits every origin (and never with credentials)',
+      })
+      .transform((origins) => [...new Set(origins)])
       .default(() => []),
 
     // ── Storage ──────────────────────────────────────────────────────────────────────────────────────────────

@@ -416,6 +416,25 @@ export function parseConfig(input: RegstackConfigInput): RegstackConfig {
  * defaults (highest first). Throws `ConfigError` listing every problem from every source; warnings go to `onWarning`.
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<RegstackConfig> {
+  return (await loadConfigWithSources(options)).config;
+}
+
+/** A key some caller needs set explicitly (by any source), and what to say when it is not. */
+export interface RequiredKey {
+  /** camelCase path, dotted for sections: `baseUrl`, `email.smtpHost`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * `loadConfig`, also saying where each value that was set came from (camelCase dotted path → source, e.g.
+ * `baseUrl` → `REGSTACK_BASE_URL`; keys left at their default are absent). `required` names keys that must be set
+ * by some source here even though the schema has a default (the CLI's production start needs `base_url`); a missing
+ * one is reported with the other problems, in the same `ConfigError`.
+ */
+export async function loadConfigWithSources(
+  options: LoadConfigOptions & { required?: readonly RequiredKey[] } = {},
+): Promise<{ config: RegstackConfig; sources: ReadonlyMap<string, string> }> {
   const env = options.env ?? process.env;
   const paths = resolveSourcePaths({ ...options, env });
   const [toml, secrets] = await Promise.all([readTomlFile(paths.toml), readSecretsFile(paths.secrets)]);
@@ -434,7 +453,14 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Regst
     else collector.fail(undefined, { key: '(overrides)', message: 'expected a plain object' });
   }
 
+  for (const required of options.required ?? []) {
+    if (!collector.entries.has(required.path)) {
+      collector.issues.push({ key: snakeKeyOf(required.path.split('.')), message: required.message });
+    }
+  }
+
   const onWarning = options.onWarning ?? defaultWarning;
   for (const warning of collector.warnings) onWarning(warning);
-  return validate(collector);
+  const config = validate(collector);
+  return { config, sources: new Map([...collector.entries].map(([key, entry]) => [key, entry.source])) };
 }

@@ -94,8 +94,11 @@ async function createSecretsFile(path: string, content: string): Promise<boolean
   }
 }
 
-/** Appends the line to an existing file unless it already holds the variable; tightens the mode to 0600. */
-async function appendToSecretsFile(file: FileLocation, line: string): Promise<boolean> {
+/**
+ * Appends the line to an existing file unless it already holds the variable; tightens the mode to 0600. Returns the
+ * secret the file holds afterwards, and whether it is the one given.
+ */
+async function appendToSecretsFile(file: FileLocation, secret: string): Promise<{ secret: string; written: boolean }> {
   let handle: FileHandle;
   try {
     // O_NOFOLLOW: never append a secret to (or chmod) whatever a symbolic link points at.
@@ -111,25 +114,40 @@ async function appendToSecretsFile(file: FileLocation, line: string): Promise<bo
   }
   try {
     const current = await handle.readFile('utf8');
-    if (Object.hasOwn(parseEnv(current), SECRET_VARIABLE)) return false;
+    const existing = parseEnv(current)[SECRET_VARIABLE];
+    if (existing !== undefined) return { secret: existing, written: false };
     await handle.chmod(0o600);
-    await writeAll(handle, (current === '' || current.endsWith('\n') ? '' : '\n') + line);
-    return true;
+    await writeAll(handle, `${current === '' || current.endsWith('\n') ? '' : '\n'}${SECRET_VARIABLE}=${secret}\n`);
+    return { secret, written: true };
   } finally {
     await handle.close();
   }
 }
 
+/** What `planDevSecret` found: a secret to save, or none when one is configured already. */
+export interface DevSecretPlan {
+  /** A freshly generated secret, not yet written; undefined when a secret is configured. */
+  readonly secret: string | undefined;
+  /** Absolute path of the secrets file consulted (and written by `saveDevSecret`). */
+  readonly secretsFile: string;
+  /** @internal where to write, as the sources name it */
+  readonly location: FileLocation;
+}
+
 /**
- * Makes sure a JWT secret exists for a development server: when none is set in the environment, the secrets file or
- * the TOML file, writes a fresh one to `regstack.secrets.env` (created with mode 0600, or appended to when the file
- * exists without that variable). With `NODE_ENV=production` and no secret it throws a `ConfigError` instead.
- * A secret that is present but invalid (too short) is left alone for `loadConfig` to report.
+ * The read-only half of `ensureDevSecret`: when no JWT secret is set in the environment, the secrets file or the TOML
+ * file, generates one in memory (nothing is written: `regstack serve` saves it only once its port is bound and its
+ * database reached, so a start that fails leaves no file behind). With `NODE_ENV=production` and no secret it throws
+ * a `ConfigError`. A secret that is present but invalid (too short) is left alone for `loadConfig` to report.
  */
-export async function ensureDevSecret(options: EnsureDevSecretOptions = {}): Promise<EnsureDevSecretResult> {
+export async function planDevSecret(options: EnsureDevSecretOptions = {}): Promise<DevSecretPlan> {
   const env = options.env ?? process.env;
   const paths = resolveSourcePaths({ ...options, env });
-  const result = (generated: boolean): EnsureDevSecretResult => ({ generated, secretsFile: paths.secrets.path });
+  const plan = (secret: string | undefined): DevSecretPlan => ({
+    secret,
+    secretsFile: paths.secrets.path,
+    location: paths.secrets,
+  });
 
   // The secrets file is the one to create, so its absence is fine even when it was named explicitly.
   const [toml, secrets] = await Promise.all([
@@ -145,10 +163,32 @@ export async function ensureDevSecret(options: EnsureDevSecretOptions = {}): Pro
     (env[SECRET_VARIABLE] ?? '') !== '' ||
     secrets.data?.has(SECRET_VARIABLE) === true ||
     (typeof tomlSecret === 'string' ? tomlSecret !== '' : tomlSecret !== undefined);
-  if (configured) return result(false);
+  if (configured) return plan(undefined);
   if (env.NODE_ENV === 'production') throw productionError(paths.secrets);
+  return plan(randomBytes(32).toString('base64url'));
+}
 
-  const line = `${SECRET_VARIABLE}=${randomBytes(32).toString('base64url')}\n`;
-  if (await createSecretsFile(paths.secrets.path, HEADER + line)) return result(true);
-  return result(await appendToSecretsFile(paths.secrets, line));
+/**
+ * Writes a planned secret to the secrets file (created with mode 0600, or appended to when the file exists without
+ * that variable). Returns the secret the file holds afterwards: the planned one, or — when another start wrote one
+ * in the meantime — that one, which every process must then use.
+ */
+export async function saveDevSecret(plan: DevSecretPlan): Promise<{ secret: string | undefined; generated: boolean }> {
+  if (plan.secret === undefined) return { secret: undefined, generated: false };
+  const line = `${SECRET_VARIABLE}=${plan.secret}\n`;
+  if (await createSecretsFile(plan.location.path, HEADER + line)) return { secret: plan.secret, generated: true };
+  const kept = await appendToSecretsFile(plan.location, plan.secret);
+  return { secret: kept.secret, generated: kept.written };
+}
+
+/**
+ * Makes sure a JWT secret exists for a development server: `planDevSecret` then `saveDevSecret`. When none is set in
+ * the environment, the secrets file or the TOML file, writes a fresh one to `regstack.secrets.env` (created with mode
+ * 0600, or appended to when the file exists without that variable). With `NODE_ENV=production` and no secret it throws
+ * a `ConfigError` instead. A secret that is present but invalid (too short) is left alone for `loadConfig` to report.
+ */
+export async function ensureDevSecret(options: EnsureDevSecretOptions = {}): Promise<EnsureDevSecretResult> {
+  const plan = await planDevSecret(options);
+  const { generated } = await saveDevSecret(plan);
+  return { generated, secretsFile: plan.secretsFile };
 }

@@ -4,7 +4,7 @@
  * `retryAfterSeconds` and field errors) into the response. Recognise it by `name`/`code`, never only by
  * `instanceof`: two copies of this package in one app would break `instanceof`.
  */
-import type { RegstackErrorCode } from '@regstack/shared';
+import type { ServerErrorCode } from '@regstack/shared';
 
 export interface RegstackErrorOptions {
   /** Seconds until retrying can succeed (lockout, rate limits, shedding); becomes `Retry-After`. */
@@ -16,11 +16,11 @@ export interface RegstackErrorOptions {
 
 export class RegstackError extends Error {
   override readonly name = 'RegstackError';
-  readonly code: RegstackErrorCode;
+  readonly code: ServerErrorCode;
   readonly retryAfterSeconds: number | undefined;
   readonly fieldErrors: Record<string, string[]> | undefined;
 
-  constructor(code: RegstackErrorCode, message: string, options: RegstackErrorOptions = {}) {
+  constructor(code: ServerErrorCode, message: string, options: RegstackErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryAfterSeconds = options.retryAfterSeconds;

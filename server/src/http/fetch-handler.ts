@@ -9,7 +9,8 @@
  * `max_request_body_bytes` are refused with 413 before parsing (R2, R55). Inputs then pass the wire-envelope
  * check of regstack's transformer (R69, trpc/wire-envelope.ts). Every response carries
  * `Cache-Control: no-store`, `X-Content-Type-Options: nosniff` and a strict referrer policy (R59), and an
- * error that knows when to retry (lockout, rate limit, shedding) sets `Retry-After` (R14, R16).
+ * error that knows when to retry (lockout, rate limit, shedding) sets `Retry-After` (R14, R16). CORS for the
+ * tRPC endpoint, when `cors_origins` lists any, is cors.ts's.
  */
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
@@ -23,6 +24,7 @@ import type { RegstackContext, RegstackRuntime } from '../trpc/context.ts';
 import { describeError } from '../trpc/error-formatter.ts';
 import { t } from '../trpc/init.ts';
 import type { ClientIpResolver } from './client-ip.ts';
+import { withCors } from './cors.ts';
 import { PAGES_CSS, PAGES_JS } from './pages/assets.ts';
 import { PAGE_SECURITY_HEADERS, renderLinkPage } from './pages/link-pages.ts';
 
@@ -225,7 +227,7 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
     return false;
   }
 
-  return async (request, info = {}) => {
+  const handle: RegstackFetchHandler = async (request, info = {}) => {
     const url = new URL(request.url);
     const path = canonicalPath(url.pathname);
 
@@ -297,4 +299,6 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
     });
     return withBaseHeaders(response);
   };
+  // CORS (`cors_origins`) for the tRPC endpoint only: answered preflights never reach the router (cors.ts).
+  return withCors(config.corsOrigins, (pathname) => underPrefix(canonicalPath(pathname), apiPrefix), handle);
 }

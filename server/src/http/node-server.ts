@@ -11,7 +11,7 @@
  * close idle keep-alive connections, and destroy what is left when the timeout ends.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIPv6, type Socket } from 'node:net';
 import type { RegstackFetchHandler } from './fetch-handler.ts';
 import { bodyPending, bodyStream, discardRest } from './node-request-body.ts';
 
@@ -237,4 +237,26 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
     return shutdownPromise;
   };
   return server;
+}
+
+/** `host` as it goes in a URL: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
+/**
+ * Binds `server` to `host:port` (rejecting with Node's error: EADDRINUSE, EACCES, …). Resolves with the port bound
+ * — the one the system picked when `port` is 0 — and the URL the server answers at.
+ */
+export async function listenOn(server: Server, port: number, host: string): Promise<{ port: number; url: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return { port: bound, url: `http://${urlHost(host)}:${bound}` };
 }

@@ -1,8 +1,9 @@
 /**
  * The one exhaustive table from regstack's stable codes to tRPC codes (and so to HTTP statuses). Adding a
- * code to @regstack/shared without mapping it here is a type error.
+ * code to @regstack/shared without mapping it here is a type error. The client's own codes (NETWORK_ERROR) are
+ * never raised by a server, so they have no row.
  */
-import type { RegstackErrorCode } from '@regstack/shared';
+import type { ServerErrorCode } from '@regstack/shared';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 
 export const TRPC_CODE_OF = {
@@ -42,4 +43,4 @@ export const TRPC_CODE_OF = {
   SERVER_BUSY: 'SERVICE_UNAVAILABLE',
   CONTEXT_MISSING: 'INTERNAL_SERVER_ERROR',
   INTERNAL_ERROR: 'INTERNAL_SERVER_ERROR',
-} as const satisfies Record<RegstackErrorCode, TRPC_ERROR_CODE_KEY>;
+} as const satisfies Record<ServerErrorCode, TRPC_ERROR_CODE_KEY>;

@@ -5,13 +5,13 @@
  * `data.fieldErrors`, and removes internals — an unexpected error's message and stack never leave the
  * server (R64).
  */
-import { isRegstackErrorCode, type RegstackErrorCode } from '@regstack/shared';
+import { CLIENT_ERROR_CODES, isRegstackErrorCode, type ServerErrorCode } from '@regstack/shared';
 import type { TRPCError } from '@trpc/server';
 import { RegstackError } from '../errors/regstack-error.ts';
 
 export interface RegstackErrorShapeData {
   /** regstack's stable code; absent on errors a host's own procedures raised. */
-  regstackCode?: RegstackErrorCode;
+  regstackCode?: ServerErrorCode;
   retryAfterSeconds?: number;
   fieldErrors?: Record<string, string[]>;
 }
@@ -32,6 +32,10 @@ function pathKey(path: SchemaIssue['path']): string {
   return path.map((p) => String(typeof p === 'object' && p !== null ? p.key : p)).join('.');
 }
 
+function isServerErrorCode(value: unknown): value is ServerErrorCode {
+  return isRegstackErrorCode(value) && !(CLIENT_ERROR_CODES as readonly string[]).includes(value);
+}
+
 /** The regstack view of any error a procedure produced. */
 export function describeError(error: TRPCError): RegstackErrorShapeData & { message: string } {
   const cause = error.cause;
@@ -50,7 +54,7 @@ export function describeError(error: TRPCError): RegstackErrorShapeData & { mess
       const key = pathKey(issue.path);
       fieldErrors[key] = [...(fieldErrors[key] ?? []), issue.message];
     }
-    const specific = issues.map((i) => i.params?.regstackCode).find(isRegstackErrorCode);
+    const specific = issues.map((i) => i.params?.regstackCode).find(isServerErrorCode);
     const first = issues[0]?.message ?? 'Invalid input';
     return { regstackCode: specific ?? 'VALIDATION_FAILED', message: first, fieldErrors };
   }

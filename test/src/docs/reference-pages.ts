@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TRPC_CODE_OF } from '@regstack/server';
-import { REGSTACK_ERROR_CODES, type RegstackErrorCode } from '@regstack/shared';
+import { CLIENT_ERROR_CODES, type ClientErrorCode, REGSTACK_ERROR_CODES, type ServerErrorCode } from '@regstack/shared';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import ts from 'typescript';
@@ -214,12 +214,20 @@ export function renderErrorReference(): string {
     '| code | HTTP | tRPC code | when |',
     '| --- | --- | --- | --- |',
   ];
+  const clientOnly = new Set<string>(CLIENT_ERROR_CODES);
   for (const [code, meaning] of Object.entries(REGSTACK_ERROR_CODES)) {
-    const trpc = TRPC_CODE_OF[code as RegstackErrorCode];
+    if (clientOnly.has(code)) continue;
+    const trpc = TRPC_CODE_OF[code as ServerErrorCode];
     const status = getHTTPStatusCodeFromError(new TRPCError({ code: trpc }));
     lines.push(`| \`${code}\` | ${status} | \`${trpc}\` | ${cell(meaning)} |`);
   }
-  lines.push('');
+  lines.push(
+    '',
+    'Raised by `@regstack/client` itself, never sent by the server:',
+    '',
+    ...[...clientOnly].map((code) => `- \`${code}\`: ${cell(REGSTACK_ERROR_CODES[code as ClientErrorCode])}`),
+    '',
+  );
   return lines.join('\n');
 }
 

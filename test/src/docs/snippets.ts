@@ -368,7 +368,7 @@ export function shellCommands(code: string): { offset: number; command: string }
 }
 
 function cliCommands(): Map<string, string> {
-  const source = readFileSync(join(REPO_ROOT, 'server', 'src', 'cli', 'main.ts'), 'utf8');
+  const source = readFileSync(join(REPO_ROOT, 'server', 'src', 'cli', 'program.ts'), 'utf8');
   const commands = new Map<string, string>();
   const parts = source.split(/\.command\('/).slice(1);
   for (const part of parts) {

@@ -1,6 +1,7 @@
 // The error-code registry is API (SPEC §5, STYLE "Errors"): these tests pin its shape and the
 // recognise-by-value reader that the client exposes as getRegstackErrorCode.
 import {
+  CLIENT_ERROR_CODES,
   getRegstackErrorCode,
   isRegstackErrorCode,
   REGSTACK_ERROR_CODES,
@@ -46,6 +47,7 @@ describe('REGSTACK_ERROR_CODES', () => {
       'SERVER_BUSY',
       'CONTEXT_MISSING',
       'INTERNAL_ERROR',
+      'NETWORK_ERROR',
     ];
     expect(codes).toEqual(expect.arrayContaining(required));
   });
@@ -69,6 +71,24 @@ describe('REGSTACK_ERROR_CODES', () => {
     expect(() => {
       (REGSTACK_ERROR_CODES as Record<string, string>).NEW_CODE = 'x';
     }).toThrow(TypeError);
+  });
+});
+
+describe('CLIENT_ERROR_CODES (issue 16 item 3)', () => {
+  it('are registered codes the server has no row for: it never sends them', async () => {
+    const { TRPC_CODE_OF } = await import('@regstack/server');
+    expect(CLIENT_ERROR_CODES).toEqual(['NETWORK_ERROR']);
+    for (const code of CLIENT_ERROR_CODES) {
+      expect(isRegstackErrorCode(code)).toBe(true);
+      expect(Object.hasOwn(TRPC_CODE_OF, code)).toBe(false);
+    }
+    const server = codes.filter((code) => !(CLIENT_ERROR_CODES as readonly string[]).includes(code));
+    expect(Object.keys(TRPC_CODE_OF).sort()).toEqual(server.sort());
+  });
+
+  it("read off the cause of tRPC's client error", () => {
+    const cause = Object.assign(new Error('Could not reach'), { name: 'RegstackNetworkError', code: 'NETWORK_ERROR' });
+    expect(getRegstackErrorCode({ message: 'Could not reach', cause })).toBe('NETWORK_ERROR');
   });
 });
 
