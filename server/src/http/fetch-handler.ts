@@ -178,6 +178,9 @@ function servePage(path: string, method: string, config: RegstackConfig): Respon
       appName: config.appName,
       apiPrefix: config.apiPrefix,
       staticPrefix,
+      baseUrl: config.baseUrl,
+      passwordMinLength: config.passwordMinLength,
+      passwordMaxLength: config.passwordMaxLength,
     });
     if (html === null) return null;
     response = new Response(html, {
