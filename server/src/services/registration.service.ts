@@ -15,7 +15,7 @@
  * counts toward the address's login lockout (R19), so a link is no password-guessing oracle. Creating the
  * account removes every other attempt of the address, and so kills their links, in the same transaction.
  */
-import type { RegisterResult } from '@regstack/shared';
+import { normalizePassword, type RegisterResult } from '@regstack/shared';
 import type { PendingRegistration, TokenPurpose } from '../db/entities/index.ts';
 import { derivedOutboxId } from '../email/mailer.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
@@ -237,6 +237,35 @@ export function createRegistrationService(
       const dto = toPublicUser(user);
       deps.events.emit('user_registered', { user: dto, request });
       return { status: 'registered', user: dto };
+    },
+
+    /**
+     * A sign-up its input schema refused (`schemaFieldErrors`, keyed by field) gets the password policy's
+     * verdict too, so a form learns every bad field in one answer instead of one per submit (issue 16 item 6):
+     * an invalid email and a too-short or common password come back together as VALIDATION_FAILED with a
+     * `fieldErrors` entry for each. Only input format and password policy are combined — nothing here looks
+     * the address up, so whether it is taken never shows, however the form is filled (R12). Returns the error
+     * to throw, or undefined when the policy adds nothing (the schema already refused the password, or it is
+     * fine, or registration is off).
+     */
+    withPasswordPolicyProblems(raw: unknown, schemaFieldErrors: Record<string, string[]>): RegstackError | undefined {
+      if (!deps.config.allowRegistration || Object.hasOwn(schemaFieldErrors, 'password')) return undefined;
+      const password = typeof raw === 'object' && raw !== null ? (raw as { password?: unknown }).password : undefined;
+      if (typeof password !== 'string') return undefined;
+      const email = (raw as { email?: unknown }).email;
+      // The schema had nothing against this password, so it is within the byte cap (R2) and may be normalized.
+      const problem = deps.passwordPolicy.check(normalizePassword(password), {
+        ...(typeof email === 'string' && { email }),
+      });
+      if (!problem) return undefined;
+      const fieldErrors = { ...schemaFieldErrors, password: [problem.message] };
+      return new RegstackError(
+        'VALIDATION_FAILED',
+        `Some fields are not valid: ${Object.keys(fieldErrors).join(', ')}`,
+        {
+          fieldErrors,
+        },
+      );
     },
 
     /**
