@@ -40,10 +40,10 @@ program
   .option('-p, --port <port>', 'port to listen on', port, 8000)
   .option('-H, --host <host>', 'address to bind', '127.0.0.1')
   .option('-c, --config <file>', 'regstack.toml to read')
-  .option('--dev', 'development defaults: print email bodies (with their links) to the console')
+  .option('--dev', 'development defaults: the link pages on, email bodies (with their links) printed, an index at /')
   .action(async (opts: { port: number; host: string; config?: string; dev?: boolean }) => {
     const config = await loadForCli(opts);
-    const regstack = await createRegstack({ config });
+    const regstack = await createRegstack({ config, development: opts.dev === true });
     await regstack.installSchema();
     const server = await regstack.listen({ port: opts.port, host: opts.host });
     console.error(

@@ -32,6 +32,12 @@ button[disabled] { opacity: .6; cursor: default; }
 .rs-status { margin-top: 1rem; min-height: 1.5em; }
 .rs-status[data-kind="error"] { color: var(--rs-error); }
 .rs-status[data-kind="success"] { color: var(--rs-success); }
+main.rs-wide { max-width: 46rem; margin-top: 6vh; }
+h2 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
+code { font-size: .9em; }
+a { color: var(--rs-primary); }
+.rs-procedures { width: 100%; border-collapse: collapse; font-size: .9rem; }
+.rs-procedures th, .rs-procedures td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--rs-border); }
 .rs-rules { margin: .25rem 0 .5rem; padding-left: 1.2rem; color: var(--rs-muted); font-size: .9rem; line-height: 1.4; }
 .rs-next { margin-top: 1rem; }
 .rs-next a { color: var(--rs-primary); font-weight: 600; }

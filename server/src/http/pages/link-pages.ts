@@ -140,6 +140,11 @@ export function renderLinkPage(name: string, config: LinkPageConfig): string | n
 `;
 }
 
+/** Each link page's name (the path under `ui_prefix`) and title, for the development index. */
+export function linkPageList(): { name: string; title: string }[] {
+  return Object.entries(PAGES).map(([name, spec]) => ({ name, title: spec.title }));
+}
+
 /** The page texts, for the punctuation rule's test: prose ends with a period, titles, labels and buttons do not. */
 export function linkPageTexts(): { prose: string[]; labels: string[] } {
   const specs = Object.values(PAGES);
