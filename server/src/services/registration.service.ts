@@ -298,7 +298,7 @@ export function createRegistrationService(
         if (needsPassword && input.password === undefined) {
           throw new RegstackError(
             'PASSWORD_REQUIRED',
-            'To confirm this sign-up is yours, enter the password you chose when you signed up.',
+            'To confirm this sign-up is yours, enter the password you chose when you signed up',
             { fieldErrors: { password: ['Enter the password you chose when you signed up'] } },
           );
         }
