@@ -16,11 +16,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { linkPageTexts, PAGES_JS, passwordRules } from '@regstack/server/internal';
 import { REGSTACK_ERROR_CODES } from '@regstack/shared';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { PAGES_JS } from '../../../server/src/http/pages/assets.ts';
-import { linkPageTexts, passwordRules } from '../../../server/src/http/pages/link-pages.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 /** Where API messages are written: the shared schemas and the server layers that answer requests. */
