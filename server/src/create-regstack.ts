@@ -55,6 +55,12 @@ export interface CreateRegstackOptions {
   hasher?: PasswordHasher;
   /** Start the outbox worker and the background purge at once (otherwise call `startWorkers()`). @default true */
   startWorkers?: boolean;
+  /**
+   * Development mode, as `regstack serve --dev` sets it: the standalone handler answers `/` with an index of
+   * its endpoints and pages. Leave it off in production, where `/` is a 404.
+   * @default false
+   */
+  development?: boolean;
 }
 
 /**
@@ -179,7 +185,14 @@ export async function createRegstack(options: CreateRegstackOptions) {
     },
   };
   const ipResolver = createClientIpResolver(config.trustedProxies);
-  const fetchHandler: RegstackFetchHandler = createFetchHandler({ config, runtime, storage, logger, ipResolver });
+  const fetchHandler: RegstackFetchHandler = createFetchHandler({
+    config,
+    runtime,
+    storage,
+    logger,
+    ipResolver,
+    development: options.development === true,
+  });
   const callerFactory = t.createCallerFactory(regstackRouter);
   const purge = createPurgeService(deps);
   // The background purge (purge_interval_seconds): the first pass after a random part of one interval, so

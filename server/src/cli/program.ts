@@ -28,7 +28,7 @@ program
   .option('-c, --config <file>', 'regstack.toml to read')
   .option(
     '--dev',
-    'development: the link pages on, email bodies (with their links) printed, base_url following the listening address',
+    'development: the link pages on, email bodies (with their links) printed, base_url following the listening address, an index at /',
   )
   .addHelpText(
     'after',

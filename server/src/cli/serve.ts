@@ -139,7 +139,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     }
 
     // 3. The database: opened, and its schema installed, before anything is written or any worker runs.
-    regstack = await createRegstack({ config, startWorkers: false });
+    regstack = await createRegstack({ config, startWorkers: false, development: opts.dev === true });
     await regstack.installSchema();
 
     // 4. Now the generated secret is kept. Another start may have written one first: then that one is used.
@@ -149,7 +149,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
         await regstack.close();
         // The other start's secret is held to the same rule as any (R32): the schema's field checks it.
         config = Object.freeze({ ...config, jwtSecret: configSchema.shape.jwtSecret.parse(saved.secret) });
-        regstack = await createRegstack({ config, startWorkers: false });
+        regstack = await createRegstack({ config, startWorkers: false, development: opts.dev === true });
       }
       if (saved.generated) {
         console.error(`regstack: generated a development JWT secret in ${plan.secretsFile} (mode 0600)`);

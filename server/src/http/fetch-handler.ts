@@ -26,6 +26,7 @@ import { t } from '../trpc/init.ts';
 import type { ClientIpResolver } from './client-ip.ts';
 import { withCors } from './cors.ts';
 import { PAGES_CSS, PAGES_JS } from './pages/assets.ts';
+import { devIndexResponse, listProcedures } from './pages/dev-index.ts';
 import { PAGE_SECURITY_HEADERS, renderLinkPage } from './pages/link-pages.ts';
 
 /** The standalone server's root: regstack mounted as `auth`, so paths are `auth.login`, `auth.account.me`. */
@@ -45,6 +46,8 @@ export interface FetchHandlerDeps {
   storage: Storage;
   logger: Logger;
   ipResolver: ClientIpResolver;
+  /** Development mode (`regstack serve --dev`): `/` answers with an index of the endpoints and pages. */
+  development?: boolean;
 }
 
 const BASE_HEADERS: Record<string, string> = {
@@ -180,6 +183,9 @@ function servePage(path: string, method: string, config: RegstackConfig): Respon
       appName: config.appName,
       apiPrefix: config.apiPrefix,
       staticPrefix,
+      baseUrl: config.baseUrl,
+      passwordMinLength: config.passwordMinLength,
+      passwordMaxLength: config.passwordMaxLength,
     });
     if (html === null) return null;
     response = new Response(html, {
@@ -245,6 +251,11 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
     if (config.enableUiRouter) {
       const page = servePage(path, request.method, config);
       if (page) return page;
+    }
+
+    // Development only: `/` lists what this server answers (pages/dev-index.ts); in production it stays a 404.
+    if (deps.development && path === '/') {
+      return devIndexResponse(request.method, config, listProcedures(standaloneRouter._def.record));
     }
 
     if (!underPrefix(path, apiPrefix)) return json(404, { error: 'not found' });

@@ -11,6 +11,8 @@ import {
   resetPasswordInput,
   verifyEmailInput,
 } from '@regstack/shared';
+import { RegstackError } from '../errors/regstack-error.ts';
+import { describeError } from '../trpc/error-formatter.ts';
 import { t } from '../trpc/init.ts';
 import { authedProcedure, publicProcedure } from '../trpc/procedures.ts';
 import { accountRouter } from './account.ts';
@@ -19,6 +21,18 @@ import { mfaRouter } from './mfa.ts';
 
 export const regstackRouter = t.router({
   register: publicProcedure
+    .use(async ({ ctx, next, getRawInput }) => {
+      // Runs around the input schema: a refused sign-up also gets the password policy's verdict, so every bad
+      // field is reported at once (the rule is the registration service's; issue 16 item 6).
+      const result = await next();
+      if (result.ok || result.error.code !== 'BAD_REQUEST' || RegstackError.is(result.error.cause)) return result;
+      const { fieldErrors } = describeError(result.error);
+      const combined =
+        fieldErrors &&
+        ctx.regstack.runtime.services.registration.withPasswordPolicyProblems(await getRawInput(), fieldErrors);
+      if (combined) throw combined;
+      return result;
+    })
     .input(registerInput)
     .mutation(({ ctx, input }) => ctx.regstack.runtime.services.registration.register(input, ctx.regstack.request)),
 

@@ -202,13 +202,13 @@ function emailLocalPart(email: string): string | undefined {
 
 const MESSAGES = {
   listed:
-    'This password is on a list of common or breached passwords, so it would be among the first guessed. ' +
-    'Choose a different one; a few unrelated words make a strong password.',
+    'This password is on a list of common or breached passwords, so it would be among the first guessed: ' +
+    'choose a different one (a few unrelated words make a strong password)',
   variant:
     'This password is a common password with only digits or symbols added, or repeated, which guessing tools ' +
-    'try first. Choose a different one; a few unrelated words make a strong password.',
-  email: 'This password contains part of your email address, which is easy to guess. Choose a different one.',
-  service: 'This password contains the name of this service, which is easy to guess. Choose a different one.',
+    'try first: choose a different one (a few unrelated words make a strong password)',
+  email: 'This password contains part of your email address, which is easy to guess: choose a different one',
+  service: 'This password contains the name of this service, which is easy to guess: choose a different one',
 } as const;
 
 /**

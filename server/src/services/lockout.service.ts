@@ -77,7 +77,7 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
 
   function lockedError(seconds: number): RegstackError {
     // Deliberately the same for known and unknown emails (R13), and no hint about the password (R15).
-    return new RegstackError('TOO_MANY_ATTEMPTS', 'Too many failed sign-in attempts. Try again later.', {
+    return new RegstackError('TOO_MANY_ATTEMPTS', 'Too many failed sign-in attempts; try again later', {
       retryAfterSeconds: seconds,
     });
   }
@@ -152,7 +152,7 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
         }
         // Over the total only because of checks in flight: not a lock (R70). Wait for them to settle.
         if (performance.now() >= giveUpAt) {
-          throw new RegstackError('SERVER_BUSY', 'Too many sign-in attempts at once. Try again shortly.', {
+          throw new RegstackError('SERVER_BUSY', 'Too many sign-in attempts at once; try again shortly', {
             retryAfterSeconds: 1,
           });
         }
@@ -191,7 +191,7 @@ export function createRateLimiter(deps: Pick<ServiceDeps, 'clock'>) {
           const times = await attempts.recentTimes(ruleKey, windowStart, rule.limit);
           const pivot = times[rule.limit - 1] ?? now;
           const seconds = Math.max(1, Math.ceil((pivot.getTime() + rule.windowSeconds * 1000 - now.getTime()) / 1000));
-          throw new RegstackError('RATE_LIMITED', 'Too many requests. Try again later.', {
+          throw new RegstackError('RATE_LIMITED', 'Too many requests; try again later', {
             retryAfterSeconds: seconds,
           });
         }

@@ -15,7 +15,7 @@
  * counts toward the address's login lockout (R19), so a link is no password-guessing oracle. Creating the
  * account removes every other attempt of the address, and so kills their links, in the same transaction.
  */
-import type { RegisterResult } from '@regstack/shared';
+import { normalizePassword, type RegisterResult } from '@regstack/shared';
 import type { PendingRegistration, TokenPurpose } from '../db/entities/index.ts';
 import { derivedOutboxId } from '../email/mailer.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
@@ -240,6 +240,35 @@ export function createRegistrationService(
     },
 
     /**
+     * A sign-up its input schema refused (`schemaFieldErrors`, keyed by field) gets the password policy's
+     * verdict too, so a form learns every bad field in one answer instead of one per submit (issue 16 item 6):
+     * an invalid email and a too-short or common password come back together as VALIDATION_FAILED with a
+     * `fieldErrors` entry for each. Only input format and password policy are combined — nothing here looks
+     * the address up, so whether it is taken never shows, however the form is filled (R12). Returns the error
+     * to throw, or undefined when the policy adds nothing (the schema already refused the password, or it is
+     * fine, or registration is off).
+     */
+    withPasswordPolicyProblems(raw: unknown, schemaFieldErrors: Record<string, string[]>): RegstackError | undefined {
+      if (!deps.config.allowRegistration || Object.hasOwn(schemaFieldErrors, 'password')) return undefined;
+      const password = typeof raw === 'object' && raw !== null ? (raw as { password?: unknown }).password : undefined;
+      if (typeof password !== 'string') return undefined;
+      const email = (raw as { email?: unknown }).email;
+      // The schema had nothing against this password, so it is within the byte cap (R2) and may be normalized.
+      const problem = deps.passwordPolicy.check(normalizePassword(password), {
+        ...(typeof email === 'string' && { email }),
+      });
+      if (!problem) return undefined;
+      const fieldErrors = { ...schemaFieldErrors, password: [problem.message] };
+      return new RegstackError(
+        'VALIDATION_FAILED',
+        `Some fields are not valid: ${Object.keys(fieldErrors).join(', ')}`,
+        {
+          fieldErrors,
+        },
+      );
+    },
+
+    /**
      * Follows a verification link: creates the account (or marks it verified). Single use (R26). A resent link,
      * or any link while more than one sign-up for the address is alive, needs the password of its own sign-up
      * (R67); a missing or wrong one leaves the link usable.
@@ -269,7 +298,7 @@ export function createRegistrationService(
         if (needsPassword && input.password === undefined) {
           throw new RegstackError(
             'PASSWORD_REQUIRED',
-            'To confirm this sign-up is yours, enter the password you chose when you signed up.',
+            'To confirm this sign-up is yours, enter the password you chose when you signed up',
             { fieldErrors: { password: ['Enter the password you chose when you signed up'] } },
           );
         }

@@ -19,7 +19,7 @@ export const t = initTRPC.context<RegstackContext>().create({
 
 const CONTEXT_MISSING_MESSAGE =
   "regstack procedure called without regstack's context: build the context with " +
-  '`{ ...(await regstack.createContext({ req, resHeaders })), ...yours }` (or use regstack.createCaller).';
+  '`{ ...(await regstack.createContext({ req, resHeaders })), ...yours }` (or use regstack.createCaller)';
 
 /**
  * The one middleware under every regstack procedure (one layer, not two: each layer costs a context merge on

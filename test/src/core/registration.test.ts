@@ -5,7 +5,7 @@
 import { getRegstackErrorCode } from '@regstack/shared';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
-import { codeOf } from '../harness/outcomes.ts';
+import { caught, codeOf } from '../harness/outcomes.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -180,5 +180,58 @@ describeEachBackend('registration switches', (ctx) => {
     } finally {
       await t.regstack.close();
     }
+  });
+});
+
+describeEachBackend('registration reports every invalid field at once (issue 16 item 6)', (ctx) => {
+  let t: TestRegstack;
+  beforeAll(async () => {
+    t = await startRegstack(ctx.url, { requireVerification: false, appName: 'Acme' });
+  });
+  afterAll(async () => {
+    await t?.regstack.close();
+  });
+
+  /** The stable code and per-field messages of a refused sign-up, as the server-side caller sees them. */
+  async function refusal(input: Record<string, unknown>) {
+    const err = await caught(t.regstack.createCaller().register(input as never));
+    const cause = (err as { cause?: { fieldErrors?: Record<string, string[]> } }).cause;
+    return { code: getRegstackErrorCode(err), fields: cause?.fieldErrors ?? {} };
+  }
+
+  it('an invalid email and a too-short password come back together, each with its own message', async () => {
+    const { code, fields } = await refusal({ email: 'no-at-sign', password: 'short' });
+    expect(code).toBe('VALIDATION_FAILED');
+    expect(Object.keys(fields).sort()).toEqual(['email', 'password']);
+    expect(fields.password).toEqual(['Password must be at least 12 characters long']);
+  });
+
+  it('every policy reason is combined: common password, personal words, too long', async () => {
+    expect((await refusal({ email: 'bad email', password: 'password1234' })).fields.password?.[0]).toMatch(/common/);
+    expect((await refusal({ email: 'x@acme', password: 'my acme account 2024' })).fields.password?.[0]).toMatch(
+      /name of this service/,
+    );
+    const long = await refusal({ email: 'a@b', password: 'x'.repeat(129) });
+    expect(Object.keys(long.fields).sort()).toEqual(['email', 'password']);
+  });
+
+  it('a bad name and a bad password together; a good password adds nothing; alone, each keeps its own code', async () => {
+    const both = await refusal({ email: 'fine@example.com', password: 'short', fullName: 'a\u202Eb' });
+    expect(both.code).toBe('VALIDATION_FAILED');
+    expect(Object.keys(both.fields).sort()).toEqual(['fullName', 'password']);
+    const emailOnly = await refusal({ email: 'no-at-sign', password: PASSWORD });
+    expect(emailOnly).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(Object.keys(emailOnly.fields)).toEqual(['email']);
+    expect((await refusal({ email: 'fine@example.com', password: 'short' })).code).toBe('PASSWORD_TOO_SHORT');
+  });
+
+  it('never says whether the address is taken (R12): a taken address is answered like a free one', async () => {
+    await t.regstack.createCaller().register({ email: 'taken@example.com', password: PASSWORD });
+    const taken = await refusal({ email: 'taken@example.com', password: 'short', fullName: '' });
+    const free = await refusal({ email: 'free@example.com', password: 'short', fullName: '' });
+    expect(taken).toEqual(free);
+    expect(Object.keys(taken.fields).sort()).toEqual(['fullName', 'password']);
+    // A valid sign-up with a weak password is refused for the password, before any lookup.
+    expect((await refusal({ email: 'taken@example.com', password: 'short' })).code).toBe('PASSWORD_TOO_SHORT');
   });
 });

@@ -4,8 +4,10 @@
  * R14/R16, no-store and nosniff R59, per-client limits with trusted proxies R20); errors carry stable codes
  * and no internals (R64).
  */
+import { createRegstackClient, getRegstackErrorData } from '@regstack/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
+import { caught } from '../harness/outcomes.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
 import { data, error, rawClient } from './http-client.ts';
 
@@ -98,6 +100,21 @@ describeEachBackend('core flows over HTTP', (ctx) => {
     expect(put.status).toBe(405);
     const viaGet = await api.query('auth.login', { email: 'a@example.com', password: PASSWORD });
     expect(viaGet.status).toBe(405);
+  });
+
+  it('a sign-up with a bad email and a weak password gets both field errors in one 400 (issue 16 item 6)', async () => {
+    const both = await api.mutation('auth.register', { email: 'no-at-sign', password: 'password1234' });
+    expect(both.status).toBe(400);
+    expect(error(both).data.regstackCode).toBe('VALIDATION_FAILED');
+    expect(Object.keys(error(both).data.fieldErrors).sort()).toEqual(['email', 'password']);
+    expect(error(both).data.fieldErrors.password[0]).toMatch(/common/);
+    // The typed client reads the same per-field messages.
+    const client = createRegstackClient({ url: `${server.url}/trpc` });
+    const err = await caught(client.register({ email: 'no-at-sign', password: 'short' }));
+    expect(getRegstackErrorData(err)).toMatchObject({
+      regstackCode: 'VALIDATION_FAILED',
+      fieldErrors: { email: [expect.any(String)], password: ['Password must be at least 12 characters long'] },
+    });
   });
 
   it('bad input is a 400 with field errors; errors carry no stack or internals (R56, R64)', async () => {

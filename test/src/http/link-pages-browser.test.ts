@@ -3,6 +3,7 @@
  * strict CSP lets the page's own script run (no console or CSP errors), confirming an email and choosing a
  * new password work end to end, the reset page offers a `new-password` field (R61), and with several
  * sign-ups pending the verify page asks for the sign-up's password in a `current-password` field (R67).
+ * After a success a "Sign in" link to `base_url` appears (issue 16 item 6).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,8 +41,13 @@ describe.skipIf(chromiumMissing)('link pages in Chromium', () => {
     await page.goto(`${server.url}/account/verify?token=${token}`);
     await page.waitForURL((url) => url.search === '');
     expect(page.url()).not.toContain(token);
+    const signIn = page.getByRole('link', { name: 'Sign in' });
+    expect(await signIn.isVisible()).toBe(false);
     await page.getByRole('button', { name: 'Confirm my email' }).click();
     await page.getByText('Your email is confirmed').waitFor();
+    // Issue 16 item 6: the success links onward, to base_url.
+    expect(await signIn.isVisible()).toBe(true);
+    expect(await signIn.getAttribute('href')).toBe('https://accounts.example.test/');
     await page.screenshot({ path: artifactPath('link-page-verify.png') });
     expect(browser.errors, JSON.stringify(browser.errors)).toEqual([]);
     const login = await t.regstack.createCaller().login({ email: 'browser@example.com', password: PASSWORD });
@@ -88,12 +94,21 @@ describe.skipIf(chromiumMissing)('link pages in Chromium', () => {
     await page.goto(`${server.url}/account/reset?token=${token}`);
     const field = page.locator('#rs-new-password');
     expect(await field.getAttribute('autocomplete')).toBe('new-password');
+    await page.screenshot({ path: artifactPath('link-page-reset-rules.png') });
+    await field.fill('short one');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    // The server's reason, made a sentence on the page (issue 16 item 6).
+    await page.getByText('Password must be at least 12 characters long.').waitFor();
     await field.fill('password1234');
     await page.getByRole('button', { name: 'Set new password' }).click();
-    await page.getByText(/common/i).waitFor();
+    await page
+      .locator('#rs-status')
+      .getByText(/common/i)
+      .waitFor();
     await field.fill('a brand new passphrase 7');
     await page.getByRole('button', { name: 'Set new password' }).click();
     await page.getByText('Your password has been changed').waitFor();
+    expect(await page.getByRole('link', { name: 'Sign in' }).isVisible()).toBe(true);
     await page.screenshot({ path: artifactPath('link-page-reset.png') });
     const login = await t.regstack
       .createCaller()

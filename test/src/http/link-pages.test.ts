@@ -1,7 +1,8 @@
 /**
  * The pages behind mailed links, over HTTP: served only with `enable_ui_router`, with a strict CSP, no
  * referrer and no caching (R29, R59), no inline code, GET only, and password-manager-friendly fields (R61),
- * including the verify page's sign-up password step (R67).
+ * including the verify page's sign-up password step (R67). Issue 16 item 6: each page links onward to
+ * `base_url` after a success, and the reset page states the configured password rules.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
@@ -52,6 +53,45 @@ describeEachBackend('link pages', (ctx) => {
     expect((await fetch(`${server.url}/account/nope`)).status).toBe(404);
     expect((await fetch(`${server.url}/regstack-static/../package.json`)).status).toBe(404);
   });
+});
+
+describeEachBackend('link pages follow the configuration (issue 16 item 6)', (ctx) => {
+  async function page(overrides: Parameters<typeof startRegstack>[1], name: string): Promise<string> {
+    const t = await startRegstack(ctx.url, { enableUiRouter: true, ...overrides });
+    const server = await t.regstack.listen({ port: 0 });
+    try {
+      const res = await fetch(`${server.url}/account/${name}`);
+      expect(res.status).toBe(200);
+      return await res.text();
+    } finally {
+      await server.close();
+      await t.regstack.close();
+    }
+  }
+
+  it('the reset page states the configured password rules, and its field follows password_min_length', async () => {
+    const html = await page({ passwordMinLength: 16, passwordMaxLength: 100, appName: 'Acme' }, 'reset');
+    expect(html).toContain('From 16 to 100 characters.');
+    expect(html).toContain('the name of this service (Acme)');
+    expect(html).toMatch(/common or breached password/);
+    expect(html).not.toMatch(/\b12 characters/);
+    expect(html).toMatch(/<input id="rs-new-password"[^>]* minlength="16"/);
+    expect(html).toMatch(/passwordrules="minlength: 16; maxlength: 100;"/);
+    expect(html).toMatch(/aria-describedby="rs-password-rules"/);
+    const defaults = await page({}, 'reset');
+    expect(defaults).toContain('From 12 to 128 characters.');
+    expect(defaults).toMatch(/<input id="rs-new-password"[^>]* minlength="12"/);
+  });
+
+  it.each(['verify', 'reset', 'confirm-email-change'])(
+    '/account/%s holds a "Sign in" link to base_url, shown after a success',
+    async (name) => {
+      const html = await page({ baseUrl: 'https://app.example.test/portal' }, name);
+      expect(html).toMatch(
+        /<p id="rs-next" class="rs-next" hidden><a href="https:\/\/app\.example\.test\/portal\/">Sign in<\/a><\/p>/,
+      );
+    },
+  );
 });
 
 describeEachBackend('link pages switched off', (ctx) => {

@@ -4,7 +4,8 @@
  * CSP (R59). The script reads the token from the address bar, removes it at once (R29), and calls the JSON
  * API with `fetch` — no cookies are involved, so there is nothing for a cross-site request to ride on. It
  * words errors by their stable code (the server's message only for codes it has no text for, such as the
- * password-policy reasons), and on PASSWORD_REQUIRED reveals the verify page's password step (R67).
+ * password-policy reasons, made a sentence), on PASSWORD_REQUIRED reveals the verify page's password step
+ * (R67), and after a success reveals the page's "Sign in" link.
  */
 export const PAGES_CSS = `:root {
   --rs-font: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -31,6 +32,15 @@ button[disabled] { opacity: .6; cursor: default; }
 .rs-status { margin-top: 1rem; min-height: 1.5em; }
 .rs-status[data-kind="error"] { color: var(--rs-error); }
 .rs-status[data-kind="success"] { color: var(--rs-success); }
+main.rs-wide { max-width: 46rem; margin-top: 6vh; }
+h2 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
+code { font-size: .9em; }
+a { color: var(--rs-primary); }
+.rs-procedures { width: 100%; border-collapse: collapse; font-size: .9rem; }
+.rs-procedures th, .rs-procedures td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--rs-border); }
+.rs-rules { margin: .25rem 0 .5rem; padding-left: 1.2rem; color: var(--rs-muted); font-size: .9rem; line-height: 1.4; }
+.rs-next { margin-top: 1rem; }
+.rs-next a { color: var(--rs-primary); font-weight: 600; }
 [hidden] { display: none !important; }
 `;
 
@@ -41,6 +51,7 @@ export const PAGES_JS = `"use strict";
   var procedure = body.getAttribute("data-procedure");
   var form = document.getElementById("rs-form");
   var status = document.getElementById("rs-status");
+  var next = document.getElementById("rs-next");
   var params = new URLSearchParams(location.search);
   var token = params.get("token") || "";
   // R29: the token leaves the address bar (and so history and any later Referer) at once.
@@ -58,11 +69,16 @@ export const PAGES_JS = `"use strict";
     SERVICE_UNAVAILABLE: "The service is unavailable right now."
   };
   var RETRYABLE = { TOO_MANY_ATTEMPTS: 1, RATE_LIMITED: 1, SERVER_BUSY: 1, SERVICE_UNAVAILABLE: 1 };
+  function sentence(text) {
+    if (typeof text !== "string" || !text) return "";
+    return /[.!?]$/.test(text) ? text : text + ".";
+  }
   function describe(err) {
     var data = (err && err.data) || {};
     var code = data.regstackCode;
     var known = Object.prototype.hasOwnProperty.call(MESSAGES, code) ? MESSAGES[code] : "";
-    var text = known || (err && err.message) || "Something went wrong. Try again.";
+    // API messages carry no final period; on the page every status is a sentence.
+    var text = known || sentence(err && err.message) || "Something went wrong. Try again.";
     var wait = data.retryAfterSeconds;
     if (wait) return text + " Try again in " + (wait < 90 ? wait + " seconds." : Math.ceil(wait / 60) + " minutes.");
     return Object.prototype.hasOwnProperty.call(RETRYABLE, code) ? text + " Try again later." : text;
@@ -86,7 +102,13 @@ export const PAGES_JS = `"use strict";
     }).then(function (res) {
       return res.json().then(function (payload) { return { ok: res.ok, payload: payload }; });
     }).then(function (r) {
-      if (r.ok) { form.hidden = true; show("success", body.getAttribute("data-success")); return; }
+      if (r.ok) {
+        form.hidden = true;
+        show("success", body.getAttribute("data-success"));
+        // Onward to the app (base_url): the next thing a user does after any of these pages is sign in.
+        if (next) next.hidden = false;
+        return;
+      }
       var err = r.payload && r.payload.error && r.payload.error.json;
       button.disabled = false;
       if (passwordStep && err && err.data && err.data.regstackCode === "PASSWORD_REQUIRED") {

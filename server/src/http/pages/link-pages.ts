@@ -5,7 +5,11 @@
  * `Cache-Control: no-store` (R29, R59); every reflected value is HTML-escaped (R60); password fields carry
  * the right `autocomplete` so password managers work (R61). The verify page holds a hidden password step that
  * its script reveals when the server answers PASSWORD_REQUIRED (several sign-ups pending for the address, or a
- * resent link, R67).
+ * resent link, R67). A success message links onward to `base_url`, the app's public origin (the only
+ * configured place where a user signs in); the reset page states the password rules of this deployment's
+ * configuration (`password_min_length`, `password_max_length`, the common-password and personal-word checks)
+ * and its field's `minlength` follows `password_min_length`, so the page never promises another policy than
+ * the server enforces (issue 16 item 6).
  */
 import { escapeHtml } from '../../email/templates.ts';
 
@@ -13,6 +17,11 @@ export interface LinkPageConfig {
   appName: string;
   apiPrefix: string;
   staticPrefix: string;
+  /** Where the "Sign in" link after a success leads: `base_url`, the app's public origin. */
+  baseUrl: string;
+  /** `password_min_length` and `password_max_length`, in code points (R1, R2). */
+  passwordMinLength: number;
+  passwordMaxLength: number;
 }
 
 interface PageSpec {
@@ -21,6 +30,8 @@ interface PageSpec {
   procedure: string;
   button: string;
   success: string;
+  /** The label of the link shown after a success, which leads to `base_url`. */
+  next: string;
   passwordField?: boolean;
   /** A hidden "password you chose at sign-up" step, shown when the server asks for it (R67). */
   signUpPasswordStep?: boolean;
@@ -33,14 +44,16 @@ const PAGES: Record<string, PageSpec> = {
     procedure: 'auth.verifyEmail',
     button: 'Confirm my email',
     success: 'Your email is confirmed. You can now sign in.',
+    next: 'Sign in',
     signUpPasswordStep: true,
   },
   reset: {
     title: 'Choose a new password',
-    intro: 'Pick a new password: at least 12 characters; a few unrelated words make a strong one.',
+    intro: 'Pick a new password for your account. A few unrelated words make a strong one.',
     procedure: 'auth.resetPassword',
     button: 'Set new password',
     success: 'Your password has been changed and every session signed out. Sign in with the new password.',
+    next: 'Sign in',
     passwordField: true,
   },
   'confirm-email-change': {
@@ -49,6 +62,7 @@ const PAGES: Record<string, PageSpec> = {
     procedure: 'auth.account.confirmEmailChange',
     button: 'Confirm new email',
     success: 'Your email address has been changed. Sign in again with the new address.',
+    next: 'Sign in',
   },
 };
 
@@ -62,14 +76,36 @@ export const PAGE_SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
 };
 
+/**
+ * The rules a new password must meet, worded from this deployment's configuration: the checks of
+ * security/password-blocklist.ts (length R1/R2, the common-password list and the personal words R5), and no
+ * composition rules (R4).
+ */
+export function passwordRules(config: Pick<LinkPageConfig, 'appName' | 'passwordMinLength' | 'passwordMaxLength'>) {
+  return [
+    `From ${config.passwordMinLength} to ${config.passwordMaxLength} characters. Spaces, emoji and every script count; no particular kinds of characters are required.`,
+    'Not a common or breached password, nor one with only digits or symbols added to it, nor one repeated.',
+    `Not containing part of your email address or the name of this service (${config.appName}).`,
+  ];
+}
+
 /** The page's HTML, or null when `name` is not a link page. */
 export function renderLinkPage(name: string, config: LinkPageConfig): string | null {
   const spec = Object.hasOwn(PAGES, name) ? PAGES[name] : undefined;
   if (!spec) return null;
   const e = escapeHtml;
+  // `minlength` follows password_min_length (a hint for password managers' generators; the form is `novalidate`
+  // and the server decides). `maxlength` stays at the byte cap (512): any password the server accepts is at most
+  // that many UTF-16 units, while a cap of password_max_length would cut off a valid password of astral
+  // characters (two UTF-16 units per code point) as it is typed.
   const password = spec.passwordField
     ? `<label for="rs-new-password">New password</label>
-      <input id="rs-new-password" name="new-password" type="password" autocomplete="new-password" required minlength="8" maxlength="512">`
+      <ul id="rs-password-rules" class="rs-rules">
+        ${passwordRules(config)
+          .map((rule) => `<li>${e(rule)}</li>`)
+          .join('\n        ')}
+      </ul>
+      <input id="rs-new-password" name="new-password" type="password" autocomplete="new-password" required minlength="${config.passwordMinLength}" maxlength="512" passwordrules="minlength: ${config.passwordMinLength}; maxlength: ${config.passwordMaxLength};" aria-describedby="rs-password-rules">`
     : '';
   const signUpPassword = spec.signUpPasswordStep
     ? `<div id="rs-password-step" hidden>
@@ -97,8 +133,23 @@ export function renderLinkPage(name: string, config: LinkPageConfig): string | n
       <button type="submit">${e(spec.button)}</button>
     </form>
     <p id="rs-status" class="rs-status" role="status" aria-live="polite"></p>
+    <p id="rs-next" class="rs-next" hidden><a href="${e(`${config.baseUrl}/`)}">${e(spec.next)}</a></p>
   </main>
 </body>
 </html>
 `;
+}
+
+/** Each link page's name (the path under `ui_prefix`) and title, for the development index. */
+export function linkPageList(): { name: string; title: string }[] {
+  return Object.entries(PAGES).map(([name, spec]) => ({ name, title: spec.title }));
+}
+
+/** The page texts, for the punctuation rule's test: prose ends with a period, titles, labels and buttons do not. */
+export function linkPageTexts(): { prose: string[]; labels: string[] } {
+  const specs = Object.values(PAGES);
+  return {
+    prose: specs.flatMap((s) => [s.intro, s.success]),
+    labels: specs.flatMap((s) => [s.title, s.button, s.next]),
+  };
 }

@@ -40,6 +40,6 @@ export async function verifyCurrentPassword(
 export function credentialsChanged(): RegstackError {
   return new RegstackError(
     'CREDENTIALS_CHANGED',
-    'Your password was changed (or reset) while this request was in progress. Sign in again.',
+    'Your password was changed (or reset) while this request was in progress; sign in again',
   );
 }
