@@ -33,6 +33,7 @@ export {
   webStorageTokenStore,
 } from './token-store.ts';
 export type {
+  RegstackErrorShapeData,
   RegstackInputs,
   RegstackMountPath,
   RegstackOutputs,
