@@ -94,22 +94,25 @@ if (unreachable) console.warn(`[packaging] skipped: ${unreachable}`);
 
 let workDir: string | undefined;
 
-/** Newest modification time under `dir` (dist and node_modules left out). */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === 'dist') continue;
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
+/** Newest modification time of what a package's build reads: src/, scripts/, package.json, tsconfig*.json. */
+function newestInput(packageDir: string): number {
+  const newest = (path: string): number =>
+    statSync(path).isDirectory()
+      ? Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))))
+      : statSync(path).mtimeMs;
+  return Math.max(
+    0,
+    ...readdirSync(packageDir)
+      .filter((name) => ['src', 'scripts', 'package.json'].includes(name) || /^tsconfig.*\.json$/.test(name))
+      .map((name) => newest(join(packageDir, name))),
+  );
 }
 
 /** CI has built already (`pnpm build` before `pnpm test`); a developer's stale or missing dist/ is rebuilt. */
 async function ensureBuilt() {
   const stale = PACKAGES.filter((dir) => {
     const marker = join(ROOT, dir, 'dist/index.d.ts');
-    return !existsSync(marker) || statSync(marker).mtimeMs < newestMtime(join(ROOT, dir));
+    return !existsSync(marker) || statSync(marker).mtimeMs < newestInput(join(ROOT, dir));
   });
   if (stale.length > 0) await ok('pnpm', ['build'], ROOT, 600_000);
 }
@@ -170,6 +173,16 @@ async function typeErrors(projectDir: string): Promise<{ at: string[]; output: s
   const at = [...output.matchAll(/^([^\s(][^(]*)\((\d+),\d+\): error TS\d+/gm)].map((m) => `${m[1]}:${m[2]}`);
   if (result.code !== 0 && at.length === 0) throw new Error(`tsc failed without diagnostics:\n${output}`);
   return { at: [...new Set(at)].sort(), output };
+}
+
+/** A Node binary of the given major version: `$NODE20` for 20, else the system's `/usr/bin/node` if it is one. */
+async function nodeOfMajor(major: number): Promise<string | null> {
+  for (const candidate of [process.env[`NODE${major}`], '/usr/bin/node']) {
+    if (!candidate || !existsSync(candidate)) continue;
+    const { stdout } = await run(candidate, ['--version'], ROOT, 10_000);
+    if (stdout.trim().startsWith(`v${major}.`)) return candidate;
+  }
+  return null;
 }
 
 describe.skipIf(unreachable !== null)('the packed packages in an outside app', () => {
@@ -364,6 +377,20 @@ describe.skipIf(unreachable !== null)('the packed packages in an outside app', (
         me: { email: expect.stringMatching(/^host-\d+@example\.com$/), createdAtIsDate: true },
         greeting: { hello: expect.stringMatching(/^host-\d+@example\.com$/), sinceIsDate: true },
       });
+
+      // The client's `engines` say Node 20.19: where a Node 20 is at hand (the system's), it makes the calls too.
+      const node20 = await nodeOfMajor(20);
+      if (node20) {
+        const old = await ok(node20, ['src/node20-client.mjs', `http://127.0.0.1:${port}/trpc`], host, 60_000);
+        expect(JSON.parse(old.stdout.trim().split('\n').pop() ?? '')).toEqual({
+          node: '20',
+          registered: 'registered',
+          login: 'authenticated',
+          me: true,
+        });
+      } else {
+        console.log('[packaging] no Node 20 found (NODE20 or /usr/bin/node): the client was not run on Node 20');
+      }
     } finally {
       if (server.exitCode === null && server.signalCode === null) {
         const exited = new Promise((resolve) => server.once('exit', resolve));
