@@ -14,10 +14,10 @@
  * router, built on the real context, still matches the client's copy of regstack's router (`path` checks).
  * The result is checked: an import of anything but the client's dependencies and peers fails the build.
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { type Plugin, rollup } from 'rollup';
 import { dts } from 'rollup-plugin-dts';
 import ts from 'typescript';
@@ -66,7 +66,7 @@ const bundle = await rollup({
     serverContextStandIn,
     dts({
       includeExternal: ['@regstack/server'],
-      sourcemap: true, // go-to-definition lands in src/ (shipped), as tsc's declaration maps did
+      sourcemap: true,
       compilerOptions: {
         module: ts.ModuleKind.NodeNext,
         moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -81,32 +81,43 @@ const bundle = await rollup({
     warn(warning);
   },
 });
-const out = mkdtempSync(join(tmpdir(), 'regstack-client-types-'));
-const { output } = await bundle.write({
-  dir: out,
-  format: 'es',
-  sourcemap: true,
-  entryFileNames: '[name].d.ts',
-  chunkFileNames: '[name].ts', // the chunk's name is its first module's, `client.d`
-});
-await bundle.close();
+// Written to a scratch folder first: an output over one of its own inputs (dist/index.d.ts) sends the plugin's
+// source-map remapping round in circles. The maps' paths are made relative to dist/ when the files move in.
+const scratch = mkdtempSync(join(tmpdir(), 'regstack-client-types-'));
+try {
+  const { output } = await bundle.write({
+    dir: scratch,
+    format: 'es',
+    sourcemap: true, // go-to-definition lands in src/ (shipped), as tsc's declaration maps did
+    entryFileNames: '[name].d.ts',
+    chunkFileNames: '[name].ts', // named after the chunk's first module, `client.d`
+  });
+  await bundle.close();
 
-for (const file of output) {
-  if (file.type !== 'chunk') continue;
-  const unexpected = [...file.code.matchAll(/(?:^import .* from |import\()'([^'.][^']*)'/gm)]
-    .map((m) => m[1] ?? '')
-    .filter((specifier) => !allowedImports.has(specifier) && !specifier.startsWith('@trpc/server/'));
-  if (unexpected.length > 0) {
-    rmSync(out, { recursive: true, force: true });
-    throw new Error(
-      `client ${file.fileName} would import ${[...new Set(unexpected)].join(', ')}: an app without it would see ` +
-        '`any`. Keep the router types to the client’s dependencies and peers, or extend the stand-in.',
-    );
+  for (const file of output) {
+    if (file.type !== 'chunk') continue;
+    const unexpected = [...file.code.matchAll(/(?:^import .* from |import\()'([^'.][^']*)'/gm)]
+      .map((m) => m[1] ?? '')
+      .filter((specifier) => !allowedImports.has(specifier) && !specifier.startsWith('@trpc/server/'));
+    if (unexpected.length > 0) {
+      throw new Error(
+        `client ${file.fileName} would import ${[...new Set(unexpected)].join(', ')}: an app without it would see ` +
+          '`any`. Keep the router types to the client’s dependencies and peers, or extend the stand-in.',
+      );
+    }
   }
-}
 
-// Replace tsc's per-module declarations with the bundle.
-for (const name of readdirSync(dist)) if (/\.d\.ts(\.map)?$/.test(name)) rmSync(join(dist, name));
-for (const name of readdirSync(out)) renameSync(join(out, name), join(dist, name));
-rmSync(out, { recursive: true, force: true });
-console.log(`client: declarations bundled (${output.map((file) => file.fileName).join(', ')})`);
+  // tsc's per-module declarations are replaced by the bundle.
+  for (const name of readdirSync(dist)) if (/\.d\.ts(\.map)?$/.test(name)) rmSync(join(dist, name));
+  for (const file of output) {
+    if (file.type === 'asset' && file.fileName.endsWith('.map')) {
+      const map = JSON.parse(readFileSync(join(scratch, file.fileName), 'utf8')) as { sources: string[] };
+      map.sources = map.sources.map((source) => relative(dist, resolve(scratch, source)));
+      writeFileSync(join(scratch, file.fileName), JSON.stringify(map));
+    }
+    cpSync(join(scratch, file.fileName), join(dist, file.fileName));
+  }
+  console.log(`client: declarations bundled (${output.map((file) => file.fileName).join(', ')})`);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
