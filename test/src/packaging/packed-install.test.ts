@@ -38,7 +38,10 @@ type PackageDir = (typeof PACKAGES)[number];
 // npm's shebang runs the first `node` on PATH: make it this Node (22), as for pnpm.
 const ENV: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
 delete ENV.NODE_OPTIONS; // vitest's, not for the child tools
-for (const key of Object.keys(ENV)) if (key.startsWith('npm_')) delete ENV[key]; // `pnpm test`'s, not the app's
+// What `pnpm test` sets about its own run (the package, the script, itself), not for the tools run here; an
+// npm_config_* setting of the environment (a registry, a proxy) stays.
+const RUN_VARIABLES = /^npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_user_agent$)/;
+for (const key of Object.keys(ENV)) if (RUN_VARIABLES.test(key)) delete ENV[key];
 
 interface Run {
   code: number;
