@@ -7,6 +7,7 @@
  * - a Vite + React app installed with npm (`--strict-peer-deps`), which has @regstack/client and not the
  *   server: `tsc` under `strict` accepts the app and rejects each planted misuse (so the router's types are
  *   real, not `any`), and `vite build` bundles it;
+ * - the server and the client installed side by side with npm, as a full-stack app would (strict peers);
  * - a Node host installed with pnpm (strict peers, argon2's build approved as docs/installing.md says) that
  *   nests @regstack/server in its own tRPC router on Node's adapter and uses @regstack/client server-side:
  *   typechecked the same way, then run — register, login and `account.me` over real HTTP.
@@ -49,23 +50,18 @@ interface Run {
   stderr: string;
 }
 
-function run(command: string, args: string[], cwd: string, timeoutMs = 300_000): Promise<Run> {
+function run(command: string, args: string[], cwd: string, timeoutMs = 300_000, env = ENV): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      { cwd, env: ENV, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
   });
 }
 
-async function ok(command: string, args: string[], cwd: string, timeoutMs?: number): Promise<Run> {
+async function ok(command: string, args: string[], cwd: string, timeoutMs?: number, env = ENV): Promise<Run> {
   const started = Date.now();
-  const result = await run(command, args, cwd, timeoutMs);
+  const result = await run(command, args, cwd, timeoutMs, env);
   console.log(
     `[packaging] ${command} ${args.join(' ')} (${relative(workDir ?? ROOT, cwd) || '.'}): ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
@@ -303,6 +299,37 @@ describe.skipIf(unreachable !== null)('the packed packages in an outside app', (
     const bundle = assets.map((f) => readFileSync(join(app, 'dist/assets', f), 'utf8')).join('\n');
     expect(bundle).toContain('authorization'); // the client's bearer-token link is in the bundle
     expect(bundle).not.toMatch(/argon2|mikro-orm|better-sqlite3/i);
+  }, 900_000);
+
+  it('npm installs the server and the client side by side with strict peers, and `regstack migrate` runs', async () => {
+    // What `npm install @regstack/server @regstack/client` does in a full-stack app: the peers (tRPC, the
+    // SQLite driver) must resolve together, whatever versions npm settles on.
+    const app = join(workDir!, 'npm-server');
+    mkdirSync(app);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({
+        name: 'npm-server',
+        private: true,
+        type: 'module',
+        dependencies: {
+          '@regstack/client': `file:${packed.client.tarball}`,
+          '@regstack/server': `file:${packed.server.tarball}`,
+          '@regstack/shared': `file:${packed.shared.tarball}`,
+        },
+      }),
+    );
+    await ok('npm', ['install', '--strict-peer-deps', '--prefer-offline', '--no-audit', '--no-fund'], app, 600_000);
+    await ok('npm', ['ls', '--all'], app); // exits non-zero on a missing or invalid peer
+    // The bin loads the server with the versions npm chose and installs the schema in a new SQLite file.
+    const database = join(app, 'app.db');
+    const env = {
+      ...ENV,
+      REGSTACK_DATABASE_URL: `sqlite:${database}`,
+      REGSTACK_JWT_SECRET: 'packed-tarball-npm-test-secret-0123456789abcdef',
+    };
+    await ok(join(app, 'node_modules/.bin/regstack'), ['migrate'], app, 120_000, env);
+    expect(existsSync(database)).toBe(true);
   }, 900_000);
 
   it('a Node host installs server and client with pnpm, nests the router, typechecks and serves over HTTP', async () => {
