@@ -43,6 +43,8 @@ delete ENV.NODE_OPTIONS; // vitest's, not for the child tools
 // npm_config_* setting of the environment (a registry, a proxy) stays.
 const RUN_VARIABLES = /^npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_user_agent$)/;
 for (const key of Object.keys(ENV)) if (RUN_VARIABLES.test(key)) delete ENV[key];
+// The outside apps get no regstack settings from the test run (database URLs, config files): only their own.
+for (const key of Object.keys(ENV)) if (key.startsWith('REGSTACK_')) delete ENV[key];
 
 interface Run {
   code: number;
