@@ -34,6 +34,7 @@ export {
   webStorageTokenStore,
 } from './token-store.ts';
 export type {
+  RegstackErrorShapeData,
   RegstackInputs,
   RegstackMountPath,
   RegstackOutputs,

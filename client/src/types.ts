@@ -4,7 +4,7 @@
  * it). A host that nests regstack in its own router passes its root router type instead of
  * `StandaloneRouter`, and names where regstack is mounted with `path`.
  */
-import type { RegstackRouter, StandaloneRouter } from '@regstack/server';
+import type { RegstackErrorShapeData, RegstackRouter, StandaloneRouter } from '@regstack/server';
 import type {
   AnyTRPCProcedure,
   AnyTRPCRouter,
@@ -13,7 +13,8 @@ import type {
   TRPCRouterRecord,
 } from '@trpc/server';
 
-export type { RegstackRouter, StandaloneRouter };
+// RegstackErrorShapeData is exported so that a type inferred from the router (the React hooks') can be named.
+export type { RegstackErrorShapeData, RegstackRouter, StandaloneRouter };
 
 /** Inputs of every regstack procedure, by path relative to the mount point (`RegstackInputs['login']`). */
 export type RegstackInputs = inferRouterInputs<RegstackRouter>;
