@@ -59,7 +59,10 @@ const ALLOWED: Array<[string, string]> = [
   ['server/src/db/ok.ts', "import { MikroORM } from '@mikro-orm/sqlite';"],
   ['server/src/http/ok.ts', "import { regstackRouter } from '../routers/auth.ts';"],
   ['client/src/ok.ts', "import { createTRPCClient } from '@trpc/client';"],
-  ['client/src/types.ts', "import type { RegstackRouter, StandaloneRouter } from '@regstack/server';"],
+  [
+    'client/src/types.ts',
+    "import type { RegstackErrorShapeData, RegstackRouter, StandaloneRouter } from '@regstack/server';",
+  ],
   ['shared/src/ok.ts', "import { z } from 'zod';"],
 ];
 
