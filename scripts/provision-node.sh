@@ -11,6 +11,7 @@
 # Callers set RS_ROOT (the repository root) and may set RS_LOG_PREFIX (e.g. "[dev]").
 
 RS_NODE_VERSION=22.23.3
+RS_PNPM_VERSION=12.25.1 # the pnpm that wrote pnpm-lock.yaml; root package.json `packageManager` wins when present
 RS_NODE_MIN_MINOR=17 # Node 22.17 is the oldest release with every API the server uses (package.json engines)
 RS_REGISTRY="${REGSTACK_NPM_REGISTRY:-https://registry.npmjs.org}"
 
@@ -130,9 +131,13 @@ rs_ensure_node() {
   RS_NODE="$(rs_node_ok)" || rs_die "the fetched Node does not run here ($dir/bin/node)"
 }
 
-# The pnpm version the project pins: root package.json `packageManager` ("pnpm@X.Y.Z", maybe "+sha…").
+# The pnpm version the project pins: root package.json `packageManager` ("pnpm@X.Y.Z", maybe "+sha…") when
+# present, else RS_PNPM_VERSION. (The root manifest has none today: with it, pnpm 12 records itself in the
+# lockfile and `--frozen-lockfile` refuses a lockfile written without it.)
 rs_pnpm_wanted() {
-  sed -n 's/.*"packageManager"[[:space:]]*:[[:space:]]*"pnpm@\([0-9][0-9.]*\).*/\1/p' "$RS_ROOT/package.json" | head -n 1
+  local v
+  v="$(sed -n 's/.*"packageManager"[[:space:]]*:[[:space:]]*"pnpm@\([0-9][0-9.]*\).*/\1/p' "$RS_ROOT/package.json" | head -n 1)"
+  printf '%s\n' "${v:-$RS_PNPM_VERSION}"
 }
 
 # pnpm: the project's copy in .tools/pnpm, or the pnpm on PATH when it is exactly the pinned version, else
@@ -140,7 +145,6 @@ rs_pnpm_wanted() {
 rs_ensure_pnpm() {
   local platform dir wanted had
   wanted="$(rs_pnpm_wanted)"
-  [ -n "$wanted" ] || wanted=12.25.1
   platform="$(rs_platform)"
   dir="$RS_ROOT/.tools/pnpm"
   if [ -x "$dir/pnpm" ]; then PATH="$dir:$PATH"; fi
