@@ -173,15 +173,19 @@ rs_install_fingerprint() {
 }
 
 rs_ensure_packages() {
-  local stamp log fingerprint started
+  local stamp log started
   stamp="$RS_ROOT/node_modules/.regstack-install-fingerprint"
-  fingerprint="$(rs_install_fingerprint)"
-  if [ -f "$RS_ROOT/node_modules/.modules.yaml" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ]; then
-    RS_PACKAGES=current
+  if [ -f "$RS_ROOT/node_modules/.modules.yaml" ] && [ -f "$stamp" ] &&
+    [ "$(cat "$stamp")" = "$(rs_install_fingerprint)" ]; then
+    RS_PACKAGES="up to date with pnpm-lock.yaml"
     return 0
   fi
+  if [ -f "$RS_ROOT/node_modules/.modules.yaml" ]; then
+    rs_log "packages: not installed from this lockfile/manifests yet; pnpm install --frozen-lockfile"
+  else
+    rs_log "packages: pnpm install --frozen-lockfile (the first install downloads them: a minute or two)"
+  fi
   log="$(mktemp "${TMPDIR:-/tmp}/regstack-pnpm-install.XXXXXX")"
-  rs_log "packages: pnpm install --frozen-lockfile (a first install downloads the packages; takes a minute or two)"
   started="$(date +%s)"
   if ! (cd "$RS_ROOT" && pnpm install --frozen-lockfile --reporter=append-only) >"$log" 2>&1; then
     tail -n 25 "$log" >&2
@@ -189,7 +193,8 @@ rs_ensure_packages() {
     return 1
   fi
   rm -f "$log"
-  printf '%s\n' "$fingerprint" >"$stamp"
+  # After the install: what it was made from, as it now stands (pnpm writes a lockfile where none was).
+  rs_install_fingerprint >"$stamp"
   RS_PACKAGES="installed in $(($(date +%s) - started)) s"
 }
 
