@@ -14,6 +14,7 @@ import {
   artifactPath,
   type ClientStack,
   chromiumMissing,
+  chromiumSkipNote,
   freePort,
   PASSWORD,
   repoPath,
@@ -22,7 +23,7 @@ import {
   verificationLink,
 } from './support.ts';
 
-describe.skipIf(chromiumMissing)('the React example page in Chromium', () => {
+describe.skipIf(chromiumMissing)(`the React example page in Chromium${chromiumSkipNote}`, () => {
   let stack: ClientStack;
   let app: BuiltApp;
   let server: RunningServer;

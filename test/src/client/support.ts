@@ -3,12 +3,13 @@
  * depend on the backend, which the core suites cover on every database), the harness mailbox, free loopback
  * ports, and Chromium for the browser suites.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RegstackConfigInput } from '@regstack/server';
 import { createTestDatabase, type TestDatabase } from '../harness/backends.ts';
+import { chromiumSkipReason } from '../harness/chromium.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -60,9 +61,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const CHROMIUM = '/usr/bin/chromium';
-/** Browser suites run where Chromium is installed, and must run in CI (`.ci/setup.sh` installs it). */
-export const chromiumMissing = !existsSync(CHROMIUM) && !process.env.CI;
+export { CHROMIUM } from '../harness/chromium.ts';
+/**
+ * Browser suites run where Chromium is installed, and must run in CI (`.ci/setup.sh` installs it). Elsewhere
+ * they skip, with the reason in their title and in the run's opening and closing lines.
+ */
+export const chromiumMissing = chromiumSkipReason() !== null;
+/** Appended to a browser suite's title: says why it is skipped (empty when it runs). */
+export const chromiumSkipNote = chromiumMissing ? ` (skipped: ${chromiumSkipReason()})` : '';
 
 export const CHROMIUM_ARGS = [
   '--headless',

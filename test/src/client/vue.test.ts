@@ -9,11 +9,19 @@ import { defaultClientConditions } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifiedUser } from '../harness/regstack.ts';
 import { type Browser, type BuiltApp, buildViteApp, launchChromium } from './browser.ts';
-import { artifactPath, type ClientStack, chromiumMissing, PASSWORD, startClientStack, uniqueEmail } from './support.ts';
+import {
+  artifactPath,
+  type ClientStack,
+  chromiumMissing,
+  chromiumSkipNote,
+  PASSWORD,
+  startClientStack,
+  uniqueEmail,
+} from './support.ts';
 
 const FIXTURE = new URL('./fixtures/vue-page/', import.meta.url).pathname;
 
-describe.skipIf(chromiumMissing)('the Vue composables in Chromium', () => {
+describe.skipIf(chromiumMissing)(`the Vue composables in Chromium${chromiumSkipNote}`, () => {
   let stack: ClientStack;
   let app: BuiltApp;
   let server: RunningServer;

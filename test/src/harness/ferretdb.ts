@@ -32,9 +32,15 @@ export async function pingMongo(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startFerretDb(): Promise<{ url: string; stop: () => Promise<void> } | { error: string }> {
-  const bin = process.env.REGSTACK_FERRETDB_BIN ?? join(REPO_ROOT, '.tools/ferretdb/ferretdb');
-  if (!existsSync(bin)) return { error: `FerretDB binary not found at ${bin} (run bash .ci/setup-backends.sh)` };
+export async function startFerretDb(
+  binary?: string,
+): Promise<{ url: string; stop: () => Promise<void> } | { error: string }> {
+  const bin = binary ?? process.env.REGSTACK_FERRETDB_BIN ?? join(REPO_ROOT, '.tools/ferretdb/ferretdb');
+  if (!existsSync(bin)) {
+    return {
+      error: `no FerretDB binary at ${bin}: build it with \`sudo bash .ci/setup.sh\`, or set REGSTACK_TEST_FERRETDB_URL`,
+    };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'regstack-ferretdb-'));
   const port = await freePort();
   const child: ChildProcess = spawn(

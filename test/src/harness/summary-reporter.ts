@@ -1,10 +1,19 @@
 /**
- * Prints the run's closing line, `N passed, N failed, N skipped`, which CI reads. A module that failed to
- * load, an unhandled error or an aborted run counts as a failure, so a broken suite can never look green.
+ * Prints the run's closing lines: which backends ran and which were skipped and why (the same words the run
+ * opened with), then `N passed, N failed, N skipped`, which CI reads and which must stay the last line. A
+ * module that failed to load, an unhandled error or an aborted run counts as a failure, so a broken suite
+ * can never look green.
  */
-import type { Reporter, TestModule } from 'vitest/node';
+import type { Reporter, TestModule, Vitest } from 'vitest/node';
+import { backendReport } from './backends.ts';
 
 export default class SummaryReporter implements Reporter {
+  private vitest: Vitest | undefined;
+
+  onInit(vitest: Vitest): void {
+    this.vitest = vitest;
+  }
+
   onTestRunEnd(
     testModules: ReadonlyArray<TestModule>,
     unhandledErrors: ReadonlyArray<unknown>,
@@ -24,6 +33,11 @@ export default class SummaryReporter implements Reporter {
     }
     failed += unhandledErrors.length;
     if (reason === 'interrupted' && failed === 0) failed = 1;
+    // Absent when the global setup did not finish (e.g. a required backend was missing: it said why).
+    const provided = this.vitest?.getRootProject().getProvidedContext();
+    if (provided?.backends) {
+      process.stdout.write(`\n[regstack tests] ${backendReport(provided.backends, 'ran', provided.browserSkipReason)}`);
+    }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

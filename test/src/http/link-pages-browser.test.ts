@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launchChromium } from '../client/browser.ts';
-import { artifactPath, chromiumMissing } from '../client/support.ts';
+import { artifactPath, chromiumMissing, chromiumSkipNote } from '../client/support.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
-describe.skipIf(chromiumMissing)('link pages in Chromium', () => {
+describe.skipIf(chromiumMissing)(`link pages in Chromium${chromiumSkipNote}`, () => {
   let dir: string;
   let t: TestRegstack;
   let server: { url: string; close(): Promise<void> };
