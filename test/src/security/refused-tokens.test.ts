@@ -17,10 +17,10 @@ import {
   UserSchema,
 } from '@regstack/server/internal';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort } from '../email/smtp-test-server.ts';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { createMailbox, createVerifiedUser, TEST_SECRET } from '../harness/regstack.ts';
 import { checkedSecret } from '../harness/validated-config.ts';
+import { hostAndPort, startDbProxy, throughProxy } from '../http/db-proxy.ts';
 import { data, error, rawClient } from '../http/http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -220,12 +220,13 @@ describeEachBackend('refused bearer tokens leave a trace (R73, item 12)', (ctx) 
   });
 
   it('a failing audit write leaves the refusal a plain 401 (and is logged)', async () => {
-    // SQL: the instance's own storage is closed below. MongoDB's client reopens on use, so there the instance points
-    // at a port nothing listens on, with a short server-selection timeout.
-    const databaseUrl =
-      ctx.backend === 'mongodb'
-        ? `mongodb://127.0.0.1:${await freePort()}/regstack?serverSelectionTimeoutMS=300&connectTimeoutMS=300`
-        : ctx.url;
+    // SQL: the instance's own storage is closed below. MongoDB's client reopens on use, so there the instance
+    // reaches FerretDB through a loopback proxy (regstack reaches its database at start) that is then cut, with a
+    // short server-selection timeout.
+    const proxy = ctx.backend === 'mongodb' ? await startDbProxy(hostAndPort(ctx.url, 27017)) : null;
+    const databaseUrl = proxy
+      ? `${throughProxy(ctx.url, proxy)}${ctx.url.includes('?') ? '&' : '?'}serverSelectionTimeoutMS=300&connectTimeoutMS=300`
+      : ctx.url;
     const config = parseConfig({ jwtSecret: TEST_SECRET, databaseUrl, hashQueueLimit: 256 });
     const lines: string[] = [];
     const broken = await createRegstack({
@@ -234,7 +235,8 @@ describeEachBackend('refused bearer tokens leave a trace (R73, item 12)', (ctx) 
       startWorkers: false,
       logger: createJsonLogger({ write: (line) => lines.push(line) }),
     });
-    if (ctx.backend !== 'mongodb') await broken.storage.close(); // every database write now fails
+    if (proxy) await proxy.cut();
+    else await broken.storage.close(); // every database write now fails
     try {
       const res = await broken.handle(
         new Request('http://localhost/trpc/auth.account.me', {
@@ -249,6 +251,7 @@ describeEachBackend('refused bearer tokens leave a trace (R73, item 12)', (ctx) 
       expect(lines.join('\n')).not.toContain('broken.audit.write');
     } finally {
       await broken.close().catch(() => undefined);
+      await proxy?.close();
     }
   });
 });
