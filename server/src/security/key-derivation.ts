@@ -22,6 +22,7 @@ export const HKDF_INFO = Object.freeze({
   mfaPending: 'regstack/v1/mfa-pending',
   otpCode: 'regstack/v1/otp-code',
   outboxSeal: 'regstack/v1/outbox-seal',
+  adminCursor: 'regstack/v1/admin-cursor',
 } as const);
 
 /** Refuses a master secret shorter than {@link MIN_SECRET_LENGTH} characters (R32). */
