@@ -245,9 +245,12 @@ export function createAdminService(
         const disabled = changes.isActive === false && target.isActive;
         const demoted = changes.isSuperuser === false && target.isSuperuser;
         const changed = Object.keys(changes);
+        // Nothing to change: nothing to record either.
+        if (changed.length === 0) return { user: toPublicUser(target), sessionsRevoked: 0, changed };
         const revoked = await atomically(deps, async (tx) => {
           const now = deps.clock.now();
-          if (changed.length > 0 && !(await tx.users.updateAdminFields(id, changes, now))) throw userNotFound();
+          // The row was just read; MongoDB counts modified documents, so the count is no existence check here.
+          await tx.users.updateAdminFields(id, changes, now);
           // Disabling or demoting ends every session at once (R41, R46): a token minted before is dead.
           const revoked =
             disabled || demoted
@@ -270,12 +273,14 @@ export function createAdminService(
         return { user: toPublicUser({ ...target, ...changes } as User), sessionsRevoked: revoked, changed };
       };
       const result = canRemoveAdmin ? await adminGuard.guard(apply) : await apply();
-      deps.events.emit('admin_user_updated', {
-        actorId: actor.id,
-        user: result.user,
-        changed: result.changed,
-        request,
-      });
+      if (result.changed.length > 0) {
+        deps.events.emit('admin_user_updated', {
+          actorId: actor.id,
+          user: result.user,
+          changed: result.changed,
+          request,
+        });
+      }
       return { user: result.user, sessionsRevoked: result.sessionsRevoked };
     },
 

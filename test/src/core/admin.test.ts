@@ -189,6 +189,12 @@ describeEachBackend('admin (issue 17)', (ctx) => {
       await createVerifiedUser(t, 'disable-me@example.com');
       const session = await login('disable-me@example.com');
       const id = session.user.id;
+      const events: Array<{ actorId: string; changed: string[]; email: string }> = [];
+      const off = t.regstack.on('admin_user_updated', ({ actorId, changed, user }) => {
+        events.push({ actorId, changed, email: user.email });
+      });
+      // An update that changes nothing records nothing.
+      expect((await admin.admin.users.update({ id })).user.id).toBe(id);
       const renamed = await admin.admin.users.update({ id, fullName: 'Renamed' });
       expect(renamed).toEqual({ user: expect.objectContaining({ fullName: 'Renamed' }), sessionsRevoked: 0 });
       expect((await as(session.accessToken).account.me()).fullName).toBe('Renamed');
@@ -201,6 +207,15 @@ describeEachBackend('admin (issue 17)', (ctx) => {
       const audit = await admin.admin.audit.list({ userId: id, types: ['admin_user_updated'], limit: 10 });
       expect(audit.items.map((e) => e.details?.changed)).toEqual([['isActive'], ['isActive'], ['fullName']]);
       expect(audit.items[0]).toMatchObject({ actorId: adminId, ip: '203.0.113.9', userAgent: 'admin-console' });
+      await t.regstack.settle();
+      off();
+      expect(events).toEqual(
+        [['fullName'], ['isActive'], ['isActive']].map((changed) => ({
+          actorId: adminId,
+          changed,
+          email: 'disable-me@example.com',
+        })),
+      );
     });
 
     it('users.update: demoting ends the sessions; a promoted user can administer at once', async () => {

@@ -154,6 +154,27 @@ describeEachBackend('admin security (issue 17 item 3)', (ctx) => {
     });
   });
 
+  it('enable_admin_router off: every admin procedure answers FEATURE_DISABLED over HTTP, even to an admin', async () => {
+    const off = await startRegstack(ctx.url);
+    const offServer = await off.regstack.listen({ port: 0 });
+    try {
+      const offApi = rawClient(offServer.url);
+      for (const { path, type } of ADMIN_PROCEDURES) {
+        for (const headers of [bearer(adminToken), {}]) {
+          const input = sampleInput(path);
+          const res =
+            type === 'query'
+              ? await offApi.query(`auth.${path}`, input, headers)
+              : await offApi.mutation(`auth.${path}`, input, headers);
+          expect([res.status, error(res)?.data?.regstackCode], path).toEqual([403, 'FEATURE_DISABLED']);
+        }
+      }
+    } finally {
+      await offServer.close();
+      await off.regstack.close();
+    }
+  });
+
   it('no admin response carries a password hash, a token or code hash, or a raw phone number', async () => {
     const phone = '+14155550123';
     await t.regstack.storage.fork().nativeUpdate(UserSchema, { id: victimId }, { phoneNumber: phone });
