@@ -40,6 +40,18 @@ describeEachBackend('admin (issue 17)', (ctx) => {
     await t?.regstack.close();
   });
 
+  it.runIf(ctx.backend === 'mongodb')('MongoDB gets the admin indexes from the entity declarations', async () => {
+    const db = (
+      t.regstack.storage.fork().getConnection() as unknown as {
+        getDb(): { collection(n: string): { indexes(): Promise<{ key: Record<string, number> }[]> } };
+      }
+    ).getDb();
+    const keys = async (collection: string) =>
+      (await db.collection(collection).indexes()).map((i) => Object.keys(i.key).join(','));
+    expect(await keys('users')).toEqual(expect.arrayContaining(['createdAt,_id', 'lastLoginAt,_id']));
+    expect(await keys('audit_events')).toEqual(expect.arrayContaining(['actorId', 'event,createdAt']));
+  });
+
   describe('item 1: bootstrapAdmin and promotePending', () => {
     it('creates a verified active superuser who can log in; a second call changes nothing', async () => {
       const first = await t.regstack.bootstrapAdmin({
@@ -95,6 +107,26 @@ describeEachBackend('admin (issue 17)', (ctx) => {
       expect((await login('waiting@example.com')).user.id).toBe(user.id);
       expect(await codeOf(t.regstack.promotePending('waiting@example.com'))).toBe('PENDING_REGISTRATION_NOT_FOUND');
       expect(await codeOf(t.regstack.promotePending('nobody@example.com'))).toBe('PENDING_REGISTRATION_NOT_FOUND');
+    });
+
+    it('with rival sign-ups pending, promotePending creates the account without a password (R67)', async () => {
+      await t.regstack.createCaller().register({ email: 'rivals@example.com', password: PASSWORD });
+      await t.regstack.createCaller().register({ email: 'rivals@example.com', password: 'a stranger chose this' });
+      const user = await t.regstack.promotePending('rivals@example.com');
+      expect(user.isVerified).toBe(true);
+      for (const password of [PASSWORD, 'a stranger chose this']) {
+        expect(await codeOf(t.regstack.createCaller().login({ email: 'rivals@example.com', password }))).toBe(
+          'INVALID_CREDENTIALS',
+        );
+      }
+    });
+
+    it('without a password, bootstrapAdmin creates an admin who must set one through a reset', async () => {
+      const { status, user } = await t.regstack.bootstrapAdmin({ email: 'nopass@example.com' });
+      expect([status, user.isSuperuser]).toEqual(['created', true]);
+      expect(await codeOf(t.regstack.createCaller().login({ email: 'nopass@example.com', password: PASSWORD }))).toBe(
+        'INVALID_CREDENTIALS',
+      );
     });
   });
 
