@@ -187,8 +187,16 @@ export function createAdminService(
     async listUsers(input: ListUsersQuery): Promise<AdminPage<PublicUser>> {
       const search = input.search?.toLowerCase();
       const filters = input.filters ?? {};
-      // The cursor is bound to everything that shapes the list: a cursor of another query is refused.
-      const fingerprint = { search: search ?? null, filters, sort: input.sort, direction: input.direction };
+      // The cursor is bound to everything that shapes the list: a cursor of another query is refused. The filters
+      // in a fixed order, so the same query spelled in another key order is the same query.
+      const fingerprint = {
+        search: search ?? null,
+        filters: [filters.isActive, filters.isVerified, filters.isSuperuser, filters.isMfaEnabled].map(
+          (f) => f ?? null,
+        ),
+        sort: input.sort,
+        direction: input.direction,
+      };
       let after: UserKeyset | undefined;
       if (input.cursor !== undefined) {
         const position = cursors.decode('users', fingerprint, input.cursor);
@@ -390,7 +398,7 @@ export function createAdminService(
       const fingerprint = {
         userId: input.userId ?? null,
         actorId: input.actorId ?? null,
-        types: input.types ?? null,
+        types: input.types ? [...new Set(input.types)].sort() : null,
         from: input.from?.toISOString() ?? null,
         to: input.to?.toISOString() ?? null,
       };
