@@ -27,10 +27,12 @@ import { createPasswordHasher, type PasswordHasher } from './security/password-h
 import { createSealer } from './security/sealing.ts';
 import { createTokenService } from './security/tokens/index.ts';
 import { createAccountService } from './services/account.service.ts';
+import { type BootstrapAdminInput, createAdminService } from './services/admin.service.ts';
 import { createAuthService } from './services/auth.service.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { createLockoutService, createRateLimiter } from './services/lockout.service.ts';
 import { createPasswordResetService } from './services/password-reset.service.ts';
+import { createAdminGuard } from './services/policies/last-admin.ts';
 import { createPurgeService, type PurgeOptions } from './services/purge.service.ts';
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
@@ -172,16 +174,25 @@ export async function createRegstack(options: CreateRegstackOptions) {
     templates,
   };
   const sessions = createSessionService(deps);
-  const parts = { lockout: createLockoutService(deps), rateLimiter: createRateLimiter(deps), sessions };
+  const parts = {
+    lockout: createLockoutService(deps),
+    rateLimiter: createRateLimiter(deps),
+    sessions,
+    adminGuard: createAdminGuard(deps),
+  };
+  const registration = createRegistrationService(deps, parts);
+  const passwordReset = createPasswordResetService(deps, parts);
+  const admin = createAdminService(deps, { ...parts, registration, passwordReset });
   const runtime: RegstackRuntime = {
     config,
     logger,
     services: {
-      registration: createRegistrationService(deps, parts),
+      registration,
       auth: createAuthService(deps, parts),
       sessions,
       account: createAccountService(deps, parts),
-      passwordReset: createPasswordResetService(deps, parts),
+      passwordReset,
+      admin,
     },
   };
   const ipResolver = createClientIpResolver(config.trustedProxies);
@@ -297,6 +308,19 @@ export async function createRegstack(options: CreateRegstackOptions) {
     on<E extends RegstackEventName>(event: E, handler: RegstackEventHandler<E>) {
       return events.on(event, handler);
     },
+
+    /**
+     * Makes `email` an active, verified superuser (docs/admin.md): creates the account, or promotes the existing
+     * one. Idempotent; never changes an existing password (a `password` given for an existing account must be its
+     * own, else ADMIN_PASSWORD_CONFLICT); a new account's password must pass the registration policy.
+     */
+    bootstrapAdmin: (input: BootstrapAdminInput) => admin.bootstrapAdmin(input),
+
+    /**
+     * Turns the address's pending sign-up into a verified account, as following its link would
+     * (PENDING_REGISTRATION_NOT_FOUND when there is none).
+     */
+    promotePending: (email: string) => admin.promotePendingInProcess(email),
 
     /** Idempotent: migrations (SQL) or collections and indexes (MongoDB). */
     installSchema: () => storage.installSchema(),

@@ -38,6 +38,17 @@ export interface RegstackEvents {
    * `claimedUserId` only when the token's signature verified. Never the token.
    */
   access_token_refused: { reason: string; claimedUserId: string | null; request: RequestMeta };
+  // Admin actions (issue 17): `actorId` is the acting admin, null for `regstack.bootstrapAdmin`/`promotePending`.
+  /** The fields an admin changed, with the user as it now is. */
+  admin_user_updated: { actorId: string; user: PublicUser; changed: string[]; request: RequestMeta };
+  admin_user_deleted: { actorId: string; userId: string; request: RequestMeta };
+  admin_sessions_revoked: { actorId: string; userId: string; revoked: number; request: RequestMeta };
+  admin_verification_resent: { actorId: string; userId: string; request: RequestMeta };
+  admin_password_reset_sent: { actorId: string; userId: string; request: RequestMeta };
+  admin_pending_promoted: { actorId: string | null; user: PublicUser; request: RequestMeta };
+  admin_pending_deleted: { actorId: string; email: string; deleted: number; request: RequestMeta };
+  /** `bootstrapAdmin` made an account a superuser (`created`: a new account). */
+  admin_bootstrapped: { user: PublicUser; created: boolean };
 }
 
 export type RegstackEventName = keyof RegstackEvents;

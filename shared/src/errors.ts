@@ -42,6 +42,11 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   USER_NOT_FOUND: 'No user with this id (admin procedures only; never raised by public procedures).',
   SESSION_NOT_FOUND: 'No session with this id belongs to the current user.',
   LAST_ACTIVE_ADMIN: 'The last active superuser cannot be demoted, disabled or deleted (R46).',
+  // Admin (issue 17).
+  ADMIN_PASSWORD_CONFLICT:
+    'bootstrapAdmin was given a password for an existing account whose password differs; it never changes an existing password (omit it to promote the account as it is).',
+  PENDING_REGISTRATION_NOT_FOUND: 'No unexpired pending sign-up for this address (admin procedures only).',
+  USER_ALREADY_VERIFIED: "The user's email address is already verified; there is nothing to resend.",
   PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit for auth procedures (R55).',
   UNSUPPORTED_MEDIA_TYPE: 'State-changing procedures accept only `application/json` (R56).',
   METHOD_NOT_ALLOWED: 'Mutations never run over GET (R56).',

@@ -5,6 +5,33 @@
  * client can bundle it. The export list is explicit (no `export *`): it is the package's public API, and
  * internal helpers (Punycode decoding, UTF-8 measurement) stay out of it.
  */
+export type {
+  AdminAuditEvent,
+  AdminAuditListInput,
+  AdminCountResult,
+  AdminDailyCount,
+  AdminListUsersInput,
+  AdminPage,
+  AdminPendingRegistration,
+  AdminSessionInfo,
+  AdminStats,
+  AdminUpdateResult,
+  AdminUpdateUserInput,
+  AdminUserDetail,
+  AdminUserSort,
+} from './admin.ts';
+export {
+  ADMIN_PAGE_DEFAULT,
+  ADMIN_PAGE_MAX,
+  ADMIN_SEARCH_MAX_LENGTH,
+  ADMIN_USER_SORTS,
+  adminAuditListInput,
+  adminListUsersInput,
+  adminPendingEmailInput,
+  adminPendingListInput,
+  adminUpdateUserInput,
+  adminUserIdInput,
+} from './admin.ts';
 export type { CanonicalEmailResult, EmailRejectionReason } from './email.ts';
 export { canonicalizeEmail, EMAIL_LOCAL_PART_MAX_BYTES, EMAIL_MAX_BYTES, emailSchema } from './email.ts';
 export type { ClientErrorCode, RegstackErrorCode, RegstackErrorData, ServerErrorCode } from './errors.ts';

@@ -618,7 +618,7 @@ export const configSchema = z
      */
     enableAccountDeletion: z.boolean().default(true),
     /**
-     * The `admin` procedures.
+     * The `auth.admin.*` procedures; while false each answers `FEATURE_DISABLED`.
      * @default false
      */
     enableAdminRouter: z.boolean().default(false),

@@ -36,6 +36,18 @@ export const auditParams = (data: NewAuditEvent, now: Date) =>
 /** All of `INSERT_AUDIT_SQL`'s parameters. */
 export const auditRow = (sql: SqlRunner, data: NewAuditEvent, now: Date) => [...auditParams(data, now), sql.value(now)];
 
+/** The admin audit list's filters (issue 17): all optional, combined with "and". */
+export interface AuditQuery {
+  limit: number;
+  subjectId?: string | undefined;
+  actorId?: string | undefined;
+  types?: readonly string[] | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  /** The id of the last row of the previous page: ids are time-ordered (db/ids.ts), so newest first is id order. */
+  beforeId?: string | undefined;
+}
+
 export function createAuditEventRepository(em: EntityManager, dialect: Dialect) {
   const { sql } = dialect;
   return {
@@ -55,6 +67,30 @@ export function createAuditEventRepository(em: EntityManager, dialect: Dialect) 
 
     listForSubject(subjectId: string, limit = 100): Promise<AuditEvent[]> {
       return em.find(AuditEventSchema, { subjectId }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit });
+    },
+
+    /** A page of the log, newest first, by keyset on the time-ordered id. */
+    listPage(query: AuditQuery): Promise<AuditEvent[]> {
+      const createdAt = {
+        ...(query.from && { $gte: query.from }),
+        ...(query.to && { $lt: query.to }),
+      };
+      return em.find(
+        AuditEventSchema,
+        {
+          ...(query.subjectId !== undefined && { subjectId: query.subjectId }),
+          ...(query.actorId !== undefined && { actorId: query.actorId }),
+          ...(query.types && { event: { $in: [...query.types] } }),
+          ...((query.from || query.to) && { createdAt }),
+          ...(query.beforeId !== undefined && { id: { $lt: query.beforeId } }),
+        },
+        { orderBy: { id: 'desc' }, limit: query.limit, disableIdentityMap: true },
+      );
+    },
+
+    /** Events of one type in [from, to) (index on event, created_at). */
+    countBetween(event: string, from: Date, to: Date): Promise<number> {
+      return em.count(AuditEventSchema, { event, createdAt: { $gte: from, $lt: to } });
     },
 
     /** Removes every row naming the user as subject or actor (account deletion, R45). */

@@ -52,6 +52,14 @@ export function createClaimRepository(em: EntityManager, dialect: Dialect) {
       await em.nativeDelete(ClaimSchema, { id });
     },
 
+    /**
+     * Gives up the lease `id` only if it is still the one taken at `takenAt`: a holder that outlived its lease
+     * must not release the lease another caller has taken since.
+     */
+    async releaseHeld(id: string, takenAt: Date): Promise<void> {
+      await em.nativeDelete(ClaimSchema, { id, createdAt: takenAt });
+    },
+
     purgeExpired(now: Date): Promise<number> {
       return em.nativeDelete(ClaimSchema, { expiresAt: { $lte: now } });
     },

@@ -79,6 +79,20 @@ export function createPendingRegistrationRepository(em: EntityManager, dialect: 
       return row;
     },
 
+    /** Unexpired attempts, newest first, after the id `beforeId` (ids are time-ordered): the admin list. */
+    listLive(now: Date, limit: number, beforeId?: string): Promise<PendingRegistration[]> {
+      return em.find(
+        PendingRegistrationSchema,
+        { expiresAt: { $gt: now }, ...(beforeId !== undefined && { id: { $lt: beforeId } }) },
+        { orderBy: { id: 'desc' }, limit, disableIdentityMap: true },
+      );
+    },
+
+    /** Every unexpired attempt (stats). */
+    countAllLive(now: Date): Promise<number> {
+      return em.count(PendingRegistrationSchema, { expiresAt: { $gt: now } });
+    },
+
     /** Removes every attempt of an address: its links then lead nowhere (account created or deleted). */
     deleteByEmail(email: string): Promise<number> {
       return em.nativeDelete(PendingRegistrationSchema, { email });

@@ -3,8 +3,13 @@
  * prior lookup, decides who wins a race, so N concurrent sign-ups of one address create one row. On the SQL
  * backends the reads and writes every login makes are prepared statements (`USER_SQL`, db/sql-runner.ts),
  * beside the ORM call each one stands for.
+ *
+ * The admin list (`listPage`, issue 17) pages by keyset on (sort key, id), index-backed (user.entity.ts). Its
+ * search is data, never a pattern (R56): on SQL the text is escaped for `like … escape`, on MongoDB for a regular
+ * expression. A null `last_login_at` sorts after every date in both directions, on every backend, because the
+ * two kinds of row are read as two segments rather than left to each database's own null ordering.
  */
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { Dialect } from '../db/dialect.ts';
 import { type User, UserSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
@@ -58,6 +63,52 @@ export function credentialsFrom(sql: SqlRunner, row: Record<string, unknown> | u
     value: (row.hashed_password as string | null) ?? null,
     enumerable: false,
   });
+}
+
+/** The admin fields `updateAdminFields` may set (an allowlist, R47). */
+export interface AdminUserFields {
+  fullName?: string | null;
+  isActive?: boolean;
+  isSuperuser?: boolean;
+  isVerified?: boolean;
+}
+
+export type UserSortKey = 'createdAt' | 'lastLoginAt' | 'email';
+
+/** Where a page ends: the last row's sort value (a date's epoch ms, an email, or null) and id. */
+export interface UserKeyset {
+  value: number | string | null;
+  id: string;
+}
+
+export interface UserPageQuery {
+  limit: number;
+  /** Matches an email prefix or part of the name; compared in lower case. */
+  search?: string | undefined;
+  filters: { isActive?: boolean; isVerified?: boolean; isSuperuser?: boolean; isMfaEnabled?: boolean };
+  sort: UserSortKey;
+  direction: 'asc' | 'desc';
+  after?: UserKeyset | undefined;
+}
+
+const SORT_COLUMN = { createdAt: 'created_at', lastLoginAt: 'last_login_at', email: 'email' } as const;
+const FLAG_COLUMN = {
+  isActive: 'is_active',
+  isVerified: 'is_verified',
+  isSuperuser: 'is_superuser',
+  isMfaEnabled: 'is_mfa_enabled',
+} as const;
+
+/** `text` as a literal inside a `like … escape '\'` pattern: its `\`, `%` and `_` lose their meaning. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** `text` as a literal inside a regular expression. */
+export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/** The sort key of `user` as a keyset value. */
+export function userSortValue(user: User, sort: UserSortKey): number | string | null {
+  if (sort === 'email') return user.email;
+  const date = sort === 'createdAt' ? user.createdAt : user.lastLoginAt;
+  return date ? date.getTime() : null;
 }
 
 export function createUserRepository(em: EntityManager, dialect: Dialect) {
@@ -195,6 +246,121 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       if ((await em.nativeUpdate(UserSchema, { id: userId, hashedPassword: verified }, changes)) === 1) return true;
       // MongoDB counts modified documents, not matched ones: a row already stamped `now` reports none.
       return !upgraded && (await this.currentPasswordHash(userId)) === verified;
+    },
+
+    /** The user read fresh, past the unit of work's identity map: what an admin decision rests on. */
+    findFresh(id: string): Promise<User | null> {
+      return em.findOne(UserSchema, { id }, { disableIdentityMap: true });
+    },
+
+    /** Active superusers other than `exceptId` (the last-admin rule counts those who would remain). */
+    countActiveSuperusers(exceptId?: string): Promise<number> {
+      return em.count(UserSchema, {
+        isActive: true,
+        isSuperuser: true,
+        ...(exceptId !== undefined && { id: { $ne: exceptId } }),
+      });
+    },
+
+    async updateAdminFields(id: string, fields: AdminUserFields, now: Date): Promise<boolean> {
+      return (await em.nativeUpdate(UserSchema, { id }, { ...fields, updatedAt: now })) === 1;
+    },
+
+    /** Users matching every given flag. */
+    countWhere(flags: UserPageQuery['filters'] = {}): Promise<number> {
+      return em.count(UserSchema, flags);
+    },
+
+    countCreatedBetween(from: Date, to: Date): Promise<number> {
+      return em.count(UserSchema, { createdAt: { $gte: from, $lt: to } });
+    },
+
+    /** One page of the admin list: up to `limit` users after `after`, in the query's order (see the header). */
+    async listPage(query: UserPageQuery): Promise<User[]> {
+      const segments: Array<'dated' | 'undated'> =
+        query.sort !== 'lastLoginAt' ? ['dated'] : query.after?.value === null ? ['undated'] : ['dated', 'undated'];
+      const users: User[] = [];
+      for (const segment of segments) {
+        const after = segment === 'undated' && query.after?.value !== null ? undefined : query.after;
+        const limit = query.limit - users.length;
+        if (limit <= 0) break;
+        users.push(...(sql ? await sqlSegment(sql, segment, after, limit) : await ormSegment(segment, after, limit)));
+      }
+      return users;
+
+      async function sqlSegment(
+        runner: SqlRunner,
+        segment: 'dated' | 'undated',
+        keyset: UserKeyset | undefined,
+        limit: number,
+      ): Promise<User[]> {
+        const where: string[] = [];
+        const params: unknown[] = [];
+        for (const [flag, column] of Object.entries(FLAG_COLUMN)) {
+          const wanted = query.filters[flag as keyof typeof FLAG_COLUMN];
+          if (wanted !== undefined) {
+            where.push(`${column} = ?`);
+            params.push(runner.value(wanted));
+          }
+        }
+        if (query.search) {
+          const term = escapeLike(query.search.toLowerCase());
+          where.push(`(email like ? escape '\\' or lower(full_name) like ? escape '\\')`);
+          params.push(`${term}%`, `%${term}%`);
+        }
+        const column = SORT_COLUMN[query.sort];
+        const op = query.direction === 'desc' ? '<' : '>';
+        const dir = query.direction;
+        if (segment === 'undated') {
+          where.push(`${column} is null`);
+          if (keyset) {
+            where.push(`id ${op} ?`);
+            params.push(keyset.id);
+          }
+        } else {
+          if (query.sort === 'lastLoginAt') where.push(`${column} is not null`);
+          if (keyset && keyset.value !== null) {
+            const value = typeof keyset.value === 'number' ? runner.value(new Date(keyset.value)) : keyset.value;
+            where.push(`(${column} ${op} ? or (${column} = ? and id ${op} ?))`);
+            params.push(value, value, keyset.id);
+          }
+        }
+        const order = segment === 'undated' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
+        const text = `select ${USER_COLUMNS} from users${where.length ? ` where ${where.join(' and ')}` : ''}
+          order by ${order} limit ${Math.trunc(limit)}`;
+        return (await runner.all(em, text, params)).map((r) => userFromRow(runner, r));
+      }
+
+      async function ormSegment(
+        segment: 'dated' | 'undated',
+        keyset: UserKeyset | undefined,
+        limit: number,
+      ): Promise<User[]> {
+        const and: FilterQuery<User>[] = [];
+        for (const flag of Object.keys(FLAG_COLUMN) as Array<keyof typeof FLAG_COLUMN>) {
+          const wanted = query.filters[flag];
+          if (wanted !== undefined) and.push({ [flag]: wanted });
+        }
+        if (query.search) {
+          const term = escapeRegExp(query.search.toLowerCase());
+          and.push({ $or: [{ email: new RegExp(`^${term}`) }, { fullName: new RegExp(term, 'i') }] });
+        }
+        const field = query.sort;
+        const op = query.direction === 'desc' ? '$lt' : '$gt';
+        if (segment === 'undated') {
+          and.push({ [field]: null });
+          if (keyset) and.push({ id: { [op]: keyset.id } });
+        } else {
+          if (field === 'lastLoginAt') and.push({ lastLoginAt: { $ne: null } });
+          if (keyset && keyset.value !== null) {
+            const value = typeof keyset.value === 'number' ? new Date(keyset.value) : keyset.value;
+            and.push({ $or: [{ [field]: { [op]: value } }, { [field]: value, id: { [op]: keyset.id } }] });
+          }
+        }
+        const orderBy =
+          segment === 'undated' ? { id: query.direction } : { [field]: query.direction, id: query.direction };
+        return em.find(UserSchema, and.length ? { $and: and } : {}, { orderBy, limit, disableIdentityMap: true });
+      }
     },
 
     /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */

@@ -17,25 +17,53 @@
  *   the change reads the hash again after its writes and withdraws what it made if a reset replaced it.
  * - `deleteAccount` re-checks the password, then removes the user and every row that belongs to them
  *   (sessions, revocations, tokens and their claims, codes, pending sign-ups, lockout counters, audit rows)
- *   — their tokens die because their sessions are gone (R45). A later sign-up gets a new id.
+ *   — their tokens die because their sessions are gone (R45). A later sign-up gets a new id. The last active
+ *   superuser cannot delete their own account (R46, policies/last-admin.ts); the admin's `users.delete` runs the
+ *   same cascade (`removeUserRows`).
  */
 import type { EmailChangeRequestedResult, PasswordChangedResult, PublicUser } from '@regstack/shared';
+import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
+import type { Repositories } from '../repositories/index.ts';
 import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import { limitClient } from './policies/client-limit.ts';
+import { type AdminGuard, lastActiveAdmin } from './policies/last-admin.ts';
 import { credentialsChanged, verifyCurrentPassword } from './policies/reauthentication.ts';
 import { assertNewPasswordAllowed } from './registration.service.ts';
 import type { AuthenticatedSession, SessionService } from './session.service.ts';
 
+/**
+ * Everything that belongs to a user whose row the caller just deleted, in the caller's transaction: sessions,
+ * revocations, tokens and their claims, codes, pending sign-ups, lockout counters, audit rows — and the notice
+ * mail (R45). Self-deletion and the admin's `users.delete` both end here, so the cascade is the same.
+ */
+export async function removeUserRows(
+  deps: ServiceDeps,
+  lockout: LockoutService,
+  tx: Repositories,
+  user: Pick<User, 'id' | 'email' | 'fullName'>,
+): Promise<void> {
+  const { id, email } = user;
+  await tx.sessions.deleteAllForUser(id);
+  await tx.revocations.deleteAllForUser(id);
+  await tx.oneTimeTokens.deleteAllForSubject(id);
+  await tx.mfaCodes.deleteAllForUser(id);
+  await tx.pendingRegistrations.deleteByEmail(email);
+  await tx.loginAttempts.clear(lockout.keyFor(email));
+  await tx.auditEvents.deleteForUser(id);
+  await deps.mailer.forgetRecipient(email);
+  await deps.mailer.enqueue('account_deleted', email, deps.templates.accountDeleted({ fullName: user.fullName }));
+}
+
 export function createAccountService(
   deps: ServiceDeps,
-  parts: { lockout: LockoutService; rateLimiter: RateLimiter; sessions: SessionService },
+  parts: { lockout: LockoutService; rateLimiter: RateLimiter; sessions: SessionService; adminGuard: AdminGuard },
 ) {
-  const { lockout, rateLimiter, sessions } = parts;
+  const { lockout, rateLimiter, sessions, adminGuard } = parts;
 
   return {
     async update(auth: AuthenticatedSession, fields: { fullName: string | null }): Promise<PublicUser> {
@@ -207,28 +235,25 @@ export function createAccountService(
       const verified = await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
       // Everything of the user goes in one transaction: no half-deleted account (R45, R65).
       const { id } = auth.user;
-      await atomically(deps, async (tx) => {
-        const { email } = auth.user;
-        // The user row first: from here on no token of theirs authenticates, even before the rest is gone. Only
-        // while the password just verified is still theirs (R68): a reset in between keeps the account.
-        if (!(await tx.users.deleteByIdIfPasswordHash(id, verified))) {
-          if (await tx.users.findById(id)) throw credentialsChanged();
-          throw new RegstackError('UNAUTHENTICATED', 'Invalid or expired access token');
-        }
-        await tx.sessions.deleteAllForUser(id);
-        await tx.revocations.deleteAllForUser(id);
-        await tx.oneTimeTokens.deleteAllForSubject(id);
-        await tx.mfaCodes.deleteAllForUser(id);
-        await tx.pendingRegistrations.deleteByEmail(email);
-        await tx.loginAttempts.clear(lockout.keyFor(email));
-        await tx.auditEvents.deleteForUser(id);
-        await deps.mailer.forgetRecipient(email);
-        await deps.mailer.enqueue(
-          'account_deleted',
-          email,
-          deps.templates.accountDeleted({ fullName: auth.user.fullName }),
-        );
-      });
+      const remove = () =>
+        atomically(deps, async (tx) => {
+          // The user row first: from here on no token of theirs authenticates, even before the rest is gone. Only
+          // while the password just verified is still theirs (R68): a reset in between keeps the account.
+          if (!(await tx.users.deleteByIdIfPasswordHash(id, verified))) {
+            if (await tx.users.findById(id)) throw credentialsChanged();
+            throw new RegstackError('UNAUTHENTICATED', 'Invalid or expired access token');
+          }
+          await removeUserRows(deps, lockout, tx, auth.user);
+        });
+      // A superuser's own deletion must leave another active one (R46): decided under the admin lease.
+      if (auth.user.isSuperuser) {
+        await adminGuard.guard(async () => {
+          if ((await openRepos(deps).users.countActiveSuperusers(id)) === 0) throw lastActiveAdmin();
+          await remove();
+        });
+      } else {
+        await remove();
+      }
       deps.events.emit('user_deleted', { userId: id, request });
       return { status: 'deleted' };
     },

@@ -7,6 +7,7 @@ import type { RegstackConfig } from '../config/index.ts';
 import type { RequestMeta } from '../events.ts';
 import type { Logger } from '../logger.ts';
 import type { AccountService } from '../services/account.service.ts';
+import type { AdminService } from '../services/admin.service.ts';
 import type { AuthService } from '../services/auth.service.ts';
 import type { PasswordResetService } from '../services/password-reset.service.ts';
 import type { RegistrationService } from '../services/registration.service.ts';
@@ -21,6 +22,7 @@ export interface RegstackRuntime {
     readonly sessions: SessionService;
     readonly account: AccountService;
     readonly passwordReset: PasswordResetService;
+    readonly admin: AdminService;
   };
 }
 

@@ -17,6 +17,17 @@ import type { AppRouter, Note } from '@regstack/example-host-app';
 import type { Regstack, RegstackRouter, StandaloneRouter } from '@regstack/server';
 import type {
   AcceptedResult,
+  AdminAuditEvent,
+  AdminAuditListInput,
+  AdminCountResult,
+  AdminListUsersInput,
+  AdminPage,
+  AdminPendingRegistration,
+  AdminSessionInfo,
+  AdminStats,
+  AdminUpdateResult,
+  AdminUpdateUserInput,
+  AdminUserDetail,
   LoginInput,
   LoginResult,
   LogoutResult,
@@ -141,5 +152,36 @@ describe('procedure types reach the client', () => {
     expectTypeOf<'UNAUTHENTICATED'>().toExtend<RegstackErrorCode>();
     // @ts-expect-error not a regstack code
     expectTypeOf<'NOT_A_CODE'>().toExtend<RegstackErrorCode>();
+  });
+});
+
+describe('issue 17 item 4: the admin procedures reach the client with no extra code', () => {
+  it('client.auth.admin.* takes the shared admin inputs and returns the shared admin DTOs', () => {
+    const rs = createRegstackClient({ url: 'http://localhost:8000/trpc' });
+    const admin = rs.auth.admin;
+    expectTypeOf(admin.stats.query).returns.resolves.toEqualTypeOf<AdminStats>();
+    expectTypeOf(admin.users.list.query).parameter(0).toEqualTypeOf<AdminListUsersInput>();
+    expectTypeOf(admin.users.list.query).returns.resolves.toEqualTypeOf<AdminPage<PublicUser>>();
+    expectTypeOf(admin.users.get.query).parameter(0).toEqualTypeOf<{ id: string }>();
+    expectTypeOf(admin.users.get.query).returns.resolves.toEqualTypeOf<AdminUserDetail>();
+    expectTypeOf(admin.users.update.mutate).parameter(0).toEqualTypeOf<AdminUpdateUserInput>();
+    expectTypeOf(admin.users.update.mutate).returns.resolves.toEqualTypeOf<AdminUpdateResult>();
+    expectTypeOf(admin.users.delete.mutate).returns.resolves.toEqualTypeOf<{ status: 'deleted' }>();
+    expectTypeOf(admin.users.sessions.query).returns.resolves.toEqualTypeOf<AdminSessionInfo[]>();
+    expectTypeOf(admin.users.revokeSessions.mutate).returns.resolves.toEqualTypeOf<AdminCountResult>();
+    expectTypeOf(admin.users.resendVerification.mutate).returns.resolves.toEqualTypeOf<{ status: 'accepted' }>();
+    expectTypeOf(admin.users.sendPasswordReset.mutate).returns.resolves.toEqualTypeOf<{ status: 'accepted' }>();
+    expectTypeOf(admin.pending.list.query).returns.resolves.toEqualTypeOf<AdminPage<AdminPendingRegistration>>();
+    expectTypeOf(admin.pending.promote.mutate).parameter(0).toEqualTypeOf<{ email: string }>();
+    expectTypeOf(admin.pending.promote.mutate).returns.resolves.toEqualTypeOf<{ user: PublicUser }>();
+    expectTypeOf(admin.pending.delete.mutate).returns.resolves.toEqualTypeOf<AdminCountResult>();
+    expectTypeOf(admin.audit.list.query).parameter(0).toEqualTypeOf<AdminAuditListInput>();
+    expectTypeOf(admin.audit.list.query).returns.resolves.toEqualTypeOf<AdminPage<AdminAuditEvent>>();
+    // Dates stay Dates (superjson), and the inferred types agree with the helpers'.
+    expectTypeOf<RegstackOutputs['admin']['audit']['list']['items'][number]['createdAt']>().toEqualTypeOf<Date>();
+    expectTypeOf<RegstackInputs['admin']['users']['update']>().toEqualTypeOf<AdminUpdateUserInput>();
+    // Server-side callers too.
+    type Caller = ReturnType<Regstack['createCaller']>;
+    expectTypeOf<Caller['admin']['users']['get']>().returns.resolves.toEqualTypeOf<AdminUserDetail>();
   });
 });

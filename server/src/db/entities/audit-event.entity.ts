@@ -7,6 +7,8 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 export const AuditEventSchema = defineEntity({
   name: 'AuditEvent',
   tableName: 'audit_events',
+  // The admin audit list filters by actor, and stats count one event type per day (issue 17).
+  indexes: [{ properties: ['actorId'] }, { properties: ['event', 'createdAt'] }],
   properties: {
     id: p.string().primary().length(36),
     event: p.string().length(64).index(),

@@ -10,6 +10,9 @@ import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 export const UserSchema = defineEntity({
   name: 'User',
   tableName: 'users',
+  // The admin list pages by keyset on (sort key, id) in either direction (issue 17): each sort an index of its own.
+  // `email` already has its unique index.
+  indexes: [{ properties: ['createdAt', 'id'] }, { properties: ['lastLoginAt', 'id'] }],
   properties: {
     id: p.string().primary().length(36),
     email: p.string().length(254).unique(),

@@ -7,10 +7,12 @@ import { Migration20261123164002 } from './Migration20261123164002.ts';
 import { Migration20261205003339 } from './Migration20261205003339.ts';
 import { Migration20261206064154 } from './Migration20261206064154.ts';
 import { Migration20261206065731 } from './Migration20261206065731.ts';
+import { Migration20261206094200 } from './Migration20261206094200.ts';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
   { name: 'Migration20261205003339', class: Migration20261205003339 },
   { name: 'Migration20261206064154', class: Migration20261206064154 },
   { name: 'Migration20261206065731', class: Migration20261206065731 },
+  { name: 'Migration20261206094200', class: Migration20261206094200 },
 ];

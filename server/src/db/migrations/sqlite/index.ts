@@ -6,9 +6,11 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123164002 } from './Migration20261123164002.ts';
 import { Migration20261206064153 } from './Migration20261206064153.ts';
 import { Migration20261206065731 } from './Migration20261206065731.ts';
+import { Migration20261206094159 } from './Migration20261206094159.ts';
 
 export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
   { name: 'Migration20261206064153', class: Migration20261206064153 },
   { name: 'Migration20261206065731', class: Migration20261206065731 },
+  { name: 'Migration20261206094159', class: Migration20261206094159 },
 ];
