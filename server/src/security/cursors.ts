@@ -8,7 +8,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { RegstackError } from '../errors/regstack-error.ts';
-import { deriveSubkey, HKDF_INFO } from './key-derivation.ts';
+import { deriveSubkey, HKDF_INFO, type JwtSecret } from './key-derivation.ts';
 
 export interface CursorCodec {
   /** A cursor for `position` in the list `kind` under the query `query`. */
@@ -22,7 +22,7 @@ const invalidCursor = () =>
     fieldErrors: { cursor: ['This cursor is invalid for this list; start again without one'] },
   });
 
-export function createCursorCodec(secret: string): CursorCodec {
+export function createCursorCodec(secret: JwtSecret): CursorCodec {
   const key = deriveSubkey(secret, HKDF_INFO.adminCursor, 32);
   const mac = (kind: string, query: unknown, payload: string) =>
     createHmac('sha256', key)
