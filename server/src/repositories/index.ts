@@ -6,42 +6,115 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Dialect } from '../db/dialect.ts';
-import { createAuditEventRepository } from './audit-event.repository.ts';
-import { createClaimRepository } from './claim.repository.ts';
-import { createEmailOutboxRepository } from './email-outbox.repository.ts';
-import { createLiveSessionRepository } from './live-session.repository.ts';
-import { createLoginRepository } from './login.repository.ts';
-import { createLoginAttemptRepository } from './login-attempt.repository.ts';
-import { createMfaCodeRepository } from './mfa-code.repository.ts';
-import { createOneTimeTokenRepository } from './one-time-token.repository.ts';
-import { createPendingRegistrationRepository } from './pending-registration.repository.ts';
-import { createRevocationRepository } from './revocation.repository.ts';
-import { createSessionRepository } from './session.repository.ts';
-import { createUserRepository } from './user.repository.ts';
+import { type AuditEventRepository, createAuditEventRepository } from './audit-event.repository.ts';
+import { type ClaimRepository, createClaimRepository } from './claim.repository.ts';
+import { createEmailOutboxRepository, type EmailOutboxRepository } from './email-outbox.repository.ts';
+import { createLiveSessionRepository, type LiveSessionRepository } from './live-session.repository.ts';
+import { createLoginRepository, type LoginRepository } from './login.repository.ts';
+import { createLoginAttemptRepository, type LoginAttemptRepository } from './login-attempt.repository.ts';
+import { createMfaCodeRepository, type MfaCodeRepository } from './mfa-code.repository.ts';
+import { createOneTimeTokenRepository, type OneTimeTokenRepository } from './one-time-token.repository.ts';
+import {
+  createPendingRegistrationRepository,
+  type PendingRegistrationRepository,
+} from './pending-registration.repository.ts';
+import { createRevocationRepository, type RevocationRepository } from './revocation.repository.ts';
+import { createSessionRepository, type SessionRepository } from './session.repository.ts';
+import { createUserRepository, type UserRepository } from './user.repository.ts';
 
-export function createRepositories(em: EntityManager, dialect: Dialect) {
-  const base = {
-    users: createUserRepository(em, dialect),
-    pendingRegistrations: createPendingRegistrationRepository(em, dialect),
-    oneTimeTokens: createOneTimeTokenRepository(em, dialect),
-    sessions: createSessionRepository(em, dialect),
-    revocations: createRevocationRepository(em, dialect),
-    claims: createClaimRepository(em, dialect),
-    loginAttempts: createLoginAttemptRepository(em, dialect),
-    mfaCodes: createMfaCodeRepository(em, dialect),
-    emailOutbox: createEmailOutboxRepository(em, dialect),
-    auditEvents: createAuditEventRepository(em, dialect),
-  };
-  return {
-    ...base,
-    /** Sessions that authenticate: one call per authenticated request (live-session.repository.ts). */
-    liveSessions: createLiveSessionRepository(em, dialect, base),
-    /** A login's reads and writes, each one call (login.repository.ts). */
-    logins: createLoginRepository(em, dialect, base),
-  };
+/**
+ * The repositories of one unit of work, each built on first use: a request builds only what it touches (an
+ * authenticated call, which runs on every request, touches one — `liveSessions`).
+ */
+class RepositorySet {
+  readonly #em: EntityManager;
+  readonly #dialect: Dialect;
+  #users?: UserRepository;
+  #pendingRegistrations?: PendingRegistrationRepository;
+  #oneTimeTokens?: OneTimeTokenRepository;
+  #sessions?: SessionRepository;
+  #revocations?: RevocationRepository;
+  #claims?: ClaimRepository;
+  #loginAttempts?: LoginAttemptRepository;
+  #mfaCodes?: MfaCodeRepository;
+  #emailOutbox?: EmailOutboxRepository;
+  #auditEvents?: AuditEventRepository;
+  #liveSessions?: LiveSessionRepository;
+  #logins?: LoginRepository;
+
+  constructor(em: EntityManager, dialect: Dialect) {
+    this.#em = em;
+    this.#dialect = dialect;
+  }
+
+  get users(): UserRepository {
+    this.#users ??= createUserRepository(this.#em, this.#dialect);
+    return this.#users;
+  }
+
+  get pendingRegistrations(): PendingRegistrationRepository {
+    this.#pendingRegistrations ??= createPendingRegistrationRepository(this.#em, this.#dialect);
+    return this.#pendingRegistrations;
+  }
+
+  get oneTimeTokens(): OneTimeTokenRepository {
+    this.#oneTimeTokens ??= createOneTimeTokenRepository(this.#em, this.#dialect);
+    return this.#oneTimeTokens;
+  }
+
+  get sessions(): SessionRepository {
+    this.#sessions ??= createSessionRepository(this.#em, this.#dialect);
+    return this.#sessions;
+  }
+
+  get revocations(): RevocationRepository {
+    this.#revocations ??= createRevocationRepository(this.#em, this.#dialect);
+    return this.#revocations;
+  }
+
+  get claims(): ClaimRepository {
+    this.#claims ??= createClaimRepository(this.#em, this.#dialect);
+    return this.#claims;
+  }
+
+  get loginAttempts(): LoginAttemptRepository {
+    this.#loginAttempts ??= createLoginAttemptRepository(this.#em, this.#dialect);
+    return this.#loginAttempts;
+  }
+
+  get mfaCodes(): MfaCodeRepository {
+    this.#mfaCodes ??= createMfaCodeRepository(this.#em, this.#dialect);
+    return this.#mfaCodes;
+  }
+
+  get emailOutbox(): EmailOutboxRepository {
+    this.#emailOutbox ??= createEmailOutboxRepository(this.#em, this.#dialect);
+    return this.#emailOutbox;
+  }
+
+  get auditEvents(): AuditEventRepository {
+    this.#auditEvents ??= createAuditEventRepository(this.#em, this.#dialect);
+    return this.#auditEvents;
+  }
+
+  /** Sessions that authenticate: one call per authenticated request (live-session.repository.ts). */
+  get liveSessions(): LiveSessionRepository {
+    this.#liveSessions ??= createLiveSessionRepository(this.#em, this.#dialect, this);
+    return this.#liveSessions;
+  }
+
+  /** A login's reads and writes, each one call (login.repository.ts). */
+  get logins(): LoginRepository {
+    this.#logins ??= createLoginRepository(this.#em, this.#dialect, this);
+    return this.#logins;
+  }
 }
 
-export type Repositories = ReturnType<typeof createRepositories>;
+export function createRepositories(em: EntityManager, dialect: Dialect): Repositories {
+  return new RepositorySet(em, dialect);
+}
+
+export type Repositories = RepositorySet;
 export type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
 export type { ClaimRepository } from './claim.repository.ts';
 export type { EmailOutboxRepository, NewOutboxMessage, OutboxLease } from './email-outbox.repository.ts';
