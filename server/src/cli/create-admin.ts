@@ -8,7 +8,7 @@
  *   must say what it means, never hang on a prompt nobody sees.
  * - The schema is installed first, as `serve` does (idempotent and safe from several instances): the first admin is
  *   usually made on a fresh database, before the first start.
- * - One line on stderr says what was done; the password is never printed (R10). Failures are one line and exit 1
+ * - One line on stderr says what was done; the password is never printed (R62). Failures are one line and exit 1
  *   (program.ts), a policy refusal with its code (`PASSWORD_TOO_SHORT`, …).
  */
 import { createInterface } from 'node:readline';

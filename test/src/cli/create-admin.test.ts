@@ -184,6 +184,13 @@ describeEachBackend('regstack create-admin (issue 17 item 1)', (ctx) => {
     expect(await usersWith('script@example.com')).toBe(0);
   });
 
+  it('--password-stdin takes exactly one line: more is refused, and nothing is created', async () => {
+    const run = await createAdmin(['--email', 'lines@example.com', '--password-stdin'], env, `${PASSWORD}\nsecond\n`);
+    expect(run.code, run.output).toBe(1);
+    expect(run.output).toBe('regstack: --password-stdin expects the password on one line\n');
+    expect(await usersWith('lines@example.com')).toBe(0);
+  });
+
   it('--no-password creates an admin without a password, and says so', async () => {
     const run = await createAdmin(['--email', 'nopass@example.com', '--no-password'], env);
     expect(run.code, run.output).toBe(0);
