@@ -1,12 +1,14 @@
 /**
  * The `regstack` command line, loaded by main.ts once the Node version is known to be supported. Today: `serve` (a
- * standalone server, serve.ts), `migrate` (install the schema) and `purge` (remove expired rows). `init`,
- * `create-admin` and `doctor` arrive with later work. Every failure ends as one line (or a configuration error's
- * list) on stderr and exit code 1, never a stack trace.
+ * standalone server, serve.ts), `migrate` (install the schema), `purge` (remove expired rows) and `create-admin`
+ * (create-admin.ts). `init` and `doctor` arrive with later work. Every failure ends as one line (or a configuration
+ * error's list) on stderr and exit code 1, never a stack trace; a RegstackError's line ends with its stable code.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { createRegstack } from '../create-regstack.ts';
+import { RegstackError } from '../errors/regstack-error.ts';
+import { createAdmin } from './create-admin.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, serve } from './serve.ts';
 
 function port(value: string): number {
@@ -84,10 +86,32 @@ program
     }
   });
 
+program
+  .command('create-admin')
+  .description('make an account an active, verified admin: create it, or promote the existing one (idempotent)')
+  .requiredOption('--email <email>', "the admin's email address")
+  .option('--full-name <name>', 'the name of a new account')
+  .option('--password-stdin', 'read the password from stdin (one line), for scripts')
+  .option(
+    '--no-password',
+    'no password: a new account gets none (its owner uses "forgot password"); an existing one is promoted as it is',
+  )
+  .option('-c, --config <file>', 'regstack.toml to read')
+  .addHelpText(
+    'after',
+    '\nWithout --password-stdin or --no-password, the password is asked twice on the terminal, with no echo. A new\n' +
+      "account's password must pass the registration policy; an existing account's password is never changed. See\n" +
+      'docs/admin.md.',
+  )
+  .action((opts: { email: string; fullName?: string; passwordStdin?: boolean; password?: boolean; config?: string }) =>
+    createAdmin(opts),
+  );
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (ConfigError.is(err)) console.error(err.message);
+  else if (RegstackError.is(err)) console.error(`regstack: ${err.message} (${err.code})`);
   else console.error(`regstack: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }
