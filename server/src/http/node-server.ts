@@ -25,6 +25,16 @@ const FETCH_FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
  */
 const LINGER_MS = 2000;
 
+/**
+ * The URL of a request target. An origin-form target (`/path?query`) is a path on `origin` even when it starts with
+ * `//`: resolved against a base, WHATWG URL reads `//trpc/x` as the host "trpc", and the fetch handler's canonical
+ * path (R20) would never see it. Any other form (absolute-form, `*`) resolves as a URL.
+ */
+export function requestUrl(target: string | undefined, origin: string): URL {
+  const t = target ?? '/';
+  return t.startsWith('/') ? new URL(`${origin}${t}`) : new URL(t, origin);
+}
+
 export function toRequest(req: IncomingMessage, origin: string, body?: ReadableStream<Uint8Array>): Request {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
@@ -32,7 +42,7 @@ export function toRequest(req: IncomingMessage, origin: string, body?: ReadableS
     else if (v !== undefined) headers.set(k, v);
   }
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  return new Request(new URL(req.url ?? '/', origin), {
+  return new Request(requestUrl(req.url, origin), {
     method: req.method ?? 'GET',
     headers,
     ...(hasBody && body && { body, duplex: 'half' }),
@@ -108,7 +118,7 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
 
   const pathnameOf = (req: IncomingMessage) => {
     try {
-      return new URL(req.url ?? '/', 'http://localhost').pathname;
+      return requestUrl(req.url, 'http://localhost').pathname;
     } catch {
       return '/';
     }

@@ -95,6 +95,19 @@ describeEachBackend('HTTP hygiene (issue 14 item 10)', (ctx) => {
     }
   });
 
+  it('a doubled leading slash is the same path (R20 canonical path), never read as a host name', async () => {
+    // `//trpc/…` once became host "trpc" and path "/auth.login", so the endpoint answered 404.
+    for (const path of ['//healthz', '//trpc//auth.account.me', '///healthz/']) {
+      const res = await exchange(
+        server.port,
+        [`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`],
+        2000,
+      );
+      const expected = path.includes('trpc') ? 401 : 200; // `me` without a token: UNAUTHENTICATED
+      expect(status(res.text), path).toBe(expected);
+    }
+  });
+
   it('a Host that is no host name gets 400, not 500', async () => {
     const res = await exchange(server.port, ['GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n'], 2000);
     expect(status(res.text)).toBe(400);
