@@ -148,61 +148,58 @@ function commonOptions(options: OpenOrmOptions) {
 
 async function openSqlite(path: string, options: OpenOrmOptions): Promise<OpenedOrm> {
   const common = commonOptions(options);
-  const target = { path };
-  {
-    const { SqliteDriver } = await importDriver('@mikro-orm/sqlite', () => import('@mikro-orm/sqlite'));
-    const { sqliteMigrations } = await import('./migrations/sqlite/index.ts');
-    const busyTimeoutMs = options.sqliteBusyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
-    // The connection MikroORM would open, opened here so that its dialect waits for locks off the event loop
-    // (sqlite-busy.ts).
-    const { Database, kysely } = await loadSqliteModules();
-    const database = new Database(target.path) as BetterSqliteDatabase;
-    const dialect = busyWaitingDialect(new kysely.SqliteDialect({ database }), busyTimeoutMs, (sql) =>
-      kysely.CompiledQuery.raw(sql),
-    );
-    const orm = await MikroORM.init({
-      ...common,
-      ...(await migrationOptions(sqliteMigrations)),
-      driver: SqliteDriver,
-      dbName: target.path,
-      driverOptions: dialect,
-    });
-    // WAL lets readers proceed during a write. busy_timeout 0: a lock never makes the event loop wait; the dialect
-    // tries again on a timer instead (sqlite-busy.ts, R71).
-    if (target.path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
-    await orm.em.fork().getConnection().execute('pragma busy_timeout = 0');
-    // Set explicitly: left at its default, SQLite moves a WAL database to NORMAL as soon as it (re)reads the
-    // schema — better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 — so the level would depend on
-    // whether the file existed.
-    const synchronous = options.sqliteSynchronous ?? 'normal';
-    await orm.em
-      .fork()
-      .getConnection()
-      .execute(`pragma synchronous = ${synchronous === 'full' ? 'full' : 'normal'}`);
-    // A thread that cannot start leaves SQLite's own automatic checkpoints on: slower under a busy disk, not wrong.
-    const checkpointer =
-      target.path === ':memory:'
-        ? null
-        : await startSqliteCheckpointer({
-            path: target.path,
-            intervalMs: SQLITE_CHECKPOINT_INTERVAL_MS,
-            exec: (sql) => orm.em.fork().getConnection().execute(sql),
-            onFailure: (err) => options.onCheckpointerFailure?.(err),
-          }).catch((err: unknown) => {
-            options.onCheckpointerFailure?.(err);
-            return null;
-          });
-    return {
-      orm,
-      dialect: sqlDialect(sqliteRunner(dialect, database, synchronous, busyTimeoutMs)),
-      installSchema: () => migrateUpBesideOthers(orm),
-      schemaState: () => migrationState(orm, sqliteMigrations),
-      async close() {
-        await checkpointer?.stop();
-        await orm.close(true);
-      },
-    };
-  }
+  const { SqliteDriver } = await importDriver('@mikro-orm/sqlite', () => import('@mikro-orm/sqlite'));
+  const { sqliteMigrations } = await import('./migrations/sqlite/index.ts');
+  const busyTimeoutMs = options.sqliteBusyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS;
+  // The connection MikroORM would open, opened here so that its dialect waits for locks off the event loop
+  // (sqlite-busy.ts).
+  const { Database, kysely } = await loadSqliteModules();
+  const database = new Database(path) as BetterSqliteDatabase;
+  const dialect = busyWaitingDialect(new kysely.SqliteDialect({ database }), busyTimeoutMs, (sql) =>
+    kysely.CompiledQuery.raw(sql),
+  );
+  const orm = await MikroORM.init({
+    ...common,
+    ...(await migrationOptions(sqliteMigrations)),
+    driver: SqliteDriver,
+    dbName: path,
+    driverOptions: dialect,
+  });
+  // WAL lets readers proceed during a write. busy_timeout 0: a lock never makes the event loop wait; the dialect
+  // tries again on a timer instead (sqlite-busy.ts, R71).
+  if (path !== ':memory:') await orm.em.fork().getConnection().execute('pragma journal_mode = wal');
+  await orm.em.fork().getConnection().execute('pragma busy_timeout = 0');
+  // Set explicitly: left at its default, SQLite moves a WAL database to NORMAL as soon as it (re)reads the
+  // schema — better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 — so the level would depend on
+  // whether the file existed.
+  const synchronous = options.sqliteSynchronous ?? 'normal';
+  await orm.em
+    .fork()
+    .getConnection()
+    .execute(`pragma synchronous = ${synchronous === 'full' ? 'full' : 'normal'}`);
+  // A thread that cannot start leaves SQLite's own automatic checkpoints on: slower under a busy disk, not wrong.
+  const checkpointer =
+    path === ':memory:'
+      ? null
+      : await startSqliteCheckpointer({
+          path: path,
+          intervalMs: SQLITE_CHECKPOINT_INTERVAL_MS,
+          exec: (sql) => orm.em.fork().getConnection().execute(sql),
+          onFailure: (err) => options.onCheckpointerFailure?.(err),
+        }).catch((err: unknown) => {
+          options.onCheckpointerFailure?.(err);
+          return null;
+        });
+  return {
+    orm,
+    dialect: sqlDialect(sqliteRunner(dialect, database, synchronous, busyTimeoutMs)),
+    installSchema: () => migrateUpBesideOthers(orm),
+    schemaState: () => migrationState(orm, sqliteMigrations),
+    async close() {
+      await checkpointer?.stop();
+      await orm.close(true);
+    },
+  };
 }
 
 async function openPostgres(
@@ -210,57 +207,55 @@ async function openPostgres(
   options: OpenOrmOptions,
 ): Promise<OpenedOrm> {
   const common = commonOptions(options);
-  {
-    const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
-    const { postgresqlMigrations } = await import('./migrations/postgresql/index.ts');
-    const { recordAttemptRoutine, recordTryRoutine } = await import('./routines.ts');
-    const connection = await pgConnectionOptions(target.clientUrl, {
-      connectMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      queryMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
-    });
-    const pgOptions = {
-      ...common,
-      ...(await migrationOptions(postgresqlMigrations)),
-      routines: [recordAttemptRoutine, recordTryRoutine],
-      driver: PostgreSqlDriver,
-      clientUrl: target.clientUrl,
-      dbName: target.dbName,
-    } satisfies Partial<Options>;
-    const orm = await MikroORM.init({
-      ...pgOptions,
-      driverOptions: connection,
-      // Unset: pg-pool's own default of 10, which `database_pool_size`'s default repeats.
-      ...(options.poolSize !== undefined && { pool: { max: options.poolSize } }),
-    });
-    const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
-    releaseBrokenTransactions(pool);
-    const lookups = lookupPool(pool);
-    return {
-      orm,
-      dialect: sqlDialect(postgresRunner(pool), postgresRunner(lookups)),
-      installSchema: () =>
-        withInstallLock(pool, async () => {
-          // Migrations run on an ORM of their own, without the query timeout: building an index over a large
-          // table may rightly take longer than any request should wait.
-          const { query_timeout: _none, ...untimed } = connection;
-          const migrating = await MikroORM.init({
-            ...pgOptions,
-            contextName: `${options.contextName}-install`,
-            driverOptions: untimed,
-          });
-          try {
-            await migrateUp(migrating);
-          } finally {
-            await migrating.close(true);
-          }
-        }),
-      schemaState: () => migrationState(orm, postgresqlMigrations),
-      async close() {
-        await lookups.end();
-        await orm.close(true);
-      },
-    };
-  }
+  const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
+  const { postgresqlMigrations } = await import('./migrations/postgresql/index.ts');
+  const { recordAttemptRoutine, recordTryRoutine } = await import('./routines.ts');
+  const connection = await pgConnectionOptions(target.clientUrl, {
+    connectMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    queryMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+  });
+  const pgOptions = {
+    ...common,
+    ...(await migrationOptions(postgresqlMigrations)),
+    routines: [recordAttemptRoutine, recordTryRoutine],
+    driver: PostgreSqlDriver,
+    clientUrl: target.clientUrl,
+    dbName: target.dbName,
+  } satisfies Partial<Options>;
+  const orm = await MikroORM.init({
+    ...pgOptions,
+    driverOptions: connection,
+    // Unset: pg-pool's own default of 10, which `database_pool_size`'s default repeats.
+    ...(options.poolSize !== undefined && { pool: { max: options.poolSize } }),
+  });
+  const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
+  releaseBrokenTransactions(pool);
+  const lookups = lookupPool(pool);
+  return {
+    orm,
+    dialect: sqlDialect(postgresRunner(pool), postgresRunner(lookups)),
+    installSchema: () =>
+      withInstallLock(pool, async () => {
+        // Migrations run on an ORM of their own, without the query timeout: building an index over a large
+        // table may rightly take longer than any request should wait.
+        const { query_timeout: _none, ...untimed } = connection;
+        const migrating = await MikroORM.init({
+          ...pgOptions,
+          contextName: `${options.contextName}-install`,
+          driverOptions: untimed,
+        });
+        try {
+          await migrateUp(migrating);
+        } finally {
+          await migrating.close(true);
+        }
+      }),
+    schemaState: () => migrationState(orm, postgresqlMigrations),
+    async close() {
+      await lookups.end();
+      await orm.close(true);
+    },
+  };
 }
 
 async function openMongo(

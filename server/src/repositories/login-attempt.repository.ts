@@ -16,7 +16,7 @@
  *
  * `recordAndCount` is the single-key form the per-client limits and the mail limiter use (every request counts).
  *
- * Every login runs these, so on the SQL backends each method is also written as prepared statements (`SQL`
+ * Every login runs these, so on the SQL backends each method is also written as prepared statements (`ATTEMPT_SQL`
  * below, db/sql-runner.ts), beside its ORM version: MikroORM inlines parameters and plans every query anew, and a
  * login's statements capped login throughput well below what argon2 allows (bench/, scenario 3). Recording and
  * counting is one round trip there: one SQLite transaction, or PostgreSQL's `regstack_record_try` /

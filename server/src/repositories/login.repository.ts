@@ -101,8 +101,7 @@ export function createLoginRepository(
     reserve(window, email) {
       if (!sql) return reserveStepByStep(repos, window, email);
       if (sql.transaction) {
-        const run = sql.transaction;
-        return run(
+        return sql.transaction(
           em,
           (query) => ({
             ...recordTryIn(sql, query, window),

@@ -8,6 +8,7 @@
  * (refused-tokens.ts, R73).
  */
 import type { User } from '../db/entities/index.ts';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../db/outages.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import { type RevocationReason, sessionStart } from '../repositories/index.ts';
@@ -49,7 +50,7 @@ export function createSessionService(deps: ServiceDeps) {
       if (RegstackError.is(err)) throw err;
       deps.logger.error('revocation check failed; refusing the request', { err });
       throw new RegstackError('SERVICE_UNAVAILABLE', 'Authentication is temporarily unavailable', {
-        retryAfterSeconds: 5,
+        retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
         cause: err,
       });
     }

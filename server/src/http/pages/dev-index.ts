@@ -8,7 +8,7 @@
  */
 import type { RegstackConfig } from '../../config/index.ts';
 import { escapeHtml } from '../../email/templates.ts';
-import { linkPageList, PAGE_SECURITY_HEADERS } from './link-pages.ts';
+import { linkPageList, PAGE_SECURITY_HEADERS, pageHead } from './link-pages.ts';
 
 /** One procedure of the served router: its dotted path and whether it is a query (GET) or a mutation (POST). */
 export interface ListedProcedure {
@@ -55,16 +55,7 @@ export function renderDevIndex(
     </ul>`
     : `<h2>Pages</h2>
     <p>The link pages are off (<code>enable_ui_router = false</code>): the app serves its own.</p>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <meta name="referrer" content="no-referrer">
-  <link rel="icon" href="data:,">
-  <title>${e(config.appName)} · development server</title>
-  <link rel="stylesheet" href="${e(assets)}/regstack.css">
-</head>
+  return `${pageHead(`${config.appName} · development server`, assets)}
 <body>
   <main class="rs-wide">
     <h1>${e(config.appName)} · development server</h1>

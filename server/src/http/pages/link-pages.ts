@@ -90,6 +90,24 @@ export function passwordRules(config: Pick<LinkPageConfig, 'appName' | 'password
 }
 
 /** The page's HTML, or null when `name` is not a link page. */
+/**
+ * The start of every regstack page, up to its `<body>`: no referrer (a link's token must not leak to another
+ * site), no favicon request, the pages' stylesheet under `staticPrefix`, and `extra` (already escaped) in the head.
+ */
+export function pageHead(title: string, staticPrefix: string, extra = ''): string {
+  const e = escapeHtml;
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="referrer" content="no-referrer">
+  <link rel="icon" href="data:,">
+  <title>${e(title)}</title>
+  <link rel="stylesheet" href="${e(staticPrefix)}/regstack.css">${extra}
+</head>`;
+}
+
 export function renderLinkPage(name: string, config: LinkPageConfig): string | null {
   const spec = Object.hasOwn(PAGES, name) ? PAGES[name] : undefined;
   if (!spec) return null;
@@ -113,17 +131,8 @@ export function renderLinkPage(name: string, config: LinkPageConfig): string | n
         <input id="rs-password" name="password" type="password" autocomplete="current-password" maxlength="512">
       </div>`
     : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <meta name="referrer" content="no-referrer">
-  <link rel="icon" href="data:,">
-  <title>${e(spec.title)} · ${e(config.appName)}</title>
-  <link rel="stylesheet" href="${e(config.staticPrefix)}/regstack.css">
-  <script src="${e(config.staticPrefix)}/link-pages.js" defer></script>
-</head>
+  const script = `\n  <script src="${e(config.staticPrefix)}/link-pages.js" defer></script>`;
+  return `${pageHead(`${spec.title} · ${config.appName}`, config.staticPrefix, script)}
 <body data-api="${e(config.apiPrefix)}" data-procedure="${e(spec.procedure)}" data-success="${e(spec.success)}">
   <main>
     <h1>${e(spec.title)}</h1>
