@@ -36,6 +36,8 @@ import { createAdminGuard } from './services/policies/last-admin.ts';
 import { createPurgeService, type PurgeOptions } from './services/purge.service.ts';
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
+import { createSmsCodeSender } from './sms/code-sender.ts';
+import { createConsoleSmsTransport, type SmsTransport } from './sms/transport.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
 import { t } from './trpc/init.ts';
 import { adminProcedure, authedProcedure, publicProcedure } from './trpc/procedures.ts';
@@ -45,6 +47,8 @@ export interface CreateRegstackOptions {
   config: RegstackConfig;
   /** Where mail goes. @default the transport named by `config.email.backend` (console, smtp or ses) */
   email?: EmailTransport;
+  /** Where SMS goes: any object with `send({ to, body })`. @default the console transport */
+  sms?: SmsTransport;
   /** @default JSON lines on stderr */
   logger?: Logger;
   /** @default the system clock */
@@ -118,6 +122,8 @@ export async function createRegstack(options: CreateRegstackOptions) {
     logger,
   });
   const events = createEventBus(logger, storage.afterCommit);
+  const smsTransport = options.sms ?? createConsoleSmsTransport({ showBodies: config.sms.logBodies });
+  const sms = createSmsCodeSender({ transport: smsTransport, logger, appName: config.appName });
   const mailer: Mailer = createMailer({
     storage,
     transport,
@@ -172,6 +178,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     events,
     logger,
     templates,
+    sms,
   };
   const sessions = createSessionService(deps);
   const parts = {
@@ -343,6 +350,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
 
     /** Waits for every event handler and refused-token audit write started so far to settle (tests, shutdown). */
     settle: async () => {
+      await sms.drain();
       await sessions.refusalsIdle();
       await events.idle();
     },
@@ -356,6 +364,8 @@ export async function createRegstack(options: CreateRegstackOptions) {
       await sessions.refusalsIdle();
       await events.idle();
       await transport.close?.();
+      await sms.drain();
+      await smsTransport.close?.();
       await storage.close();
     },
   };

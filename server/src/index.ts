@@ -58,6 +58,8 @@ export { createJsonLogger, type Logger, silentLogger } from './logger.ts';
 export { type RegstackRouter, regstackRouter } from './routers/auth.ts';
 export { type Clock, createManualClock, systemClock } from './security/clock.ts';
 export type { BootstrapAdminInput, BootstrapAdminResult } from './services/admin.service.ts';
+export type { SmsMessage, SmsTransport } from './sms/transport.ts';
+export { createConsoleSmsTransport } from './sms/transport.ts';
 export type { RegstackContext } from './trpc/context.ts';
 export { TRPC_CODE_OF } from './trpc/error-codes.ts';
 export { formatRegstackError, type RegstackErrorShapeData } from './trpc/error-formatter.ts';

@@ -13,6 +13,7 @@ import type { Clock } from '../security/clock.ts';
 import type { PasswordPolicyChecker } from '../security/password-blocklist.ts';
 import type { PasswordHasher } from '../security/password-hasher.ts';
 import type { TokenService } from '../security/tokens/index.ts';
+import type { SmsCodeSender } from '../sms/code-sender.ts';
 
 export interface ServiceDeps {
   config: RegstackConfig;
@@ -25,6 +26,8 @@ export interface ServiceDeps {
   events: EventBus;
   logger: Logger;
   templates: EmailTemplates;
+  /** One-time codes by SMS (sms/code-sender.ts). */
+  sms: SmsCodeSender;
 }
 
 export function openRepos(deps: Pick<ServiceDeps, 'storage'>): Repositories {
