@@ -6,7 +6,8 @@
  *   issues one, such as an MFA confirmation or a password change) stores it — *before* the caller's
  *   promise resolves, so `getUser()` is right the moment `await login()` returns. The `mfa_required`
  *   branch carries no access token, so nothing is stored for it;
- * - `logout`, `logoutAll` and `account.delete` clear it;
+ * - except `admin.users.impersonate`'s: that token is for another client (docs/admin.md), never the admin's own;
+ * - `logout`, `logoutAll`, `account.delete` and `admin.stopImpersonating` clear it;
  * - `account.me` refreshes the user;
  * - an UNAUTHENTICATED answer to a call that carried the current token clears it (the session was revoked
  *   elsewhere, expired, or the user was disabled). A late answer for an older token leaves a newer login
@@ -38,7 +39,9 @@ function isUser(data: unknown): data is PublicUser {
 }
 
 const SIGN_IN_PROCEDURES = new Set(['login', 'mfa.confirmLogin']);
-const SIGN_OUT_PROCEDURES = new Set(['logout', 'logoutAll', 'account.delete']);
+const SIGN_OUT_PROCEDURES = new Set(['logout', 'logoutAll', 'account.delete', 'admin.stopImpersonating']);
+/** Procedures whose token grant is not this client's session. */
+const FOREIGN_GRANTS = new Set(['admin.users.impersonate']);
 const USER_PROCEDURES = new Set(['account.me', 'account.update']);
 
 export function createAuthLink<TRouter extends AnyTRPCRouter>(
@@ -63,7 +66,7 @@ export function createAuthLink<TRouter extends AnyTRPCRouter>(
           const relative = op.path.startsWith(prefix) ? op.path.slice(prefix.length) : null;
 
           const onData = async (data: unknown) => {
-            if (relative === null) return;
+            if (relative === null || FOREIGN_GRANTS.has(relative)) return;
             if (isTokenGrant(data)) {
               await session.signIn(
                 data.accessToken,

@@ -4,7 +4,7 @@
  * hear every change with the reason, so a UI can tell "you signed out" from "your session was ended
  * elsewhere".
  */
-import type { PublicUser } from '@regstack/shared';
+import type { AccountMe, PublicUser } from '@regstack/shared';
 import type { TokenStore } from './token-store.ts';
 
 /**
@@ -17,7 +17,7 @@ export type AuthStatus = 'unknown' | 'authenticated' | 'anonymous';
 /** An immutable snapshot; a new object on every change (safe for `useSyncExternalStore`). */
 export interface AuthState {
   readonly status: AuthStatus;
-  readonly user: PublicUser | null;
+  readonly user: AccountMe | null;
 }
 
 /**
@@ -44,13 +44,27 @@ export type AuthChangeListener = (state: AuthState, reason: AuthChangeReason) =>
 const ANONYMOUS: AuthState = Object.freeze({ status: 'anonymous', user: null });
 const UNKNOWN: AuthState = Object.freeze({ status: 'unknown', user: null });
 
-function sameUser(a: PublicUser | null, b: PublicUser | null): boolean {
+/**
+ * The user as the state keeps it: what `account.me` answers. A user from `login` (a `PublicUser`) is the owner's
+ * own session, so nobody is impersonating them.
+ */
+function asAccountMe(user: PublicUser | AccountMe): AccountMe {
+  return { impersonatedBy: null, ...user };
+}
+
+function sameValue(x: unknown, y: unknown): boolean {
+  if (x instanceof Date && y instanceof Date) return x.getTime() === y.getTime();
+  if (typeof x === 'object' && x !== null && typeof y === 'object' && y !== null) {
+    return JSON.stringify(x) === JSON.stringify(y);
+  }
+  return x === y;
+}
+
+function sameUser(a: AccountMe | null, b: AccountMe | null): boolean {
   if (a === b) return true;
   if (!a || !b) return false;
-  for (const key of Object.keys(a) as (keyof PublicUser)[]) {
-    const x = a[key];
-    const y = b[key];
-    if (x instanceof Date && y instanceof Date ? x.getTime() !== y.getTime() : x !== y) return false;
+  for (const key of Object.keys(a) as (keyof AccountMe)[]) {
+    if (!sameValue(a[key], b[key])) return false;
   }
   return Object.keys(a).length === Object.keys(b).length;
 }
@@ -62,9 +76,9 @@ export interface AuthSession {
   state(): AuthState;
   subscribe(listener: AuthChangeListener): () => void;
   /** A token was issued; `user` when the response carried one. */
-  signIn(token: string, user: PublicUser | null, reason: 'signed_in' | 'token_replaced'): Promise<void>;
+  signIn(token: string, user: PublicUser | AccountMe | null, reason: 'signed_in' | 'token_replaced'): Promise<void>;
   /** A fresh user arrived for `forToken`; ignored if the token changed meanwhile. */
-  updateUser(user: PublicUser, forToken: string | null, reason?: AuthChangeReason): void;
+  updateUser(user: PublicUser | AccountMe, forToken: string | null, reason?: AuthChangeReason): void;
   /** Forgets the token. With `onlyIfToken`, only when that is still the current one (a late 401 for an old token must not sign out a newer login). */
   clear(reason: AuthChangeReason, onlyIfToken?: string): Promise<void>;
 }
@@ -115,12 +129,13 @@ export function createAuthSession(store: TokenStore): AuthSession {
       generation++;
       const previousUser = state.user;
       token = next;
-      const keptUser = user ?? (reason === 'token_replaced' ? previousUser : null);
+      const keptUser = user ? asAccountMe(user) : reason === 'token_replaced' ? previousUser : null;
       emit(keptUser ? { status: 'authenticated', user: keptUser } : UNKNOWN, reason);
       await store.set(next);
     },
-    updateUser(user, forToken, reason = 'user_updated') {
+    updateUser(fresh, forToken, reason = 'user_updated') {
       if (forToken === null || forToken !== token) return;
+      const user = asAccountMe(fresh);
       if (state.status === 'authenticated' && sameUser(state.user, user)) return;
       emit({ status: 'authenticated', user }, state.status === 'unknown' ? 'restored' : reason);
     },

@@ -4,7 +4,7 @@
  * helpers for every regstack procedure, and the auth state (`getUser`, `onAuthChange`). The router's type
  * is the only thing it takes from @regstack/server.
  */
-import type { PublicUser } from '@regstack/shared';
+import type { AccountMe } from '@regstack/shared';
 import { getRegstackErrorCode } from '@regstack/shared';
 import { createTRPCClient, type HTTPHeaders, httpBatchLink, httpLink, type TRPCClient } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
@@ -104,7 +104,7 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
   mfaStatus(): Promise<RegstackOutputs['mfa']['status']>;
 
   /** The signed-in user as last confirmed by the server, or `null`. */
-  getUser(): PublicUser | null;
+  getUser(): AccountMe | null;
   /** The current auth state snapshot (a new object on every change). */
   getAuthState(): AuthState;
   /** The current access token (after the token store has been read). */
@@ -116,7 +116,7 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
    * with the user, or `null` when there is no usable session (a refused token is forgotten). Concurrent calls
    * share one request.
    */
-  restore(): Promise<PublicUser | null>;
+  restore(): Promise<AccountMe | null>;
   /** Forgets the token locally without calling the server. */
   clearSession(): Promise<void>;
 }
@@ -165,7 +165,7 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
   });
   const auth = subProxy(trpc, path) as TRPCClient<RegstackRouter>;
 
-  let restoring: Promise<PublicUser | null> | null = null;
+  let restoring: Promise<AccountMe | null> | null = null;
 
   const client: RegstackClient<TRouter> = {
     trpc,

@@ -5,6 +5,7 @@
  * `@regstack/client/vue` subpath exports.
  */
 export {
+  type AccountMe,
   getRegstackErrorCode,
   isRegstackErrorCode,
   type PublicUser,

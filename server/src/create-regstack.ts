@@ -40,7 +40,7 @@ import { createSmsCodeSender } from './sms/code-sender.ts';
 import { createConsoleSmsTransport, type SmsTransport } from './sms/transport.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
 import { t } from './trpc/init.ts';
-import { adminProcedure, authedProcedure, publicProcedure } from './trpc/procedures.ts';
+import { adminProcedure, authedProcedure, ownerProcedure, publicProcedure } from './trpc/procedures.ts';
 
 export interface CreateRegstackOptions {
   /** Validated configuration, usually from `loadConfig()`. */
@@ -257,7 +257,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     /** The `auth` router (the same value as the `regstackRouter` export). */
     router: regstackRouter,
     storage,
-    procedures: { public: publicProcedure, authed: authedProcedure, admin: adminProcedure },
+    procedures: { public: publicProcedure, authed: authedProcedure, owner: ownerProcedure, admin: adminProcedure },
 
     /** Builds regstack's part of a request context; spread it into the host's own. */
     async createContext(opts: CreateContextOptions): Promise<RegstackContext> {

@@ -34,7 +34,8 @@ export interface RegstackEvents {
   email_failed: { messageId: string; kind: string; attempts: number; dead: boolean };
   /**
    * A bearer token was refused (R73), rate-limited like its audit event; `reason` is one of `malformed`,
-   * `bad_signature`, `expired`, `wrong_type`, `invalid_claims`, `revoked_or_unknown_session`, `inactive_user`.
+   * `bad_signature`, `expired`, `wrong_type`, `invalid_claims`, `revoked_or_unknown_session`, `inactive_user`,
+   * `impersonator_not_admin` (an impersonation session whose administrator was since demoted or disabled).
    * `claimedUserId` only when the token's signature verified. Never the token.
    */
   access_token_refused: { reason: string; claimedUserId: string | null; request: RequestMeta };
@@ -47,6 +48,17 @@ export interface RegstackEvents {
   admin_password_reset_sent: { actorId: string; userId: string; request: RequestMeta };
   admin_pending_promoted: { actorId: string | null; user: PublicUser; request: RequestMeta };
   admin_pending_deleted: { actorId: string; email: string; deleted: number; request: RequestMeta };
+  /** An administrator opened a session as the user (`users.impersonate`); `reason` is the administrator's. */
+  admin_impersonation_started: {
+    actorId: string;
+    userId: string;
+    sessionId: string;
+    reason: string;
+    expiresAt: Date;
+    request: RequestMeta;
+  };
+  /** `stopImpersonating` ended an impersonation session early. */
+  admin_impersonation_ended: { actorId: string; userId: string; sessionId: string; request: RequestMeta };
   /** `bootstrapAdmin` made an account a superuser (`created`: a new account). */
   admin_bootstrapped: { user: PublicUser; created: boolean };
 }

@@ -30,6 +30,7 @@ export {
   type PendingRegistration,
   type Revocation,
   type Session,
+  SessionSchema,
   type TokenPurpose,
   type User,
   UserSchema,

@@ -59,6 +59,29 @@ export const adminUpdateUserInput = z.strictObject({
 });
 export type AdminUpdateUserInput = z.input<typeof adminUpdateUserInput>;
 
+/** Longest reason an administrator gives for impersonating a user (it goes to the audit log). */
+export const IMPERSONATION_REASON_MAX_LENGTH = 500;
+
+/** `users.impersonate`: the user, and why (required: the audit log keeps it). */
+export const adminImpersonateInput = z.strictObject({
+  id: idSchema,
+  reason: z.string().trim().min(3).max(IMPERSONATION_REASON_MAX_LENGTH),
+});
+export type AdminImpersonateInput = z.input<typeof adminImpersonateInput>;
+
+/**
+ * `users.impersonate`: a short-lived access token for a restricted session as the user (docs/admin.md). It cannot be
+ * renewed; `auth.admin.stopImpersonating` (with this token) ends it early.
+ */
+export interface AdminImpersonation {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  expiresAt: Date;
+  sessionId: string;
+  user: PublicUser;
+}
+
 export const adminPendingListInput = z.strictObject({ cursor: cursorSchema.optional(), limit: limitSchema });
 export const adminPendingEmailInput = z.strictObject({ email: emailSchema });
 
@@ -111,7 +134,10 @@ export interface AdminUserDetail {
   mfa: { enabled: boolean; phoneHint: string | null };
 }
 
-/** A session of some user, as an admin sees it (`current` is always false: it is not the admin's). */
+/**
+ * A session of some user, as an admin sees it (`current` is always false: it is not the admin's; `impersonatedBy`
+ * names the administrator of an impersonation session).
+ */
 export type AdminSessionInfo = SessionInfo;
 
 export interface AdminPendingRegistration {

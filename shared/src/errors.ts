@@ -47,6 +47,11 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
     'bootstrapAdmin was given a password for an existing account whose password differs; it never changes an existing password (omit it to promote the account as it is).',
   PENDING_REGISTRATION_NOT_FOUND: 'No unexpired pending sign-up for this address (admin procedures only).',
   USER_ALREADY_VERIFIED: "The user's email address is already verified; there is nothing to resend.",
+  IMPERSONATION_NOT_ALLOWED:
+    'The user cannot be impersonated: a superuser, a disabled account, or the acting administrator themself (R46).',
+  IMPERSONATION_RESTRICTED:
+    'An impersonation session cannot do this: change the password or email, delete the account, manage two-factor, end other sessions or call admin procedures.',
+  NOT_IMPERSONATING: '`auth.admin.stopImpersonating` was called with a session that is not an impersonation session.',
   PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit for auth procedures (R55).',
   UNSUPPORTED_MEDIA_TYPE: 'State-changing procedures accept only `application/json` (R56).',
   METHOD_NOT_ALLOWED: 'Mutations never run over GET (R56).',

@@ -10,6 +10,8 @@ export type {
   AdminAuditListInput,
   AdminCountResult,
   AdminDailyCount,
+  AdminImpersonateInput,
+  AdminImpersonation,
   AdminListUsersInput,
   AdminPage,
   AdminPendingRegistration,
@@ -26,11 +28,13 @@ export {
   ADMIN_SEARCH_MAX_LENGTH,
   ADMIN_USER_SORTS,
   adminAuditListInput,
+  adminImpersonateInput,
   adminListUsersInput,
   adminPendingEmailInput,
   adminPendingListInput,
   adminUpdateUserInput,
   adminUserIdInput,
+  IMPERSONATION_REASON_MAX_LENGTH,
 } from './admin.ts';
 export type { CanonicalEmailResult, EmailRejectionReason } from './email.ts';
 export { canonicalizeEmail, EMAIL_LOCAL_PART_MAX_BYTES, EMAIL_MAX_BYTES, emailSchema } from './email.ts';
@@ -63,6 +67,7 @@ export {
 } from './primitives.ts';
 export type {
   AcceptedResult,
+  AccountMe,
   EmailChangeRequestedResult,
   LoginInput,
   LoginResult,

@@ -100,6 +100,13 @@ export interface SessionInfo {
   userAgent: string | null;
   ip: string | null;
   current: boolean;
+  /** The administrator's id when an administrator opened this session as the user (impersonation), else null. */
+  impersonatedBy: string | null;
+}
+
+/** `account.me`: the user (phone unmasked: it is their own) and, in an impersonation session, who is acting. */
+export interface AccountMe extends PublicUser {
+  impersonatedBy: { id: string; email: string } | null;
 }
 
 export interface LogoutResult {

@@ -623,6 +623,12 @@ export const configSchema = z
      */
     enableAdminRouter: z.boolean().default(false),
     /**
+     * Lifetime of a session an administrator opens as a user with `auth.admin.users.impersonate`, 1 to 60 minutes,
+     * never longer than `jwt_ttl_seconds` and never renewed (docs/admin.md). Not in the Python regstack.
+     * @default 900
+     */
+    impersonationTtlSeconds: z.int().min(60).max(3600).default(900),
+    /**
      * The server-rendered pages under `ui_prefix`.
      * @default false
      */

@@ -22,6 +22,8 @@ export interface AuthRow {
   sessionCreatedAt: Date;
   sessionLastSeenAt: Date;
   revoked: boolean;
+  /** Set on an impersonation session: the administrator, and whether they are an active superuser right now. */
+  impersonator: { id: string; isActiveSuperuser: boolean } | null;
 }
 
 export function createLiveSessionRepository(
@@ -42,7 +44,18 @@ export function createLiveSessionRepository(
       const revoked = await repos.revocations.isRevoked(session.userId, session.id, session.createdAt);
       const user = await repos.users.findById(session.userId);
       if (!user) return null;
-      return { user, sessionCreatedAt: session.createdAt, sessionLastSeenAt: session.lastSeenAt, revoked };
+      let impersonator: AuthRow['impersonator'] = null;
+      if (session.impersonatorId) {
+        const admin = await repos.users.findById(session.impersonatorId);
+        impersonator = { id: session.impersonatorId, isActiveSuperuser: !!admin?.isActive && !!admin.isSuperuser };
+      }
+      return {
+        user,
+        sessionCreatedAt: session.createdAt,
+        sessionLastSeenAt: session.lastSeenAt,
+        revoked,
+        impersonator,
+      };
     },
 
     /** The user's sessions that would still authenticate at `now`, newest first. */
@@ -63,7 +76,8 @@ export type LiveSessionRepository = ReturnType<typeof createLiveSessionRepositor
 // ── The SQL versions ─────────────────────────────────────────────────────────────────────────────────────────
 
 /** `listLive`: the unexpired sessions no fact covers. */
-const LIST_LIVE_SQL = `select s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip
+const LIST_LIVE_SQL = `select s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip,
+  s.impersonator_id
 from sessions s where s.user_id = ? and s.expires_at > ? and not ${REVOKED_SQL}
 order by s.created_at desc`;
 
@@ -76,6 +90,7 @@ function sessionFromRow(sql: SqlRunner, r: Record<string, unknown>): Session {
     expiresAt: sql.date(r.expires_at),
     userAgent: (r.user_agent as string | null) ?? null,
     ip: (r.ip as string | null) ?? null,
+    impersonatorId: (r.impersonator_id as string | null) ?? null,
   };
 }
 
@@ -87,8 +102,9 @@ const lookupSql = (ids: string) => `select s.id as s_id, s.user_id as s_user_id,
   s.created_at as s_created_at, s.last_seen_at as s_last_seen_at, s.expires_at as s_expires_at,
   u.email, u.full_name, u.phone_number, u.is_active, u.is_verified, u.is_superuser, u.is_mfa_enabled,
   u.created_at, u.updated_at, u.last_login_at,
-  ${REVOKED_SQL} as revoked
-from sessions s join users u on u.id = s.user_id
+  ${REVOKED_SQL} as revoked,
+  s.impersonator_id as s_impersonator_id, (a.is_active and a.is_superuser) as impersonator_is_admin
+from sessions s join users u on u.id = s.user_id left join users a on a.id = s.impersonator_id
 where s.id ${ids}`;
 
 /** How each SQL dialect binds a list of session ids: a PostgreSQL array, or JSON unpacked by SQLite's json_each. */
@@ -120,6 +136,10 @@ function authRowFrom(sql: SqlRunner, r: Record<string, unknown>): AuthRow {
     sessionCreatedAt: sql.date(r.s_created_at),
     sessionLastSeenAt: sql.date(r.s_last_seen_at),
     revoked: Boolean(r.revoked),
+    impersonator:
+      r.s_impersonator_id == null
+        ? null
+        : { id: String(r.s_impersonator_id), isActiveSuperuser: Boolean(r.impersonator_is_admin) },
   };
 }
 

@@ -239,5 +239,6 @@ async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSu
     expiresAt: sql.date(opened.expires_at),
     userAgent: s.session.userAgent,
     ip: s.session.ip,
+    impersonatorId: null,
   };
 }

@@ -25,7 +25,8 @@ export type RevocationReason =
   | 'mfa_changed'
   | 'admin_disabled'
   | 'admin_revoked'
-  | 'account_deleted';
+  | 'account_deleted'
+  | 'impersonation_ended';
 
 /** A session's own revocation fact has the id `s:<session id>`: one per session, so revoking twice is a no-op. */
 const SESSION_FACT_PREFIX = 's:';

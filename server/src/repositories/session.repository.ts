@@ -17,6 +17,8 @@ export interface NewSession {
   expiresAt: Date;
   userAgent?: string | null;
   ip?: string | null;
+  /** The administrator who opened this session as the user (impersonation, issue 17). */
+  impersonatorId?: string | null;
 }
 
 /** The row a new session gets (the ORM insert and the prepared one write the same). */
@@ -29,6 +31,7 @@ export function newSessionRow(data: NewSession, now: Date): Session {
     expiresAt: data.expiresAt,
     userAgent: data.userAgent ?? null,
     ip: data.ip ?? null,
+    impersonatorId: data.impersonatorId ?? null,
   };
 }
 
@@ -53,8 +56,8 @@ export const pgSessionStartSql = (now: string, userId: string) =>
 
 /** The prepared statements of the session methods the login and every authenticated call run. */
 export const SESSION_SQL = {
-  insert: `insert into sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip)
-    values (?, ?, ?, ?, ?, ?, ?)`,
+  insert: `insert into sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, impersonator_id)
+    values (?, ?, ?, ?, ?, ?, ?, ?)`,
   touch: 'update sessions set last_seen_at = ? where id = ?',
 } as const;
 
@@ -67,6 +70,7 @@ export const sessionParams = (sql: SqlRunner, row: Session) => [
   sql.value(row.expiresAt),
   row.userAgent,
   row.ip,
+  row.impersonatorId,
 ];
 
 export function createSessionRepository(em: EntityManager, dialect: Dialect) {

@@ -1,4 +1,8 @@
-/** `auth.account.*`: the signed-in user's own account. Glue only: schema in, one service call, DTO out. */
+/**
+ * `auth.account.*`: the signed-in user's own account. Glue only: schema in, one service call, DTO out. What changes
+ * credentials, ends other sessions or deletes the account is for the owner only (`ownerProcedure`): an administrator
+ * impersonating the user may look and rename, nothing more (docs/admin.md).
+ */
 import {
   changeEmailInput,
   changePasswordInput,
@@ -7,12 +11,11 @@ import {
   revokeSessionInput,
   updateAccountInput,
 } from '@regstack/shared';
-import { toPublicUser } from '../services/mappers.ts';
 import { t } from '../trpc/init.ts';
-import { authedProcedure, publicProcedure } from '../trpc/procedures.ts';
+import { authedProcedure, ownerProcedure, publicProcedure } from '../trpc/procedures.ts';
 
 export const accountRouter = t.router({
-  me: authedProcedure.query(({ ctx }) => toPublicUser(ctx.auth.user, { revealPhone: true })),
+  me: authedProcedure.query(({ ctx }) => ctx.regstack.runtime.services.account.me(ctx.auth)),
 
   sessions: authedProcedure.query(({ ctx }) => ctx.regstack.runtime.services.sessions.list(ctx.auth)),
 
@@ -20,13 +23,13 @@ export const accountRouter = t.router({
     .input(updateAccountInput)
     .mutation(({ ctx, input }) => ctx.regstack.runtime.services.account.update(ctx.auth, input)),
 
-  changePassword: authedProcedure
+  changePassword: ownerProcedure
     .input(changePasswordInput)
     .mutation(({ ctx, input }) =>
       ctx.regstack.runtime.services.account.changePassword(ctx.auth, input, ctx.regstack.request),
     ),
 
-  changeEmail: authedProcedure
+  changeEmail: ownerProcedure
     .input(changeEmailInput)
     .mutation(({ ctx, input }) =>
       ctx.regstack.runtime.services.account.changeEmail(ctx.auth, input, ctx.regstack.request),
@@ -39,13 +42,13 @@ export const accountRouter = t.router({
       ctx.regstack.runtime.services.account.confirmEmailChange(input.token, ctx.regstack.request),
     ),
 
-  delete: authedProcedure
+  delete: ownerProcedure
     .input(deleteAccountInput)
     .mutation(({ ctx, input }) =>
       ctx.regstack.runtime.services.account.deleteAccount(ctx.auth, input, ctx.regstack.request),
     ),
 
-  revokeSession: authedProcedure.input(revokeSessionInput).mutation(async ({ ctx, input }) => {
+  revokeSession: ownerProcedure.input(revokeSessionInput).mutation(async ({ ctx, input }) => {
     await ctx.regstack.runtime.services.sessions.revokeOwn(ctx.auth, input.id, ctx.regstack.request);
     return { status: 'revoked' as const };
   }),

@@ -6,6 +6,7 @@
  */
 import {
   adminAuditListInput,
+  adminImpersonateInput,
   adminListUsersInput,
   adminPendingEmailInput,
   adminPendingListInput,
@@ -13,7 +14,7 @@ import {
   adminUserIdInput,
 } from '@regstack/shared';
 import { t } from '../trpc/init.ts';
-import { adminRouterProcedure } from '../trpc/procedures.ts';
+import { adminRouterProcedure, impersonationProcedure } from '../trpc/procedures.ts';
 
 const usersRouter = t.router({
   list: adminRouterProcedure
@@ -52,6 +53,12 @@ const usersRouter = t.router({
       ctx.regstack.runtime.services.admin.resendVerification(ctx.auth.user, input.id, ctx.regstack.request),
     ),
 
+  impersonate: adminRouterProcedure
+    .input(adminImpersonateInput)
+    .mutation(({ ctx, input }) =>
+      ctx.regstack.runtime.services.admin.impersonate(ctx.auth.user, input, ctx.regstack.request),
+    ),
+
   sendPasswordReset: adminRouterProcedure
     .input(adminUserIdInput)
     .mutation(({ ctx, input }) =>
@@ -83,6 +90,10 @@ const auditRouter = t.router({
 
 export const adminRouter = t.router({
   stats: adminRouterProcedure.query(({ ctx }) => ctx.regstack.runtime.services.admin.stats()),
+  /** Called with the impersonation session's own token: ends it (docs/admin.md). */
+  stopImpersonating: impersonationProcedure.mutation(({ ctx }) =>
+    ctx.regstack.runtime.services.admin.stopImpersonating(ctx.auth, ctx.regstack.request),
+  ),
   users: usersRouter,
   pending: pendingRouter,
   audit: auditRouter,

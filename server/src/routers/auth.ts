@@ -14,7 +14,7 @@ import {
 import { RegstackError } from '../errors/regstack-error.ts';
 import { describeError } from '../trpc/error-formatter.ts';
 import { t } from '../trpc/init.ts';
-import { authedProcedure, publicProcedure } from '../trpc/procedures.ts';
+import { authedProcedure, ownerProcedure, publicProcedure } from '../trpc/procedures.ts';
 import { accountRouter } from './account.ts';
 import { adminRouter } from './admin.ts';
 import { mfaRouter } from './mfa.ts';
@@ -67,7 +67,7 @@ export const regstackRouter = t.router({
     return { status: 'logged_out', revoked };
   }),
 
-  logoutAll: authedProcedure.mutation(async ({ ctx }): Promise<LogoutResult> => {
+  logoutAll: ownerProcedure.mutation(async ({ ctx }): Promise<LogoutResult> => {
     const revoked = await ctx.regstack.runtime.services.sessions.revokeAll(
       ctx.auth.user.id,
       'logout_all',

@@ -21,7 +21,7 @@
  *   superuser cannot delete their own account (R46, policies/last-admin.ts); the admin's `users.delete` runs the
  *   same cascade (`removeUserRows`).
  */
-import type { EmailChangeRequestedResult, PasswordChangedResult, PublicUser } from '@regstack/shared';
+import type { AccountMe, EmailChangeRequestedResult, PasswordChangedResult, PublicUser } from '@regstack/shared';
 import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
@@ -66,11 +66,21 @@ export function createAccountService(
   const { lockout, rateLimiter, sessions, adminGuard } = parts;
 
   return {
-    async update(auth: AuthenticatedSession, fields: { fullName: string | null }): Promise<PublicUser> {
+    /** The signed-in user, phone unmasked (their own), and the administrator acting as them, if any (issue 17). */
+    async me(auth: AuthenticatedSession): Promise<AccountMe> {
+      const user = toPublicUser(auth.user, { revealPhone: true });
+      if (auth.impersonatorId === null) return { ...user, impersonatedBy: null };
+      // `authenticate` just found this administrator active; a row deleted since shows as its id alone.
+      const admin = await openRepos(deps).users.findById(auth.impersonatorId);
+      return { ...user, impersonatedBy: { id: auth.impersonatorId, email: admin?.email ?? '' } };
+    },
+
+    /** Renames the user; answers as `me` does, so a client's copy stays whole. */
+    async update(auth: AuthenticatedSession, fields: { fullName: string | null }): Promise<AccountMe> {
       const repos = openRepos(deps);
       const now = deps.clock.now();
       await repos.users.updateProfile(auth.user.id, { fullName: fields.fullName }, now);
-      return toPublicUser({ ...auth.user, fullName: fields.fullName }, { revealPhone: true });
+      return this.me({ ...auth, user: { ...auth.user, fullName: fields.fullName } });
     },
 
     async changePassword(

@@ -19,6 +19,7 @@ import {
   type AdminAuditListInput,
   type AdminCountResult,
   type AdminDailyCount,
+  type AdminImpersonation,
   type AdminPage,
   type AdminPendingRegistration,
   type AdminSessionInfo,
@@ -45,7 +46,7 @@ import { toPublicUser, toSessionInfo } from './mappers.ts';
 import type { PasswordResetService } from './password-reset.service.ts';
 import { type AdminGuard, lastActiveAdmin } from './policies/last-admin.ts';
 import { assertNewPasswordAllowed, type RegistrationService } from './registration.service.ts';
-import type { SessionService } from './session.service.ts';
+import type { AuthenticatedSession, Impersonation, SessionService } from './session.service.ts';
 
 type ListUsersQuery = z.output<typeof adminListUsersInput>;
 type AuditQuery = Omit<AdminAuditListInput, 'limit'> & { limit: number };
@@ -313,6 +314,86 @@ export function createAdminService(
       deps.events.emit('user_deleted', { userId: id, request });
       deps.events.emit('admin_user_deleted', { actorId: actor.id, userId: id, request });
       return { status: 'deleted' };
+    },
+
+    /**
+     * Opens a short-lived session as the user for the acting administrator (docs/admin.md): never for a superuser,
+     * a disabled account or themself; restricted (trpc/procedures.ts `ownerProcedure`); alive only while the
+     * administrator stays an active superuser; listed among the user's sessions; recorded with the reason.
+     */
+    async impersonate(
+      actor: User,
+      input: { id: string; reason: string },
+      request: RequestMeta,
+    ): Promise<AdminImpersonation> {
+      const target = await targetOf(input.id);
+      if (target.id === actor.id || target.isSuperuser || !target.isActive) {
+        throw new RegstackError('IMPERSONATION_NOT_ALLOWED', 'This user cannot be impersonated');
+      }
+      const impersonation: Impersonation = {
+        impersonatorId: actor.id,
+        ttlSeconds: Math.min(deps.config.impersonationTtlSeconds, deps.config.jwtTtlSeconds),
+      };
+      // The session and its audit record commit together (R65).
+      const session = await atomically(deps, async (tx) => {
+        const opened = await sessions.start(target, request, impersonation);
+        await tx.auditEvents.record(
+          {
+            event: 'admin_impersonation_started',
+            actorId: actor.id,
+            subjectId: target.id,
+            ...request,
+            details: { sessionId: opened.id, reason: input.reason, expiresAt: opened.expiresAt.toISOString() },
+          },
+          deps.clock.now(),
+        );
+        return opened;
+      });
+      const token = await sessions.tokenFor(session, impersonation);
+      deps.events.emit('admin_impersonation_started', {
+        actorId: actor.id,
+        userId: target.id,
+        sessionId: session.id,
+        reason: input.reason,
+        expiresAt: token.expiresAt,
+        request,
+      });
+      return {
+        accessToken: token.accessToken,
+        tokenType: 'Bearer',
+        expiresIn: token.expiresIn,
+        expiresAt: token.expiresAt,
+        sessionId: session.id,
+        user: toPublicUser(target),
+      };
+    },
+
+    /** Ends the impersonation session `auth` (the caller's own), recorded with its administrator as the actor. */
+    async stopImpersonating(auth: AuthenticatedSession, request: RequestMeta): Promise<{ status: 'ended' }> {
+      const actorId = auth.impersonatorId;
+      if (actorId === null)
+        throw new RegstackError('NOT_IMPERSONATING', 'This session is not an impersonation session');
+      await atomically(deps, async (tx) => {
+        const now = deps.clock.now();
+        await tx.revocations.revokeSession(auth.user.id, auth.sessionId, now, 'impersonation_ended');
+        await tx.auditEvents.record(
+          {
+            event: 'admin_impersonation_ended',
+            actorId,
+            subjectId: auth.user.id,
+            ...request,
+            details: { sessionId: auth.sessionId },
+          },
+          now,
+        );
+      });
+      deps.events.emit('admin_impersonation_ended', {
+        actorId,
+        userId: auth.user.id,
+        sessionId: auth.sessionId,
+        request,
+      });
+      return { status: 'ended' };
     },
 
     async userSessions(id: string): Promise<AdminSessionInfo[]> {

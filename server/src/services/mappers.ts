@@ -26,5 +26,6 @@ export function toSessionInfo(session: Session, currentSessionId: string): Sessi
     userAgent: session.userAgent ?? null,
     ip: session.ip ?? null,
     current: session.id === currentSessionId,
+    impersonatedBy: session.impersonatorId ?? null,
   };
 }

@@ -23,7 +23,8 @@ export type TokenRefusalReason =
   | 'wrong_type'
   | 'invalid_claims'
   | 'revoked_or_unknown_session'
-  | 'inactive_user';
+  | 'inactive_user'
+  | 'impersonator_not_admin';
 
 export const REFUSED_TOKEN_WINDOW_MS = 60_000;
 /** Recorded refusals per client key (the IPv4 address or IPv6 /64) per window. */

@@ -20,6 +20,19 @@ export interface AuthenticatedSession {
   user: User;
   sessionId: string;
   sessionCreatedAt: Date;
+  /**
+   * The administrator acting as `user` when this is an impersonation session (issue 17), else null. Such a session
+   * is restricted (trpc/procedures.ts `ownerProcedure`) and lives only while that administrator is an active
+   * superuser, checked on every call like the user (R46).
+   */
+  impersonatorId: string | null;
+}
+
+/** What makes a session an impersonation session (admin.service.ts). */
+export interface Impersonation {
+  impersonatorId: string;
+  /** Lifetime of the session and its token, in seconds; never longer than `jwt_ttl_seconds`. */
+  ttlSeconds: number;
 }
 
 const UNAUTHENTICATED = () => new RegstackError('UNAUTHENTICATED', 'Invalid or expired access token');
@@ -62,18 +75,29 @@ export function createSessionService(deps: ServiceDeps) {
      * its access token is minted afterwards with `tokenFor`, outside the transaction, because signing with an
      * asymmetric key is a thread-pool job (WebCrypto) and a transaction must never wait on the thread pool (R7).
      */
-    async start(user: User, request: RequestMeta) {
+    async start(user: User, request: RequestMeta, impersonation?: Impersonation) {
       return atomically(deps, async (repos) => {
         const now = sessionStart(deps.clock.now(), await repos.revocations.cutoffFor(user.id));
-        const expiresAt = new Date(now.getTime() + deps.config.jwtTtlSeconds * 1000);
-        return repos.sessions.create({ userId: user.id, expiresAt, ...sessionClient(request) }, now);
+        const ttlSeconds = impersonation?.ttlSeconds ?? deps.config.jwtTtlSeconds;
+        const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+        return repos.sessions.create(
+          { userId: user.id, expiresAt, ...sessionClient(request), impersonatorId: impersonation?.impersonatorId },
+          now,
+        );
       });
     },
 
-    /** The access token of a session `start` opened (call it once that session is committed). */
-    async tokenFor(session: { id: string; userId: string }) {
-      const issued = await deps.tokens.issueAccessToken({ userId: session.userId, sessionId: session.id });
-      return { accessToken: issued.token, expiresIn: issued.expiresIn };
+    /**
+     * The access token of a session `start` opened (call it once that session is committed). An impersonation
+     * session's token names the administrator (`act`) and lives as long as its session.
+     */
+    async tokenFor(session: { id: string; userId: string }, impersonation?: Impersonation) {
+      const issued = await deps.tokens.issueAccessToken({
+        userId: session.userId,
+        sessionId: session.id,
+        ...(impersonation && { actorId: impersonation.impersonatorId, ttlSeconds: impersonation.ttlSeconds }),
+      });
+      return { accessToken: issued.token, expiresIn: issued.expiresIn, expiresAt: issued.expiresAt };
     },
 
     /**
@@ -111,10 +135,21 @@ export function createSessionService(deps: ServiceDeps) {
           throw refuse('revoked_or_unknown_session', claims.userId);
         }
         if (!row.user.isActive) throw refuse('inactive_user', claims.userId);
+        // The token's `act` must name the session's impersonator (both absent on an ordinary session), and an
+        // impersonation lasts only while its administrator is an active superuser, read fresh like the user.
+        if (claims.actorId !== (row.impersonator?.id ?? null)) throw refuse('invalid_claims', claims.userId);
+        if (row.impersonator && !row.impersonator.isActiveSuperuser) {
+          throw refuse('impersonator_not_admin', claims.userId);
+        }
         if (now.getTime() - row.sessionLastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
           await repos.sessions.touch(claims.sessionId, now);
         }
-        return { user: row.user, sessionId: claims.sessionId, sessionCreatedAt: row.sessionCreatedAt };
+        return {
+          user: row.user,
+          sessionId: claims.sessionId,
+          sessionCreatedAt: row.sessionCreatedAt,
+          impersonatorId: row.impersonator?.id ?? null,
+        };
       });
     },
 

@@ -1,8 +1,14 @@
 /**
  * Procedure builders: public, authenticated (bearer access token, checked in full on every call — R37,
- * R42), and admin (an *active superuser*, read fresh from the database on every call — R46). Hosts get the
- * same builders as `regstack.procedures.authed` / `.admin` to protect their own procedures. regstack's own
- * `auth.admin.*` procedures use `adminRouterProcedure`: the same check, after `enable_admin_router`.
+ * R42), owner (authenticated by the account's owner, not an administrator impersonating them), and admin (an
+ * *active superuser*, read fresh from the database on every call, in a session of their own — R46). Hosts get the
+ * same builders as `regstack.procedures.authed` / `.owner` / `.admin` to protect their own procedures. regstack's own
+ * `auth.admin.*` procedures use `adminRouterProcedure`: the admin check, after `enable_admin_router`.
+ *
+ * Impersonation (issue 17): an impersonation session passes `authedProcedure` — it sees what the user sees — and
+ * nothing stricter. Every procedure that changes credentials, factors, sessions other than its own, or the account's
+ * existence is an `ownerProcedure`; test/src/core/impersonation.test.ts walks the whole router so a new procedure
+ * that is neither on its short list of allowed ones nor refused fails the suite.
  */
 import { RegstackError } from '../errors/regstack-error.ts';
 import { type AuthenticatedSession, bearerToken } from '../services/session.service.ts';
@@ -18,14 +24,27 @@ function authenticate(rs: RegstackRequestContext): Promise<AuthenticatedSession>
 }
 
 function requireActiveSuperuser(auth: AuthenticatedSession): void {
-  // `authenticate` re-read the user from the database just now, so a demotion applies at once.
-  if (!auth.user.isSuperuser || !auth.user.isActive) {
+  // `authenticate` re-read the user from the database just now, so a demotion applies at once. An impersonation
+  // session never acts as an administrator, whoever its user is.
+  if (!auth.user.isSuperuser || !auth.user.isActive || auth.impersonatorId !== null) {
     throw new RegstackError('FORBIDDEN', 'Administrator access required');
+  }
+}
+
+function requireOwner(auth: AuthenticatedSession): void {
+  if (auth.impersonatorId !== null) {
+    throw new RegstackError('IMPERSONATION_RESTRICTED', 'Not allowed while impersonating this user');
   }
 }
 
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { auth: await authenticate(ctx.regstack) } });
+});
+
+/** Authenticated by the account's owner: an impersonation session is refused with IMPERSONATION_RESTRICTED. */
+export const ownerProcedure = authedProcedure.use(({ ctx, next }) => {
+  requireOwner(ctx.auth);
+  return next();
 });
 
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
@@ -43,6 +62,21 @@ export const adminRouterProcedure = publicProcedure.use(async ({ ctx, next }) =>
   }
   const auth = await authenticate(ctx.regstack);
   requireActiveSuperuser(auth);
+  return next({ ctx: { auth } });
+});
+
+/**
+ * `auth.admin.stopImpersonating`: only an impersonation session, which is never a superuser's own, so it cannot
+ * pass `adminRouterProcedure`; the feature switch applies the same way.
+ */
+export const impersonationProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  if (!ctx.regstack.runtime.config.enableAdminRouter) {
+    throw new RegstackError('FEATURE_DISABLED', 'The admin procedures are disabled (enable_admin_router)');
+  }
+  const auth = await authenticate(ctx.regstack);
+  if (auth.impersonatorId === null) {
+    throw new RegstackError('NOT_IMPERSONATING', 'This session is not an impersonation session');
+  }
   return next({ ctx: { auth } });
 });
 

@@ -17,6 +17,7 @@ import type { AppRouter, Note } from '@regstack/example-host-app';
 import type { Regstack, RegstackRouter, StandaloneRouter } from '@regstack/server';
 import type {
   AcceptedResult,
+  AccountMe,
   AdminAuditEvent,
   AdminAuditListInput,
   AdminCountResult,
@@ -56,7 +57,7 @@ describe('procedure types reach the client', () => {
     expectTypeOf<RegstackOutputs['login']>().toEqualTypeOf<LoginResult>();
     expectTypeOf<RegstackOutputs['logout']>().toEqualTypeOf<LogoutResult>();
     expectTypeOf<RegstackOutputs['logoutAll']>().toEqualTypeOf<LogoutResult>();
-    expectTypeOf<RegstackOutputs['account']['me']>().toEqualTypeOf<PublicUser>();
+    expectTypeOf<RegstackOutputs['account']['me']>().toEqualTypeOf<AccountMe>();
     expectTypeOf<RegstackOutputs['account']['sessions']>().toEqualTypeOf<SessionInfo[]>();
     expectTypeOf<RegstackInputs['account']['revokeSession']>().toEqualTypeOf<{ id: string }>();
     expectTypeOf<RegstackOutputs['account']['revokeSession']>().toEqualTypeOf<{ status: 'revoked' }>();
@@ -78,16 +79,16 @@ describe('procedure types reach the client', () => {
     expectTypeOf(rs.login).returns.resolves.toEqualTypeOf<LoginResult>();
     expectTypeOf(rs.logout).returns.resolves.toEqualTypeOf<LogoutResult>();
     expectTypeOf(rs.logoutAll).returns.resolves.toEqualTypeOf<LogoutResult>();
-    expectTypeOf(rs.me).returns.resolves.toEqualTypeOf<PublicUser>();
+    expectTypeOf(rs.me).returns.resolves.toEqualTypeOf<AccountMe>();
     expectTypeOf(rs.sessions).returns.resolves.toEqualTypeOf<SessionInfo[]>();
     expectTypeOf(rs.revokeSession).parameter(0).toEqualTypeOf<{ id: string }>();
     expectTypeOf(rs.mfaStatus).returns.resolves.toEqualTypeOf<MfaStatus>();
-    expectTypeOf(rs.getUser).returns.toEqualTypeOf<PublicUser | null>();
+    expectTypeOf(rs.getUser).returns.toEqualTypeOf<AccountMe | null>();
 
     // The raw proxies: the whole root (`trpc`) and the regstack part (`auth`).
     expectTypeOf(rs.trpc.auth.login.mutate).parameter(0).toEqualTypeOf<LoginInput>();
     expectTypeOf(rs.trpc.auth.login.mutate).returns.resolves.toEqualTypeOf<LoginResult>();
-    expectTypeOf(rs.auth.account.me.query).returns.resolves.toEqualTypeOf<PublicUser>();
+    expectTypeOf(rs.auth.account.me.query).returns.resolves.toEqualTypeOf<AccountMe>();
     expectTypeOf(rs.auth).toEqualTypeOf<TRPCClient<RegstackRouter>>();
 
     // Wrong inputs do not compile.
@@ -105,7 +106,7 @@ describe('procedure types reach the client', () => {
     expectTypeOf(rs.trpc.auth.login.mutate).parameter(0).toEqualTypeOf<LoginInput>();
     expectTypeOf(rs.trpc.auth.login.mutate).returns.resolves.toEqualTypeOf<LoginResult>();
     expectTypeOf(rs.trpc.auth.register.mutate).returns.resolves.toEqualTypeOf<RegisterResult>();
-    expectTypeOf(rs.trpc.auth.account.me.query).returns.resolves.toEqualTypeOf<PublicUser>();
+    expectTypeOf(rs.trpc.auth.account.me.query).returns.resolves.toEqualTypeOf<AccountMe>();
     expectTypeOf(rs.trpc.auth.account.sessions.query).returns.resolves.toEqualTypeOf<SessionInfo[]>();
     expectTypeOf(rs.trpc.auth.mfa.status.query).returns.resolves.toEqualTypeOf<MfaStatus>();
     // …and the host's own procedures, next to regstack's.
@@ -124,7 +125,7 @@ describe('procedure types reach the client', () => {
     // The inference helpers and a plain tRPC client see the same types.
     expectTypeOf<inferRouterInputs<AppRouter>['auth']['login']>().toEqualTypeOf<LoginInput>();
     expectTypeOf<inferRouterOutputs<AppRouter>['auth']['login']>().toEqualTypeOf<LoginResult>();
-    expectTypeOf<inferRouterOutputs<AppRouter>['auth']['account']['me']>().toEqualTypeOf<PublicUser>();
+    expectTypeOf<inferRouterOutputs<AppRouter>['auth']['account']['me']>().toEqualTypeOf<AccountMe>();
     type Plain = ReturnType<typeof createTRPCClient<AppRouter>>;
     expectTypeOf<Plain['auth']['verifyEmail']['mutate']>().returns.resolves.toEqualTypeOf<VerifyEmailResult>();
   });
@@ -133,14 +134,14 @@ describe('procedure types reach the client', () => {
     type Caller = ReturnType<Regstack['createCaller']>;
     expectTypeOf<Caller['login']>().parameter(0).toEqualTypeOf<LoginInput>();
     expectTypeOf<Caller['login']>().returns.resolves.toEqualTypeOf<LoginResult>();
-    expectTypeOf<Caller['account']['me']>().returns.resolves.toEqualTypeOf<PublicUser>();
+    expectTypeOf<Caller['account']['me']>().returns.resolves.toEqualTypeOf<AccountMe>();
   });
 
   it('the React hooks and the Vue composables carry the types', () => {
     type ReactLogin = ReturnType<typeof useReactLogin>;
     expectTypeOf<ReactLogin['data']>().toEqualTypeOf<LoginResult | undefined>();
     expectTypeOf<Parameters<ReactLogin['mutateAsync']>[0]>().toEqualTypeOf<LoginInput>();
-    expectTypeOf<ReturnType<typeof useReactSession>['user']>().toEqualTypeOf<PublicUser | null>();
+    expectTypeOf<ReturnType<typeof useReactSession>['user']>().toEqualTypeOf<AccountMe | null>();
 
     type VueLogin = ReturnType<typeof useVueLogin>;
     expectTypeOf<VueLogin['data']['value']>().toEqualTypeOf<LoginResult | undefined>();

@@ -26,6 +26,11 @@ const ADMIN_PROCEDURES = Object.entries(
 )
   .filter(([path]) => path.startsWith('admin.'))
   .map(([path, procedure]) => ({ path, type: procedure._def.type }));
+/**
+ * Every admin procedure but `stopImpersonating`, the one an impersonation session (never an admin's own) calls to end
+ * itself; core/impersonation.test.ts attacks that one.
+ */
+const ADMIN_ONLY = ADMIN_PROCEDURES.filter((p) => p.path !== 'admin.stopImpersonating');
 
 // biome-ignore lint/suspicious/noExplicitAny: a caller is walked by path, whatever the procedure's input type
 type AnyCaller = any;
@@ -53,6 +58,7 @@ describeEachBackend('admin security (issue 17 item 3)', (ctx) => {
     const byPath: Record<string, unknown> = {
       'admin.users.list': { limit: 10 },
       'admin.users.update': { id: victimId, isActive: false, isSuperuser: true },
+      'admin.users.impersonate': { id: victimId, reason: 'an attacker wants in' },
       'admin.pending.list': { limit: 10 },
       'admin.pending.promote': { email: 'pending-victim@example.com' },
       'admin.pending.delete': { email: 'pending-victim@example.com' },
@@ -95,6 +101,8 @@ describeEachBackend('admin security (issue 17 item 3)', (ctx) => {
         'admin.pending.promote',
         'admin.pending.delete',
         'admin.audit.list',
+        'admin.users.impersonate',
+        'admin.stopImpersonating',
       ]),
     );
   });
@@ -114,16 +122,21 @@ describeEachBackend('admin security (issue 17 item 3)', (ctx) => {
       await em.nativeUpdate(UserSchema, { email: 'disabled-admin@example.com' }, { isActive: false });
       await em.nativeUpdate(UserSchema, { email: 'demoted-admin@example.com' }, { isSuperuser: false });
       expect((await as(demoted).account.me()).isSuperuser).toBe(false); // the demoted admin's token still works
+      // An impersonation session (opened by a real admin) is never an admin's own, whoever its user is.
+      const impersonating = (
+        await as(adminToken).admin.users.impersonate({ id: victimId, reason: 'attacking the admin router' })
+      ).accessToken;
       callers = [
         { who: 'a non-admin', token: plain, codes: ['FORBIDDEN'] },
         { who: 'a disabled admin', token: disabled, codes: ['UNAUTHENTICATED', 'FORBIDDEN'] },
         { who: 'an admin demoted after the token was minted', token: demoted, codes: ['FORBIDDEN'] },
+        { who: 'an impersonation session', token: impersonating, codes: ['FORBIDDEN'] },
         { who: 'an anonymous caller', token: null, codes: ['UNAUTHENTICATED'] },
       ];
     });
 
     it('through the router', async () => {
-      for (const { path } of ADMIN_PROCEDURES) {
+      for (const { path } of ADMIN_ONLY) {
         for (const { who, token, codes } of callers) {
           const caller = token ? as(token) : t.regstack.createCaller();
           const code = await codeOf(callAt(caller, path, sampleInput(path)));
@@ -133,7 +146,7 @@ describeEachBackend('admin security (issue 17 item 3)', (ctx) => {
     });
 
     it('over HTTP, with no data in the refusal', async () => {
-      for (const { path, type } of ADMIN_PROCEDURES) {
+      for (const { path, type } of ADMIN_ONLY) {
         for (const { who, token, codes } of callers) {
           const res = await httpCall(path, type, sampleInput(path), token ? bearer(token) : {});
           const code = error(res)?.data?.regstackCode;

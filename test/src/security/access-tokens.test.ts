@@ -175,7 +175,29 @@ describe('HS256 issue and verify', () => {
       jti: issued.jti,
       issuedAt: new Date(START),
       expiresAt: new Date((iat + TTL) * 1000),
+      actorId: null,
     });
+  });
+
+  it('an impersonation token carries act.sub and a shorter lifetime; a malformed act is refused (issue 17)', async () => {
+    const { service } = setup();
+    const issued = await service.issueAccessToken({
+      userId: 'user-1',
+      sessionId: 'session-1',
+      actorId: 'admin-1',
+      ttlSeconds: 900,
+    });
+    expect(decodeSegment(issued.token, 1)).toMatchObject({ act: { sub: 'admin-1' } });
+    expect(issued.expiresIn).toBe(900);
+    await expect(service.verifyAccessToken(issued.token)).resolves.toMatchObject({ actorId: 'admin-1' });
+    // Never longer than the configured lifetime, whatever is asked.
+    const capped = await service.issueAccessToken({ userId: 'u', sessionId: 's', actorId: 'a', ttlSeconds: TTL * 2 });
+    expect(capped.expiresIn).toBe(TTL);
+    // Signed with the right key but with an `act` regstack never writes: refused like any bad claim.
+    for (const act of ['admin-1', { sub: 'admin-1', extra: true }, { sub: '' }, [], null]) {
+      const token = hmacJws(accessHeader(), { ...accessClaims(START), act } as Json);
+      await expect(service.verifyAccessToken(token), JSON.stringify(act)).rejects.toMatchObject(INVALID);
+    }
   });
 
   it('signs with the HKDF-derived key: a hand-made token with that key verifies (control for the attacks)', async () => {

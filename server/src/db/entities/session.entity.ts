@@ -2,7 +2,9 @@
  * sessions — one row per login (SPEC §7). An access token carries the session id (`sid`); it is honoured
  * only while the row exists, has not expired, and no revocation fact covers it (revocation.entity.ts) —
  * so logout revokes exactly one session, keyed by id and never by the token string (R38, R39), and every
- * instance sees it at once (R42). `last_seen_at`, user agent and ip are informational.
+ * instance sees it at once (R42). `last_seen_at`, user agent and ip are informational. `impersonator_id` marks a
+ * session an administrator opened as this user (issue 17): short-lived, restricted, and only while that administrator
+ * stays an active superuser (services/session.service.ts).
  */
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 
@@ -20,6 +22,7 @@ export const SessionSchema = defineEntity({
     expiresAt: p.datetime().length(3).index(),
     userAgent: p.string().length(512).nullable(),
     ip: p.string().length(64).nullable(),
+    impersonatorId: p.string().length(36).nullable(),
   },
 });
 

@@ -58,13 +58,16 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const verifyCompact = createVerifyCompact({ issuer, audience, clockToleranceSeconds, clock });
 
   return {
-    async issueAccessToken({ userId, sessionId }) {
+    async issueAccessToken({ userId, sessionId, actorId, ttlSeconds: shorter }) {
       assertInputId(userId, 'userId');
       assertInputId(sessionId, 'sessionId');
+      if (actorId !== undefined) assertInputId(actorId, 'actorId');
+      const lifetime = Math.min(ttlSeconds, shorter ?? ttlSeconds);
+      if (!Number.isSafeInteger(lifetime) || lifetime < 1) throw new TypeError('ttlSeconds must be a positive integer');
       const { access } = await ready;
       const nowMs = clock.now().getTime();
       const iat = Math.floor(nowMs / 1000);
-      const exp = iat + ttlSeconds;
+      const exp = iat + lifetime;
       const jti = randomBytes(16).toString('base64url');
       // `iat_ms`: jose writes integer-second `iat`; bulk revocation needs the millisecond (R40).
       const token = await sign(access, {
@@ -76,8 +79,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         iat,
         iat_ms: nowMs,
         exp,
+        // RFC 8693 §4.1: the party acting as `sub` (an administrator impersonating the user).
+        ...(actorId === undefined ? {} : { act: { sub: actorId } }),
       });
-      return { token, expiresAt: new Date(exp * 1000), expiresIn: ttlSeconds, jti };
+      return { token, expiresAt: new Date(exp * 1000), expiresIn: lifetime, jti };
     },
 
     async verifyAccessToken(token) {
@@ -93,7 +98,14 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         if (typeof iatMs !== 'number' || !Number.isSafeInteger(iatMs) || Math.floor(iatMs / 1000) !== iat) {
           throw new Error('iat_ms is missing or disagrees with iat');
         }
-        result = { userId: sub, sessionId: sid, jti, issuedAt: new Date(iatMs), expiresAt: new Date(exp * 1000) };
+        result = {
+          userId: sub,
+          sessionId: sid,
+          jti,
+          issuedAt: new Date(iatMs),
+          expiresAt: new Date(exp * 1000),
+          actorId: actorOf(payload.act),
+        };
       } catch (cause) {
         throw invalidToken(cause);
       }
@@ -107,4 +119,14 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       return { keys: (asymmetric?.publicKeys ?? []).map((plan) => structuredClone(plan.jwk)) };
     },
   };
+}
+
+/** The actor's id from an `act` claim: absent is null; present, it must be `{ sub: <id> }` and nothing else. */
+function actorOf(act: unknown): string | null {
+  if (act === undefined) return null;
+  if (typeof act !== 'object' || act === null || Array.isArray(act)) throw new Error('act is not an object');
+  const keys = Object.keys(act);
+  const { sub } = act as { sub?: unknown };
+  if (keys.length !== 1 || !isId(sub)) throw new Error('act must hold exactly a usable sub');
+  return sub;
 }

@@ -66,10 +66,24 @@ export interface VerifiedAccessToken {
   /** Millisecond-precision issue time, from the `iat_ms` claim (R40). */
   issuedAt: Date;
   expiresAt: Date;
+  /**
+   * The administrator acting as the user in an impersonation session (the RFC 8693 `act` claim), else null. The
+   * session row is what decides (services/session.service.ts); the claim must agree with it.
+   */
+  actorId: string | null;
 }
 
 export interface TokenService {
-  issueAccessToken(input: { userId: string; sessionId: string }): Promise<IssuedAccessToken>;
+  /**
+   * `actorId` marks an impersonation session's token (the `act` claim); `ttlSeconds` shortens its lifetime (never
+   * beyond the configured one, which verification enforces as the maximum age).
+   */
+  issueAccessToken(input: {
+    userId: string;
+    sessionId: string;
+    actorId?: string;
+    ttlSeconds?: number;
+  }): Promise<IssuedAccessToken>;
   /** Throws `RegstackError('UNAUTHENTICATED')` — the same one for every cause — unless the token is valid. */
   verifyAccessToken(token: string): Promise<VerifiedAccessToken>;
   /** `ttlSeconds` must be 1–`MAX_MFA_PENDING_TTL_SECONDS` (purpose-tokens.ts). */
