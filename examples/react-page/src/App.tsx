@@ -1,21 +1,32 @@
 /**
  * The whole example UI: register → (verification link) → log in → see the user and the host's own data →
- * log out. Every regstack call goes through `@regstack/client/react`; the host's own procedures through
- * the same client's tRPC options proxy, so they carry the bearer token too.
+ * log out; a superuser also gets an admin table (`auth.admin.*`). Every regstack call goes through
+ * `@regstack/client/react`; the host's own procedures through the same client's tRPC options proxy, so they
+ * carry the bearer token too.
  */
 
 import { getRegstackErrorCode, getRegstackErrorData } from '@regstack/client';
-import { useLogin, useLogout, useRegister, useRegstackTRPC, useSession, useVerifyEmail } from '@regstack/client/react';
+import {
+  useLogin,
+  useLogout,
+  useRegister,
+  useRegstackAuthTRPC,
+  useRegstackTRPC,
+  useSession,
+  useVerifyEmail,
+} from '@regstack/client/react';
 import type { AppRouter } from '@regstack/example-host-app';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 
-function ErrorLine({ error }: { error: unknown }) {
+function ErrorLine({ error, testId = 'error' }: { error: unknown; testId?: string }) {
   if (!error) return null;
   const data = getRegstackErrorData(error);
   const fields = data?.fieldErrors ? Object.values(data.fieldErrors).flat() : [];
+  const code = getRegstackErrorCode(error) ?? 'UNKNOWN';
   return (
-    <p className="error" role="alert" data-testid="error" data-code={getRegstackErrorCode(error) ?? 'UNKNOWN'}>
+    <p className="error" role="alert" data-testid={testId} data-code={code}>
+      <code>{code}</code>{' '}
       {fields.length > 0 ? fields.join(' ') : error instanceof Error ? error.message : 'Something went wrong'}
     </p>
   );
@@ -136,6 +147,177 @@ function Notes() {
   );
 }
 
+type Flag = 'isActive' | 'isVerified' | 'isSuperuser';
+const FLAGS: [Flag, string][] = [
+  ['isActive', 'Active'],
+  ['isVerified', 'Verified'],
+  ['isSuperuser', 'Admin'],
+];
+const PAGE_SIZE = 10;
+
+interface UserQuery {
+  search: string;
+  filters: Partial<Record<Flag, boolean>>;
+}
+
+/**
+ * Shown to superusers only — as a courtesy: the server re-reads the caller on every `auth.admin.*` call and
+ * refuses anyone else with FORBIDDEN, whatever the page shows.
+ */
+function AdminUsers() {
+  const auth = useRegstackAuthTRPC();
+  const queryClient = useQueryClient();
+  const [query, setQuery] = useState<UserQuery>({ search: '', filters: {} });
+  const [cursor, setCursor] = useState<string | undefined>();
+  const [outcome, setOutcome] = useState<{ text?: string; error?: unknown }>({});
+
+  const list = useQuery({
+    ...auth.admin.users.list.queryOptions({
+      limit: PAGE_SIZE,
+      search: query.search || undefined,
+      filters: query.filters,
+      cursor,
+    }),
+    placeholderData: keepPreviousData, // keep the table on screen while the next page loads
+  });
+  // A cursor belongs to the search and filters that made it (another query refuses it), so a new query
+  // starts again at the first page.
+  const changeQuery = (next: UserQuery) => {
+    setQuery(next);
+    setCursor(undefined);
+  };
+  const setFilter = (flag: Flag, value: string) => {
+    const { [flag]: _, ...filters } = query.filters;
+    changeQuery({ ...query, filters: value === 'any' ? filters : { ...filters, [flag]: value === 'yes' } });
+  };
+
+  const settled = {
+    onError: (error: unknown) => setOutcome({ error }),
+    onSettled: () => queryClient.invalidateQueries(auth.admin.users.pathFilter()),
+  };
+  const update = useMutation(
+    auth.admin.users.update.mutationOptions({
+      ...settled,
+      onSuccess: ({ user, sessionsRevoked }) =>
+        setOutcome({
+          text: user.isActive
+            ? `${user.email} enabled`
+            : `${user.email} disabled (${sessionsRevoked} session(s) ended)`,
+        }),
+    }),
+  );
+  const revoke = useMutation(
+    auth.admin.users.revokeSessions.mutationOptions({
+      ...settled,
+      onSuccess: ({ count }) => setOutcome({ text: `${count} session(s) revoked` }),
+    }),
+  );
+  const resend = useMutation(
+    auth.admin.users.resendVerification.mutationOptions({
+      ...settled,
+      onSuccess: () => setOutcome({ text: 'Verification mail sent' }),
+    }),
+  );
+  const busy = update.isPending || revoke.isPending || resend.isPending;
+
+  return (
+    <section data-testid="admin">
+      <h2>Admin · users</h2>
+      <form
+        aria-label="Search users"
+        className="admin-search"
+        onSubmit={(e) => changeQuery({ ...query, search: (formValues(e).search ?? '').trim() })}
+      >
+        <input name="search" type="search" placeholder="Email prefix or name" data-testid="admin-search" />
+        <button type="submit">Search</button>
+      </form>
+      <div className="admin-filters">
+        {FLAGS.map(([flag, label]) => (
+          <label key={flag}>
+            {label}{' '}
+            <select
+              value={query.filters[flag] === undefined ? 'any' : query.filters[flag] ? 'yes' : 'no'}
+              onChange={(e) => setFilter(flag, e.target.value)}
+              data-testid={`admin-filter-${flag}`}
+            >
+              <option value="any">any</option>
+              <option value="yes">yes</option>
+              <option value="no">no</option>
+            </select>
+          </label>
+        ))}
+      </div>
+      <table>
+        <thead>
+          <tr>
+            <th>Email</th>
+            <th>Name</th>
+            <th>Status</th>
+            <th>Last login</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {list.data?.items.map((u) => (
+            <tr key={u.id} data-testid="admin-row">
+              <td>{u.email}</td>
+              <td>{u.fullName}</td>
+              <td data-testid="admin-row-status">
+                {[
+                  u.isActive ? 'active' : 'disabled',
+                  u.isVerified ? 'verified' : 'unverified',
+                  u.isSuperuser && 'admin',
+                ]
+                  .filter(Boolean)
+                  .join(' · ')}
+              </td>
+              <td>{u.lastLoginAt?.toLocaleString() ?? 'never'}</td>
+              <td>
+                <div className="actions">
+                  <button
+                    type="button"
+                    disabled={busy}
+                    onClick={() => update.mutate({ id: u.id, isActive: !u.isActive })}
+                  >
+                    {u.isActive ? 'Disable' : 'Enable'}
+                  </button>
+                  <button type="button" disabled={busy} onClick={() => revoke.mutate({ id: u.id })}>
+                    Revoke sessions
+                  </button>
+                  {!u.isVerified && (
+                    <button type="button" disabled={busy} onClick={() => resend.mutate({ id: u.id })}>
+                      Resend verification
+                    </button>
+                  )}
+                </div>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list.data?.items.length === 0 && <p>No users match.</p>}
+      <button type="button" disabled={!cursor} onClick={() => setCursor(undefined)}>
+        First page
+      </button>{' '}
+      <button
+        type="button"
+        disabled={!list.data?.nextCursor || list.isPlaceholderData}
+        onClick={() => setCursor(list.data?.nextCursor ?? undefined)}
+        data-testid="admin-next"
+      >
+        Next page
+      </button>
+      <ErrorLine error={list.error} testId="admin-list-error" />
+      {outcome.text && (
+        <p role="status" data-testid="admin-outcome">
+          {outcome.text}
+        </p>
+      )}
+      <ErrorLine error={outcome.error} testId="admin-error" />
+    </section>
+  );
+}
+
 function Account() {
   const { user } = useSession();
   const logout = useLogout();
@@ -154,6 +336,7 @@ function Account() {
         </button>
       </section>
       <Notes />
+      {user.isSuperuser && <AdminUsers />}
     </main>
   );
 }

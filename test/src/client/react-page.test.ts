@@ -2,13 +2,17 @@
  * The example React page (examples/react-page, on `@regstack/client/react`) driven in real Chromium,
  * served by the example host app's fetch handler from the same origin as its tRPC endpoint: register → read
  * the verification link from the mail → follow it → log in → see the user (and the host's own data) →
- * reload and still be signed in → log out. A screenshot of the signed-in page is saved to
- * test/.artifacts/react-page.png.
+ * reload and still be signed in → log out; and a superuser's admin table (issue 17 item 5). Screenshots of the
+ * signed-in page and the admin table are saved to test/.artifacts/react-page.png and react-page-admin.png.
  */
-import { createHostApp, type RunningServer, serveFetch } from '@regstack/example-host-app';
+import { createRegstackClient } from '@regstack/client';
+import { type AppRouter, createHostApp, type RunningServer, serveFetch } from '@regstack/example-host-app';
 import { getRegstackErrorCode } from '@regstack/shared';
+import type { Page } from 'playwright-core';
 import { defaultClientConditions } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caught } from '../harness/outcomes.ts';
+import { createVerifiedUser } from '../harness/regstack.ts';
 import { type Browser, type BuiltApp, buildViteApp, launchChromium } from './browser.ts';
 import {
   artifactPath,
@@ -35,7 +39,7 @@ describe.skipIf(chromiumMissing)(`the React example page in Chromium${chromiumSk
     origin = `http://127.0.0.1:${port}`;
     // The mailed links point at the host, where the page handles /account/verify?token=….
     [stack, app] = await Promise.all([
-      startClientStack({ baseUrl: origin }),
+      startClientStack({ baseUrl: origin, enableAdminRouter: true }),
       buildViteApp({
         root: repoPath('examples', 'react-page'),
         configFile: repoPath('examples', 'react-page', 'vite.config.ts'),
@@ -113,5 +117,112 @@ describe.skipIf(chromiumMissing)(`the React example page in Chromium${chromiumSk
     expect(await page.getByTestId('error').getAttribute('data-code')).toBe('INVALID_CREDENTIALS');
     // The failed call logs a 401 in the console; nothing else may.
     expect(browser.errors.filter((e) => !e.includes('401'))).toEqual([]);
+  });
+
+  /** Logs `email` in through the page's form, starting signed out. */
+  async function signIn(page: Page, email: string): Promise<void> {
+    await page.goto(origin);
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await page.getByTestId('login-email').fill(email);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('signed-in').waitFor();
+  }
+
+  it('issue 17 item 5: an admin searches, filters, pages and acts on users in the admin table; a non-admin gets none', async () => {
+    const { page } = browser;
+    const earlierErrors = browser.errors.length;
+    const api = () => createRegstackClient<AppRouter>({ url: `${origin}/trpc`, path: 'auth' });
+    const admin = uniqueEmail('boss');
+    await stack.regstack.bootstrapAdmin({ email: admin, password: PASSWORD, fullName: 'Ada Admin' });
+    const [bob, carol, dave] = [uniqueEmail('bob'), uniqueEmail('carol'), uniqueEmail('dave')];
+    // More users than one page of the table (10), the fillers newest, so the first page (newest first) is theirs.
+    const fillers = Array.from({ length: 10 }, () => uniqueEmail('filler'));
+    for (const email of [bob, carol, dave, ...fillers]) await createVerifiedUser(stack, email);
+    // Bob and Carol are signed in elsewhere; Dave is made unverified again so his row offers a resend.
+    const [bobApi, carolApi, adminApi] = [api(), api(), api()];
+    await bobApi.login({ email: bob, password: PASSWORD });
+    await carolApi.login({ email: carol, password: PASSWORD });
+    await adminApi.login({ email: admin, password: PASSWORD });
+    const daveId = (await adminApi.auth.admin.users.list.query({ search: dave })).items[0]?.id as string;
+    await adminApi.auth.admin.users.update.mutate({ id: daveId, isVerified: false });
+
+    await signIn(page, admin);
+    await page.getByTestId('admin').waitFor();
+    const rows = page.getByTestId('admin-row');
+    const shown = () => rows.locator('td:first-child').allTextContents(); // the emails in the table
+    const row = (email: string) => rows.filter({ hasText: email });
+    const search = async (text: string) => {
+      await page.getByTestId('admin-search').fill(text);
+      await page.getByTestId('admin-search').press('Enter');
+    };
+
+    // Every user, page by page through the cursor, each exactly once.
+    await expect.poll(async () => (await shown()).sort()).toEqual([...fillers].sort());
+    await page.screenshot({ path: artifactPath('react-page-admin.png'), fullPage: true });
+    const seen = [...(await shown())];
+    while (await page.getByTestId('admin-next').isEnabled()) {
+      const before = await shown();
+      await page.getByTestId('admin-next').click();
+      await expect.poll(shown).not.toEqual(before);
+      seen.push(...(await shown()));
+    }
+    expect(seen).toEqual([...new Set(seen)]);
+    expect(seen).toEqual(expect.arrayContaining([admin, bob, carol, dave, ...fillers]));
+
+    // Search (an email prefix, a part of the name) and the flag filters narrow the list.
+    await search(bob.slice(0, 4));
+    await expect.poll(shown).toEqual([bob]);
+    await search('ADA ADM');
+    await expect.poll(shown).toEqual([admin]);
+    await search('');
+    await page.getByTestId('admin-filter-isSuperuser').selectOption('yes');
+    await expect.poll(shown).toEqual([admin]);
+    await page.getByTestId('admin-filter-isSuperuser').selectOption('any');
+    await page.getByTestId('admin-filter-isVerified').selectOption('no');
+    await expect.poll(shown).toEqual([dave]);
+    await page.getByTestId('admin-filter-isVerified').selectOption('any');
+
+    // Resend verification: Dave gets a new link.
+    const mailsToDave = () => stack.mailbox.messages.filter((m) => m.to === dave).length;
+    const before = mailsToDave();
+    await search(dave);
+    await row(dave).getByRole('button', { name: 'Resend verification' }).click();
+    await page.getByText('Verification mail sent').waitFor();
+    expect(await verificationLink(stack, dave)).toContain('/verify?token=');
+    expect(mailsToDave()).toBe(before + 1);
+
+    // Disable Bob: his live session dies and he can no longer log in.
+    await search(bob);
+    await row(bob).getByRole('button', { name: 'Disable' }).click();
+    await page.getByText(`${bob} disabled (1 session(s) ended)`).waitFor();
+    await expect.poll(() => row(bob).getByTestId('admin-row-status').textContent()).toContain('disabled');
+    expect(getRegstackErrorCode(await caught(bobApi.me()))).toBe('UNAUTHENTICATED');
+    expect(getRegstackErrorCode(await caught(api().login({ email: bob, password: PASSWORD })))).toBe(
+      'INVALID_CREDENTIALS',
+    );
+
+    // Revoke Carol's sessions: the one she had is dead, logging in again works.
+    await search(carol);
+    await row(carol).getByRole('button', { name: 'Revoke sessions' }).click();
+    await page.getByText('1 session(s) revoked').waitFor();
+    expect(getRegstackErrorCode(await caught(carolApi.me()))).toBe('UNAUTHENTICATED');
+    expect((await carolApi.login({ email: carol, password: PASSWORD })).status).toBe('authenticated');
+
+    // A refusal shows its stable code: the last active admin cannot disable themselves.
+    await search(admin);
+    await row(admin).getByRole('button', { name: 'Disable' }).click();
+    await page.getByTestId('admin-error').waitFor();
+    expect(await page.getByTestId('admin-error').getAttribute('data-code')).toBe('LAST_ACTIVE_ADMIN');
+    expect(await page.getByTestId('admin-error').textContent()).toContain('LAST_ACTIVE_ADMIN');
+
+    // A non-admin gets no admin section, and the API refuses them.
+    await signIn(page, carol);
+    expect(await page.getByTestId('user-email').textContent()).toBe(carol);
+    expect(await page.getByTestId('admin').count()).toBe(0);
+    expect(getRegstackErrorCode(await caught(carolApi.auth.admin.users.list.query({})))).toBe('FORBIDDEN');
+    // The one refused call (409) logs in the console; nothing else may.
+    expect(browser.errors.slice(earlierErrors).filter((e) => !e.includes('409'))).toEqual([]);
   });
 });
