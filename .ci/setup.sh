@@ -65,6 +65,11 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/
   log "installing PostgreSQL from Debian"
   apt_install postgresql
 fi
+# pgbouncer: the transaction-pooling tests (test/src/storage/pgbouncer.test.ts) start their own on a free port.
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  log "installing pgbouncer from Debian"
+  apt_install pgbouncer
+fi
 PG_VERSION="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
 if ! pg_lsclusters -h 2>/dev/null | grep -q .; then
   pg_createcluster "$PG_VERSION" main >/dev/null

@@ -115,6 +115,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
   const storage: Storage = await openStorage(config.databaseUrl, {
     mongodbDatabase: config.mongodbDatabase,
     sqliteSynchronous: config.sqliteSynchronous,
+    postgresPreparedStatements: config.postgresPreparedStatements,
     poolSize: config.databasePoolSize,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     queryTimeoutMs: config.databaseQueryTimeoutMs,

@@ -417,6 +417,15 @@ export const configSchema = z
      */
     sqliteSynchronous: z.enum(['normal', 'full']).default('normal'),
     /**
+     * PostgreSQL: run the per-request statements as named prepared statements (parsed once per connection). Their
+     * names derive from their text, so two instances never mean different SQL by one name. Set false behind a
+     * pooler in transaction mode that does not track prepared statements — pgbouncer before 1.21, or with
+     * `max_prepared_statements = 0` — where a pooled server connection would see another client's statements;
+     * statements then go unnamed (parsed on every call). See docs/scaling.md. Not in the Python regstack.
+     * @default true
+     */
+    postgresPreparedStatements: z.boolean().default(true),
+    /**
      * PostgreSQL: connections in regstack's pool, per instance. regstack keeps a second pool of at most 2 for
      * the authentication lookup (docs/storage.md), so an instance holds at most `database_pool_size + 2`; size it
      * against the server's `max_connections` across every process of your app. MongoDB takes `maxPoolSize` in

@@ -54,6 +54,8 @@ export interface OpenOrmOptions {
   debug?: boolean;
   /** SQLite only: `pragma synchronous` for every commit but the attempt counters' (see `SqlRunner.transaction`). */
   sqliteSynchronous?: SqliteSynchronous;
+  /** PostgreSQL only: named (true) or unnamed prepared statements for the per-request SQL. @default true */
+  postgresPreparedStatements?: boolean;
   /** PostgreSQL only: connections in MikroORM's pool. @default pg-pool's 10 */
   poolSize?: number;
   /** SQLite only: told when the checkpoint thread fails (automatic checkpoints are then back on). */
@@ -233,7 +235,10 @@ async function openPostgres(
   const lookups = lookupPool(pool);
   return {
     orm,
-    dialect: sqlDialect(postgresRunner(pool), postgresRunner(lookups)),
+    dialect: sqlDialect(
+      postgresRunner(pool, { named: options.postgresPreparedStatements ?? true }),
+      postgresRunner(lookups, { named: options.postgresPreparedStatements ?? true }),
+    ),
     installSchema: () =>
       withInstallLock(pool, async () => {
         // Migrations run on an ORM of their own, without the query timeout: building an index over a large

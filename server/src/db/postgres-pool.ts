@@ -10,7 +10,7 @@ export interface PgPool {
   readonly Client: new (
     options: Record<string, unknown>,
   ) => PgClient;
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{
     rows: Record<string, unknown>[];
     rowCount: number | null;
   }>;
@@ -106,13 +106,15 @@ export async function pgConnectionOptions(
 }
 
 /**
- * PostgreSQL schema installation under a session advisory lock (issue 14, item 1): instances started together
- * over one empty database would otherwise race to create the same tables (`duplicate key value violates unique
- * constraint "pg_type_typname_nsp_index"`, `relation "regstack_migrations" already exists`). The lock is held on
- * a connection of its own for the whole migrator run, so a second installer waits, then finds nothing to do.
- * Advisory locks are per database, and the server releases a session's lock when its connection ends — a
- * crashed installer never leaves the lock behind. The wait for the lock itself has no timeout: it lasts as long
- * as the other instance's migrations.
+ * PostgreSQL schema installation under an advisory lock (issue 14, item 1): instances started together over one
+ * empty database would otherwise race to create the same tables (`duplicate key value violates unique constraint
+ * "pg_type_typname_nsp_index"`, `relation "regstack_migrations" already exists`). The lock is held on a connection
+ * of its own for the whole migrator run, so a second installer waits, then finds nothing to do. It is a
+ * *transaction* lock in a transaction kept open meanwhile: a pooler in transaction mode (pgbouncer) keeps that
+ * connection's server connection for the whole transaction, and the lock ends with it — at the commit, or when a
+ * crashed installer's connection goes. (A session lock would outlive the client on a pooled server connection and
+ * block every later install; R74.) The wait for the lock has no timeout: it lasts as long as the other instance's
+ * migrations.
  */
 export async function withInstallLock(pool: PgPool, work: () => Promise<void>): Promise<void> {
   const { query_timeout: _none, ...untimed } = pool.options;
@@ -120,10 +122,21 @@ export async function withInstallLock(pool: PgPool, work: () => Promise<void>): 
   client.on('error', () => {}); // a broken connection fails the query in flight, which fails the install
   await client.connect();
   try {
-    await client.query('select pg_advisory_lock($1, $2)', INSTALL_LOCK_KEY);
+    // Tried, not waited for: a waiting installer holds no server connection between its tries, so behind a small
+    // pooler the installer that holds the lock still gets the connections its migrations need.
+    for (let attempt = 1; ; attempt++) {
+      await client.query('begin');
+      const { rows } = (await client.query('select pg_try_advisory_xact_lock($1, $2) as locked', INSTALL_LOCK_KEY)) as {
+        rows: Array<{ locked?: boolean }>;
+      };
+      if (rows[0]?.locked) break;
+      await client.query('rollback');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * attempt) * (0.5 + Math.random())));
+    }
     await work();
+    await client.query('commit');
   } finally {
-    // Ending the session releases the lock, whether or not the unlock could be sent.
+    // Ending the connection ends its transaction, and the lock with it, whether or not the commit could be sent.
     await client.end().catch(() => {});
   }
 }

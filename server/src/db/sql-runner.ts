@@ -4,6 +4,7 @@
  * they implement (repositories/*.repository.ts); this file only runs them, on SQLite (better-sqlite3, statements
  * cached per text) and PostgreSQL (named prepared statements), in the caller's transaction when there is one.
  */
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { PgPool } from './postgres-pool.ts';
 import { retryWhileBusy } from './sqlite-busy.ts';
@@ -143,16 +144,23 @@ export function sqliteRunner(
 }
 
 /**
- * PostgreSQL: named prepared statements on the pool; in a transaction, bound parameters on its connection.
+ * PostgreSQL: prepared statements on the pool; in a transaction, bound parameters on its connection.
  * `?` placeholders become `$1`, `$2`, …; a text may use `$n` itself instead, to bind one value in several places.
+ *
+ * `named`: each statement is named after a hash of its text (R74), so a name means the same SQL in every process and
+ * version — a server connection a pooler hands from one instance to another can never run other SQL under a
+ * familiar name. Unnamed (`postgres_prepared_statements = false`), every call parses its text: the form poolers in
+ * transaction mode that do not track prepared statements need.
  */
-export function postgresRunner(pool: PgPool): SqlRunner {
-  const texts = new Map<string, { name: string; text: string }>();
+export function postgresRunner(pool: PgPool, options: { named: boolean }): SqlRunner {
+  const texts = new Map<string, { name: string | undefined; text: string }>();
   const prepared = (sql: string) => {
     let p = texts.get(sql);
     if (!p) {
       let n = 0;
-      p = { name: `regstack_${texts.size + 1}`, text: sql.replace(/\?/g, () => `$${++n}`) };
+      const text = sql.replace(/\?/g, () => `$${++n}`);
+      const digest = createHash('sha256').update(text).digest('base64url').slice(0, 32);
+      p = { name: options.named ? `regstack_${digest}` : undefined, text };
       texts.set(sql, p);
     }
     return p;
@@ -166,7 +174,7 @@ export function postgresRunner(pool: PgPool): SqlRunner {
         .provideConnection((c) => c.executeQuery({ sql: text, parameters: params }));
       return { rows: result.rows, changed: Number(result.numAffectedRows ?? 0) };
     }
-    const result = await pool.query({ name, text, values: [...params] });
+    const result = await pool.query(name ? { name, text, values: [...params] } : { text, values: [...params] });
     return { rows: result.rows, changed: result.rowCount ?? 0 };
   };
   return {

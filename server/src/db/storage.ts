@@ -65,6 +65,8 @@ export interface OpenStorageOptions {
   debug?: boolean;
   /** SQLite only: see `sqlite_synchronous` in the configuration. @default 'normal' */
   sqliteSynchronous?: SqliteSynchronous;
+  /** PostgreSQL only: see `postgres_prepared_statements` in the configuration. @default true */
+  postgresPreparedStatements?: boolean;
   /** PostgreSQL only: connections in the main pool (the lookup pool adds at most 2). @default 10 */
   poolSize?: number;
   /** PostgreSQL and MongoDB: see `database_connect_timeout_ms` in the configuration. @default 5000 */
@@ -88,6 +90,9 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     debug: options.debug ?? false,
     ...(options.sqliteSynchronous ? { sqliteSynchronous: options.sqliteSynchronous } : {}),
     ...(options.poolSize !== undefined && { poolSize: options.poolSize }),
+    ...(options.postgresPreparedStatements !== undefined && {
+      postgresPreparedStatements: options.postgresPreparedStatements,
+    }),
     ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
     ...(options.queryTimeoutMs !== undefined && { queryTimeoutMs: options.queryTimeoutMs }),
     ...(options.sqliteBusyTimeoutMs !== undefined && { sqliteBusyTimeoutMs: options.sqliteBusyTimeoutMs }),

@@ -1,8 +1,8 @@
 /**
  * Prints the run's closing lines: which backends ran and which were skipped and why (the same words the run
  * opened with), then `N passed, N failed, N skipped`, which CI reads and which must stay the last line. A
- * module that failed to load, an unhandled error or an aborted run counts as a failure, so a broken suite
- * can never look green.
+ * module that failed to load, a suite whose hook threw, an unhandled error or an aborted run counts as a failure,
+ * so a broken suite can never look green.
  */
 import type { Reporter, TestModule, Vitest } from 'vitest/node';
 import { backendReport } from './backends.ts';
@@ -24,6 +24,10 @@ export default class SummaryReporter implements Reporter {
     let skipped = 0;
     for (const mod of testModules) {
       if (mod.state() === 'failed' && mod.errors().length > 0) failed += 1;
+      // A hook that threw (a `beforeAll` that could not set up) fails its suite, whose tests then count as skipped.
+      for (const suite of mod.children.allSuites()) {
+        if (suite.state() === 'failed' && suite.errors().length > 0) failed += 1;
+      }
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed += 1;
