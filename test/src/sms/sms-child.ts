@@ -8,6 +8,7 @@
  * Logs (debug and up) are collected and returned, so a test can check what was — and was not — logged.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { registerHooks } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -26,10 +27,14 @@ import {
 
 export type SmsAction = { send: SmsMessage } | { verify: true };
 
-export type SmsChildJob =
+export type SmsChildJob = (
   | { mode: 'twilio'; options: TwilioSmsTransportOptions; actions: SmsAction[] }
   | { mode: 'sns'; options: SnsSmsTransportOptions; actions: SmsAction[] }
-  | { mode: 'regstack'; config: RegstackConfigInput; sends: SmsCodeRequest[] };
+  | { mode: 'regstack'; config: RegstackConfigInput; sends: SmsCodeRequest[] }
+) & {
+  /** Packages this process resolves as not installed (a host that never added the provider's SDK). */
+  hidePackages?: string[];
+};
 
 export type SmsOutcome = { ok: true } | { ok: false; name: string; message: string; code?: string };
 
@@ -46,7 +51,22 @@ function outcomeOf(err: unknown): SmsOutcome {
   return { ok: false, name: e.name, message: e.message, ...(typeof code === 'string' && { code }) };
 }
 
+/** Makes Node's resolver answer "not found" for `packages`, exactly as it does for a package that is not installed. */
+function hide(packages: readonly string[]): void {
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (packages.includes(specifier)) {
+        throw Object.assign(new Error(`Cannot find package '${specifier}' imported from ${context.parentURL ?? '?'}`), {
+          code: 'ERR_MODULE_NOT_FOUND',
+        });
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+}
+
 async function run(job: SmsChildJob): Promise<SmsChildResult> {
+  if (job.hidePackages) hide(job.hidePackages);
   const logs: string[] = [];
   const logger = createJsonLogger({ level: 'debug', write: (line) => logs.push(line) });
   const outcomes: SmsOutcome[] = [];

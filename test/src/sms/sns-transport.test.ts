@@ -137,4 +137,17 @@ describe('sns SMS transport (issue 18 item 3)', () => {
     expect(logs).not.toContain('771204');
     expect(logs).not.toContain(keys.secretAccessKey);
   });
+
+  it('without @aws-sdk/client-sns installed, the start fails naming the package to add', async () => {
+    const result = await runSms({
+      mode: 'regstack',
+      hidePackages: ['@aws-sdk/client-sns'],
+      config: { jwtSecret: TEST_SECRET, sms: { backend: 'sns' } },
+      sends: [],
+    });
+    expect(result.setup).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('sms.backend = "sns" needs the package @aws-sdk/client-sns'),
+    });
+  });
 });

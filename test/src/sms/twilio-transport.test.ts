@@ -147,4 +147,26 @@ describe('twilio SMS transport (issue 18 item 3)', () => {
     expect(logs).not.toContain('771204');
     expect(logs).not.toContain(twilio.authToken);
   });
+
+  it('without the twilio package installed, the start fails naming the package to add', async () => {
+    const result = await runSms({
+      mode: 'regstack',
+      hidePackages: ['twilio'],
+      config: {
+        jwtSecret: TEST_SECRET,
+        sms: {
+          backend: 'twilio',
+          twilioAccountSid: twilio.accountSid,
+          twilioAuthToken: 'x',
+          fromNumber: '+15005550006',
+        },
+      },
+      sends: [],
+    });
+    expect(result.setup).toMatchObject({
+      ok: false,
+      message:
+        'regstack: sms.backend = "twilio" needs the package twilio. Install it next to @regstack/server (pnpm add twilio).',
+    });
+  });
 });
