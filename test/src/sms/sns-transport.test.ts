@@ -138,6 +138,34 @@ describe('sns SMS transport (issue 18 item 3)', () => {
     expect(logs).not.toContain(keys.secretAccessKey);
   });
 
+  it('the limits and the allowlist stand in front of SNS: refused sends never reach it (item 7)', async () => {
+    const result = await runSms({
+      mode: 'regstack',
+      config: {
+        jwtSecret: TEST_SECRET,
+        sms: {
+          backend: 'sns',
+          snsEndpoint: sns.endpoint,
+          snsAccessKeyId: keys.accessKeyId,
+          snsSecretAccessKey: keys.secretAccessKey,
+          userRateLimit: '1/hour',
+          allowedCountryCodes: ['+44'],
+        },
+      },
+      sends: [
+        { to: TO, code: '111111', purpose: 'login', userId: 'a', ip: null },
+        { to: '+442079460959', code: '222222', purpose: 'login', userId: 'a', ip: null },
+        { to: '+12025550123', code: '333333', purpose: 'login', userId: 'b', ip: null },
+      ],
+    });
+    expect(result.outcomes.map((o) => (o.ok ? 'sent' : o.code))).toEqual([
+      'sent',
+      'RATE_LIMITED',
+      'SMS_DESTINATION_NOT_ALLOWED',
+    ]);
+    expect(sns.requests.map((r) => r.form.PhoneNumber)).toEqual([TO]);
+  });
+
   it('without @aws-sdk/client-sns installed, the start fails naming the package to add', async () => {
     const result = await runSms({
       mode: 'regstack',

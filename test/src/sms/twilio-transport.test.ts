@@ -148,6 +148,37 @@ describe('twilio SMS transport (issue 18 item 3)', () => {
     expect(logs).not.toContain(twilio.authToken);
   });
 
+  it('the limits and the allowlist stand in front of Twilio: refused sends never reach it (item 7)', async () => {
+    const result = await runSms({
+      mode: 'regstack',
+      config: {
+        jwtSecret: TEST_SECRET,
+        sms: {
+          backend: 'twilio',
+          twilioAccountSid: twilio.accountSid,
+          twilioAuthToken: twilio.authToken,
+          fromNumber: '+15005550006',
+          twilioBaseUrl: twilio.baseUrl,
+          recipientRateLimit: '1/hour',
+          allowedCountryCodes: ['GB'],
+        },
+      },
+      sends: [
+        { to: TO, code: '111111', purpose: 'login', userId: 'a', ip: '203.0.113.1' },
+        { to: TO, code: '222222', purpose: 'login', userId: 'b', ip: '203.0.113.2' },
+        { to: '+12025550123', code: '333333', purpose: 'login', userId: 'c', ip: '203.0.113.3' },
+      ],
+    });
+    expect(result.outcomes).toEqual([
+      { ok: true },
+      { ok: false, name: 'RegstackError', message: expect.any(String), code: 'RATE_LIMITED' },
+      { ok: false, name: 'RegstackError', message: expect.any(String), code: 'SMS_DESTINATION_NOT_ALLOWED' },
+    ]);
+    expect(twilio.requests.map((r) => r.form.Body)).toEqual([
+      '111111 is your RegStack verification code. Never share it.',
+    ]);
+  });
+
   it('without the twilio package installed, the start fails naming the package to add', async () => {
     const result = await runSms({
       mode: 'regstack',
