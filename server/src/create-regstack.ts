@@ -29,7 +29,7 @@ import { createTokenService } from './security/tokens/index.ts';
 import { createAccountService } from './services/account.service.ts';
 import { type BootstrapAdminInput, createAdminService } from './services/admin.service.ts';
 import { createAuthService } from './services/auth.service.ts';
-import type { ServiceDeps } from './services/deps.ts';
+import { openRepos, type ServiceDeps } from './services/deps.ts';
 import { createLockoutService, createRateLimiter } from './services/lockout.service.ts';
 import { createPasswordResetService } from './services/password-reset.service.ts';
 import { createAdminGuard } from './services/policies/last-admin.ts';
@@ -37,7 +37,8 @@ import { createPurgeService, type PurgeOptions } from './services/purge.service.
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
 import { createSmsCodeSender } from './sms/code-sender.ts';
-import { createConsoleSmsTransport, type SmsTransport } from './sms/transport.ts';
+import type { SmsTransport } from './sms/transport.ts';
+import { createSmsTransportFromConfig } from './sms/transport-from-config.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
 import { t } from './trpc/init.ts';
 import { adminProcedure, authedProcedure, ownerProcedure, publicProcedure } from './trpc/procedures.ts';
@@ -47,7 +48,10 @@ export interface CreateRegstackOptions {
   config: RegstackConfig;
   /** Where mail goes. @default the transport named by `config.email.backend` (console, smtp or ses) */
   email?: EmailTransport;
-  /** Where SMS goes: any object with `send({ to, body })`. @default the console transport */
+  /**
+   * Where SMS goes: any object with `send({ to, body })` (it replaces `sms.backend`; the country allowlist and the
+   * limits still apply). @default the transport named by `config.sms.backend` (console, twilio, sns or none)
+   */
   sms?: SmsTransport;
   /** @default JSON lines on stderr */
   logger?: Logger;
@@ -106,6 +110,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
   // What can fail on bad configuration (a missing optional package, a broken templates folder) is built
   // before the database is opened, so a failed start leaves no connection behind.
   const transport = options.email ?? (await createTransportFromConfig(config, logger));
+  const smsTransport = options.sms ?? (await createSmsTransportFromConfig(config, logger));
   const templates = createTemplates({
     appName: config.appName,
     baseUrl: config.baseUrl,
@@ -123,8 +128,24 @@ export async function createRegstack(options: CreateRegstackOptions) {
     logger,
   });
   const events = createEventBus(logger, storage.afterCommit);
-  const smsTransport = options.sms ?? createConsoleSmsTransport({ showBodies: config.sms.logBodies });
-  const sms = createSmsCodeSender({ transport: smsTransport, logger, appName: config.appName });
+  const ipResolver = createClientIpResolver(config.trustedProxies);
+  // The SMS limits live in the database (login_attempts), so they hold across instances (R21).
+  const sms = createSmsCodeSender({
+    transport: smsTransport,
+    logger,
+    appName: config.appName,
+    clock,
+    policy: {
+      allowedCountryCodes: config.sms.allowedCountryCodes,
+      recipientLimits: config.sms.recipientRateLimit,
+      ipLimits: config.sms.ipRateLimit,
+      userLimits: config.sms.userRateLimit,
+      globalLimits: config.sms.globalRateLimit,
+    },
+    counter: () => openRepos({ storage }).loginAttempts,
+    ipKey: (ip) => ipResolver.limitKey(ip),
+    refuseAll: !options.sms && config.sms.backend === 'none',
+  });
   const mailer: Mailer = createMailer({
     storage,
     transport,
@@ -203,7 +224,6 @@ export async function createRegstack(options: CreateRegstackOptions) {
       admin,
     },
   };
-  const ipResolver = createClientIpResolver(config.trustedProxies);
   const fetchHandler: RegstackFetchHandler = createFetchHandler({
     config,
     runtime,
@@ -292,6 +312,11 @@ export async function createRegstack(options: CreateRegstackOptions) {
     },
 
     fetchHandler,
+    /**
+     * The SMS code sender the two-factor procedures use: `sendCode` applies the country allowlist and the limits,
+     * then sends out of band (docs/sms.md).
+     */
+    sms,
     handle: (request: Request, info?: FetchHandlerInfo) => fetchHandler(request, info),
 
     /**

@@ -54,7 +54,7 @@ export {
   resolvePasswordPolicy,
 } from './password.ts';
 export type { CanonicalPhoneResult, PhoneRejectionReason } from './phone.ts';
-export { canonicalizePhone, maskPhone, PHONE_MAX_DIGITS, phoneNumberSchema } from './phone.ts';
+export { canonicalizePhone, maskPhone, PHONE_MAX_DIGITS, phoneNumberSchema, phoneRegion } from './phone.ts';
 export {
   FULL_NAME_MAX_LENGTH,
   fullNameSchema,

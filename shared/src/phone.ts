@@ -118,3 +118,15 @@ export function maskPhone(e164: string): string {
   const keepEnd = digits >= 4 ? 2 : 0;
   return `${e164.slice(0, keepStart)}${'•'.repeat(e164.length - keepStart - keepEnd)}${e164.slice(e164.length - keepEnd)}`;
 }
+
+/**
+ * The ISO 3166-1 alpha-2 region a canonical E.164 number belongs to, as libphonenumber-js reads it (`+442079460958`
+ * → `GB`, `+15146667777` → `CA`), or `undefined` when no single region can be told — a number that is not valid, or a
+ * non-geographic one such as `+800`. The SMS country allowlist (R21) matches on this.
+ */
+export function phoneRegion(e164: string): string | undefined {
+  if (typeof e164 !== 'string' || !E164.test(e164)) return undefined;
+  const parsed = parsePhoneNumberFromString(e164);
+  if (parsed === undefined || !parsed.isValid()) return undefined;
+  return parsed.country;
+}

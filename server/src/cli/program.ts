@@ -30,7 +30,7 @@ program
   .option('-c, --config <file>', 'regstack.toml to read')
   .option(
     '--dev',
-    'development: the link pages on, email bodies (with their links) printed, base_url following the listening address, an index at /',
+    'development: the link pages on, email bodies (with their links) and SMS bodies (with their codes) printed, base_url following the listening address, an index at /',
   )
   .addHelpText(
     'after',

@@ -106,8 +106,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   //    generates nothing: a missing secret and a missing base_url are reported together by loadConfig (SPEC §9).
   const plan = production ? undefined : await planDevSecret({ configFile: opts.config });
   const overrides: RegstackConfigInput = {
-    // --dev: the link pages on, and email bodies (with their links) printed, so a newcomer can click through.
-    ...(opts.dev && { enableUiRouter: true, email: { logBodies: true } }),
+    // --dev: the link pages on, and email bodies (with their links) and SMS bodies (with their codes) printed to the
+    // console transports, so a newcomer can click through and complete an SMS step.
+    ...(opts.dev && { enableUiRouter: true, email: { logBodies: true }, sms: { logBodies: true } }),
     ...(plan?.secret !== undefined && { jwtSecret: plan.secret }),
   };
   const loaded = await loadConfigWithSources({
@@ -118,6 +119,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (production && loaded.config.email.backend === 'console') {
     console.error(
       'regstack: warning: email.backend is "console" in production: mail is printed (envelope only), not delivered; set email.backend to "smtp" or "ses"',
+    );
+  }
+  if (production && loaded.config.enableSms2fa && loaded.config.sms.backend === 'console') {
+    console.error(
+      'regstack: warning: sms.backend is "console" in production: SMS codes are not delivered; set sms.backend to "twilio" or "sns"',
     );
   }
 

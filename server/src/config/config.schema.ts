@@ -38,6 +38,8 @@ export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set([
   'email.ses_access_key_id',
   'email.ses_secret_access_key',
   'sms.twilio_auth_token',
+  'sms.sns_access_key_id',
+  'sms.sns_secret_access_key',
 ]);
 
 const JWT_SECRET_HINT =
@@ -249,9 +251,11 @@ const emailSchema = z
 const smsSchema = z
   .strictObject({
     /**
-     * SMS transport: `console` prints each message (development; the Python `null` backend is accepted as its
-     * alias), `twilio`, `sns` (Amazon SNS), or `none` (no SMS can be sent, so SMS 2FA cannot be enabled).
-     * A host may instead pass its own transport object to `createRegstack`.
+     * SMS transport: `console` prints each message, marked as not sent (development; the Python `null` backend is
+     * accepted as its alias), `twilio` (Twilio Programmable Messaging, `twilio_*`), `sns` (Amazon SNS, `sns_*`), or
+     * `none` (every send is refused with FEATURE_DISABLED, so SMS 2FA cannot be enabled). A host may instead pass its
+     * own transport object to `createRegstack`. `twilio` and `sns` need their SDK installed next to regstack
+     * (`twilio`, `@aws-sdk/client-sns`).
      * @default 'console'
      */
     backend: z
@@ -259,7 +263,8 @@ const smsSchema = z
       .transform((backend) => (backend === 'null' ? 'console' : backend))
       .default('console'),
     /**
-     * Sender number or sender id; required for `twilio`.
+     * Sender: for `twilio` a Twilio number in E.164 or an alphanumeric sender id (required unless
+     * `twilio_messaging_service_sid` is set); for `sns` an origination number (`+…`) or a sender id, optional.
      * @default undefined
      */
     fromNumber: optionalText(),
@@ -274,6 +279,17 @@ const smsSchema = z
      */
     snsEndpoint: httpUrl('must be an absolute http(s) URL').optional(),
     /**
+     * Access key id for SNS; set together with `sns_secret_access_key`, or leave both unset to use the AWS default
+     * credential chain (environment, shared files, instance or task role). Not in the Python regstack.
+     * @default undefined
+     */
+    snsAccessKeyId: optionalText(),
+    /**
+     * Secret access key for SNS (a secret). Not in the Python regstack.
+     * @default undefined
+     */
+    snsSecretAccessKey: optionalText(),
+    /**
      * Twilio account SID; required for `twilio`.
      * @default undefined
      */
@@ -284,9 +300,23 @@ const smsSchema = z
      */
     twilioAuthToken: optionalText(),
     /**
+     * Twilio Messaging Service SID (`MG…`): Twilio picks the sender from the service's pool; used instead of
+     * `from_number` when set. Not in the Python regstack.
+     * @default undefined
+     */
+    twilioMessagingServiceSid: optionalText(),
+    /**
+     * Base URL of Twilio's REST API. Change it only to reach a test server or an egress proxy that speaks Twilio's
+     * API. Not in the Python regstack.
+     * @default 'https://api.twilio.com'
+     */
+    twilioBaseUrl: httpUrl('must be an absolute http(s) URL').optional(),
+    /**
      * Destinations SMS may be sent to (R21, against SMS pumping and toll fraud): ISO 3166-1 alpha-2 countries
-     * (`"GB"`) or E.164 calling-code prefixes (`"+44"`). Empty allows every country — set it before enabling SMS 2FA
-     * with a paid backend. Not in the Python regstack.
+     * (`"GB"`, matched on the number's region as libphonenumber-js reads it) or E.164 calling-code prefixes (`"+44"`,
+     * matched on the number's leading digits). A number outside the list is refused with SMS_DESTINATION_NOT_ALLOWED
+     * before anything is sent. Empty allows every country — set it before enabling SMS 2FA with a paid backend.
+     * Not in the Python regstack.
      * @default []
      */
     allowedCountryCodes: z
@@ -305,31 +335,63 @@ const smsSchema = z
       .default(() => []),
     /**
      * When true the `console` backend prints message bodies (the one-time codes); when false only the masked
-     * destination. Keep this to local development (R62). Other backends ignore it.
+     * destination. `regstack serve --dev` turns it on. Keep this to local development (R62). Other backends ignore it.
      * @default false
      */
     logBodies: z.boolean().default(false),
     /**
-     * Cap on SMS messages per destination number (R21). Not in the Python regstack.
+     * Cap on SMS messages per destination number (R21), counted in the database so it holds across instances; a
+     * send over it is refused with RATE_LIMITED. Not in the Python regstack.
      * @default '3/10 minutes'
      */
     recipientRateLimit: rateLimit('3/10 minutes'),
     /**
-     * Cap on SMS messages triggered from one client IP, every route together (R21). Not in the Python regstack.
+     * Cap on SMS messages triggered from one client IP (IPv6 per /64), every route together (R21). Not in the Python
+     * regstack.
      * @default '10/hour'
      */
     ipRateLimit: rateLimit('10/hour'),
+    /**
+     * Cap on SMS messages sent for one account, whatever the number (R21: a user switching numbers during phone
+     * setup). Not in the Python regstack.
+     * @default '5/10 minutes;10/hour'
+     */
+    userRateLimit: rateLimit('5/10 minutes;10/hour'),
+    /**
+     * Cap on SMS messages from this deployment as a whole, all instances together: the ceiling on what an SMS
+     * pumping attack can cost. Past it every send is refused with RATE_LIMITED until the window moves (fail closed).
+     * It cannot be `none`; raise it for a large deployment. Not in the Python regstack.
+     * @default '1000/hour'
+     */
+    globalRateLimit: rateLimit('1000/hour').refine((rules) => rules.length > 0, {
+      error: 'cannot be "none": the global cap bounds what SMS pumping can cost; raise it instead',
+    }),
   })
   .superRefine(
     (sms, ctx) => {
-      if (sms.backend !== 'twilio') return;
-      for (const [key, snake] of [
-        ['twilioAccountSid', 'twilio_account_sid'],
-        ['twilioAuthToken', 'twilio_auth_token'],
-        ['fromNumber', 'from_number'],
-      ] as const) {
-        if (!sms[key])
-          ctx.addIssue({ code: 'custom', path: [key], message: `${snake} is required when sms.backend is "twilio"` });
+      if (sms.backend === 'twilio') {
+        for (const [key, snake] of [
+          ['twilioAccountSid', 'twilio_account_sid'],
+          ['twilioAuthToken', 'twilio_auth_token'],
+        ] as const) {
+          if (!sms[key])
+            ctx.addIssue({ code: 'custom', path: [key], message: `${snake} is required when sms.backend is "twilio"` });
+        }
+        if (!sms.fromNumber && !sms.twilioMessagingServiceSid) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['fromNumber'],
+            message: 'from_number (or twilio_messaging_service_sid) is required when sms.backend is "twilio"',
+          });
+        }
+      }
+      if ((sms.snsAccessKeyId === undefined) !== (sms.snsSecretAccessKey === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [sms.snsAccessKeyId === undefined ? 'snsAccessKeyId' : 'snsSecretAccessKey'],
+          message:
+            'sns_access_key_id and sns_secret_access_key must be set together (or both left unset to use the AWS default credential chain)',
+        });
       }
     },
     { when: () => true },

@@ -35,6 +35,11 @@ const VIOLATIONS: Array<[string, string]> = [
   ['server/src/db/entities/services.ts', "const load = () => import('../../services/deps.ts');"],
   ['server/src/security/services.ts', "import type { ServiceDeps } from '../services/deps.ts';"],
   ['server/src/config/trpc.ts', "import { t } from '../trpc/init.ts';"],
+  // Issue 18: sms/ gets its limit counters from createRegstack, never by opening repositories or services itself.
+  ['server/src/sms/services.ts', "import type { ServiceDeps } from '../services/deps.ts';"],
+  ['server/src/sms/repositories.ts', "import { createRepositories } from '../repositories/index.ts';"],
+  ['server/src/sms/http.ts', "import { createClientIpResolver } from '../http/client-ip.ts';"],
+  ['server/src/repositories/sms.ts', "import { createSmsCodeSender } from '../sms/code-sender.ts';"],
   ['client/src/server.ts', "import { createRegstack } from '@regstack/server';"],
   ['client/src/server-internal.ts', "import { openStorage } from '@regstack/server/internal';"],
   ['client/src/server-path.ts', "import { t } from '../../server/src/trpc/init.ts';"],
@@ -57,6 +62,9 @@ const ALLOWED: Array<[string, string]> = [
   ['server/src/repositories/ok.ts', "import type { EntityManager } from '@mikro-orm/core';"],
   ['server/src/repositories/ok-db.ts', "import { newId } from '../db/ids.ts';"],
   ['server/src/db/ok.ts', "import { MikroORM } from '@mikro-orm/sqlite';"],
+  ['server/src/sms/ok.ts', "import type { MfaPurpose } from '../db/entities/index.ts';"],
+  ['server/src/sms/ok-email.ts', "import { importOptionalPackage } from '../email/optional-package.ts';"],
+  ['server/src/services/ok-sms.ts', "import type { SmsCodeSender } from '../sms/code-sender.ts';"],
   ['server/src/http/ok.ts', "import { regstackRouter } from '../routers/auth.ts';"],
   ['client/src/ok.ts', "import { createTRPCClient } from '@trpc/client';"],
   [

@@ -160,7 +160,7 @@ export function renderConfigReference(options = readConfigOptions()): string {
     'reads them is built (SMS, the admin procedures, custom link pages); the table marks those.',
     '',
     'Secrets (`jwt_secret`, `jwt_previous_secrets`, `jwt_private_key`, `database_url` when it holds a password,',
-    '`email.smtp_password`, `email.ses_*` keys, `sms.twilio_auth_token`) belong in the environment or',
+    '`email.smtp_password`, `email.ses_*` keys, `sms.twilio_auth_token`, `sms.sns_*` keys) belong in the environment or',
     '`regstack.secrets.env`, not in `regstack.toml`. `regstack serve --dev` writes a random `jwt_secret` to',
     '`regstack.secrets.env` on first run.',
     '',
