@@ -115,6 +115,13 @@ export async function createRegstack(options: CreateRegstackOptions) {
     appName: config.appName,
     baseUrl: config.baseUrl,
     uiPrefix: config.uiPrefix,
+    links: {
+      prefix: config.emailLinkPrefix,
+      pages: config.enableUiRouter,
+      verifyTemplate: config.verifyUrlTemplate,
+      resetTemplate: config.passwordResetUrlTemplate,
+      emailChangeTemplate: config.emailChangeUrlTemplate,
+    },
     templatesDir: config.email.templatesDir,
   });
   const storage: Storage = await openStorage(config.databaseUrl, {

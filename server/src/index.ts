@@ -38,6 +38,7 @@ export {
   createTransportFromConfig,
   EMAIL_KINDS,
   type EmailKind,
+  type EmailLinkOptions,
   type EmailTemplates,
   type SesTransportOptions,
   type SmtpTransportOptions,

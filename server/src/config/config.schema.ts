@@ -885,8 +885,10 @@ export const configSchema = z
      */
     staticPrefix: pathPrefix('/regstack-static'),
     /**
-     * Prefix before `/verify`, `/reset-password` and `/confirm-email-change` in mailed links: unset means `ui_prefix`
-     * when the pages are enabled and `""` otherwise (the host serves those paths); `""` is allowed.
+     * Prefix of the mailed token links: unset means `ui_prefix` when regstack serves the pages (`enable_ui_router`),
+     * whose links are `{ui_prefix}/verify`, `/reset` and `/confirm-email-change`, and `""` when the host serves them;
+     * links a host serves use the Python regstack's paths `/verify`, `/reset-password` and `/confirm-email-change`.
+     * `""` is allowed. See docs/email.md.
      * @default undefined
      */
     emailLinkPrefix: z

@@ -14,6 +14,7 @@ export {
   createTemplates,
   EMAIL_KINDS,
   type EmailKind,
+  type EmailLinkOptions,
   type EmailTemplates,
   escapeHtml,
   formatDuration,
@@ -25,6 +26,7 @@ export {
   type TemplateContext,
   type TemplateInputs,
   type TemplateVariable,
+  tokenLink,
   verificationEmail,
 } from './templates.ts';
 export { createConsoleTransport, type EmailMessage, type EmailTransport } from './transport.ts';

@@ -29,7 +29,39 @@ export interface TemplateContext {
   baseUrl: string;
   /** Where the pages live (`config.uiPrefix`), e.g. `/account`. */
   uiPrefix: string;
+  /** Where the three token links point; absent: regstack's own pages (`{uiPrefix}/verify` …). */
+  links?: EmailLinkOptions | undefined;
 }
+
+/**
+ * The configuration of the token links (Python regstack semantics, so a host's SPA routes carry over): a template
+ * (`*_url_template`) wins, with `{base_url}` and `{token}` replaced literally; otherwise the link is
+ * `{base_url}{prefix}/{path}?token=…`, where `prefix` is `email_link_prefix`, or `ui_prefix` when regstack serves
+ * the pages (`enable_ui_router`) and `""` when the host does. Links to regstack's own pages use their names
+ * (`verify`, `reset`, `confirm-email-change`); links a host serves use the Python regstack's paths (`verify`,
+ * `reset-password`, `confirm-email-change`). Every part comes from configuration, never a request (R28).
+ */
+export interface EmailLinkOptions {
+  /** `email_link_prefix`. */
+  prefix?: string | undefined;
+  /** `enable_ui_router`: regstack serves the pages under `ui_prefix`. */
+  pages: boolean;
+  /** `verify_url_template`. */
+  verifyTemplate?: string | undefined;
+  /** `password_reset_url_template`. */
+  resetTemplate?: string | undefined;
+  /** `email_change_url_template`. */
+  emailChangeTemplate?: string | undefined;
+}
+
+type TokenPage = 'verify' | 'reset' | 'confirm-email-change';
+
+/** The paths a host serves itself, as the Python regstack names them. */
+const HOST_PATHS: Record<TokenPage, string> = {
+  verify: 'verify',
+  reset: 'reset-password',
+  'confirm-email-change': 'confirm-email-change',
+};
 
 /**
  * Variables every kind offers, except that `verification` leaves out `full_name` and `greeting`: the name on a
@@ -108,6 +140,21 @@ export function escapeHtml(value: string): string {
 /** `{baseUrl}{uiPrefix}/{page}?token=…` — the only way a token link is built (R28). */
 export function pageLink(ctx: TemplateContext, page: string, token: string): string {
   return `${ctx.baseUrl}${ctx.uiPrefix}/${page}?token=${encodeURIComponent(token)}`;
+}
+
+/** The link of a mailed token, as configured (see `EmailLinkOptions`); without `links`, regstack's own pages. */
+export function tokenLink(ctx: TemplateContext, page: TokenPage, token: string): string {
+  const links = ctx.links;
+  if (!links) return pageLink(ctx, page, token);
+  const template = {
+    verify: links.verifyTemplate,
+    reset: links.resetTemplate,
+    'confirm-email-change': links.emailChangeTemplate,
+  }[page];
+  if (template) return template.replaceAll('{base_url}', ctx.baseUrl).replaceAll('{token}', token);
+  const prefix = links.prefix ?? (links.pages ? ctx.uiPrefix : '');
+  const path = links.pages && prefix === ctx.uiPrefix ? page : HOST_PATHS[page];
+  return `${ctx.baseUrl}${prefix}/${path}?token=${encodeURIComponent(token)}`;
 }
 
 function pageUrl(ctx: TemplateContext, page: string): string {
@@ -321,9 +368,9 @@ function kindValues<K extends EmailKind>(
     new_email: i.newEmail ?? '',
   };
   const token = i.token ?? '';
-  if (kind === 'verification') common.verify_url = pageLink(ctx, 'verify', token);
-  if (kind === 'password_reset') common.reset_url = pageLink(ctx, 'reset', token);
-  if (kind === 'email_change_confirmation') common.confirm_url = pageLink(ctx, 'confirm-email-change', token);
+  if (kind === 'verification') common.verify_url = tokenLink(ctx, 'verify', token);
+  if (kind === 'password_reset') common.reset_url = tokenLink(ctx, 'reset', token);
+  if (kind === 'email_change_confirmation') common.confirm_url = tokenLink(ctx, 'confirm-email-change', token);
   // Only the kind's own variables go further, so a template can never reach a value it does not document.
   const values: Record<string, string> = {};
   for (const name of TEMPLATE_VARIABLES[kind]) values[name] = common[name] ?? '';
@@ -345,7 +392,12 @@ function renderKind<K extends EmailKind>(templates: KindTemplates, values: Value
  * checked now (fail fast): a bad file stops startup with a message naming the file and the problem.
  */
 export function createTemplates(options: CreateTemplatesOptions): EmailTemplates {
-  const ctx: TemplateContext = { appName: options.appName, baseUrl: options.baseUrl, uiPrefix: options.uiPrefix };
+  const ctx: TemplateContext = {
+    appName: options.appName,
+    baseUrl: options.baseUrl,
+    uiPrefix: options.uiPrefix,
+    links: options.links,
+  };
   const supportText = options.supportText ?? `If you need help, contact the ${options.appName} team.`;
   const overrides: TemplateOverrides = options.templatesDir
     ? loadTemplateOverrides(options.templatesDir, TEMPLATE_VARIABLES)

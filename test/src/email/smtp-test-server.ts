@@ -152,7 +152,8 @@ export async function startSmtpServer(options: TestSmtpServerOptions = {}): Prom
 
 /** The first `token` link to `page` in a received message's text part. */
 export function linkIn(mail: ReceivedMail, page: string): URL | undefined {
-  const match = new RegExp(`https?://\\S+/${page}\\?token=[A-Za-z0-9_-]+`).exec(mail.parsed.text ?? '');
+  const path = page === 'reset' ? 'reset(?:-password)?' : page;
+  const match = new RegExp(`https?://\\S+/${path}\\?token=[A-Za-z0-9_-]+`).exec(mail.parsed.text ?? '');
   return match ? new URL(match[0]) : undefined;
 }
 

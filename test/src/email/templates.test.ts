@@ -11,6 +11,7 @@ import {
   createTemplates,
   EMAIL_KINDS,
   type EmailKind,
+  type EmailLinkOptions,
   type EmailTemplates,
   parseConfig,
   silentLogger,
@@ -142,6 +143,45 @@ describe('built-in templates', () => {
     expect(verification.html).not.toContain('<script>');
     // Tokens are URL-encoded into the link, then the link is HTML-escaped into the attribute.
     expect(verification.text).toContain('/verify?token=%22%3E%3Cscript%3E');
+  });
+
+  it('put token links where email_link_prefix and the *_url_template keys say (issue 19 item 7)', () => {
+    const links = (options: Omit<EmailLinkOptions, 'pages'> & { pages?: boolean }) => {
+      const t = createTemplates({ ...ctx, links: { pages: false, ...options } });
+      return [
+        t.verification({ token: TOKEN, ttlSeconds: 3600 }).text,
+        t.passwordReset({ token: TOKEN, ttlSeconds: 600 }).text,
+        t.emailChangeConfirmation({ token: TOKEN, ttlSeconds: 600, newEmail: 'new@example.test' }).text,
+      ].map((text) => /https?:\/\/\S+/.exec(text)?.[0]);
+    };
+    const base = 'https://accounts.example.test';
+    // regstack serves the pages: its own page names under ui_prefix.
+    expect(links({ pages: true })).toEqual([
+      `${base}/account/verify?token=${TOKEN}`,
+      `${base}/account/reset?token=${TOKEN}`,
+      `${base}/account/confirm-email-change?token=${TOKEN}`,
+    ]);
+    // The host serves them (pages off, or another prefix): the Python regstack's paths.
+    expect(links({})).toEqual([
+      `${base}/verify?token=${TOKEN}`,
+      `${base}/reset-password?token=${TOKEN}`,
+      `${base}/confirm-email-change?token=${TOKEN}`,
+    ]);
+    expect(links({ pages: true, prefix: '/app' })[1]).toBe(`${base}/app/reset-password?token=${TOKEN}`);
+    // A template wins, literally (a hash-routed SPA, another origin).
+    expect(
+      links({
+        pages: true,
+        prefix: '/app',
+        verifyTemplate: '{base_url}/#/verify/{token}',
+        resetTemplate: 'https://app.example.test/reset/{token}',
+        emailChangeTemplate: '{base_url}/#/email?t={token}&again={token}',
+      }),
+    ).toEqual([
+      `${base}/#/verify/${TOKEN}`,
+      `https://app.example.test/reset/${TOKEN}`,
+      `${base}/#/email?t=${TOKEN}&again=${TOKEN}`,
+    ]);
   });
 
   it('never echo a name into the verification mail (anyone can type one for any address)', () => {

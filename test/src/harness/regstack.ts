@@ -38,7 +38,9 @@ export function createMailbox(): Mailbox {
     tokenFor(to, page) {
       for (const m of [...messages].reverse()) {
         if (m.to !== to) continue;
-        const match = new RegExp(`/${page}\\?token=([A-Za-z0-9_-]+)`).exec(m.text);
+        // With the pages off (the default here) the reset link is the host's `/reset-password` (Python regstack's path).
+        const path = page === 'reset' ? 'reset(?:-password)?' : page;
+        const match = new RegExp(`/${path}\\?token=([A-Za-z0-9_-]+)`).exec(m.text);
         if (match) return match[1];
       }
       return undefined;
