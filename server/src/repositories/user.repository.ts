@@ -363,6 +363,31 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       }
     },
 
+    /** Sets `is_mfa_enabled` (the derived "any factor enabled" flag, kept by the MFA service). */
+    async setMfaEnabled(userId: string, enabled: boolean, now: Date): Promise<void> {
+      await em.nativeUpdate(UserSchema, { id: userId }, { isMfaEnabled: enabled, updatedAt: now });
+    },
+
+    /** Stores the verified phone; false when another account holds the number (the unique index decides, R52). */
+    async setPhoneIfFree(userId: string, phoneNumber: string, now: Date): Promise<boolean> {
+      try {
+        return (await em.nativeUpdate(UserSchema, { id: userId }, { phoneNumber, updatedAt: now })) === 1;
+      } catch (err) {
+        if (dialect.isUniqueViolation(err)) return false;
+        throw err;
+      }
+    },
+
+    /**
+     * Removes the phone. On MongoDB the field is unset, never written as null: the unique index on it is sparse
+     * (it skips documents *without* the field), so a second null would collide with the first.
+     */
+    async clearPhone(userId: string, now: Date): Promise<void> {
+      // `undefined` is how MikroORM's MongoDB driver spells `$unset`; SQL columns take null.
+      const phoneNumber = sql ? null : undefined;
+      await em.nativeUpdate(UserSchema, { id: userId }, { phoneNumber: phoneNumber as string | null, updatedAt: now });
+    },
+
     /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */
     async deleteByIdIfPasswordHash(id: string, expected: string): Promise<boolean> {
       return (await em.nativeDelete(UserSchema, { id, hashedPassword: expected })) === 1;

@@ -1,14 +1,51 @@
-/** `auth.mfa.*`: two-factor authentication. SMS enrolment and login confirmation arrive with the MFA work. */
-import type { MfaStatus } from '@regstack/shared';
+/**
+ * `auth.mfa.*`: two-factor authentication (SPEC §4). The login step (`confirmLogin`, `resendLoginCode`) is public
+ * and takes the MFA-pending token; everything else acts on the signed-in user's own factors. Glue only: the
+ * rules live in services/mfa.service.ts and services/mfa-login.service.ts.
+ */
+import {
+  confirmMfaLoginInput,
+  regenerateRecoveryCodesInput,
+  resendMfaLoginCodeInput,
+  totpConfirmInput,
+  totpDisableInput,
+  totpStartInput,
+} from '@regstack/shared';
 import { t } from '../trpc/init.ts';
-import { authedProcedure } from '../trpc/procedures.ts';
+import { authedProcedure, publicProcedure } from '../trpc/procedures.ts';
 
 export const mfaRouter = t.router({
-  status: authedProcedure.query(
-    ({ ctx }): MfaStatus => ({
-      enabled: ctx.auth.user.isMfaEnabled,
-      available: ctx.regstack.runtime.config.enableSms2fa,
-      delivery: 'sms' as const,
-    }),
-  ),
+  status: authedProcedure.query(({ ctx }) => ctx.regstack.runtime.services.mfa.status(ctx.auth)),
+
+  confirmLogin: publicProcedure
+    .input(confirmMfaLoginInput)
+    .mutation(({ ctx, input }) => ctx.regstack.runtime.services.mfaLogin.confirm(input, ctx.regstack.request)),
+
+  resendLoginCode: publicProcedure
+    .input(resendMfaLoginCodeInput)
+    .mutation(({ ctx, input }) => ctx.regstack.runtime.services.mfaLogin.resend(input, ctx.regstack.request)),
+
+  totp: t.router({
+    start: authedProcedure
+      .input(totpStartInput)
+      .mutation(({ ctx, input }) => ctx.regstack.runtime.services.mfa.startTotp(ctx.auth, input, ctx.regstack.request)),
+    confirm: authedProcedure
+      .input(totpConfirmInput)
+      .mutation(({ ctx, input }) =>
+        ctx.regstack.runtime.services.mfa.confirmTotp(ctx.auth, input, ctx.regstack.request),
+      ),
+    disable: authedProcedure
+      .input(totpDisableInput)
+      .mutation(({ ctx, input }) =>
+        ctx.regstack.runtime.services.mfa.disableTotp(ctx.auth, input, ctx.regstack.request),
+      ),
+  }),
+
+  recoveryCodes: t.router({
+    regenerate: authedProcedure
+      .input(regenerateRecoveryCodesInput)
+      .mutation(({ ctx, input }) =>
+        ctx.regstack.runtime.services.mfa.regenerateRecoveryCodes(ctx.auth, input, ctx.regstack.request),
+      ),
+  }),
 });

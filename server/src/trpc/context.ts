@@ -9,6 +9,8 @@ import type { Logger } from '../logger.ts';
 import type { AccountService } from '../services/account.service.ts';
 import type { AdminService } from '../services/admin.service.ts';
 import type { AuthService } from '../services/auth.service.ts';
+import type { MfaService } from '../services/mfa.service.ts';
+import type { MfaLoginService } from '../services/mfa-login.service.ts';
 import type { PasswordResetService } from '../services/password-reset.service.ts';
 import type { RegistrationService } from '../services/registration.service.ts';
 import type { SessionService } from '../services/session.service.ts';
@@ -23,6 +25,8 @@ export interface RegstackRuntime {
     readonly account: AccountService;
     readonly passwordReset: PasswordResetService;
     readonly admin: AdminService;
+    readonly mfa: MfaService;
+    readonly mfaLogin: MfaLoginService;
   };
 }
 

@@ -8,6 +8,7 @@ import { Migration20261205003339 } from './Migration20261205003339.ts';
 import { Migration20261206064154 } from './Migration20261206064154.ts';
 import { Migration20261206065731 } from './Migration20261206065731.ts';
 import { Migration20261206094200 } from './Migration20261206094200.ts';
+import { Migration20261206121548 } from './Migration20261206121548.ts';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
@@ -15,4 +16,5 @@ export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261206064154', class: Migration20261206064154 },
   { name: 'Migration20261206065731', class: Migration20261206065731 },
   { name: 'Migration20261206094200', class: Migration20261206094200 },
+  { name: 'Migration20261206121548', class: Migration20261206121548 },
 ];

@@ -7,10 +7,12 @@ import { Migration20261123164002 } from './Migration20261123164002.ts';
 import { Migration20261206064153 } from './Migration20261206064153.ts';
 import { Migration20261206065731 } from './Migration20261206065731.ts';
 import { Migration20261206094159 } from './Migration20261206094159.ts';
+import { Migration20261206121547 } from './Migration20261206121547.ts';
 
 export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
   { name: 'Migration20261206064153', class: Migration20261206064153 },
   { name: 'Migration20261206065731', class: Migration20261206065731 },
   { name: 'Migration20261206094159', class: Migration20261206094159 },
+  { name: 'Migration20261206121547', class: Migration20261206121547 },
 ];
