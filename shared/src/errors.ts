@@ -43,6 +43,8 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
     'The MFA-pending token is invalid, expired, already used, or was ended by a password change or sign-out everywhere; sign in again (R50).',
   MFA_METHOD_NOT_AVAILABLE: 'The chosen second-factor method is not enabled for this account.',
   PHONE_NUMBER_INVALID: 'The phone number is not a valid E.164 number (R52).',
+  PHONE_NUMBER_TAKEN:
+    'The phone number just proven is the SMS factor of another account; one number belongs to one account (R52). Only said to whoever proved they hold the number.',
   SMS_DESTINATION_NOT_ALLOWED: "The phone number's country or region is not on the SMS allowlist (toll fraud, R21).",
   USER_NOT_FOUND: 'No user with this id (admin procedures only; never raised by public procedures).',
   SESSION_NOT_FOUND: 'No session with this id belongs to the current user.',

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { passwordInputSchema } from './password.ts';
+import { phoneNumberSchema } from './phone.ts';
 import { otpCodeSchema } from './primitives.ts';
 
 /** The ways a user can prove the second factor. `recovery` is a fallback, never a factor on its own. */
@@ -54,6 +55,14 @@ export const totpDisableInput = z.strictObject({
   currentPassword: passwordInputSchema,
   code: z.union([otpCodeSchema, recoveryCodeSchema]),
 });
+/** `phoneNumber` is canonicalized to E.164 (R52); a bad one is PHONE_NUMBER_INVALID. */
+export const smsStartInput = z.strictObject({ phoneNumber: phoneNumberSchema, currentPassword: passwordInputSchema });
+export const smsConfirmInput = z.strictObject({ code: otpCodeSchema });
+/** `code`, when given, is an authenticator or recovery code and must be right; the password alone suffices (R44). */
+export const smsDisableInput = z.strictObject({
+  currentPassword: passwordInputSchema,
+  code: z.union([otpCodeSchema, recoveryCodeSchema]).optional(),
+});
 export const regenerateRecoveryCodesInput = z.strictObject({ currentPassword: passwordInputSchema });
 
 /** `auth.mfa.status`. */
@@ -96,7 +105,7 @@ export interface RecoveryCodesResult {
   recoveryCodes: string[];
 }
 
-/** `auth.mfa.resendLoginCode`: a new SMS code went out; the earlier one is dead (R48). */
+/** `auth.mfa.resendLoginCode` and `auth.mfa.sms.start`: a new SMS code went out; the earlier one is dead (R48). */
 export interface MfaCodeSentResult {
   status: 'code_sent';
   phoneHint: string;

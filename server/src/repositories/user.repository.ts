@@ -383,9 +383,13 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
      * (it skips documents *without* the field), so a second null would collide with the first.
      */
     async clearPhone(userId: string, now: Date): Promise<void> {
-      // `undefined` is how MikroORM's MongoDB driver spells `$unset`; SQL columns take null.
-      const phoneNumber = sql ? null : undefined;
-      await em.nativeUpdate(UserSchema, { id: userId }, { phoneNumber: phoneNumber as string | null, updatedAt: now });
+      if (sql) {
+        await em.nativeUpdate(UserSchema, { id: userId }, { phoneNumber: null, updatedAt: now });
+        return;
+      }
+      // MikroORM's MongoDB driver passes `$`-operators in the update through as they are (MongoConnection).
+      const unset = { $unset: { phoneNumber: '' }, updatedAt: now } as unknown as Partial<User>;
+      await em.nativeUpdate(UserSchema, { id: userId }, unset);
     },
 
     /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */

@@ -7,6 +7,9 @@ import {
   confirmMfaLoginInput,
   regenerateRecoveryCodesInput,
   resendMfaLoginCodeInput,
+  smsConfirmInput,
+  smsDisableInput,
+  smsStartInput,
   totpConfirmInput,
   totpDisableInput,
   totpStartInput,
@@ -38,6 +41,22 @@ export const mfaRouter = t.router({
       .input(totpDisableInput)
       .mutation(({ ctx, input }) =>
         ctx.regstack.runtime.services.mfa.disableTotp(ctx.auth, input, ctx.regstack.request),
+      ),
+  }),
+
+  sms: t.router({
+    start: authedProcedure
+      .input(smsStartInput)
+      .mutation(({ ctx, input }) => ctx.regstack.runtime.services.mfa.startSms(ctx.auth, input, ctx.regstack.request)),
+    confirm: authedProcedure
+      .input(smsConfirmInput)
+      .mutation(({ ctx, input }) =>
+        ctx.regstack.runtime.services.mfa.confirmSms(ctx.auth, input, ctx.regstack.request),
+      ),
+    disable: authedProcedure
+      .input(smsDisableInput)
+      .mutation(({ ctx, input }) =>
+        ctx.regstack.runtime.services.mfa.disableSms(ctx.auth, input, ctx.regstack.request),
       ),
   }),
 

@@ -1,6 +1,9 @@
 /**
- * Managing second factors (SPEC §4 `auth.mfa.*`, R44, R51): status, the authenticator app (TOTP) and recovery
- * codes. The SMS factor is `users.phone_number`, proven by a code before it is stored (R44).
+ * Managing second factors (SPEC §4 `auth.mfa.*`, R44, R48–R52): status, the authenticator app (TOTP), the SMS
+ * factor and recovery codes. The SMS factor is `users.phone_number`: the number waits on its `phone_setup` code row
+ * (6 digits, CSPRNG, keyed hash, `sms_code_ttl_seconds`, at most `sms_code_max_attempts` guesses, a newer code
+ * retires the older: R48, R49) and reaches the user row, under its unique index, only once the code proved it.
+ * SMS is a restricted authenticator (R51): it is off unless `enable_sms_2fa`.
  *
  * - Enrolling starts with the current password (through the login lockout, R19) and ends with a code from the
  *   new factor: nothing is a factor until it proved itself. `totp.start` again before confirming replaces the
@@ -11,19 +14,23 @@
  *   sessions are ended (this one carries on), a notice is mailed, and `mfa_enabled` / `mfa_disabled` is audited
  *   and emitted. The first factor brings ten recovery codes, shown once; the last factor takes them away.
  */
-import type {
-  MfaDisabledResult,
-  MfaEnabledResult,
-  MfaMethod,
-  MfaStatus,
-  RecoveryCodesResult,
-  TotpEnrolment,
+import {
+  type MfaCodeSentResult,
+  type MfaDisabledResult,
+  type MfaEnabledResult,
+  type MfaMethod,
+  type MfaStatus,
+  maskPhone,
+  type RecoveryCodesResult,
+  type TotpEnrolment,
 } from '@regstack/shared';
 import QRCode from 'qrcode';
 import type { User } from '../db/entities/index.ts';
+import { newId } from '../db/ids.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import type { Repositories } from '../repositories/index.ts';
+import { generateOtpCode } from '../security/one-time-tokens.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../security/recovery-codes.ts';
 import { generateTotpSecret, totpUri } from '../security/totp.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
@@ -176,6 +183,115 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
       return atomically(deps, async (tx) => {
         await tx.mfaFactors.deleteTotp(auth.user.id);
         const state = await factorChanged(tx, auth, 'totp', 'disabled', request);
+        return { status: 'mfa_disabled', methods: methodsOf(state) };
+      });
+    },
+
+    /**
+     * Sends a code to the number being enrolled (R44: the number proves itself before it is used). The number is
+     * kept on the code row only; the user row gets it at `confirmSms`, under the unique index (R52).
+     */
+    async startSms(
+      auth: AuthenticatedSession,
+      input: { phoneNumber: string; currentPassword: string },
+      request: RequestMeta,
+    ): Promise<MfaCodeSentResult> {
+      if (!deps.config.enableSms2fa) {
+        throw new RegstackError('FEATURE_DISABLED', 'SMS two-factor authentication is disabled (enable_sms_2fa)');
+      }
+      const repos = openRepos(deps);
+      await limitClient(rateLimiter, repos, request, 'phone-start', deps.config.phoneStartRateLimit);
+      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      if ((await readFactors(repos, auth.user)).phone) {
+        throw new RegstackError('MFA_ALREADY_ENABLED', 'SMS is already enabled; disable it first to change the number');
+      }
+      const now = deps.clock.now();
+      const code = generateOtpCode();
+      const challengeId = newId(now.getTime());
+      await repos.mfaCodes.issue(
+        {
+          userId: auth.user.id,
+          purpose: 'phone_setup',
+          challengeId,
+          codeHash: deps.otpHasher.hashOtpCode(code, challengeId),
+          phoneNumber: input.phoneNumber,
+          expiresAt: new Date(now.getTime() + deps.config.smsCodeTtlSeconds * 1000),
+        },
+        now,
+      );
+      await deps.sms.sendCode({
+        to: input.phoneNumber,
+        code,
+        purpose: 'phone_setup',
+        userId: auth.user.id,
+        ip: request.ip,
+      });
+      const phoneHint = maskPhone(input.phoneNumber);
+      await repos.auditEvents.record(
+        {
+          event: 'phone_setup_started',
+          actorId: auth.user.id,
+          subjectId: auth.user.id,
+          ...request,
+          details: { phoneHint },
+        },
+        now,
+      );
+      deps.events.emit('phone_setup_started', { userId: auth.user.id, phoneHint, request });
+      return { status: 'code_sent', phoneHint };
+    },
+
+    /** The code sent by `startSms`: at most `sms_code_max_attempts` guesses, then it is dead (R49). */
+    async confirmSms(
+      auth: AuthenticatedSession,
+      input: { code: string },
+      request: RequestMeta,
+    ): Promise<MfaEnabledResult> {
+      const repos = openRepos(deps);
+      await limitClient(rateLimiter, repos, request, 'phone-confirm', deps.config.phoneConfirmRateLimit);
+      const now = deps.clock.now();
+      const live = await repos.mfaCodes.findLiveForUser(auth.user.id, 'phone_setup', now);
+      if (!live?.phoneNumber) {
+        throw new RegstackError('MFA_ENROLMENT_NOT_STARTED', 'No phone enrolment is waiting; start it (again) first');
+      }
+      if ((await repos.mfaCodes.takeAttempt(live, deps.config.smsCodeMaxAttempts, now)) === null) {
+        throw new RegstackError('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong codes; ask for a new code');
+      }
+      if (!deps.otpHasher.verifyOtpCode(input.code, live.challengeId, live.codeHash)) throw codeInvalid();
+      if (!(await repos.mfaCodes.consumeOnce(live, now))) throw codeInvalid();
+      const phone = live.phoneNumber;
+      const before = await readFactors(repos, auth.user);
+      return atomically(deps, async (tx) => {
+        if (!(await tx.users.setPhoneIfFree(auth.user.id, phone, deps.clock.now()))) {
+          throw new RegstackError('PHONE_NUMBER_TAKEN', 'This number is already used by another account');
+        }
+        const recoveryCodes = hasFactor(before) ? null : await issueRecoveryCodes(tx, auth.user);
+        const state = await factorChanged(tx, auth, 'sms', 'enabled', request);
+        return { status: 'mfa_enabled', methods: methodsOf(state), recoveryCodes };
+      });
+    },
+
+    async disableSms(
+      auth: AuthenticatedSession,
+      input: { currentPassword: string; code?: string | undefined },
+      request: RequestMeta,
+    ): Promise<MfaDisabledResult> {
+      const repos = openRepos(deps);
+      await limitClient(rateLimiter, repos, request, 'phone-disable', deps.config.phoneDisableRateLimit);
+      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      const factors = await readFactors(repos, auth.user);
+      if (!factors.phone) throw new RegstackError('MFA_NOT_ENABLED', 'SMS is not enabled');
+      const { code } = input;
+      if (code !== undefined) {
+        await checkUnderLockout(repos, auth.user, async () =>
+          /^[0-9]{6}$/.test(code)
+            ? factors.totp !== null && spendTotpCode(deps, repos, factors.totp, code)
+            : spendRecoveryCode(deps, repos, auth.user.id, code),
+        );
+      }
+      return atomically(deps, async (tx) => {
+        await tx.users.clearPhone(auth.user.id, deps.clock.now());
+        const state = await factorChanged(tx, auth, 'sms', 'disabled', request);
         return { status: 'mfa_disabled', methods: methodsOf(state) };
       });
     },
