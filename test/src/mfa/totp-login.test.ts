@@ -241,6 +241,25 @@ describeEachBackend('two-factor: TOTP, the login step and recovery codes', (ctx)
     expect(await codeOf(signIn(email, password))).toBe('TOO_MANY_ATTEMPTS');
   });
 
+  it('a correct password does not reset the count of wrong second-factor codes (R19)', async () => {
+    const email = 'totp-no-reset@example.com';
+    const { password, secret } = await totpUser(email);
+    const wrong = codeAt(secret, new Date(clock.now().getTime() + 20 * STEP_MS));
+    const confirm = (mfaPendingToken: string) =>
+      codeOf(t.regstack.createCaller().mfa.confirmLogin({ mfaPendingToken, method: 'totp', code: wrong }));
+    const first = await pending(email, password);
+    for (let i = 0; i < 3; i++) expect(await confirm(first.mfaPendingToken)).toBe('MFA_CODE_INVALID');
+    const second = await pending(email, password); // the password again: the three failures stay
+    for (let i = 0; i < 2; i++) expect(await confirm(second.mfaPendingToken)).toBe('MFA_CODE_INVALID');
+    expect(
+      await codeOf(
+        t.regstack
+          .createCaller()
+          .mfa.confirmLogin({ mfaPendingToken: second.mfaPendingToken, method: 'totp', code: codeAt(secret) }),
+      ),
+    ).toBe('TOO_MANY_ATTEMPTS');
+  });
+
   it('recovery codes: each works once, 50 concurrent uses → one success, a mail, the count, regenerate (item 5)', async () => {
     const email = 'recovery@example.com';
     const { password, enabled, me } = await totpUser(email);
