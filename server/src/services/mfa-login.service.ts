@@ -128,7 +128,16 @@ export function createMfaLoginService(
       const challengeId = newId(now.getTime());
       const ttlSeconds = deps.config.mfaPendingTokenTtlSeconds;
       const { token } = await deps.tokens.issueMfaPendingToken({ userId: user.id, challengeId, ttlSeconds });
-      if (factors.phone) await sendLoginCode(repos, user, factors.phone, challengeId, request);
+      if (factors.phone) {
+        try {
+          await sendLoginCode(repos, user, factors.phone, challengeId, request);
+        } catch (err) {
+          // A send refused up front (the SMS limits) must not fail a sign-in whose password was right: the user can
+          // use another method, or `resendLoginCode` later, which reports the refusal.
+          if (!RegstackError.is(err)) throw err;
+          deps.logger.warn('login SMS code not sent', { userId: user.id, code: err.code });
+        }
+      }
       await repos.auditEvents.record(
         { event: 'mfa_login_started', actorId: user.id, subjectId: user.id, ...request, details: { methods } },
         now,

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { codeOf } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { data, error, rawClient } from '../http/http-client.ts';
 
 describeEachBackend('two-factor: the SMS factor', (ctx) => {
   let t: TestRegstack;
@@ -152,5 +153,60 @@ describeEachBackend('two-factor: SMS switched off', (ctx) => {
     expect(await codeOf(me.mfa.sms.start({ phoneNumber: '+14155552674', currentPassword: password }))).toBe(
       'FEATURE_DISABLED',
     );
+  });
+});
+
+describeEachBackend('two-factor: SMS enrolment and sign-in over HTTP', (ctx) => {
+  let t: TestRegstack;
+  let server: { url: string; close(): Promise<void> };
+  const sent: Array<{ to: string; body: string }> = [];
+  beforeAll(async () => {
+    t = await startRegstack(ctx.url, { enableSms2fa: true }, { sms: { send: async (m) => void sent.push(m) } });
+    server = await t.regstack.listen({ port: 0 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await t?.regstack.close();
+  });
+  const lastCode = async () => {
+    await t.regstack.settle();
+    return /\b(\d{6})\b/.exec(sent.at(-1)?.body ?? '')?.[1] ?? '';
+  };
+
+  it('sms.start → sms.confirm → login → mfa_required → confirmLogin with the texted code (items 1, 2)', async () => {
+    const email = 'sms-http@example.com';
+    const { password } = await createVerifiedUser(t, email);
+    const api = rawClient(server.url);
+    const login = data(await api.mutation('auth.login', { email, password }));
+    const bearer = { authorization: `Bearer ${login.accessToken}` };
+    const bad = await api.mutation(
+      'auth.mfa.sms.start',
+      { phoneNumber: '+44 ２0 7946 0958', currentPassword: password },
+      bearer,
+    );
+    expect(bad.status).toBe(400);
+    expect(error(bad).data.regstackCode).toBe('PHONE_NUMBER_INVALID');
+    const started = await api.mutation(
+      'auth.mfa.sms.start',
+      { phoneNumber: '+44 20 7946 0958', currentPassword: password },
+      bearer,
+    );
+    expect(data(started).status).toBe('code_sent');
+    expect(sent.at(-1)?.to).toBe('+442079460958');
+    const enabled = await api.mutation('auth.mfa.sms.confirm', { code: await lastCode() }, bearer);
+    expect(data(enabled).status).toBe('mfa_enabled');
+
+    const step = data(await api.mutation('auth.login', { email, password }));
+    expect(step).toMatchObject({ status: 'mfa_required', methods: ['sms', 'recovery'] });
+    expect(step.accessToken).toBeUndefined();
+    const done = await api.mutation('auth.mfa.confirmLogin', {
+      mfaPendingToken: step.mfaPendingToken,
+      method: 'sms',
+      code: await lastCode(),
+    });
+    expect(done.status).toBe(200);
+    expect(data(done).status).toBe('authenticated');
+    const me = await api.query('auth.account.me', undefined, { authorization: `Bearer ${data(done).accessToken}` });
+    expect(data(me).phoneNumber).toBe('+442079460958');
   });
 });

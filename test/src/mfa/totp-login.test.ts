@@ -74,6 +74,8 @@ describeEachBackend('two-factor: TOTP, the login step and recovery codes', (ctx)
 
     expect(await codeOf(me.mfa.totp.start({ currentPassword: 'not the password' }))).toBe('INVALID_CREDENTIALS');
     expect(await codeOf(me.mfa.totp.confirm({ code: '123456' }))).toBe('MFA_ENROLMENT_NOT_STARTED');
+    const hooked: unknown[] = [];
+    t.regstack.on('mfa_enabled', (event) => void hooked.push(event));
     const enrolment = await me.mfa.totp.start({ currentPassword: password });
     expect(enrolment.otpauthUri).toMatch(/^otpauth:\/\/totp\/RegStack:totp-enrol%40example\.com\?/);
     expect(enrolment.otpauthUri).toContain('issuer=RegStack');
@@ -107,6 +109,8 @@ describeEachBackend('two-factor: TOTP, the login step and recovery codes', (ctx)
     await t.regstack.drainOutbox();
     expect(t.mailbox.latest(email, /Two-factor sign-in changed/)?.text).toContain('An authenticator app was added');
     expect(await codeOf(me.mfa.totp.start({ currentPassword: password }))).toBe('MFA_ALREADY_ENABLED');
+    await t.regstack.settle();
+    expect(hooked).toEqual([expect.objectContaining({ userId: first.user.id, method: 'totp' })]);
   });
 
   it('login answers mfa_required with no access token; confirmLogin opens the session; the token works once (item 1, R50)', async () => {
