@@ -39,6 +39,7 @@ import { createAdminGuard } from './services/policies/last-admin.ts';
 import { createPurgeService, type PurgeOptions } from './services/purge.service.ts';
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
+import { createSmsFactorService } from './services/sms-factor.service.ts';
 import { createSmsCodeSender } from './sms/code-sender.ts';
 import { createConsoleSmsTransport, type SmsTransport } from './sms/transport.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
@@ -207,6 +208,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
       passwordReset,
       admin,
       mfa: createMfaService(deps, parts),
+      smsFactor: createSmsFactorService(deps, parts),
       mfaLogin,
     },
   };

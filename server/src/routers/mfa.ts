@@ -1,7 +1,7 @@
 /**
  * `auth.mfa.*`: two-factor authentication (SPEC §4). The login step (`confirmLogin`, `resendLoginCode`) is public
  * and takes the MFA-pending token; everything else acts on the signed-in user's own factors. Glue only: the
- * rules live in services/mfa.service.ts and services/mfa-login.service.ts.
+ * rules live in services/mfa.service.ts, services/sms-factor.service.ts and services/mfa-login.service.ts.
  */
 import {
   confirmMfaLoginInput,
@@ -47,16 +47,18 @@ export const mfaRouter = t.router({
   sms: t.router({
     start: authedProcedure
       .input(smsStartInput)
-      .mutation(({ ctx, input }) => ctx.regstack.runtime.services.mfa.startSms(ctx.auth, input, ctx.regstack.request)),
+      .mutation(({ ctx, input }) =>
+        ctx.regstack.runtime.services.smsFactor.start(ctx.auth, input, ctx.regstack.request),
+      ),
     confirm: authedProcedure
       .input(smsConfirmInput)
       .mutation(({ ctx, input }) =>
-        ctx.regstack.runtime.services.mfa.confirmSms(ctx.auth, input, ctx.regstack.request),
+        ctx.regstack.runtime.services.smsFactor.confirm(ctx.auth, input, ctx.regstack.request),
       ),
     disable: authedProcedure
       .input(smsDisableInput)
       .mutation(({ ctx, input }) =>
-        ctx.regstack.runtime.services.mfa.disableSms(ctx.auth, input, ctx.regstack.request),
+        ctx.regstack.runtime.services.smsFactor.disable(ctx.auth, input, ctx.regstack.request),
       ),
   }),
 

@@ -14,6 +14,7 @@ import type { MfaLoginService } from '../services/mfa-login.service.ts';
 import type { PasswordResetService } from '../services/password-reset.service.ts';
 import type { RegistrationService } from '../services/registration.service.ts';
 import type { SessionService } from '../services/session.service.ts';
+import type { SmsFactorService } from '../services/sms-factor.service.ts';
 
 export interface RegstackRuntime {
   readonly config: RegstackConfig;
@@ -27,6 +28,7 @@ export interface RegstackRuntime {
     readonly admin: AdminService;
     readonly mfa: MfaService;
     readonly mfaLogin: MfaLoginService;
+    readonly smsFactor: SmsFactorService;
   };
 }
 
