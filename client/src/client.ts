@@ -100,8 +100,32 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
   revokeSession(
     input: RegstackInputs['account']['revokeSession'],
   ): Promise<RegstackOutputs['account']['revokeSession']>;
-  /** `mfa.status`: whether two-factor is enabled for the user and available on this deployment. */
+  /** `mfa.status`: the user's second factors (`enabled`, `methods`, `phoneHint`, `recoveryCodesRemaining`). */
   mfaStatus(): Promise<RegstackOutputs['mfa']['status']>;
+  /**
+   * The second step of a sign-in: `mfa.confirmLogin` with the pending token of the last `login` that answered
+   * `mfa_required` (or the one given). On success the client is signed in, as after a password-only `login`.
+   * Throws if no sign-in is waiting for a second factor.
+   */
+  confirmMfa(input: {
+    method: RegstackInputs['mfa']['confirmLogin']['method'];
+    code: string;
+    mfaPendingToken?: string;
+  }): Promise<RegstackOutputs['mfa']['confirmLogin']>;
+  /** `mfa.resendLoginCode` for the waiting sign-in: a new SMS code; the earlier one stops working. */
+  resendMfaCode(input?: { mfaPendingToken?: string }): Promise<RegstackOutputs['mfa']['resendLoginCode']>;
+  /** Enrolment and management of the signed-in user's factors (`auth.mfa.*`). */
+  readonly mfa: {
+    startTotp(input: RegstackInputs['mfa']['totp']['start']): Promise<RegstackOutputs['mfa']['totp']['start']>;
+    confirmTotp(input: RegstackInputs['mfa']['totp']['confirm']): Promise<RegstackOutputs['mfa']['totp']['confirm']>;
+    disableTotp(input: RegstackInputs['mfa']['totp']['disable']): Promise<RegstackOutputs['mfa']['totp']['disable']>;
+    startSms(input: RegstackInputs['mfa']['sms']['start']): Promise<RegstackOutputs['mfa']['sms']['start']>;
+    confirmSms(input: RegstackInputs['mfa']['sms']['confirm']): Promise<RegstackOutputs['mfa']['sms']['confirm']>;
+    disableSms(input: RegstackInputs['mfa']['sms']['disable']): Promise<RegstackOutputs['mfa']['sms']['disable']>;
+    regenerateRecoveryCodes(
+      input: RegstackInputs['mfa']['recoveryCodes']['regenerate'],
+    ): Promise<RegstackOutputs['mfa']['recoveryCodes']['regenerate']>;
+  };
 
   /** The signed-in user as last confirmed by the server, or `null`. */
   getUser(): AccountMe | null;
@@ -167,6 +191,12 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
 
   let restoring: Promise<AccountMe | null> | null = null;
 
+  let pendingMfa: string | null = null;
+  const waitingSignIn = (given: string | undefined): string => {
+    const token = given ?? pendingMfa;
+    if (!token) throw new Error('No sign-in is waiting for a second factor: call login() first');
+    return token;
+  };
   const client: RegstackClient<TRouter> = {
     trpc,
     auth,
@@ -174,7 +204,12 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
     register: (input) => auth.register.mutate(input),
     verifyEmail: (input) => auth.verifyEmail.mutate(input),
     resendVerification: (input) => auth.resendVerification.mutate(input),
-    login: (input) => auth.login.mutate(input),
+    async login(input) {
+      const result = await auth.login.mutate(input);
+      // Kept in memory only, never in the token store: it grants nothing but the second step (R50).
+      pendingMfa = result.status === 'mfa_required' ? result.mfaPendingToken : null;
+      return result;
+    },
     async logout() {
       await session.ready();
       if (!session.token()) {
@@ -196,6 +231,25 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
     sessions: () => auth.account.sessions.query(),
     revokeSession: (input) => auth.account.revokeSession.mutate(input),
     mfaStatus: () => auth.mfa.status.query(),
+    async confirmMfa({ method, code, mfaPendingToken }) {
+      const token = waitingSignIn(mfaPendingToken);
+      const input = { mfaPendingToken: token, method, code } as RegstackInputs['mfa']['confirmLogin'];
+      const result = await auth.mfa.confirmLogin.mutate(input);
+      if (pendingMfa === token) pendingMfa = null;
+      return result;
+    },
+    async resendMfaCode(input = {}) {
+      return auth.mfa.resendLoginCode.mutate({ mfaPendingToken: waitingSignIn(input.mfaPendingToken) });
+    },
+    mfa: {
+      startTotp: (input) => auth.mfa.totp.start.mutate(input),
+      confirmTotp: (input) => auth.mfa.totp.confirm.mutate(input),
+      disableTotp: (input) => auth.mfa.totp.disable.mutate(input),
+      startSms: (input) => auth.mfa.sms.start.mutate(input),
+      confirmSms: (input) => auth.mfa.sms.confirm.mutate(input),
+      disableSms: (input) => auth.mfa.sms.disable.mutate(input),
+      regenerateRecoveryCodes: (input) => auth.mfa.recoveryCodes.regenerate.mutate(input),
+    },
 
     getUser: () => session.state().user,
     getAuthState: () => session.state(),

@@ -22,6 +22,7 @@ import { createJsonLogger, type Logger } from './logger.ts';
 import { regstackRouter } from './routers/auth.ts';
 import { startArgon2Process } from './security/argon2-process.ts';
 import { type Clock, systemClock } from './security/clock.ts';
+import { createOtpHasher } from './security/one-time-tokens.ts';
 import { createPasswordPolicyChecker } from './security/password-blocklist.ts';
 import { createPasswordHasher, type PasswordHasher } from './security/password-hasher.ts';
 import { createSealer } from './security/sealing.ts';
@@ -31,11 +32,14 @@ import { type BootstrapAdminInput, createAdminService } from './services/admin.s
 import { createAuthService } from './services/auth.service.ts';
 import { openRepos, type ServiceDeps } from './services/deps.ts';
 import { createLockoutService, createRateLimiter } from './services/lockout.service.ts';
+import { createMfaService } from './services/mfa.service.ts';
+import { createMfaLoginService } from './services/mfa-login.service.ts';
 import { createPasswordResetService } from './services/password-reset.service.ts';
 import { createAdminGuard } from './services/policies/last-admin.ts';
 import { createPurgeService, type PurgeOptions } from './services/purge.service.ts';
 import { createRegistrationService } from './services/registration.service.ts';
 import { bearerToken, createSessionService } from './services/session.service.ts';
+import { createSmsFactorService } from './services/sms-factor.service.ts';
 import { createSmsCodeSender } from './sms/code-sender.ts';
 import type { SmsTransport } from './sms/transport.ts';
 import { createSmsTransportFromConfig } from './sms/transport-from-config.ts';
@@ -208,6 +212,8 @@ export async function createRegstack(options: CreateRegstackOptions) {
     logger,
     templates,
     sms,
+    otpHasher: createOtpHasher(config.jwtSecret),
+    totpSealer: createSealer(config.jwtSecret, config.jwtPreviousSecrets, 'totpSeal'),
   };
   const sessions = createSessionService(deps);
   const parts = {
@@ -219,16 +225,20 @@ export async function createRegstack(options: CreateRegstackOptions) {
   const registration = createRegistrationService(deps, parts);
   const passwordReset = createPasswordResetService(deps, parts);
   const admin = createAdminService(deps, { ...parts, registration, passwordReset });
+  const mfaLogin = createMfaLoginService(deps, parts);
   const runtime: RegstackRuntime = {
     config,
     logger,
     services: {
       registration,
-      auth: createAuthService(deps, parts),
+      auth: createAuthService(deps, { ...parts, mfaLogin }),
       sessions,
       account: createAccountService(deps, parts),
       passwordReset,
       admin,
+      mfa: createMfaService(deps, parts),
+      smsFactor: createSmsFactorService(deps, parts),
+      mfaLogin,
     },
   };
   const fetchHandler: RegstackFetchHandler = createFetchHandler({

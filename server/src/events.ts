@@ -3,7 +3,7 @@
  * event is stored, may be async, and can never break a flow: a throwing or rejecting handler is logged and
  * forgotten. Payloads carry public data only (a PublicUser, ids) — never a password, token or hash.
  */
-import type { PublicUser } from '@regstack/shared';
+import type { MfaMethod, PublicUser } from '@regstack/shared';
 import type { Logger } from './logger.ts';
 
 export interface RequestMeta {
@@ -31,6 +31,16 @@ export interface RegstackEvents {
   email_change_requested: { userId: string; request: RequestMeta };
   email_changed: { user: PublicUser; request: RequestMeta };
   user_deleted: { userId: string; request: RequestMeta };
+  // Two-factor authentication (issue 18). `method` names the factor; never a code, secret or number.
+  mfa_enabled: { userId: string; method: MfaMethod; request: RequestMeta };
+  mfa_disabled: { userId: string; method: MfaMethod; request: RequestMeta };
+  /** A correct password for a user with a factor: the second step was asked for (no session yet, R50). */
+  mfa_login_started: { userId: string; methods: MfaMethod[]; request: RequestMeta };
+  mfa_login_succeeded: { userId: string; method: MfaMethod; sessionId: string; request: RequestMeta };
+  mfa_login_failed: { userId: string; method: MfaMethod; request: RequestMeta };
+  /** An SMS code went to a number being enrolled; `phoneHint` is masked. */
+  phone_setup_started: { userId: string; phoneHint: string; request: RequestMeta };
+  recovery_code_used: { userId: string; remaining: number; request: RequestMeta };
   email_failed: { messageId: string; kind: string; attempts: number; dead: boolean };
   /**
    * A bearer token was refused (R73), rate-limited like its audit event; `reason` is one of `malformed`,

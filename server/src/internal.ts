@@ -28,10 +28,12 @@ export {
   type MfaCode,
   type OneTimeToken,
   type PendingRegistration,
+  RecoveryCodeSchema,
   type Revocation,
   type Session,
   SessionSchema,
   type TokenPurpose,
+  TotpCredentialSchema,
   type User,
   UserSchema,
 } from './db/entities/index.ts';

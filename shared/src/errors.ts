@@ -32,12 +32,19 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   EMAIL_UNCHANGED: 'The requested new email address is the current one.',
   CREDENTIALS_CHANGED:
     'The password this request re-authenticated with was changed or reset before the request committed; nothing was changed (R68).',
-  MFA_CODE_INVALID: 'The SMS code is wrong (R49).',
+  MFA_CODE_INVALID:
+    'The second-factor code (SMS, authenticator app or recovery code) is wrong, already used, or its time step was already used (R49).',
   MFA_CODE_EXPIRED: 'The SMS code has expired or was replaced by a newer one (R48).',
   MFA_ATTEMPTS_EXCEEDED: 'Too many wrong SMS codes; the code is dead even if the right one follows (R49).',
-  MFA_NOT_ENABLED: 'Two-factor authentication is not enabled on this account.',
-  MFA_ALREADY_ENABLED: 'Two-factor authentication is already enabled on this account.',
+  MFA_NOT_ENABLED: 'Two-factor authentication (or the factor named) is not enabled on this account.',
+  MFA_ALREADY_ENABLED: 'The factor is already enabled on this account; disable it first to enrol again.',
+  MFA_ENROLMENT_NOT_STARTED: 'There is no enrolment to confirm: start it first (`mfa.totp.start`, `mfa.sms.start`).',
+  MFA_CHALLENGE_INVALID:
+    'The MFA-pending token is invalid, expired, already used, or was ended by a password change or sign-out everywhere; sign in again (R50).',
+  MFA_METHOD_NOT_AVAILABLE: 'The chosen second-factor method is not enabled for this account.',
   PHONE_NUMBER_INVALID: 'The phone number is not a valid E.164 number (R52).',
+  PHONE_NUMBER_TAKEN:
+    'The phone number just proven is the SMS factor of another account; one number belongs to one account (R52). Only said to whoever proved they hold the number.',
   SMS_DESTINATION_NOT_ALLOWED: "The phone number's country or region is not on the SMS allowlist (toll fraud, R21).",
   USER_NOT_FOUND: 'No user with this id (admin procedures only; never raised by public procedures).',
   SESSION_NOT_FOUND: 'No session with this id belongs to the current user.',

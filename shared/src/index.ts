@@ -40,6 +40,33 @@ export type { CanonicalEmailResult, EmailRejectionReason } from './email.ts';
 export { canonicalizeEmail, EMAIL_LOCAL_PART_MAX_BYTES, EMAIL_MAX_BYTES, emailSchema } from './email.ts';
 export type { ClientErrorCode, RegstackErrorCode, RegstackErrorData, ServerErrorCode } from './errors.ts';
 export { CLIENT_ERROR_CODES, getRegstackErrorCode, isRegstackErrorCode, REGSTACK_ERROR_CODES } from './errors.ts';
+export type {
+  ConfirmMfaLoginInput,
+  MfaCodeSentResult,
+  MfaDisabledResult,
+  MfaEnabledResult,
+  MfaMethod,
+  MfaStatus,
+  RecoveryCodesResult,
+  TotpEnrolment,
+} from './mfa.ts';
+export {
+  confirmMfaLoginInput,
+  MFA_METHODS,
+  mfaPendingTokenSchema,
+  RECOVERY_CODE_ALPHABET,
+  RECOVERY_CODE_COUNT,
+  RECOVERY_CODE_LENGTH,
+  recoveryCodeSchema,
+  regenerateRecoveryCodesInput,
+  resendMfaLoginCodeInput,
+  smsConfirmInput,
+  smsDisableInput,
+  smsStartInput,
+  totpConfirmInput,
+  totpDisableInput,
+  totpStartInput,
+} from './mfa.ts';
 export type { NormalizingStringSchema, PasswordLengthProblem, PasswordPolicy } from './password.ts';
 export {
   checkPasswordLength,
@@ -72,7 +99,6 @@ export type {
   LoginInput,
   LoginResult,
   LogoutResult,
-  MfaStatus,
   PasswordChangedResult,
   PublicUser,
   RegisterInput,

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { emailSchema } from './email.ts';
+import type { MfaMethod } from './mfa.ts';
 import { passwordInputSchema } from './password.ts';
 import { fullNameSchema, idSchema, oneTimeTokenSchema } from './primitives.ts';
 
@@ -68,7 +69,15 @@ export interface AcceptedResult {
 
 export type LoginResult =
   | { status: 'authenticated'; accessToken: string; tokenType: 'Bearer'; expiresIn: number; user: PublicUser }
-  | { status: 'mfa_required'; mfaPendingToken: string; expiresIn: number; delivery: 'sms' };
+  | {
+      status: 'mfa_required';
+      /** Grants nothing but `mfa.confirmLogin` / `mfa.resendLoginCode` (R50); single-use. */
+      mfaPendingToken: string;
+      expiresIn: number;
+      methods: MfaMethod[];
+      /** The masked number an SMS code was sent to, when `sms` is a method; else null. */
+      phoneHint: string | null;
+    };
 
 /** After a password change every earlier session is dead; the caller continues with this new token (R8, R41). */
 export interface PasswordChangedResult {
@@ -83,13 +92,6 @@ export interface EmailChangeRequestedResult {
   status: 'confirmation_sent';
   email: string;
   expiresAt: Date;
-}
-
-export interface MfaStatus {
-  enabled: boolean;
-  /** Whether this deployment offers SMS two-factor authentication (`enable_sms_2fa`). */
-  available: boolean;
-  delivery: 'sms';
 }
 
 export interface SessionInfo {

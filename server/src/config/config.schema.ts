@@ -662,10 +662,15 @@ export const configSchema = z
      */
     smsCodeMaxAttempts: z.int().min(1).max(5, { error: 'must be at most 5 (R49)' }).default(5),
     /**
-     * Lifetime of the MFA-pending token issued after a correct password, 1 to 30 min (R50).
+     * Lifetime of the MFA-pending token issued after a correct password (`mfa_required`), 1 to 10 min (R50; no
+     * longer than the longest SMS code it may wait for, R48).
      * @default 600
      */
-    mfaPendingTokenTtlSeconds: z.int().min(60).max(1800).default(600),
+    mfaPendingTokenTtlSeconds: z
+      .int()
+      .min(60)
+      .max(600, { error: 'must be at most 600 seconds (10 minutes, R48, R50)' })
+      .default(600),
 
     // ── Features ─────────────────────────────────────────────────────────────────────────────────────────────
     /**
@@ -788,10 +793,21 @@ export const configSchema = z
      */
     loginRateLimit: rateLimit('20/minute;200/hour'),
     /**
-     * Per-IP limit on `mfa.confirmLogin`.
+     * Per-IP limit on `mfa.confirmLogin` (the account lockout counts wrong codes as well, R19).
      * @default '20/minute'
      */
     loginMfaConfirmRateLimit: rateLimit('20/minute'),
+    /**
+     * Per-IP limit on `mfa.resendLoginCode` (each sends a paid SMS). Not in the Python regstack.
+     * @default '3/minute;10/hour'
+     */
+    mfaResendLoginCodeRateLimit: rateLimit('3/minute;10/hour'),
+    /**
+     * Per-IP limit on managing factors: `mfa.totp.start`, `mfa.totp.confirm`, `mfa.totp.disable` and
+     * `mfa.recoveryCodes.regenerate`. Not in the Python regstack.
+     * @default '20/minute'
+     */
+    mfaManageRateLimit: rateLimit('20/minute'),
     /**
      * Per-IP limit on `register`.
      * @default '10/minute;100/hour'
@@ -838,17 +854,17 @@ export const configSchema = z
      */
     deleteAccountRateLimit: rateLimit('10/minute'),
     /**
-     * Per-IP limit on `mfa.startPhoneSetup` (sends a paid SMS).
+     * Per-IP limit on `mfa.sms.start` (sends a paid SMS).
      * @default '5/minute;20/hour'
      */
     phoneStartRateLimit: rateLimit('5/minute;20/hour'),
     /**
-     * Per-IP limit on `mfa.confirmPhoneSetup`.
+     * Per-IP limit on `mfa.sms.confirm`.
      * @default '20/minute'
      */
     phoneConfirmRateLimit: rateLimit('20/minute'),
     /**
-     * Per-IP limit on `mfa.disable`.
+     * Per-IP limit on `mfa.sms.disable`.
      * @default '10/minute'
      */
     phoneDisableRateLimit: rateLimit('10/minute'),

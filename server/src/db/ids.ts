@@ -16,3 +16,8 @@ export function newId(now: number = Date.now()): string {
   const time = Math.trunc(now).toString(16).padStart(12, '0').slice(-12);
   return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
 }
+
+/** The creation instant (Unix ms) written into an id by `newId`. */
+export function idTime(id: string): number {
+  return Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}

@@ -13,6 +13,8 @@ export const EMAIL_KINDS = [
   'email_change_confirmation',
   'email_changed',
   'account_deleted',
+  'mfa_changed',
+  'recovery_code_used',
 ] as const;
 export type EmailKind = (typeof EMAIL_KINDS)[number];
 

@@ -80,6 +80,8 @@ export const TEMPLATE_VARIABLES = {
   email_change_confirmation: [...COMMON_VARIABLES, ...NAME_VARIABLES, 'confirm_url', 'new_email', 'expires_in'],
   email_changed: [...COMMON_VARIABLES, ...NAME_VARIABLES, 'new_email'],
   account_deleted: [...COMMON_VARIABLES, ...NAME_VARIABLES],
+  mfa_changed: [...COMMON_VARIABLES, ...NAME_VARIABLES, 'change'],
+  recovery_code_used: [...COMMON_VARIABLES, ...NAME_VARIABLES, 'remaining'],
 } as const satisfies Record<EmailKind, readonly string[]>;
 
 export type TemplateVariable<K extends EmailKind> = (typeof TEMPLATE_VARIABLES)[K][number];
@@ -100,6 +102,10 @@ export interface TemplateInputs {
   /** Sent to the OLD address, with the "this wasn't me" path (R43). */
   email_changed: { newEmail: string; fullName?: string | null | undefined };
   account_deleted: { fullName?: string | null | undefined };
+  /** A second factor was enabled or disabled (R44); `change` says which, e.g. "An authenticator app was added". */
+  mfa_changed: { change: string; fullName?: string | null | undefined };
+  /** A recovery code signed someone in; `remaining` unused codes are left. */
+  recovery_code_used: { remaining: number; fullName?: string | null | undefined };
 }
 
 export interface CreateTemplatesOptions extends TemplateContext {
@@ -131,6 +137,8 @@ export interface EmailTemplates extends TemplateContext {
   emailChangeConfirmation(input: TemplateInputs['email_change_confirmation']): RenderedEmail;
   emailChanged(input: TemplateInputs['email_changed']): RenderedEmail;
   accountDeleted(input?: TemplateInputs['account_deleted']): RenderedEmail;
+  mfaChanged(input: TemplateInputs['mfa_changed']): RenderedEmail;
+  recoveryCodeUsed(input: TemplateInputs['recovery_code_used']): RenderedEmail;
 }
 
 export function escapeHtml(value: string): string {
@@ -342,6 +350,42 @@ export const BUILT_IN_TEMPLATES: Readonly<Record<EmailKind, KindTemplates>> = {
       'If you did not ask for this: {{support_text}}',
     ]),
   },
+  mfa_changed: {
+    subject: 'Two-factor sign-in changed on your {{app_name}} account',
+    text: [
+      '{{greeting}}',
+      '',
+      '{{change}} on your {{app_name}} account, and every other session was signed out.',
+      '',
+      'If this was you, there is nothing to do.',
+      'If it was not, reset your password now at {{forgot_url}} (this signs out every session) — {{support_text}}',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage('Two-factor sign-in changed', [
+      '{{greeting}}',
+      '{{change}} on your {{app_name}} account, and every other session was signed out.',
+      'If this was you, there is nothing to do. If it was not, <a href="{{forgot_url}}">reset your password now</a>. {{support_text}}',
+    ]),
+  },
+  recovery_code_used: {
+    subject: 'A recovery code was used to sign in to {{app_name}}',
+    text: [
+      '{{greeting}}',
+      '',
+      'One of your {{app_name}} recovery codes was just used to sign in. It cannot be used again; {{remaining}} remain.',
+      '',
+      'If this was you, consider generating a new set of codes.',
+      'If it was not, reset your password now at {{forgot_url}} — {{support_text}}',
+      '',
+      SIGN_OFF,
+    ].join('\n'),
+    html: htmlPage('A recovery code was used', [
+      '{{greeting}}',
+      'One of your {{app_name}} recovery codes was just used to sign in. It cannot be used again; {{remaining}} remain.',
+      'If this was you, consider generating a new set of codes. If it was not, <a href="{{forgot_url}}">reset your password now</a>. {{support_text}}',
+    ]),
+  },
 };
 
 // ── Rendering ────────────────────────────────────────────────────────────────────────────────────────────
@@ -354,7 +398,14 @@ function kindValues<K extends EmailKind>(
   kind: K,
   input: TemplateInputs[K],
 ): Values<K> {
-  const i = input as Partial<{ token: string; ttlSeconds: number; fullName: string | null; newEmail: string }>;
+  const i = input as Partial<{
+    token: string;
+    ttlSeconds: number;
+    fullName: string | null;
+    newEmail: string;
+    change: string;
+    remaining: number;
+  }>;
   const fullName = i.fullName?.trim() ?? '';
   const common: Record<string, string> = {
     app_name: ctx.appName,
@@ -366,6 +417,8 @@ function kindValues<K extends EmailKind>(
     greeting: fullName ? `Hello ${fullName},` : 'Hello,',
     expires_in: i.ttlSeconds === undefined ? '' : formatDuration(i.ttlSeconds),
     new_email: i.newEmail ?? '',
+    change: i.change ?? '',
+    remaining: i.remaining === undefined ? '' : String(i.remaining),
   };
   const token = i.token ?? '';
   if (kind === 'verification') common.verify_url = tokenLink(ctx, 'verify', token);
@@ -420,6 +473,8 @@ export function createTemplates(options: CreateTemplatesOptions): EmailTemplates
     emailChangeConfirmation: (input) => render('email_change_confirmation', input),
     emailChanged: (input) => render('email_changed', input),
     accountDeleted: (input = {}) => render('account_deleted', input),
+    mfaChanged: (input) => render('mfa_changed', input),
+    recoveryCodeUsed: (input) => render('recovery_code_used', input),
   };
 }
 

@@ -13,6 +13,7 @@ import { createLiveSessionRepository, type LiveSessionRepository } from './live-
 import { createLoginRepository, type LoginRepository } from './login.repository.ts';
 import { createLoginAttemptRepository, type LoginAttemptRepository } from './login-attempt.repository.ts';
 import { createMfaCodeRepository, type MfaCodeRepository } from './mfa-code.repository.ts';
+import { createMfaFactorRepository, type MfaFactorRepository } from './mfa-factor.repository.ts';
 import { createOneTimeTokenRepository, type OneTimeTokenRepository } from './one-time-token.repository.ts';
 import {
   createPendingRegistrationRepository,
@@ -37,6 +38,7 @@ class RepositorySet {
   #claims?: ClaimRepository;
   #loginAttempts?: LoginAttemptRepository;
   #mfaCodes?: MfaCodeRepository;
+  #mfaFactors?: MfaFactorRepository;
   #emailOutbox?: EmailOutboxRepository;
   #auditEvents?: AuditEventRepository;
   #liveSessions?: LiveSessionRepository;
@@ -87,6 +89,11 @@ class RepositorySet {
     return this.#mfaCodes;
   }
 
+  get mfaFactors(): MfaFactorRepository {
+    this.#mfaFactors ??= createMfaFactorRepository(this.#em, this.#dialect);
+    return this.#mfaFactors;
+  }
+
   get emailOutbox(): EmailOutboxRepository {
     this.#emailOutbox ??= createEmailOutboxRepository(this.#em, this.#dialect);
     return this.#emailOutbox;
@@ -128,6 +135,7 @@ export {
 } from './login.repository.ts';
 export type { LoginAttemptRepository, RecordedTry, TryWindow } from './login-attempt.repository.ts';
 export type { MfaCodeRepository, NewMfaCode } from './mfa-code.repository.ts';
+export type { MfaFactorRepository } from './mfa-factor.repository.ts';
 export type { NewOneTimeToken, OneTimeTokenRepository } from './one-time-token.repository.ts';
 export type { NewPendingRegistration, PendingRegistrationRepository } from './pending-registration.repository.ts';
 export type { RevocationReason, RevocationRepository } from './revocation.repository.ts';

@@ -49,6 +49,15 @@ export function createMfaCodeRepository(em: EntityManager, dialect: Dialect) {
       );
     },
 
+    /** The user's live code of `purpose` (a newer code retires the older ones, so there is at most one). */
+    findLiveForUser(userId: string, purpose: MfaPurpose, now: Date): Promise<MfaCode | null> {
+      return em.findOne(
+        MfaCodeSchema,
+        { userId, purpose, consumedAt: null, expiresAt: { $gt: now } },
+        { disableIdentityMap: true, orderBy: { createdAt: 'desc' } },
+      );
+    },
+
     /** Spends one guess on the code; the slot number (1..cap), or null when the code is exhausted. */
     takeAttempt(code: CodeRef, cap: number, now: Date): Promise<number | null> {
       return claims.takeSlot(`mfa:${code.id}`, cap, now, code.expiresAt);

@@ -363,6 +363,35 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       }
     },
 
+    /** Sets `is_mfa_enabled` (the derived "any factor enabled" flag, kept by the MFA service). */
+    async setMfaEnabled(userId: string, enabled: boolean, now: Date): Promise<void> {
+      await em.nativeUpdate(UserSchema, { id: userId }, { isMfaEnabled: enabled, updatedAt: now });
+    },
+
+    /** Stores the verified phone; false when another account holds the number (the unique index decides, R52). */
+    async setPhoneIfFree(userId: string, phoneNumber: string, now: Date): Promise<boolean> {
+      try {
+        return (await em.nativeUpdate(UserSchema, { id: userId }, { phoneNumber, updatedAt: now })) === 1;
+      } catch (err) {
+        if (dialect.isUniqueViolation(err)) return false;
+        throw err;
+      }
+    },
+
+    /**
+     * Removes the phone. On MongoDB the field is unset, never written as null: the unique index on it is sparse
+     * (it skips documents *without* the field), so a second null would collide with the first.
+     */
+    async clearPhone(userId: string, now: Date): Promise<void> {
+      if (sql) {
+        await em.nativeUpdate(UserSchema, { id: userId }, { phoneNumber: null, updatedAt: now });
+        return;
+      }
+      // MikroORM's MongoDB driver passes `$`-operators in the update through as they are (MongoConnection).
+      const unset = { $unset: { phoneNumber: '' }, updatedAt: now } as unknown as Partial<User>;
+      await em.nativeUpdate(UserSchema, { id: userId }, unset);
+    },
+
     /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */
     async deleteByIdIfPasswordHash(id: string, expected: string): Promise<boolean> {
       return (await em.nativeDelete(UserSchema, { id, hashedPassword: expected })) === 1;

@@ -28,6 +28,7 @@ export const HKDF_INFO = Object.freeze({
   mfaPending: 'regstack/v1/mfa-pending',
   otpCode: 'regstack/v1/otp-code',
   outboxSeal: 'regstack/v1/outbox-seal',
+  totpSeal: 'regstack/v1/totp-seal',
   adminCursor: 'regstack/v1/admin-cursor',
 } as const);
 

@@ -1,24 +1,29 @@
 /**
- * Authenticated encryption for data regstack must keep but must not keep in the clear — today the email
- * outbox, whose messages carry one-time links (R23: a raw token must not sit in the database). AES-256-GCM
+ * Authenticated encryption for data regstack must keep but must not keep in the clear — the email outbox, whose
+ * messages carry one-time links (R23: a raw token must not sit in the database), and TOTP secrets. AES-256-GCM
  * with a key derived from the master secret by HKDF-SHA256 (its own `info`, so it never equals a JWT key),
- * a random 96-bit nonce per message. Previous secrets can open (rotation); only the current one seals.
+ * a random 96-bit nonce per message; each use has its own `info`, so an outbox ciphertext never opens as a TOTP
+ * secret or the reverse. Previous secrets can open (rotation); only the current one seals.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deriveSubkey, HKDF_INFO, type JwtSecret } from './key-derivation.ts';
 
 const VERSION = 'v1';
 
-function deriveKey(secret: JwtSecret): Uint8Array<ArrayBuffer> {
-  return deriveSubkey(secret, HKDF_INFO.outboxSeal, 32);
-}
+/** The sealing uses: each derives its own key. */
+export type SealPurpose = 'outboxSeal' | 'totpSeal';
 
 export interface Sealer {
   seal(plaintext: string): string;
   open(sealed: string): string;
 }
 
-export function createSealer(secret: JwtSecret, previousSecrets: readonly JwtSecret[] = []): Sealer {
+export function createSealer(
+  secret: JwtSecret,
+  previousSecrets: readonly JwtSecret[] = [],
+  purpose: SealPurpose = 'outboxSeal',
+): Sealer {
+  const deriveKey = (s: JwtSecret) => deriveSubkey(s, HKDF_INFO[purpose], 32);
   const current = deriveKey(secret);
   const all = [current, ...previousSecrets.map(deriveKey)];
   return {

@@ -52,6 +52,7 @@ export async function removeUserRows(
   await tx.revocations.deleteAllForUser(id);
   await tx.oneTimeTokens.deleteAllForSubject(id);
   await tx.mfaCodes.deleteAllForUser(id);
+  await tx.mfaFactors.deleteAllForUser(id);
   await tx.pendingRegistrations.deleteByEmail(email);
   await tx.loginAttempts.clear(lockout.keyFor(email));
   await tx.auditEvents.deleteForUser(id);

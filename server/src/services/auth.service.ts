@@ -7,26 +7,27 @@
  * exactly one argon2 verification runs whatever the account's state — against the stored hash, or against
  * a dummy hash with the same parameters when there is no user or no password (R10). Unknown email, wrong
  * password, disabled account and password-less account all end in the same INVALID_CREDENTIALS error with
- * the same message (R9); a disabled account is not revealed even after a correct password.
+ * the same message (R9); a disabled account is not revealed even after a correct password. A user with a second
+ * factor gets `mfa_required` and a pending token instead of a session (R50, mfa-login.service.ts); the session
+ * itself is opened by policies/sign-in.ts, the one path both steps share.
  */
 import type { LoginResult } from '@regstack/shared';
-import type { Session } from '../db/entities/index.ts';
-import { newId } from '../db/ids.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import type { LoginReservation, LoginSuccess } from '../repositories/index.ts';
+import type { LoginReservation } from '../repositories/index.ts';
 import { openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
-import { toPublicUser } from './mappers.ts';
+import type { MfaLoginService } from './mfa-login.service.ts';
 import { limitClient } from './policies/client-limit.ts';
 import { INVALID_CREDENTIALS_MESSAGE } from './policies/invalid-credentials.ts';
-import { type SessionService, sessionClient } from './session.service.ts';
+import { openSignInSession } from './policies/sign-in.ts';
+import type { SessionService } from './session.service.ts';
 
 export function createAuthService(
   deps: ServiceDeps,
-  parts: { lockout: LockoutService; rateLimiter: RateLimiter; sessions: SessionService },
+  parts: { lockout: LockoutService; rateLimiter: RateLimiter; sessions: SessionService; mfaLogin: MfaLoginService },
 ) {
-  const { lockout, rateLimiter, sessions } = parts;
+  const { lockout, rateLimiter, sessions, mfaLogin } = parts;
 
   return {
     async login(input: { email: string; password: string }, request: RequestMeta): Promise<LoginResult> {
@@ -73,6 +74,23 @@ export function createAuthService(
       }
       const { user, hash } = account;
 
+      // A second factor: the password was right, but it is only the first factor. The answer grants nothing but
+      // the second step (R50) — no session, no rehash yet. The try is withdrawn and the failures are NOT cleared,
+      // so a thief with the password cannot reset the lockout between guesses of the second factor (R19).
+      let challenge: LoginResult | null = null;
+      if (user.isMfaEnabled) {
+        try {
+          challenge = await mfaLogin.start(user, request);
+        } catch (err) {
+          await reservation.withdraw().catch(() => {});
+          throw err;
+        }
+      }
+      if (challenge) {
+        await reservation.withdraw();
+        return challenge;
+      }
+
       // Any rehash happens before the transaction: no KDF while a transaction is held (R7).
       let upgradedHash: string | null = null;
       if (deps.hasher.needsRehash(hash)) {
@@ -82,37 +100,17 @@ export function createAuthService(
           return null;
         });
       }
-      const now = deps.clock.now();
-      const sessionId = newId(now.getTime());
-      const success: LoginSuccess = {
-        userId: user.id,
-        attemptsKey: key, // success clears the counter (R18)
+      const { result } = await openSignInSession(deps, sessions, repos, {
+        user,
         verifiedHash: hash,
-        tryId: reserved.id,
         upgradedHash,
-        session: { id: sessionId, ...sessionClient(request), ttlMs: deps.config.jwtTtlSeconds * 1000 },
-        audit: { event: 'login', actorId: user.id, subjectId: user.id, ...request, details: { sessionId } },
-        now,
-      };
-      // One atomic change, one call (login.repository.ts).
-      let session: Session | null;
-      try {
-        session = await repos.logins.recordSuccess(success);
-      } catch (err) {
-        await reservation.withdraw().catch(() => {}); // nothing was decided: the try must not linger (R70)
-        throw err;
-      }
-      if (!session) {
-        // A reset or change replaced the password during the check (R68): it is not this password any more.
-        await reservation.fail();
-        await repos.auditEvents.record({ event: 'login_failed', subjectId: user.id, ...request }, deps.clock.now());
-        deps.events.emit('login_failed', { email: input.email, request });
-        throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
-      }
-      const { accessToken, expiresIn } = await sessions.tokenFor(session);
-      const dto = toPublicUser({ ...user, lastLoginAt: now });
-      deps.events.emit('user_logged_in', { user: dto, sessionId: session.id, request });
-      return { status: 'authenticated', accessToken, tokenType: 'Bearer', expiresIn, user: dto };
+        attemptsKey: key,
+        tryId: reserved.id,
+        reservation,
+        email: input.email,
+        request,
+      });
+      return result;
     },
   };
 }

@@ -10,8 +10,10 @@ import type { EventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
 import { createRepositories, type Repositories } from '../repositories/index.ts';
 import type { Clock } from '../security/clock.ts';
+import type { OtpHasher } from '../security/one-time-tokens.ts';
 import type { PasswordPolicyChecker } from '../security/password-blocklist.ts';
 import type { PasswordHasher } from '../security/password-hasher.ts';
+import type { Sealer } from '../security/sealing.ts';
 import type { TokenService } from '../security/tokens/index.ts';
 import type { SmsCodeSender } from '../sms/code-sender.ts';
 
@@ -28,6 +30,10 @@ export interface ServiceDeps {
   templates: EmailTemplates;
   /** One-time codes by SMS (sms/code-sender.ts). */
   sms: SmsCodeSender;
+  /** Keyed hashes of SMS and recovery codes (R48). */
+  otpHasher: OtpHasher;
+  /** Seals TOTP secrets at rest (its own derived key). */
+  totpSealer: Sealer;
 }
 
 export function openRepos(deps: Pick<ServiceDeps, 'storage'>): Repositories {

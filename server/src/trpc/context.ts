@@ -9,9 +9,12 @@ import type { Logger } from '../logger.ts';
 import type { AccountService } from '../services/account.service.ts';
 import type { AdminService } from '../services/admin.service.ts';
 import type { AuthService } from '../services/auth.service.ts';
+import type { MfaService } from '../services/mfa.service.ts';
+import type { MfaLoginService } from '../services/mfa-login.service.ts';
 import type { PasswordResetService } from '../services/password-reset.service.ts';
 import type { RegistrationService } from '../services/registration.service.ts';
 import type { SessionService } from '../services/session.service.ts';
+import type { SmsFactorService } from '../services/sms-factor.service.ts';
 
 export interface RegstackRuntime {
   readonly config: RegstackConfig;
@@ -23,6 +26,9 @@ export interface RegstackRuntime {
     readonly account: AccountService;
     readonly passwordReset: PasswordResetService;
     readonly admin: AdminService;
+    readonly mfa: MfaService;
+    readonly mfaLogin: MfaLoginService;
+    readonly smsFactor: SmsFactorService;
   };
 }
 

@@ -73,7 +73,7 @@ describe('client against the standalone server', () => {
     const me = await rs.me();
     expect(me).toMatchObject({ email, isVerified: true });
     expect(me.createdAt).toBeInstanceOf(Date);
-    expect(await rs.mfaStatus()).toMatchObject({ enabled: false, delivery: 'sms' });
+    expect(await rs.mfaStatus()).toMatchObject({ enabled: false, methods: [] });
     const sessions = await rs.sessions();
     expect(sessions).toHaveLength(1);
     expect(sessions[0]?.current).toBe(true);

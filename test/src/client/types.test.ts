@@ -32,11 +32,14 @@ import type {
   LoginInput,
   LoginResult,
   LogoutResult,
+  MfaMethod,
   PublicUser,
   RegisterInput,
   RegisterResult,
   RegstackErrorCode,
   SessionInfo,
+  MfaStatus as SharedMfaStatus,
+  TotpEnrolment,
   VerifyEmailResult,
 } from '@regstack/shared';
 import type { createTRPCClient, TRPCClient } from '@trpc/client';
@@ -62,8 +65,13 @@ describe('procedure types reach the client', () => {
     expectTypeOf<RegstackInputs['account']['revokeSession']>().toEqualTypeOf<{ id: string }>();
     expectTypeOf<RegstackOutputs['account']['revokeSession']>().toEqualTypeOf<{ status: 'revoked' }>();
     expectTypeOf<MfaStatus['enabled']>().toEqualTypeOf<boolean>();
-    expectTypeOf<MfaStatus['available']>().toEqualTypeOf<boolean>();
-    expectTypeOf<MfaStatus['delivery']>().toEqualTypeOf<'sms'>();
+    expectTypeOf<MfaStatus['methods']>().toEqualTypeOf<MfaMethod[]>();
+    expectTypeOf<MfaStatus['recoveryCodesRemaining']>().toEqualTypeOf<number>();
+    expectTypeOf<RegstackOutputs['mfa']['status']>().toEqualTypeOf<SharedMfaStatus>();
+    expectTypeOf<RegstackOutputs['mfa']['totp']['start']>().toEqualTypeOf<TotpEnrolment>();
+    expectTypeOf<RegstackOutputs['mfa']['confirmLogin']>().toEqualTypeOf<
+      Extract<LoginResult, { status: 'authenticated' }>
+    >();
     // Dates stay Dates on the client (superjson), not strings.
     expectTypeOf<RegstackOutputs['account']['me']['createdAt']>().toEqualTypeOf<Date>();
   });

@@ -48,6 +48,8 @@ function renderAll(templates: EmailTemplates): Record<EmailKind, RenderedEmail> 
     }),
     email_changed: templates.emailChanged({ newEmail: 'new@example.com', fullName: 'Ada Lovelace' }),
     account_deleted: templates.accountDeleted({ fullName: 'Ada Lovelace' }),
+    mfa_changed: templates.mfaChanged({ change: 'An authenticator app was added', fullName: 'Ada Lovelace' }),
+    recovery_code_used: templates.recoveryCodeUsed({ remaining: 9, fullName: 'Ada Lovelace' }),
   };
 }
 

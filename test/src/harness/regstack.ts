@@ -56,7 +56,7 @@ export interface TestRegstack {
 export async function startRegstack(
   databaseUrl: string,
   overrides: RegstackConfigInput = {},
-  extra: { clock?: Clock } = {},
+  extra: { clock?: Clock; sms?: { send(message: { to: string; body: string }): Promise<void> } } = {},
 ): Promise<TestRegstack> {
   const config = parseConfig({
     jwtSecret: TEST_SECRET,
@@ -71,6 +71,7 @@ export async function startRegstack(
     email: mailbox,
     logger: silentLogger,
     ...(extra.clock && { clock: extra.clock }),
+    ...(extra.sms && { sms: extra.sms }),
   });
   await regstack.installSchema();
   return { regstack, mailbox };

@@ -10,8 +10,10 @@ export {
   type TokenPurpose,
 } from './one-time-token.entity.ts';
 export { type PendingRegistration, PendingRegistrationSchema } from './pending-registration.entity.ts';
+export { type RecoveryCode, RecoveryCodeSchema } from './recovery-code.entity.ts';
 export { type Revocation, RevocationSchema } from './revocation.entity.ts';
 export { type Session, SessionSchema } from './session.entity.ts';
+export { type TotpCredential, TotpCredentialSchema } from './totp-credential.entity.ts';
 export { type User, UserSchema } from './user.entity.ts';
 
 import { AuditEventSchema } from './audit-event.entity.ts';
@@ -21,8 +23,10 @@ import { LoginAttemptSchema } from './login-attempt.entity.ts';
 import { MfaCodeSchema } from './mfa-code.entity.ts';
 import { OneTimeTokenSchema } from './one-time-token.entity.ts';
 import { PendingRegistrationSchema } from './pending-registration.entity.ts';
+import { RecoveryCodeSchema } from './recovery-code.entity.ts';
 import { RevocationSchema } from './revocation.entity.ts';
 import { SessionSchema } from './session.entity.ts';
+import { TotpCredentialSchema } from './totp-credential.entity.ts';
 import { UserSchema } from './user.entity.ts';
 
 /** Every entity regstack owns, in one list for the ORM. */
@@ -35,6 +39,8 @@ export const ALL_ENTITIES = [
   ClaimSchema,
   LoginAttemptSchema,
   MfaCodeSchema,
+  TotpCredentialSchema,
+  RecoveryCodeSchema,
   EmailOutboxSchema,
   AuditEventSchema,
 ] as const;
