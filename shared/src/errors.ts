@@ -58,6 +58,8 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
     'The user cannot be impersonated: a superuser, a disabled account, or the acting administrator themself (R46).',
   IMPERSONATION_RESTRICTED:
     'An impersonation session cannot do this: change the password or email, delete the account, manage two-factor, end other sessions or call admin procedures.',
+  MFA_ENROLMENT_REQUIRED:
+    'This deployment requires a second factor (`require_mfa`) and the account has none: only `account.me`, `logout` and `auth.mfa.*` answer until one is enabled.',
   NOT_IMPERSONATING: '`auth.admin.stopImpersonating` was called with a session that is not an impersonation session.',
   PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit for auth procedures (R55).',
   UNSUPPORTED_MEDIA_TYPE: 'State-changing procedures accept only `application/json` (R56).',

@@ -341,7 +341,7 @@ function Account() {
   );
 }
 
-/** `/account/verify?token=…` — the link from the verification mail. Calls verifyEmail once (tokens are single-use). */
+/** `/verify?token=…` — the link from the verification mail. Calls verifyEmail once (tokens are single-use). */
 function VerifyEmail({ token }: { token: string }) {
   const verify = useVerifyEmail();
   const started = useRef(false);

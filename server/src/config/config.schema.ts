@@ -699,6 +699,14 @@ export const configSchema = z
      */
     enableAdminRouter: z.boolean().default(false),
     /**
+     * Who must have a second factor: `off`, `superusers` or `all`. A user who must and has none signs in to a
+     * restricted session that reaches only `account.me`, `logout` and `auth.mfa.*` until they enable one; every
+     * other procedure (the host's `procedures.authed` included) answers `MFA_ENROLMENT_REQUIRED`
+     * (docs/two-factor.md). Not in the Python regstack.
+     * @default 'off'
+     */
+    requireMfa: z.enum(['off', 'superusers', 'all']).default('off'),
+    /**
      * Lifetime of a session an administrator opens as a user with `auth.admin.users.impersonate`, 1 to 60 minutes,
      * never longer than `jwt_ttl_seconds` and never renewed (docs/admin.md). Not in the Python regstack.
      * @default 900

@@ -12,10 +12,10 @@ import {
   updateAccountInput,
 } from '@regstack/shared';
 import { t } from '../trpc/init.ts';
-import { authedProcedure, ownerProcedure, publicProcedure } from '../trpc/procedures.ts';
+import { authedProcedure, enrolmentProcedure, ownerProcedure, publicProcedure } from '../trpc/procedures.ts';
 
 export const accountRouter = t.router({
-  me: authedProcedure.query(({ ctx }) => ctx.regstack.runtime.services.account.me(ctx.auth)),
+  me: enrolmentProcedure.query(({ ctx }) => ctx.regstack.runtime.services.account.me(ctx.auth)),
 
   sessions: authedProcedure.query(({ ctx }) => ctx.regstack.runtime.services.sessions.list(ctx.auth)),
 

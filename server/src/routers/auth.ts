@@ -14,7 +14,7 @@ import {
 import { RegstackError } from '../errors/regstack-error.ts';
 import { describeError } from '../trpc/error-formatter.ts';
 import { t } from '../trpc/init.ts';
-import { authedProcedure, ownerProcedure, publicProcedure } from '../trpc/procedures.ts';
+import { enrolmentProcedure, ownerProcedure, publicProcedure } from '../trpc/procedures.ts';
 import { accountRouter } from './account.ts';
 import { adminRouter } from './admin.ts';
 import { mfaRouter } from './mfa.ts';
@@ -62,7 +62,7 @@ export const regstackRouter = t.router({
       ctx.regstack.runtime.services.passwordReset.resetPassword(input.token, input.newPassword, ctx.regstack.request),
     ),
 
-  logout: authedProcedure.mutation(async ({ ctx }): Promise<LogoutResult> => {
+  logout: enrolmentProcedure.mutation(async ({ ctx }): Promise<LogoutResult> => {
     const revoked = await ctx.regstack.runtime.services.sessions.logout(ctx.auth, ctx.regstack.request);
     return { status: 'logged_out', revoked };
   }),

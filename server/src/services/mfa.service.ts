@@ -27,6 +27,7 @@ import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { limitClient } from './policies/client-limit.ts';
 import { checkUnderLockout, codeInvalid, factorChanged, issueRecoveryCodes } from './policies/factor-change.ts';
 import { verifyCurrentPassword } from './policies/reauthentication.ts';
+import { mfaRequiredFor } from './policies/require-mfa.ts';
 import {
   hasFactor,
   methodsOf,
@@ -50,7 +51,7 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
         methods: methodsOf(state),
         phoneHint: phoneHintOf(state),
         recoveryCodesRemaining: hasFactor(state) ? state.recoveryCodesRemaining : 0,
-        required: false,
+        required: mfaRequiredFor(deps.config, auth.user),
       };
     },
 

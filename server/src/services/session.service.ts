@@ -14,6 +14,7 @@ import type { RequestMeta } from '../events.ts';
 import { type RevocationReason, sessionStart } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import { toSessionInfo } from './mappers.ts';
+import { mfaEnrolmentRequired } from './policies/require-mfa.ts';
 import { classifyTokenFailure, createRefusedTokenRecorder, type TokenRefusalReason } from './refused-tokens.ts';
 
 export interface AuthenticatedSession {
@@ -26,6 +27,11 @@ export interface AuthenticatedSession {
    * superuser, checked on every call like the user (R46).
    */
   impersonatorId: string | null;
+  /**
+   * The user must enable a second factor before anything else (`require_mfa`, services/policies/require-mfa.ts):
+   * the session reaches only `account.me`, `logout` and `auth.mfa.*`.
+   */
+  mfaEnrolmentRequired: boolean;
 }
 
 /** What makes a session an impersonation session (admin.service.ts). */
@@ -149,6 +155,7 @@ export function createSessionService(deps: ServiceDeps) {
           sessionId: claims.sessionId,
           sessionCreatedAt: row.sessionCreatedAt,
           impersonatorId: row.impersonator?.id ?? null,
+          mfaEnrolmentRequired: mfaEnrolmentRequired(deps.config, row.user),
         };
       });
     },

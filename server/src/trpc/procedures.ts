@@ -5,6 +5,10 @@
  * same builders as `regstack.procedures.authed` / `.owner` / `.admin` to protect their own procedures. regstack's own
  * `auth.admin.*` procedures use `adminRouterProcedure`: the admin check, after `enable_admin_router`.
  *
+ * `require_mfa` (issue 18): a session whose user must enrol a second factor first passes only `enrolmentProcedure`
+ * (`account.me`, `logout`, `mfa.status`) and `ownerEnrolmentProcedure` (the factor changes); everything built on
+ * `authedProcedure` — the host's own procedures too — answers MFA_ENROLMENT_REQUIRED.
+ *
  * Impersonation (issue 17): an impersonation session passes `authedProcedure` — it sees what the user sees — and
  * nothing stricter. Every procedure that changes credentials, factors, sessions other than its own, or the account's
  * existence is an `ownerProcedure`; test/src/core/impersonation.test.ts walks the whole router so a new procedure
@@ -31,18 +35,36 @@ function requireActiveSuperuser(auth: AuthenticatedSession): void {
   }
 }
 
+function requireEnrolled(auth: AuthenticatedSession): void {
+  if (auth.mfaEnrolmentRequired) {
+    throw new RegstackError('MFA_ENROLMENT_REQUIRED', 'Enable a second factor first (auth.mfa.*)');
+  }
+}
+
 function requireOwner(auth: AuthenticatedSession): void {
   if (auth.impersonatorId !== null) {
     throw new RegstackError('IMPERSONATION_RESTRICTED', 'Not allowed while impersonating this user');
   }
 }
 
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+/** Any live session, including one that must still enrol a second factor: `account.me`, `logout`, `mfa.status`. */
+export const enrolmentProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { auth: await authenticate(ctx.regstack) } });
+});
+
+export const authedProcedure = enrolmentProcedure.use(({ ctx, next }) => {
+  requireEnrolled(ctx.auth);
+  return next();
 });
 
 /** Authenticated by the account's owner: an impersonation session is refused with IMPERSONATION_RESTRICTED. */
 export const ownerProcedure = authedProcedure.use(({ ctx, next }) => {
+  requireOwner(ctx.auth);
+  return next();
+});
+
+/** The factor changes: the owner only, and reachable while a second factor is still to be enrolled. */
+export const ownerEnrolmentProcedure = enrolmentProcedure.use(({ ctx, next }) => {
   requireOwner(ctx.auth);
   return next();
 });
@@ -62,6 +84,7 @@ export const adminRouterProcedure = publicProcedure.use(async ({ ctx, next }) =>
   }
   const auth = await authenticate(ctx.regstack);
   requireActiveSuperuser(auth);
+  requireEnrolled(auth);
   return next({ ctx: { auth } });
 });
 
