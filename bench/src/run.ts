@@ -10,6 +10,8 @@
  *  4. p99 of `auth.account.me` while a login flood saturates hashing — goal ≤ 25 ms — and the server's
  *     event-loop stalls over the same window — goal: none over 50 ms (the same probe without the flood is its
  *     baseline)
+ *  5. `auth.admin.users.list` as a superuser — a search's first page, and page 500 reached by cursor — over
+ *     databases of bulk-seeded users (BENCH_ADMIN_USERS): p99 at the largest within 1.5× of p99 at the smallest
  *
  * The runner only generates load (autocannon) and keeps score; every server is a child process. Each round
  * measures every scenario once; min / median / max over the rounds show the machine's noise. Results are
@@ -24,6 +26,7 @@ import { createLoopMonitor } from './lib/loop-monitor.ts';
 import { runPacedProbe } from './lib/paced-probe.ts';
 import { createBenchDatabase } from './lib/postgres.ts';
 import type {
+  AdminSeed,
   Argon2Ready,
   Argon2RunResult,
   BenchCredential,
@@ -33,6 +36,7 @@ import type {
   RegstackReady,
 } from './lib/protocol.ts';
 import {
+  type AdminListRound,
   type BackendRound,
   busyNote,
   type FloodResult,
@@ -45,6 +49,7 @@ import {
   printSummary,
   type RoundRecord,
   summarize,
+  usersLabel,
   writeResults,
 } from './lib/report.ts';
 import { type Backend, readSettings } from './lib/settings.ts';
@@ -97,6 +102,75 @@ function betterAuthSpec(ready: BetterAuthReady, seconds: number): LoadSpec {
     seconds,
     headersFor: (i) => ({ cookie: ready.users[i % ready.users.length]!.token }),
   };
+}
+
+// ── Scenario 5: the admin user list. ─────────────────────────────────────────────────────────────────────────
+/** Page size of both admin-list loads. */
+const ADMIN_PAGE_SIZE = 50;
+/** The page the deep load fetches by cursor, where the database has that many. */
+const ADMIN_DEEP_PAGE = 500;
+
+/** One seeded database of the admin-list scenario and its two loads. */
+interface AdminTarget {
+  backend: Backend;
+  child: BenchChild<RegstackReady>;
+  seed: AdminSeed;
+  /** `search` + first page. */
+  searchPath: string;
+  /** The deep page, by its cursor (walked to once, before any load). */
+  deepPath: string;
+  deepPage: number;
+}
+
+/** `auth.admin.users.list` as a GET (a tRPC query), its input in superjson's envelope. */
+function listPath(input: Record<string, unknown>): string {
+  return `/trpc/auth.admin.users.list?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+}
+
+interface ListPage {
+  items: unknown[];
+  nextCursor: string | null;
+}
+
+async function fetchList(url: string, token: string, path: string): Promise<ListPage> {
+  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`auth.admin.users.list answered ${res.status}: ${text.slice(0, 300)}`);
+  return (JSON.parse(text) as { result: { data: { json: ListPage } } }).result.data.json;
+}
+
+/**
+ * The path of the admin loads of one seeded database. The deep page is page 500, or the deepest page with a
+ * page after it where there are fewer users (page 20 of 1,000), so every load reads a full page and a row beyond.
+ */
+async function adminTarget(backend: Backend, child: BenchChild<RegstackReady>): Promise<AdminTarget> {
+  const seed = child.ready.admin!;
+  const url = child.ready.hostUrl;
+  const searchPath = listPath({ search: seed.search, limit: ADMIN_PAGE_SIZE });
+  const first = await fetchList(url, seed.token, searchPath);
+  if (first.items.length !== ADMIN_PAGE_SIZE || !first.nextCursor) {
+    throw new Error(`the admin search found ${first.items.length} users, expected a full page and more`);
+  }
+  // users + 1 rows (the superuser heads the list): this page has a row after it.
+  const deepPage = Math.min(ADMIN_DEEP_PAGE, Math.floor(seed.users / ADMIN_PAGE_SIZE));
+  let cursor: string | undefined;
+  for (let page = 1; page < deepPage; page++) {
+    const next = (await fetchList(url, seed.token, listPath({ limit: ADMIN_PAGE_SIZE, ...(cursor && { cursor }) })))
+      .nextCursor;
+    if (!next) throw new Error(`the admin list ended at page ${page}, before page ${deepPage}`);
+    cursor = next;
+  }
+  const deepPath = listPath({ limit: ADMIN_PAGE_SIZE, ...(cursor && { cursor }) });
+  const deep = await fetchList(url, seed.token, deepPath);
+  if (deep.items.length !== ADMIN_PAGE_SIZE || !deep.nextCursor) {
+    throw new Error(`admin list page ${deepPage} has ${deep.items.length} users, expected a full page and more`);
+  }
+  return { backend, child, seed, searchPath, deepPath, deepPage };
+}
+
+function adminSpec(target: AdminTarget, path: string, seconds: number): LoadSpec {
+  const authorization = `Bearer ${target.seed.token}`;
+  return { url: target.child.ready.hostUrl, path, connections: C, seconds, headersFor: () => ({ authorization }) };
 }
 
 /** Whether loads are being profiled now (first measured round of a BENCH_CPU_PROF=1 run). */
@@ -192,43 +266,77 @@ async function main(): Promise<void> {
     notes.push(`what-if run: regstack servers run with ${settings.serverNodeFlags.join(' ')}`);
   }
 
-  const regstacks = new Map<Backend, BenchChild<RegstackReady>>();
   let pgVersion: string | undefined;
-  for (const backend of settings.backends) {
-    let databaseUrl: string;
-    if (backend === 'sqlite') {
-      databaseUrl = `sqlite:${join(tmp, 'regstack.db')}`;
-    } else {
-      try {
-        const db = await createBenchDatabase(settings.pgUrl);
-        cleanups.push(() => db.drop());
-        databaseUrl = db.url;
-        pgVersion = db.serverVersion;
-      } catch (err) {
-        const note = `PostgreSQL skipped: cannot create a database at ${redact(settings.pgUrl)} (${(err as Error).message})`;
-        notes.push(note);
-        console.warn(`! ${note}`);
-        continue;
-      }
+  const skipped = new Set<Backend>();
+  /** A database of the run's own on `backend` (`name` is the SQLite file's), or undefined when PostgreSQL is out. */
+  const databaseFor = async (backend: Backend, name: string): Promise<string | undefined> => {
+    if (backend === 'sqlite') return `sqlite:${join(tmp, `${name}.db`)}`;
+    if (skipped.has(backend)) return undefined;
+    try {
+      const db = await createBenchDatabase(settings.pgUrl);
+      cleanups.push(() => db.drop());
+      pgVersion = db.serverVersion;
+      return db.url;
+    } catch (err) {
+      const note = `PostgreSQL skipped: cannot create a database at ${redact(settings.pgUrl)} (${(err as Error).message})`;
+      notes.push(note);
+      console.warn(`! ${note}`);
+      skipped.add(backend);
+      return undefined;
     }
+  };
+  const startRegstack = async (databaseUrl: string, env: Record<string, string>, timeoutMs?: number) => {
     const child = await startChild<RegstackReady>({
       script: 'servers/regstack-server.ts',
       nodeFlags: settings.serverNodeFlags,
       env: {
         BENCH_DATABASE_URL: databaseUrl,
-        BENCH_USERS: String(C),
         BENCH_HOST_ADAPTER: settings.hostAdapter,
         BENCH_ABORT_SIGNAL_ANY: settings.abortSignalAny,
         ...(settings.regstackConfig && { BENCH_REGSTACK_CONFIG: settings.regstackConfig }),
+        ...env,
       },
+      ...(timeoutMs !== undefined && { timeoutMs }),
     });
     cleanups.push(() => child.stop());
-    regstacks.set(backend, child);
-    console.log(
-      `  regstack/${backend} ready (pid ${child.pid}): host ${child.ready.hostUrl}, standalone ${child.ready.standaloneUrl}`,
-    );
+    return child;
+  };
+
+  // Scenarios 1–4 share one server per backend; scenario 5 has one per backend and seeded size.
+  const regstacks = new Map<Backend, BenchChild<RegstackReady>>();
+  if (wantMe || settings.scenarios.has('login') || settings.scenarios.has('flood')) {
+    for (const backend of settings.backends) {
+      const databaseUrl = await databaseFor(backend, 'regstack');
+      if (!databaseUrl) continue;
+      const child = await startRegstack(databaseUrl, { BENCH_USERS: String(C) });
+      regstacks.set(backend, child);
+      console.log(
+        `  regstack/${backend} ready (pid ${child.pid}): host ${child.ready.hostUrl}, standalone ${child.ready.standaloneUrl}`,
+      );
+    }
   }
-  const backends = [...regstacks.keys()];
+  const admins: AdminTarget[] = [];
+  if (settings.scenarios.has('admin')) {
+    for (const backend of settings.backends) {
+      for (const users of settings.adminUsers) {
+        const databaseUrl = await databaseFor(backend, `admin-${users}`);
+        if (!databaseUrl) continue;
+        // Seeding a million rows takes a while on a small machine: the child announces itself after it.
+        const child = await startRegstack(
+          databaseUrl,
+          { BENCH_USERS: '0', BENCH_ADMIN_SEED: String(users) },
+          3_600_000,
+        );
+        const target = await adminTarget(backend, child);
+        admins.push(target);
+        console.log(
+          `  regstack/${backend} admin list, ${users.toLocaleString('en-US')} users seeded in ` +
+            `${fmt(target.seed.seedSeconds, 1)} s (pid ${child.pid}); deep page ${target.deepPage} reached by cursor`,
+        );
+      }
+    }
+  }
+  const backends = settings.backends.filter((b) => regstacks.has(b) || admins.some((a) => a.backend === b));
 
   let betterAuth: BenchChild<BetterAuthReady> | undefined;
   if (settings.scenarios.has('better-auth')) {
@@ -271,6 +379,14 @@ async function main(): Promise<void> {
     if (settings.scenarios.has('login') || settings.scenarios.has('flood')) {
       await load(`${backend.padEnd(8)} warm login`, loginSpec(hostUrl, loginUsers, w));
     }
+  }
+  for (const target of admins) {
+    const at = `${target.backend.padEnd(8)} warm admin`;
+    await load(`${at} search @${usersLabel(target.seed.users)}`, adminSpec(target, target.searchPath, w));
+    await load(
+      `${at} page ${target.deepPage} @${usersLabel(target.seed.users)}`,
+      adminSpec(target, target.deepPath, w),
+    );
   }
   if (betterAuth) await load('better-auth warm get-session', betterAuthSpec(betterAuth.ready, w));
   if (argon2) await argon2.request<Argon2RunResult>('argon2:run', { seconds: 1, inFlight: C });
@@ -339,6 +455,30 @@ async function main(): Promise<void> {
         if (settings.floodClosedLoop) per(backend).floodClosed = await probe(child, backend, 'closed');
       }
     }
+    if (admins.length > 0) {
+      for (const backend of backends) {
+        const targets = admins.filter((a) => a.backend === backend);
+        const steps: Array<() => Promise<void>> = [];
+        for (const target of targets) {
+          const size = usersLabel(target.seed.users);
+          const rec: AdminListRound = {};
+          per(backend).adminList = { ...per(backend).adminList, [target.seed.users]: rec };
+          const at = `${backend.padEnd(8)} admin`;
+          steps.push(async () => {
+            rec.search = await load(`${at} search @${size}`, adminSpec(target, target.searchPath, S), target.child);
+          });
+          steps.push(async () => {
+            rec.deepPage = await load(
+              `${at} page ${target.deepPage} @${size}`,
+              adminSpec(target, target.deepPath, S),
+              target.child,
+            );
+          });
+        }
+        // Rotated like scenario 1, so a drift does not always favour one size.
+        for (let i = 0; i < steps.length; i++) await steps[(i + r) % steps.length]!();
+      }
+    }
     record.loadAverage = Math.round(loadavg()[0]! * 100) / 100;
     console.log(`  (1-minute load average ${record.loadAverage} on ${availableParallelism()} cores)`);
     rounds.push(record);
@@ -347,10 +487,17 @@ async function main(): Promise<void> {
 
   // ── Report ───────────────────────────────────────────────────────────────────────────────────────────
   for (const child of regstacks.values()) await child.stop();
+  for (const target of admins) await target.child.stop();
   if (betterAuth) await betterAuth.stop();
   if (argon2) await argon2.stop();
   const finished = new Date();
   const metrics = summarize(rounds, backends, settings);
+  for (const a of admins) {
+    notes.push(
+      `admin list (${a.backend}): ${a.seed.users.toLocaleString('en-US')} users bulk-seeded in ${fmt(a.seed.seedSeconds, 1)} s ` +
+        `before any load; its deep load is page ${a.deepPage} (${ADMIN_PAGE_SIZE} users a page)`,
+    );
+  }
   printSummary(metrics, settings, machine, notes);
   if (settings.cpuProfile) await printProfiles(profileDir);
   const file = await writeResults(resultsDir, {
@@ -364,6 +511,12 @@ async function main(): Promise<void> {
       betterAuthVersion: betterAuth?.ready.version ?? null,
       argon2: regstacks.values().next().value?.ready.argon2 ?? null,
     },
+    adminSeeds: admins.map((a) => ({
+      backend: a.backend,
+      users: a.seed.users,
+      seedSeconds: a.seed.seedSeconds,
+      deepPage: a.deepPage,
+    })),
     notes,
     metrics,
     rounds,

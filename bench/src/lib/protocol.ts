@@ -77,6 +77,20 @@ export interface RegstackReady {
   /** One user per connection for the login flood (distinct from `meUsers`). */
   loginUsers: BenchCredential[];
   argon2: { memoryKib: number; iterations: number; parallelism: number; hashConcurrency: number };
+  /** With `BENCH_ADMIN_SEED`: the bulk-seeded users and a superuser to list them as (the admin-list scenario). */
+  admin?: AdminSeed;
+}
+
+/** A database seeded for the admin-list scenario. */
+export interface AdminSeed {
+  /** Users inserted in bulk (the superuser comes on top). */
+  users: number;
+  /** Wall time of the bulk insert, including the seeded users' one password hash and SQLite's checkpoint. */
+  seedSeconds: number;
+  /** The superuser's bearer access token. */
+  token: string;
+  /** A search term that matches a tenth of the seeded users by email prefix. */
+  search: string;
 }
 
 export interface BetterAuthReady {

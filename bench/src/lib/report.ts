@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { summarizeCpuProfile } from './cpu-profile.ts';
 import { type LoadResult, mainThreadUsPerRequest } from './load.ts';
 import type { Argon2RunResult, CpuWindow, LoopDelay } from './protocol.ts';
+import { SEED_SEARCH } from './seed-users.ts';
 import type { Backend, BenchSettings } from './settings.ts';
 import { type Spread, spread } from './stats.ts';
 
@@ -27,6 +28,14 @@ export interface FloodResult {
   runnerLoop?: LoopDelay;
 }
 
+/** Scenario 5 on one seeded database: the two admin-list loads. */
+export interface AdminListRound {
+  /** `search` + first page. */
+  search?: LoadResult;
+  /** The deep page, by cursor. */
+  deepPage?: LoadResult;
+}
+
 export interface BackendRound {
   ping?: LoadResult;
   meHost?: LoadResult;
@@ -36,6 +45,8 @@ export interface BackendRound {
   probeAlone?: FloodResult;
   floodPaced?: FloodResult;
   floodClosed?: FloodResult;
+  /** Scenario 5, per number of seeded users. */
+  adminList?: Record<number, AdminListRound>;
 }
 
 export interface RoundRecord {
@@ -56,7 +67,7 @@ export interface Goal {
 
 export interface Metric extends Spread {
   id: string;
-  scenario: 1 | 2 | 3 | 4;
+  scenario: 1 | 2 | 3 | 4 | 5;
   backend: Backend | null;
   label: string;
   unit: 'ratio' | 'req/s' | 'verify/s' | 'ms' | 'µs/req' | '%';
@@ -77,6 +88,13 @@ export interface MachineInfo {
   /** The commit measured, and whether regstack's sources differed from it (other work in progress). */
   gitCommit: string | null;
   uncommittedSourceChanges: boolean | null;
+}
+
+/** A user count as a short label: 1000 → 1k, 1000000 → 1M. */
+export function usersLabel(users: number): string {
+  if (users >= 1_000_000 && users % 1_000_000 === 0) return `${users / 1_000_000}M`;
+  if (users >= 1000 && users % 1000 === 0) return `${users / 1000}k`;
+  return String(users);
 }
 
 function git(args: string[]): string | null {
@@ -362,6 +380,52 @@ export function summarize(rounds: RoundRecord[], backends: Backend[], settings: 
     abs('flood.closed.p50', 4, 'me p50 during flood (closed)', 'ms', (r) => at(r)?.floodClosed?.probe.latencyMs.p50);
     abs('flood.closed.loop-p99', 4, 'server loop delay p99 (closed)', 'ms', (r) => at(r)?.floodClosed?.loop.p99Ms);
     abs('flood.closed.login', 4, 'login during flood (closed probe)', 'req/s', (r) => at(r)?.floodClosed?.flood?.rps);
+
+    // Scenario 5: each seeded size's p99 against the smallest size's, load by load, in the same round.
+    const [smallest, ...larger] = settings.adminUsers;
+    const list = (r: RoundRecord, users: number | undefined) =>
+      users === undefined ? undefined : at(r)?.adminList?.[users];
+    const loads = [
+      { key: 'search', label: `search "${SEED_SEARCH}", first page` },
+      { key: 'deepPage', label: 'deep page by cursor' },
+    ] as const;
+    for (const users of larger) {
+      for (const { key, label } of loads) {
+        add(
+          {
+            id: `admin-list.${b}.${key}.p99-ratio.${users}`,
+            scenario: 5,
+            backend: b,
+            label: `admin list p99 @${usersLabel(users)} / @${usersLabel(smallest!)}: ${label}`,
+            unit: 'ratio',
+            goal: { op: '<=', value: 1.5, primary: true },
+          },
+          (r) => ratio(list(r, users)?.[key]?.latencyMs.p99, list(r, smallest)?.[key]?.latencyMs.p99),
+        );
+      }
+    }
+    for (const users of settings.adminUsers) {
+      const size = usersLabel(users);
+      for (const { key, label } of loads) {
+        abs(
+          `admin-list.${key}.${users}.rps`,
+          5,
+          `admin list @${size}: ${label}`,
+          'req/s',
+          (r) => list(r, users)?.[key]?.rps,
+        );
+        abs(
+          `admin-list.${key}.${users}.p99`,
+          5,
+          `admin list @${size}: ${label}, p99`,
+          'ms',
+          (r) => list(r, users)?.[key]?.latencyMs.p99,
+        );
+        abs(`admin-list.${key}.${users}.cpu`, 5, `admin list @${size}: ${label}, server main thread`, 'µs/req', (r) =>
+          cpuPer(list(r, users)?.[key]),
+        );
+      }
+    }
   }
   add(
     { id: 'better-auth.rps', scenario: 2, backend: null, label: 'better-auth get-session', unit: 'req/s' },

@@ -16,6 +16,11 @@
  * bench only ever uses correct passwords, one user per connection, so no login ever counts as a failure.
  * Users go through the real register → verify-email flow; the runner gets their passwords and access tokens.
  * `BENCH_REGSTACK_CONFIG` (JSON) adds regstack options for what-if runs; the bench's figures never set it.
+ *
+ * With `BENCH_ADMIN_SEED=n` (the admin-list scenario) the database also gets n users by bulk insert
+ * (lib/seed-users.ts) before the servers listen, and a superuser made with `regstack.bootstrapAdmin`, signed in
+ * through `auth.login`; the runner gets its access token and the seeding time. Those servers turn the admin
+ * procedures on (`enableAdminRouter`, off by default).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -28,14 +33,16 @@ import {
   type RegstackConfigInput,
   type RegstackContext,
 } from '@regstack/server';
-import { createNodeServer, defaultHashConcurrency } from '@regstack/server/internal';
+import { createNodeServer, defaultHashConcurrency, newId, parseDatabaseUrl } from '@regstack/server/internal';
 import { initTRPC } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { argon2id, hash } from 'argon2';
 import superjson from 'superjson';
 import { announceReady } from '../lib/ipc.ts';
 import { serveMeasuredServer } from '../lib/measured-server.ts';
-import type { BenchCredential, RegstackReady } from '../lib/protocol.ts';
+import type { AdminSeed, BenchCredential, RegstackReady } from '../lib/protocol.ts';
+import { SEED_SEARCH, seedPostgres, seedSqlite } from '../lib/seed-users.ts';
 
 // What-if runs only (BENCH_ABORT_SIGNAL_ANY=trpc-fallback): @trpc/server looks `AbortSignal.any` up on every
 // request and falls back to its own listener-based combination when it is missing. Nothing else in this process
@@ -73,6 +80,8 @@ const config = parseConfig({
   databaseUrl,
   baseUrl: 'http://127.0.0.1:8000',
   loginRateLimit: 'none',
+  // The admin procedures are off by default (enable_admin_router); the admin-list scenario's servers need them.
+  ...(process.env.BENCH_ADMIN_SEED && { enableAdminRouter: true }),
   ...overrides,
 });
 const mailbox = createMailbox();
@@ -85,6 +94,34 @@ const regstack = await createRegstack({
   startWorkers: false,
 });
 await regstack.installSchema();
+const caller = regstack.createCaller();
+const runId = randomBytes(4).toString('hex');
+
+// ── The admin-list scenario's users: bulk-inserted before anything listens, then one superuser. ─────────────
+async function seedForAdminList(count: number): Promise<AdminSeed> {
+  const started = performance.now();
+  // One hash for every seeded user, of a password nobody knows, at regstack's parameters.
+  const passwordHash = await hash(randomBytes(24).toString('base64url'), {
+    type: argon2id,
+    memoryCost: config.argon2MemoryKib,
+    timeCost: config.argon2Iterations,
+    parallelism: config.argon2Parallelism,
+  });
+  // The newest seeded sign-up a week ago: the superuser, made now, heads the list.
+  const plan = { count, passwordHash, newestMs: Date.now() - 7 * 86_400_000 };
+  const target = parseDatabaseUrl(config.databaseUrl);
+  if (target.kind === 'sqlite') seedSqlite(target.path, plan, newId);
+  else if (target.kind === 'postgresql') await seedPostgres(target.clientUrl, plan);
+  else throw new Error(`BENCH_ADMIN_SEED: cannot seed a ${target.kind} database`);
+  const seedSeconds = (performance.now() - started) / 1000;
+  const email = `superuser-${runId}@bench.example.com`;
+  const password = `${randomBytes(18).toString('base64url')}-Bench`;
+  await regstack.bootstrapAdmin({ email, password });
+  const login = await caller.login({ email, password });
+  if (login.status !== 'authenticated') throw new Error('the bench superuser did not authenticate');
+  return { users: count, seedSeconds, token: login.accessToken, search: SEED_SEARCH };
+}
+const admin = process.env.BENCH_ADMIN_SEED ? await seedForAdminList(Number(process.env.BENCH_ADMIN_SEED)) : undefined;
 
 // ── The host app: its own initTRPC, regstack nested as `auth`, plus the bare `ping` baseline. ───────────────
 const host = initTRPC.context<RegstackContext>().create({
@@ -124,9 +161,6 @@ if (typeof hostAddress !== 'object' || !hostAddress) throw new Error('host serve
 const standalone = await regstack.listen({ port: 0, host: '127.0.0.1' });
 
 // ── Users, through the real flows. ───────────────────────────────────────────────────────────────────────
-const caller = regstack.createCaller();
-const runId = randomBytes(4).toString('hex');
-
 async function createUser(role: string, index: number): Promise<BenchCredential> {
   const email = `${role}-${index}-${runId}@bench.example.com`;
   const password = `${randomBytes(18).toString('base64url')}-Bench`;
@@ -165,5 +199,6 @@ const ready: RegstackReady = {
     parallelism: config.argon2Parallelism,
     hashConcurrency: config.hashConcurrency ?? defaultHashConcurrency(config.argon2MemoryKib),
   },
+  ...(admin && { admin }),
 };
 announceReady(ready);

@@ -4,7 +4,8 @@
  * backends the reads and writes every login makes are prepared statements (`USER_SQL`, db/sql-runner.ts),
  * beside the ORM call each one stands for.
  *
- * The admin list (`listPage`, issue 17) pages by keyset on (sort key, id), index-backed (user.entity.ts). Its
+ * The admin list (`listPage`, issue 17) pages by keyset on (sort key, id), index-backed (user.entity.ts): on SQL a
+ * page after a cursor is a range of that index, so a deep page costs what the first does. Its
  * search is data, never a pattern (R56): on SQL the text is escaped for `like … escape`, on MongoDB for a regular
  * expression. A null `last_login_at` sorts after every date in both directions, on every backend, because the
  * two kinds of row are read as two segments rather than left to each database's own null ordering.
@@ -321,8 +322,11 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
           if (query.sort === 'lastLoginAt') where.push(`${column} is not null`);
           if (keyset && keyset.value !== null) {
             const value = typeof keyset.value === 'number' ? runner.value(new Date(keyset.value)) : keyset.value;
-            where.push(`(${column} ${op} ? or (${column} = ? and id ${op} ?))`);
-            params.push(value, value, keyset.id);
+            // A row value, not the equivalent `col < ? or (col = ? and id < ?)`: both databases make the row value a
+            // range of the (col, id) index, the `or` only a filter over every row before the position: a page deep
+            // in the list read every row of the pages before it (issue 17 item 6).
+            where.push(`(${column}, id) ${op} (?, ?)`);
+            params.push(value, keyset.id);
           }
         }
         const order = segment === 'undated' ? `id ${dir}` : `${column} ${dir}, id ${dir}`;
