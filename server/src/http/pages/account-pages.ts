@@ -25,6 +25,7 @@ import { t } from '../../trpc/init.ts';
 import type { ClientIpResolver } from '../client-ip.ts';
 import { renderDocument } from './html.ts';
 import {
+  CURRENT_PASSWORD_WRONG,
   messageFor,
   type NoticePage,
   noticeFor,
@@ -97,7 +98,10 @@ export function pageContentSecurityPolicy(config: Pick<RegstackConfig, 'themeCss
 export function pageHeaders(config: Pick<RegstackConfig, 'themeCssUrl' | 'brandLogoUrl' | 'baseUrl'>) {
   return {
     'content-security-policy': pageContentSecurityPolicy(config),
-    'referrer-policy': 'no-referrer',
+    // `same-origin`, not `no-referrer`: a page's address reaches no other site, and a form posted from it still
+    // carries its `Origin` (under `no-referrer` browsers send `Origin: null`). No page address holds a token: the
+    // link's landing redirect, which does, is sent with `no-referrer` (R29).
+    'referrer-policy': 'same-origin',
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
@@ -193,6 +197,10 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
    */
   function formStateOf(error: Described, fields: readonly string[], aliases: Record<string, string> = {}): FormState {
     const fieldErrors: Record<string, string[]> = {};
+    // A re-authentication that failed belongs next to the current-password field, in its own words.
+    if (error.regstackCode === 'INVALID_CREDENTIALS' && fields.includes('currentPassword')) {
+      return { fieldErrors: { currentPassword: [CURRENT_PASSWORD_WRONG] } };
+    }
     const leftover: string[] = [];
     for (const [key, messages] of Object.entries(error.fieldErrors ?? {})) {
       const field = aliases[key] ?? key;
@@ -252,7 +260,9 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       // R29: the token leaves the address bar (and so history and any Referer) at once, JavaScript or not.
       if (TOKEN_SHAPE.test(fromLink)) setCookies.push(cookies.setLink(`${name}~${fromLink}`));
       else setCookies.push(cookies.clear(cookies.linkName));
-      return redirect(`${ui}/${name}`, setCookies);
+      const landing = redirect(`${ui}/${name}`, setCookies);
+      landing.headers.set('referrer-policy', 'no-referrer');
+      return landing;
     }
     const hasToken = linkToken(request, name) !== null;
     return respond(200, linkPage(pageConfig, name, token, { hasToken }, {}), setCookies, head);

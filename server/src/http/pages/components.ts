@@ -31,8 +31,9 @@ export function Layout(props: { chrome: PageChrome; title: string; wide?: boolea
       null,
       el('meta', { charset: 'utf-8' }),
       el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }),
-      // A link's token must never leak to another site through Referer (R29).
-      el('meta', { name: 'referrer', content: 'no-referrer' }),
+      // No address of a page reaches another site through Referer (R29), while a form posted here still carries
+      // its Origin (a `no-referrer` page posts `Origin: null`, which the origin check must refuse, R57).
+      el('meta', { name: 'referrer', content: 'same-origin' }),
       el('link', { rel: 'icon', href: 'data:,' }),
       el('title', null, `${props.title} · ${chrome.appName}`),
       el('link', { rel: 'stylesheet', href: `${chrome.staticPrefix}/regstack.css` }),

@@ -104,6 +104,9 @@ export function noticeFor(page: NoticePage, key: string | null): string | undefi
 export const WRONG_SIGNUP_PASSWORD =
   "That is not the password of the sign-up this link belongs to. If you signed up more than once, each email's link needs the password of its own sign-up.";
 
+/** A change that re-checked the password got the wrong one (INVALID_CREDENTIALS on the account page). */
+export const CURRENT_PASSWORD_WRONG = 'That is not your current password.';
+
 /** Sign-in with a second step is not on these pages yet: the account page says where to go. */
 export const SECOND_STEP_UNAVAILABLE =
   'This account signs in with a second step, which these pages do not offer yet. Sign in through the app.';
@@ -115,5 +118,6 @@ export function pageMessageTexts(): string[] {
     ...Object.values(NOTICES).flatMap((n) => Object.values(n)),
     WRONG_SIGNUP_PASSWORD,
     SECOND_STEP_UNAVAILABLE,
+    CURRENT_PASSWORD_WRONG,
   ];
 }
