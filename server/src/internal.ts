@@ -58,8 +58,8 @@ export {
 export { DEFAULT_OUTBOX_RETRY, outboxRetry, outboxRetryDelayMs } from './email/mailer.ts';
 export { createEventBus, type EventBus } from './events.ts';
 export { createNodeServer } from './http/node-server.ts';
-export { PAGES_JS } from './http/pages/assets.ts';
-export { linkPageTexts, passwordRules } from './http/pages/link-pages.ts';
+export { pageMessageTexts } from './http/pages/messages.ts';
+export { linkPageTexts, passwordRules } from './http/pages/views-public.ts';
 export {
   createRepositories,
   type LoginSuccess,

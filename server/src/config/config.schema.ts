@@ -950,8 +950,9 @@ export const configSchema = z
      */
     themeCssUrl: optionalText(),
     /**
-     * Name of the pages' HttpOnly session cookie; must keep the `__Host-` prefix (R58: Secure, Path=/, no Domain).
-     * Not in the Python regstack.
+     * Name of the pages' HttpOnly session cookie; must keep the `__Host-` prefix (R58: Secure, Path=/, no Domain). The
+     * pages' CSRF and link cookies add `_csrf` and `_link`. On an http loopback `base_url` (development) the cookies
+     * drop `Secure` and the prefix. Not in the Python regstack.
      * @default '__Host-regstack_session'
      */
     cookieName: z

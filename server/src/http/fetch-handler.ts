@@ -25,9 +25,9 @@ import { describeError } from '../trpc/error-formatter.ts';
 import { t } from '../trpc/init.ts';
 import type { ClientIpResolver } from './client-ip.ts';
 import { withCors } from './cors.ts';
-import { PAGES_CSS, PAGES_JS } from './pages/assets.ts';
+import { createAccountPages, pageHeaders, pageMethods } from './pages/account-pages.ts';
+import { PAGES_CSS } from './pages/assets.ts';
 import { devIndexResponse, listProcedures } from './pages/dev-index.ts';
-import { PAGE_SECURITY_HEADERS, renderLinkPage } from './pages/link-pages.ts';
 
 /** The standalone server's root: regstack mounted as `auth`, so paths are `auth.login`, `auth.account.me`. */
 export const standaloneRouter = t.router({ auth: regstackRouter });
@@ -105,8 +105,8 @@ export function methodRefusal(config: RegstackConfig, pathname: string, method: 
     return json(405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
   }
   if (config.enableUiRouter) {
-    const page = servePage(path, method, config);
-    if (page) return page;
+    const refusal = pageMethodRefusal(config, path, method);
+    if (refusal) return refusal;
   }
   if (underPrefix(path, config.apiPrefix)) {
     return refusal(405, 'METHOD_NOT_ALLOWED', 'Only GET (queries) and POST (mutations) are accepted', {
@@ -156,54 +156,35 @@ export function regstackResponseMeta({ errors }: { errors: readonly TRPCError[] 
   return { headers };
 }
 
-const STATIC_ASSETS: Record<string, { type: string; body: string }> = {
-  'regstack.css': { type: 'text/css; charset=utf-8', body: PAGES_CSS },
-  'link-pages.js': { type: 'text/javascript; charset=utf-8', body: PAGES_JS },
-};
-
-/** The link pages and their assets (`enable_ui_router`), or null when `path` is not one of them. */
-function servePage(path: string, method: string, config: RegstackConfig): Response | null {
+/** The pages' stylesheet (`enable_ui_router`), or null when `path` is not it. GET and HEAD only. */
+function serveStatic(path: string, method: string, config: RegstackConfig): Response | null {
   const staticPrefix = config.staticPrefix.replace(/\/+$/, '');
-  const uiPrefix = config.uiPrefix.replace(/\/+$/, '');
-  let response: Response | null = null;
-  if (path.startsWith(`${staticPrefix}/`)) {
-    const asset = Object.hasOwn(STATIC_ASSETS, path.slice(staticPrefix.length + 1))
-      ? STATIC_ASSETS[path.slice(staticPrefix.length + 1)]
-      : undefined;
-    if (!asset) return null;
-    response = new Response(asset.body, {
-      headers: {
-        'content-type': asset.type,
-        'cache-control': 'public, max-age=3600',
-        'x-content-type-options': 'nosniff',
-      },
-    });
-  } else if (path.startsWith(`${uiPrefix}/`)) {
-    const html = renderLinkPage(path.slice(uiPrefix.length + 1), {
-      appName: config.appName,
-      apiPrefix: config.apiPrefix,
-      staticPrefix,
-      baseUrl: config.baseUrl,
-      passwordMinLength: config.passwordMinLength,
-      passwordMaxLength: config.passwordMaxLength,
-    });
-    if (html === null) return null;
-    response = new Response(html, {
-      headers: { 'content-type': 'text/html; charset=utf-8', ...PAGE_SECURITY_HEADERS },
-    });
+  if (path !== `${staticPrefix}/regstack.css`) return null;
+  if (method !== 'GET' && method !== 'HEAD') {
+    return new Response('Method Not Allowed', { status: 405, headers: { allow: 'GET, HEAD', ...pageHeaders(config) } });
   }
-  if (response && method !== 'GET' && method !== 'HEAD') {
-    return new Response('Method Not Allowed', {
-      status: 405,
-      headers: { allow: 'GET, HEAD', ...PAGE_SECURITY_HEADERS },
-    });
-  }
-  return response;
+  return new Response(method === 'HEAD' ? null : PAGES_CSS, {
+    headers: {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+    },
+  });
+}
+
+/** 405 for a page or the stylesheet asked with a method it does not take; null when `path` is neither. */
+function pageMethodRefusal(config: RegstackConfig, path: string, method: string): Response | null {
+  const asset = serveStatic(path, method, config);
+  if (asset) return asset.status === 405 ? asset : null;
+  const allow = pageMethods(config.uiPrefix, path);
+  if (allow === null) return null;
+  return new Response('Method Not Allowed', { status: 405, headers: { allow, ...pageHeaders(config) } });
 }
 
 export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler {
   const { config, runtime, storage, logger, ipResolver } = deps;
   const apiPrefix = config.apiPrefix.replace(/\/+$/, '');
+  const pages = config.enableUiRouter ? createAccountPages({ config, runtime, ipResolver }) : null;
 
   // `/healthz` is a readiness check: a database without this version's schema (an upgrade whose migrations
   // have not run) would fail requests, so it is not ready. Once current, it stays current for this process;
@@ -248,8 +229,10 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
       return json(200, { status: 'ok', database: storage.kind });
     }
 
-    if (config.enableUiRouter) {
-      const page = servePage(path, request.method, config);
+    if (pages) {
+      const asset = serveStatic(path, request.method, config);
+      if (asset) return asset;
+      const page = await pages.handle(request, path, info.remoteAddress ?? null);
       if (page) return page;
     }
 

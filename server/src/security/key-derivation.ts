@@ -1,7 +1,7 @@
 /**
  * Every working key regstack uses is derived from the one master secret (`jwt_secret`) with HKDF-SHA256 and a
  * purpose-specific `info` string, so a key made for one purpose (signing access tokens, MFA-pending tokens,
- * hashing OTP codes, sealing the outbox) is useless for any other, and the master secret itself never signs
+ * hashing OTP codes, sealing the outbox, the pages' CSRF tokens) is useless for any other, and the master secret itself never signs
  * or encrypts anything. The secret's strength (R32) is checked once, by the config schema: only a `JwtSecret`
  * that passed it can be derived from.
  */
@@ -30,6 +30,7 @@ export const HKDF_INFO = Object.freeze({
   outboxSeal: 'regstack/v1/outbox-seal',
   totpSeal: 'regstack/v1/totp-seal',
   adminCursor: 'regstack/v1/admin-cursor',
+  pageCsrf: 'regstack/v1/page-csrf',
 } as const);
 
 /**

@@ -85,7 +85,8 @@ describe('the development index at / (issue 16 item 6)', () => {
     const res = await fetch(`${dev!.url}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('content-security-policy')).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const html = await res.text();
     expect(html).not.toMatch(/<script|<style>|\son[a-z]+=/i);

@@ -61,7 +61,9 @@ describeEachBackend('HTTP hygiene (issue 14 item 10)', (ctx) => {
   const RESOURCES = [
     { path: '/trpc/auth.login', allow: 'GET, POST' },
     { path: '/healthz', allow: 'GET, HEAD' },
-    { path: '/account/verify', allow: 'GET, HEAD' },
+    { path: '/account/verify', allow: 'GET, HEAD, POST' },
+    { path: '/account/me', allow: 'GET, HEAD' },
+    { path: '/account/logout', allow: 'POST' },
   ];
 
   it('TRACE and CONNECT get 405 with the resource’s Allow, never a 500 or a dropped connection', async () => {

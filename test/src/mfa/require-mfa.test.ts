@@ -11,7 +11,7 @@ import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
-import { error, rawClient } from '../http/http-client.ts';
+import { data, error, rawClient } from '../http/http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const PROCEDURES = Object.keys(regstackRouter._def.procedures as Record<string, unknown>);
@@ -103,7 +103,7 @@ describeEachBackend('require_mfa (issue 18 item 6)', (ctx) => {
       await createVerifiedUser(all, 'http-enrol@example.com');
       const api = rawClient(server.url);
       const login = await api.mutation('auth.login', { email: 'http-enrol@example.com', password: PASSWORD });
-      const token = (login.body?.result?.data?.json as { accessToken: string }).accessToken;
+      const token = (data(login) as { accessToken: string }).accessToken;
       const bearer = { authorization: `Bearer ${token}` };
       expect((await api.query('auth.account.me', undefined, bearer)).status).toBe(200);
       const sessions = await api.query('auth.account.sessions', undefined, bearer);

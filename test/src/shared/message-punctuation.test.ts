@@ -16,7 +16,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { linkPageTexts, PAGES_JS, passwordRules } from '@regstack/server/internal';
+import { linkPageTexts, pageMessageTexts, passwordRules } from '@regstack/server/internal';
 import { REGSTACK_ERROR_CODES } from '@regstack/shared';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -153,7 +153,7 @@ describe('message punctuation (issue 16 item 6)', () => {
   it('page prose ends with a period; titles, labels and buttons carry no final punctuation', () => {
     const { prose, labels } = linkPageTexts();
     const rules = passwordRules({ appName: 'Acme', passwordMinLength: 12, passwordMaxLength: 128 });
-    const statuses = [...PAGES_JS.matchAll(/^\s+[A-Z_]+: ["'](.*)["'],?$/gm)].map((m) => m[1] ?? '');
+    const statuses = pageMessageTexts();
     expect(statuses.length).toBeGreaterThan(5);
     for (const text of [...prose, ...rules, ...statuses]) expect(text, text).toMatch(/\.$/);
     for (const text of labels) expect(text, text).not.toMatch(/[.!?:;,]$/);
