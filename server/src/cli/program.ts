@@ -1,15 +1,34 @@
 /**
- * The `regstack` command line, loaded by main.ts once the Node version is known to be supported. Today: `serve` (a
+ * The `regstack` command line, loaded by main.ts once the Node version is known to be supported: `serve` (a
  * standalone server, serve.ts), `migrate` (install the schema), `purge` (remove expired rows) and `create-admin`
- * (create-admin.ts). `init` and `doctor` arrive with later work. Every failure ends as one line (or a configuration
- * error's list) on stderr and exit code 1, never a stack trace; a RegstackError's line ends with its stable code.
+ * (create-admin.ts). Rules every command keeps (issue 20 item 7):
+ *
+ * - `-c, --config <file>` on every command that reads the configuration; `--help` with examples; `--version`.
+ * - Exit codes from one table (exit-codes.ts): a failure is one line (or a configuration error's list) on stderr
+ *   and 1, never a stack trace, a RegstackError's line ending with its stable code; calling it wrong (an unknown
+ *   command or option, a bad argument) is 2, with commander's one-line reason and the usage.
+ *
+ * Every command and option is spelled out literally below: the docs check reads this file to validate the
+ * `regstack …` lines in docs/ (test/src/docs/snippets.ts).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { createRegstack } from '../create-regstack.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { createAdmin } from './create-admin.ts';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, serve } from './serve.ts';
+
+/** The package's version: package.json is two levels up from both src/cli/ and dist/cli/. */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** A command's examples for its `--help`, one `$ regstack …` line each. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}`;
+}
 
 function port(value: string): number {
   const n = parsePort(value);
@@ -20,7 +39,22 @@ function port(value: string): number {
 const program = new Command()
   .name('regstack')
   .description('Production-grade user accounts for your TypeScript app')
-  .showHelpAfterError();
+  .version(VERSION, '-V, --version', 'print the version of @regstack/server and exit')
+  .showHelpAfterError('(add --help for the usage, examples and exit codes)')
+  // Commander's own exits (help, version, usage errors) come back here as a CommanderError, so the exit code table
+  // stays ours; inherited by every command added below.
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `\nEvery command reads regstack.toml, regstack.secrets.env and REGSTACK_* variables; -c, --config <file> names\n` +
+      `another TOML file. "regstack <command> --help" shows a command's options and examples. See docs/cli.md.\n` +
+      examples(
+        'regstack migrate',
+        'NODE_ENV=production regstack serve --config /etc/regstack.toml',
+        'regstack create-admin --email ops@example.com',
+      ) +
+      `\n\n${EXIT_CODES_HELP}`,
+  );
 
 program
   .command('serve')
@@ -35,7 +69,8 @@ program
   .addHelpText(
     'after',
     '\nWithout --dev and with NODE_ENV=production, REGSTACK_JWT_SECRET and REGSTACK_BASE_URL (or their regstack.toml /\n' +
-      'regstack.secrets.env keys) must be set. See docs/deployment.md.',
+      'regstack.secrets.env keys) must be set. See docs/deployment.md.\n' +
+      examples('regstack serve --dev', 'PORT=8080 regstack serve --host 0.0.0.0 --config regstack.toml'),
   )
   .action((opts: { port?: number; host?: string; config?: string; dev?: boolean }) => serve(opts));
 
@@ -43,6 +78,7 @@ program
   .command('migrate')
   .description('create or update the database schema (idempotent)')
   .option('-c, --config <file>', 'regstack.toml to read')
+  .addHelpText('after', examples('regstack migrate', 'regstack migrate --config /etc/regstack.toml'))
   .action(async (opts: { config?: string }) => {
     const config = await loadConfig({ configFile: opts.config });
     const regstack = await createRegstack({ config, startWorkers: false });
@@ -60,6 +96,7 @@ program
     if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be 1–100000');
     return n;
   })
+  .addHelpText('after', examples('regstack purge', 'regstack purge --batch-size 500 --config regstack.toml'))
   .action(async (opts: { config?: string; batchSize?: number }) => {
     const config = await loadConfig({ configFile: opts.config });
     const regstack = await createRegstack({ config, startWorkers: false });
@@ -77,7 +114,7 @@ program
       });
       if (result.status === 'locked') {
         console.error('regstack: another instance is purging right now; nothing done');
-        process.exitCode = 3;
+        process.exitCode = EXIT.locked;
         return;
       }
       for (const [kind, n] of Object.entries(result.counts)) console.error(`regstack: ${kind}: ${n} removed`);
@@ -101,7 +138,12 @@ program
     'after',
     '\nWithout --password-stdin or --no-password, the password is asked twice on the terminal, with no echo. A new\n' +
       "account's password must pass the registration policy; an existing account's password is never changed. See\n" +
-      'docs/admin.md.',
+      'docs/admin.md.\n' +
+      examples(
+        'regstack create-admin --email ops@example.com --full-name "Ops Team"',
+        'printf \'%s\\n\' "$ADMIN_PASSWORD" | regstack create-admin --email ops@example.com --password-stdin',
+        'regstack create-admin --email colleague@example.com --no-password',
+      ),
   )
   .action((opts: { email: string; fullName?: string; passwordStdin?: boolean; password?: boolean; config?: string }) =>
     createAdmin(opts),
@@ -110,8 +152,13 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander has printed the help, the version or the usage error already. Help asked for (exit code 0) is a
+    // success; help shown because no command was given, like any other usage error, is not.
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
   if (ConfigError.is(err)) console.error(err.message);
   else if (RegstackError.is(err)) console.error(`regstack: ${err.message} (${err.code})`);
   else console.error(`regstack: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exit(EXIT.failure);
 }
