@@ -95,6 +95,22 @@ function toHeaders(h: Headers | Record<string, string | string[] | undefined>): 
   return out;
 }
 
+/**
+ * The database `config` names, opened with every storage setting it holds — what `createRegstack` opens, and what
+ * the CLI's `migrate` and `doctor` open without building the rest of an instance.
+ */
+export function openConfiguredStorage(config: RegstackConfig, logger?: Logger): Promise<Storage> {
+  return openStorage(config.databaseUrl, {
+    mongodbDatabase: config.mongodbDatabase,
+    sqliteSynchronous: config.sqliteSynchronous,
+    poolSize: config.databasePoolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    sqliteBusyTimeoutMs: config.sqliteBusyTimeoutMs,
+    ...(logger && { logger }),
+  });
+}
+
 export async function createRegstack(options: CreateRegstackOptions) {
   const { config } = options;
   const clock = options.clock ?? systemClock;
@@ -108,15 +124,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     uiPrefix: config.uiPrefix,
     templatesDir: config.email.templatesDir,
   });
-  const storage: Storage = await openStorage(config.databaseUrl, {
-    mongodbDatabase: config.mongodbDatabase,
-    sqliteSynchronous: config.sqliteSynchronous,
-    poolSize: config.databasePoolSize,
-    connectTimeoutMs: config.databaseConnectTimeoutMs,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    sqliteBusyTimeoutMs: config.sqliteBusyTimeoutMs,
-    logger,
-  });
+  const storage: Storage = await openConfiguredStorage(config, logger);
   const events = createEventBus(logger, storage.afterCommit);
   const mailer: Mailer = createMailer({
     storage,

@@ -18,6 +18,7 @@ import { createRegstack } from '../create-regstack.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { createAdmin } from './create-admin.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
+import { type MigrateOptions, migrate } from './migrate.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, serve } from './serve.ts';
 
 /** The package's version: package.json is two levels up from both src/cli/ and dist/cli/. */
@@ -49,7 +50,7 @@ const program = new Command()
     `\nEvery command reads regstack.toml, regstack.secrets.env and REGSTACK_* variables; -c, --config <file> names\n` +
       `another TOML file. "regstack <command> --help" shows a command's options and examples. See docs/cli.md.\n` +
       examples(
-        'regstack migrate',
+        'regstack migrate --status',
         'NODE_ENV=production regstack serve --config /etc/regstack.toml',
         'regstack create-admin --email ops@example.com',
       ) +
@@ -76,16 +77,15 @@ program
 
 program
   .command('migrate')
-  .description('create or update the database schema (idempotent)')
+  .description('create or update the database schema (idempotent); --status and --dry-run only read')
+  .option('--status', 'list the applied and pending migrations (SQL) or indexes (MongoDB); changes nothing')
+  .option('--dry-run', 'as --status, plus the statements the pending SQL migrations would run; changes nothing')
   .option('-c, --config <file>', 'regstack.toml to read')
-  .addHelpText('after', examples('regstack migrate', 'regstack migrate --config /etc/regstack.toml'))
-  .action(async (opts: { config?: string }) => {
-    const config = await loadConfig({ configFile: opts.config });
-    const regstack = await createRegstack({ config, startWorkers: false });
-    await regstack.installSchema();
-    console.error(`regstack: schema up to date on ${regstack.storage.description}`);
-    await regstack.close();
-  });
+  .addHelpText(
+    'after',
+    examples('regstack migrate', 'regstack migrate --status', 'regstack migrate --dry-run --config /etc/regstack.toml'),
+  )
+  .action((opts: MigrateOptions) => migrate(opts));
 
 program
   .command('purge')
