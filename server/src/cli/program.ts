@@ -17,6 +17,7 @@ import { ConfigError, loadConfig } from '../config/index.ts';
 import { createRegstack } from '../create-regstack.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { createAdmin } from './create-admin.ts';
+import { type DoctorOptions, doctor } from './doctor.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import { type MigrateOptions, migrate } from './migrate.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, serve } from './serve.ts';
@@ -86,6 +87,28 @@ program
     examples('regstack migrate', 'regstack migrate --status', 'regstack migrate --dry-run --config /etc/regstack.toml'),
   )
   .action((opts: MigrateOptions) => migrate(opts));
+
+program
+  .command('doctor')
+  .description('check the configuration and what it reaches: one line per check (✓ ⚠ ✗), a fix for each ✗')
+  .option('--json', 'print the checks as JSON on stdout (ok, failed, warnings, checks[])')
+  .option('--send-test-email <to>', 'also send one real message to this address through the configured transport')
+  .option('--check-dns', "also look up the SPF, DMARC and MX records of email.from_address's domain")
+  .option('-c, --config <file>', 'regstack.toml to read')
+  .addHelpText(
+    'after',
+    '\nChecks: the configuration loads and every key is known; the JWT secret is strong (and not a development one\n' +
+      'with NODE_ENV=production); base_url is https in production; the database answers (latency) and its schema is\n' +
+      'current; the mail transport accepts a connection and the credentials; SMS settings when enable_sms_2fa is on;\n' +
+      "this machine's clock; the argon2 cost per hash here. Nothing is changed. Exit 1 when a check failed.\n" +
+      examples(
+        'regstack doctor',
+        'NODE_ENV=production regstack doctor --check-dns --config /etc/regstack.toml',
+        'regstack doctor --send-test-email ops@example.com',
+        'regstack doctor --json',
+      ),
+  )
+  .action((opts: DoctorOptions) => doctor(opts));
 
 program
   .command('purge')

@@ -11,7 +11,7 @@ import { expectNoStackTrace, freshDir, REPO_ROOT, runCli } from './cli-process.t
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'server/package.json'), 'utf8')) as { version: string })
   .version;
 /** Every command of the CLI; each must take --config and show examples. */
-const COMMANDS = ['serve', 'migrate', 'purge', 'create-admin'];
+const COMMANDS = ['serve', 'migrate', 'doctor', 'purge', 'create-admin'];
 
 describe('regstack --version and --help (issue 20 item 7)', () => {
   it.for(['--version', '-V'])('%s prints the package version and exits 0', async (flag) => {
@@ -58,7 +58,7 @@ describe('regstack usage errors exit 2, having done nothing (issue 20 item 7)', 
 });
 
 describe('regstack --config on every command (issue 20 item 7)', () => {
-  it.for(COMMANDS.filter((c) => c !== 'create-admin'))(
+  it.for(COMMANDS.filter((c) => c !== 'create-admin' && c !== 'doctor'))(
     '%s --config names the file it reads: a missing one is a configuration error, exit 1',
     async (command) => {
       const run = await runCli([command, '--config', 'missing.toml']);
@@ -66,6 +66,12 @@ describe('regstack --config on every command (issue 20 item 7)', () => {
       expect(run.stderr).toBe('Invalid regstack configuration (1 problem):\n  - missing.toml: file not found\n');
     },
   );
+
+  it('doctor --config: the missing file is its failed config check', async () => {
+    const run = await runCli(['doctor', '--config', 'missing.toml']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/^✗ config: missing\.toml: file not found$/m);
+  });
 
   it('create-admin --config is read too', async () => {
     const run = await runCli(['create-admin', '--email', 'a@example.com', '--no-password', '-c', 'missing.toml']);
