@@ -338,6 +338,10 @@ export async function createRegstack(options: CreateRegstackOptions) {
      * purge run). `locked` when another instance is purging at this moment.
      */
     purge: (opts?: PurgeOptions) => purge.run(opts),
+    /**
+     * What `purge` would remove right now, per kind, removing nothing and taking no lock (`regstack purge --dry-run`).
+     */
+    purgePreview: (opts?: Pick<PurgeOptions, 'olderThanMs'>) => purge.preview(opts),
 
     /**
      * Starts the outbox worker and the background purge, for an instance created with `startWorkers: false`

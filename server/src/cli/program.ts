@@ -1,6 +1,6 @@
 /**
  * The `regstack` command line, loaded by main.ts once the Node version is known to be supported: `serve` (a
- * standalone server, serve.ts), `migrate` (install the schema), `purge` (remove expired rows) and `create-admin`
+ * standalone server, serve.ts), `migrate`, `doctor`, `purge` (migrate.ts, doctor.ts, purge.ts) and `create-admin`
  * (create-admin.ts). Rules every command keeps (issue 20 item 7):
  *
  * - `-c, --config <file>` on every command that reads the configuration; `--help` with examples; `--version`.
@@ -13,13 +13,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from '../config/index.ts';
-import { createRegstack } from '../create-regstack.ts';
+import { ConfigError } from '../config/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { createAdmin } from './create-admin.ts';
 import { type DoctorOptions, doctor } from './doctor.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import { type MigrateOptions, migrate } from './migrate.ts';
+import { type PurgeCliOptions, parseAge, purge } from './purge.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, serve } from './serve.ts';
 
 /** The package's version: package.json is two levels up from both src/cli/ and dist/cli/. */
@@ -112,39 +112,28 @@ program
 
 program
   .command('purge')
-  .description('remove expired sessions, logout facts, links, sign-ups and old login attempts, in batches')
-  .option('-c, --config <file>', 'regstack.toml to read')
-  .option('--batch-size <rows>', 'rows per batch', (v) => {
+  .description(
+    'remove expired sessions, logout facts, links, sign-ups, old login attempts and delivered mail, in batches',
+  )
+  .option('--dry-run', 'count what would be removed, per table; remove nothing (and take no lock)')
+  .option('--older-than <age>', 'only rows past mattering for at least this long: 30m, 12h, 7d, 2w', parseAge)
+  .option('--batch-size <rows>', 'rows per batch (each batch is its own short transaction)', (v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be 1–100000');
     return n;
   })
-  .addHelpText('after', examples('regstack purge', 'regstack purge --batch-size 500 --config regstack.toml'))
-  .action(async (opts: { config?: string; batchSize?: number }) => {
-    const config = await loadConfig({ configFile: opts.config });
-    const regstack = await createRegstack({ config, startWorkers: false });
-    try {
-      let last = 0;
-      const result = await regstack.purge({
-        ...(opts.batchSize !== undefined && { batchSize: opts.batchSize }),
-        onProgress(counts) {
-          const total = Object.values(counts).reduce((a, b) => a + b, 0);
-          if (total - last >= 10_000) {
-            last = total;
-            console.error(`regstack: purged ${total} rows so far…`);
-          }
-        },
-      });
-      if (result.status === 'locked') {
-        console.error('regstack: another instance is purging right now; nothing done');
-        process.exitCode = EXIT.locked;
-        return;
-      }
-      for (const [kind, n] of Object.entries(result.counts)) console.error(`regstack: ${kind}: ${n} removed`);
-    } finally {
-      await regstack.close();
-    }
-  });
+  .option('-c, --config <file>', 'regstack.toml to read')
+  .addHelpText(
+    'after',
+    '\nOne instance purges at a time (the purge lock, shared with the background purge of purge_interval_seconds):\n' +
+      'another one exits 3 without doing anything. See docs/purge.md.\n' +
+      examples(
+        'regstack purge',
+        'regstack purge --dry-run',
+        'regstack purge --older-than 7d --batch-size 500 --config regstack.toml',
+      ),
+  )
+  .action((opts: PurgeCliOptions) => purge(opts));
 
 program
   .command('create-admin')
