@@ -8,7 +8,7 @@
  */
 
 import type { EntityName } from '@mikro-orm/core';
-import { ALL_ENTITIES, createRepositories, newId, openStorage, type Storage } from '@regstack/server/internal';
+import { ALL_ENTITIES, createRepositories, newId, type Storage } from '@regstack/server/internal';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { startRegstack, TEST_SECRET } from '../harness/regstack.ts';
@@ -54,7 +54,7 @@ describeEachBackend('regstack purge (issue 20 item 5)', (ctx) => {
     const gone: Record<string, string[]> = {};
     const kept: Record<string, string[]> = {};
     const add = (into: Record<string, string[]>, table: string, id: string) => {
-      (into[table] ??= []).push(id);
+      into[table] = [...(into[table] ?? []), id];
     };
     const user = newId();
     for (const [into, expiresAt] of [
