@@ -23,7 +23,7 @@ import type { EmailTransport } from '../email/transport.ts';
 import { createTransportFromConfig } from '../email/transport-from-config.ts';
 import { silentLogger } from '../logger.ts';
 import { measureHashCostMs } from '../security/hash-cost.ts';
-import { EXIT } from './exit-codes.ts';
+import { type CheckResult, printReport } from './report.ts';
 
 export interface DoctorOptions {
   config?: string | undefined;
@@ -32,19 +32,6 @@ export interface DoctorOptions {
   sendTestEmail?: string | undefined;
   checkDns?: boolean | undefined;
 }
-
-export type CheckStatus = 'ok' | 'warn' | 'fail';
-
-export interface CheckResult {
-  /** What was checked: `config`, `jwt_secret`, `database`, `email`, … */
-  check: string;
-  status: CheckStatus;
-  message: string;
-  /** What to change; always present on a failed check. */
-  fix?: string;
-}
-
-const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '⚠', fail: '✗' };
 
 /** Below this many estimated bits a JWT secret fails (R32 asks for 256 bits of CSPRNG output). */
 const MIN_SECRET_BITS = 128;
@@ -501,24 +488,5 @@ export async function runDoctor(opts: DoctorOptions): Promise<CheckResult[]> {
 }
 
 export async function doctor(opts: DoctorOptions): Promise<void> {
-  const results = await runDoctor(opts);
-  const failed = results.filter((r) => r.status === 'fail').length;
-  const warned = results.filter((r) => r.status === 'warn').length;
-  if (opts.json) {
-    process.stdout.write(
-      `${JSON.stringify({ ok: failed === 0, failed, warnings: warned, checks: results }, null, 2)}\n`,
-    );
-  } else {
-    const lines = results.flatMap((r) => [
-      `${MARK[r.status]} ${r.check}: ${r.message}`,
-      ...(r.fix && r.status !== 'ok' ? [`    fix: ${r.fix}`] : []),
-    ]);
-    lines.push(
-      failed > 0
-        ? `${failed} check${failed === 1 ? '' : 's'} failed, ${warned} warning${warned === 1 ? '' : 's'}`
-        : `all checks passed${warned > 0 ? `, ${warned} warning${warned === 1 ? '' : 's'}` : ''}`,
-    );
-    process.stdout.write(`${lines.join('\n')}\n`);
-  }
-  process.exitCode = failed > 0 ? EXIT.failure : EXIT.ok;
+  printReport(await runDoctor(opts), opts.json === true);
 }

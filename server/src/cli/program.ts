@@ -21,6 +21,7 @@ import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import { type MigrateOptions, migrate } from './migrate.ts';
 import { type PurgeCliOptions, parseAge, purge } from './purge.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, serve } from './serve.ts';
+import { parseUrl, type ValidateOptions, validate } from './validate.ts';
 
 /** The package's version: package.json is two levels up from both src/cli/ and dist/cli/. */
 const VERSION = (
@@ -134,6 +135,29 @@ program
       ),
   )
   .action((opts: PurgeCliOptions) => purge(opts));
+
+program
+  .command('validate')
+  .description('probe a live deployment from outside: /healthz, HTTPS, headers, Cache-Control, CORS, error bodies')
+  .argument('<url>', 'the public URL of the deployment, e.g. https://accounts.example.com', parseUrl)
+  .option('--json', 'print the checks as JSON on stdout (ok, failed, warnings, checks[])')
+  .option('--origin <origin>', 'an origin the deployment should allow (one of its cors_origins)')
+  .option('--api-prefix <path>', 'the tRPC endpoint path (api_prefix)', '/trpc')
+  .option('--timeout <ms>', 'time allowed per request', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 100 || n > 120_000) throw new InvalidArgumentError('must be 100–120000');
+    return n;
+  })
+  .addHelpText(
+    'after',
+    '\nIt reads no configuration (it sees the deployment as a browser does) and changes nothing: every request it\n' +
+      'sends is refused before an account is touched. Exit 1 when a check failed.\n' +
+      examples(
+        'regstack validate https://accounts.example.com',
+        'regstack validate https://accounts.example.com --origin https://app.example.com --json',
+      ),
+  )
+  .action((url: URL, opts: ValidateOptions) => validate(url, opts));
 
 program
   .command('create-admin')
