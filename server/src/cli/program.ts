@@ -18,6 +18,7 @@ import { RegstackError } from '../errors/regstack-error.ts';
 import { createAdmin } from './create-admin.ts';
 import { type DoctorOptions, doctor } from './doctor.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
+import { type InitOptions, init } from './init.ts';
 import { type MigrateOptions, migrate } from './migrate.ts';
 import { type PurgeCliOptions, parseAge, purge } from './purge.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, serve } from './serve.ts';
@@ -31,6 +32,13 @@ const VERSION = (
 /** A command's examples for its `--help`, one `$ regstack …` line each. */
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}`;
+}
+
+function choice(values: string[]) {
+  return (value: string): string => {
+    if (!values.includes(value)) throw new InvalidArgumentError(`must be one of ${values.join(', ')}`);
+    return value;
+  };
 }
 
 function port(value: string): number {
@@ -58,6 +66,40 @@ const program = new Command()
       ) +
       `\n\n${EXIT_CODES_HELP}`,
   );
+
+program
+  .command('init')
+  .description('write regstack.toml and regstack.secrets.env (0600, a fresh JWT secret): asks on a terminal')
+  .option('--dir <dir>', 'where to write the files', '.')
+  .option('--base-url <url>', 'base_url: the public URL of the accounts service')
+  .option('--database-url <url>', 'database_url (sqlite:…, postgresql://…, mongodb://…); reached before writing')
+  .option('--email-backend <backend>', 'console, smtp or ses', choice(['console', 'smtp', 'ses']))
+  .option('--from-address <email>', 'email.from_address')
+  .option('--smtp-host <host>', 'email.smtp_host')
+  .option('--smtp-port <port>', 'email.smtp_port', port)
+  .option('--smtp-username <user>', 'email.smtp_username')
+  .option('--smtp-password-stdin', 'read the SMTP password from stdin (one line)')
+  .option('--ses-region <region>', 'email.ses_region')
+  .option('--sms-backend <backend>', 'none, console or sns', choice(['none', 'console', 'sns']))
+  .option('--sns-region <region>', 'sms.sns_region')
+  .option('--no-pages', 'do not serve the account pages (enable_ui_router = false)')
+  .option('--admin', 'enable the admin API (enable_admin_router = true)')
+  .option('-y, --yes', 'ask nothing: take the flags and defaults (what happens without a terminal too)')
+  .option('--force', 'replace existing files')
+  .option('--if-missing', 'do nothing (exit 0) when regstack.toml exists')
+  .option('-c, --config <file>', 'the TOML file to write (default: regstack.toml in --dir)')
+  .addHelpText(
+    'after',
+    '\nOn a terminal it asks for each setting (the flags give the defaults); with --yes or without a terminal it asks\n' +
+      'nothing. The database is reached and the answers are validated before anything is written; a file is never\n' +
+      'replaced without --force, and no secret is ever printed.\n' +
+      examples(
+        'regstack init',
+        'regstack init --yes --database-url postgresql://app@db.internal/accounts --email-backend ses --base-url https://accounts.example.com',
+        'printf \'%s\\n\' "$SMTP_PASSWORD" | regstack init --yes --email-backend smtp --smtp-host smtp.example.com --smtp-username app --smtp-password-stdin',
+      ),
+  )
+  .action((opts: InitOptions) => init(opts));
 
 program
   .command('serve')
