@@ -11,7 +11,7 @@ import { expectNoStackTrace, freshDir, REPO_ROOT, runCli } from './cli-process.t
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'server/package.json'), 'utf8')) as { version: string })
   .version;
 /** Every command of the CLI; each must take --config and show examples. */
-const COMMANDS = ['serve', 'migrate', 'doctor', 'purge', 'create-admin'];
+const COMMANDS = ['init', 'serve', 'migrate', 'doctor', 'purge', 'create-admin'];
 
 describe('regstack --version and --help (issue 20 item 7)', () => {
   it.for(['--version', '-V'])('%s prints the package version and exits 0', async (flag) => {
@@ -58,7 +58,7 @@ describe('regstack usage errors exit 2, having done nothing (issue 20 item 7)', 
 });
 
 describe('regstack --config on every command (issue 20 item 7)', () => {
-  it.for(COMMANDS.filter((c) => c !== 'create-admin' && c !== 'doctor'))(
+  it.for(COMMANDS.filter((c) => !['init', 'create-admin', 'doctor'].includes(c)))(
     '%s --config names the file it reads: a missing one is a configuration error, exit 1',
     async (command) => {
       const run = await runCli([command, '--config', 'missing.toml']);

@@ -5,12 +5,53 @@
  * overwrite without --force, --if-missing is a quiet success; a bad answer or an unreachable database writes
  * nothing. `regstack doctor` passes on what it wrote.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@regstack/server';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ferretdb.ts';
-import { expectNoStackTrace, freshDir, runCli } from './cli-process.ts';
+import { expectNoStackTrace, freshDir, NODE_ARGS, runCli } from './cli-process.ts';
+
+/** util-linux `script` gives the child a real pseudo-terminal with no native dependency of ours. */
+const HAS_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * `regstack init` on a pseudo-terminal of 120 columns: each [shown, typed] pair types `typed` once `shown` has
+ * appeared on the screen (escape sequences removed), in order. Resolves with the screen text and the exit code.
+ */
+function initOnTerminal(dir: string, steps: [string, string][]): Promise<{ code: number | null; screen: string }> {
+  const command = [process.execPath, ...NODE_ARGS, 'init'].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', `stty cols 120 rows 40; ${command}`, '/dev/null'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let raw = '';
+  let next = 0;
+  const screen = () => raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const onData = (d: Buffer) => {
+    raw += String(d);
+    while (next < steps.length && screen().includes((steps[next] as [string, string])[0])) {
+      const typed = (steps[next++] as [string, string])[1];
+      // A moment for the prompt to take the keyboard (raw mode) before the keys arrive.
+      setTimeout(() => child.stdin.write(typed), 300);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const stuck = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(stuck);
+      resolve({ code, screen: screen() });
+    }),
+  );
+}
+
+const ENTER = '\r';
+const DOWN = '\x1b[B';
+const LEFT = '\x1b[D';
 
 describe('regstack init, non-interactive (issue 20 item 1)', () => {
   it('--yes writes a loadable regstack.toml and a 0600 secrets file with a fresh secret, printing no secret', async () => {
@@ -96,5 +137,46 @@ describe('regstack init, non-interactive (issue 20 item 1)', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/base_url .*must be an absolute http\(s\) URL/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe.runIf(HAS_SCRIPT)('regstack init on a terminal (issue 20 item 1)', () => {
+  it('asks each question, masks the SMTP password, and writes what was answered', async () => {
+    const dir = freshDir();
+    const secret = 'typed-smtp-secret-77';
+    const run = await initOnTerminal(dir, [
+      ['Public URL', ENTER],
+      ['SQLite file', ENTER],
+      ['Database URL', ENTER],
+      ['Email transport', DOWN + ENTER], // SMTP
+      ['Sender address', ENTER],
+      ['SMTP host', `smtp.example.com${ENTER}`],
+      ['SMTP port', ENTER],
+      ['SMTP user', `mailer${ENTER}`],
+      ['SMTP password', secret + ENTER],
+      ['SMS (for', DOWN + ENTER], // console
+      ['account pages', ENTER],
+      ['admin API', LEFT + ENTER], // Yes
+    ]);
+    expect(run.code, run.screen).toBe(0);
+    expect(run.screen).toMatch(/wrote \S+regstack\.secrets\.env \(mode 0600: REGSTACK_JWT_SECRET/);
+    expect(run.screen, 'the SMTP password on the screen').not.toContain(secret);
+    expect(statSync(join(dir, 'regstack.secrets.env')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'regstack.secrets.env'), 'utf8')).toMatch(
+      new RegExp(`^REGSTACK_EMAIL__SMTP_PASSWORD=${secret}$`, 'm'),
+    );
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config).toMatchObject({
+      enableUiRouter: true,
+      enableAdminRouter: true,
+      databaseUrl: 'sqlite:./regstack.db',
+    });
+    expect(config.email).toMatchObject({
+      backend: 'smtp',
+      smtpHost: 'smtp.example.com',
+      smtpPort: 587,
+      smtpUsername: 'mailer',
+    });
+    expect(config.sms.backend).toBe('console');
   });
 });
