@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { loadConfig } from '@regstack/server';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ferretdb.ts';
@@ -29,7 +30,7 @@ function initOnTerminal(dir: string, steps: [string, string][]): Promise<{ code:
   });
   let raw = '';
   let next = 0;
-  const screen = () => raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const screen = () => stripVTControlCharacters(raw);
   const onData = (d: Buffer) => {
     raw += String(d);
     while (next < steps.length && screen().includes((steps[next] as [string, string])[0])) {
