@@ -107,6 +107,23 @@ function toHeaders(h: Headers | Record<string, string | string[] | undefined>): 
   return out;
 }
 
+/**
+ * The database `config` names, opened with every storage setting it holds — what `createRegstack` opens, and what
+ * the CLI's `migrate` and `doctor` open without building the rest of an instance.
+ */
+export function openConfiguredStorage(config: RegstackConfig, logger?: Logger): Promise<Storage> {
+  return openStorage(config.databaseUrl, {
+    mongodbDatabase: config.mongodbDatabase,
+    sqliteSynchronous: config.sqliteSynchronous,
+    postgresPreparedStatements: config.postgresPreparedStatements,
+    poolSize: config.databasePoolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    sqliteBusyTimeoutMs: config.sqliteBusyTimeoutMs,
+    ...(logger && { logger }),
+  });
+}
+
 export async function createRegstack(options: CreateRegstackOptions) {
   const { config } = options;
   const clock = options.clock ?? systemClock;
@@ -128,16 +145,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     },
     templatesDir: config.email.templatesDir,
   });
-  const storage: Storage = await openStorage(config.databaseUrl, {
-    mongodbDatabase: config.mongodbDatabase,
-    sqliteSynchronous: config.sqliteSynchronous,
-    postgresPreparedStatements: config.postgresPreparedStatements,
-    poolSize: config.databasePoolSize,
-    connectTimeoutMs: config.databaseConnectTimeoutMs,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    sqliteBusyTimeoutMs: config.sqliteBusyTimeoutMs,
-    logger,
-  });
+  const storage: Storage = await openConfiguredStorage(config, logger);
   const events = createEventBus(logger, storage.afterCommit);
   const ipResolver = createClientIpResolver(config.trustedProxies);
   // The SMS limits live in the database (login_attempts), so they hold across instances (R21).
@@ -380,6 +388,10 @@ export async function createRegstack(options: CreateRegstackOptions) {
      * purge run). `locked` when another instance is purging at this moment.
      */
     purge: (opts?: PurgeOptions) => purge.run(opts),
+    /**
+     * What `purge` would remove right now, per kind, removing nothing and taking no lock (`regstack purge --dry-run`).
+     */
+    purgePreview: (opts?: Pick<PurgeOptions, 'olderThanMs'>) => purge.preview(opts),
 
     /**
      * Starts the outbox worker and the background purge, for an instance created with `startWorkers: false`

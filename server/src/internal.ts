@@ -38,7 +38,7 @@ export {
   UserSchema,
 } from './db/entities/index.ts';
 export { newId } from './db/ids.ts';
-export type { SchemaState } from './db/schema.ts';
+export type { PendingMigration, SchemaInventory, SchemaState } from './db/schema.ts';
 export type { SqliteSynchronous } from './db/sql-runner.ts';
 export { startSqliteCheckpointer } from './db/sqlite-checkpointer.ts';
 export { type OpenStorageOptions, openStorage, type Storage } from './db/storage.ts';

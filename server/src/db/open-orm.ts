@@ -24,9 +24,14 @@ import {
 import {
   migrateUp,
   migrateUpBesideOthers,
+  migrationInventory,
   migrationOptions,
   migrationState,
+  mongoIndexInventory,
   mongoIndexState,
+  type PendingMigration,
+  pendingMigrationStatements,
+  type SchemaInventory,
   type SchemaState,
 } from './schema.ts';
 import {
@@ -45,6 +50,10 @@ export interface OpenedOrm {
   installSchema(): Promise<void>;
   /** Reads the schema's state without changing anything (no table or collection is created). */
   schemaState(): Promise<SchemaState>;
+  /** Every shipped migration (SQL) or declared index (MongoDB), applied or pending; reads only. */
+  schemaInventory(): Promise<SchemaInventory>;
+  /** SQL: the pending migrations and their statements, run nowhere. MongoDB: empty (its units are indexes). */
+  pendingMigrations(): Promise<PendingMigration[]>;
   /** Closes the ORM and anything opened beside it. */
   close(): Promise<void>;
 }
@@ -197,6 +206,8 @@ async function openSqlite(path: string, options: OpenOrmOptions): Promise<Opened
     dialect: sqlDialect(sqliteRunner(dialect, database, synchronous, busyTimeoutMs)),
     installSchema: () => migrateUpBesideOthers(orm),
     schemaState: () => migrationState(orm, sqliteMigrations),
+    schemaInventory: () => migrationInventory(orm, sqliteMigrations),
+    pendingMigrations: () => pendingMigrationStatements(orm, sqliteMigrations),
     async close() {
       await checkpointer?.stop();
       await orm.close(true);
@@ -256,6 +267,8 @@ async function openPostgres(
         }
       }),
     schemaState: () => migrationState(orm, postgresqlMigrations),
+    schemaInventory: () => migrationInventory(orm, postgresqlMigrations),
+    pendingMigrations: () => pendingMigrationStatements(orm, postgresqlMigrations),
     async close() {
       await lookups.end();
       await orm.close(true);
@@ -296,6 +309,8 @@ async function openMongo(
       await orm.schema.create();
     },
     schemaState: () => mongoIndexState(orm),
+    schemaInventory: () => mongoIndexInventory(orm),
+    pendingMigrations: async () => [],
     close: () => orm.close(true),
   };
 }

@@ -13,6 +13,29 @@ import { isDatabaseUnavailable } from './outages.ts';
  */
 export type SchemaState = { current: true } | { current: false; missing: string[] };
 
+/**
+ * What `regstack migrate --status` shows: every schema unit this code ships — migrations on SQL, declared indexes
+ * on MongoDB — applied (present) or pending (missing), in order; and on SQL, `unknown`: migrations the database
+ * records that this code does not ship (a newer regstack ran them; this one must not be started against it
+ * blindly). Reading it never writes.
+ */
+export interface SchemaInventory {
+  unit: 'migration' | 'index';
+  applied: string[];
+  pending: string[];
+  unknown: string[];
+}
+
+/** A pending SQL migration and the statements it would run (`regstack migrate --dry-run`). */
+export interface PendingMigration {
+  name: string;
+  statements: string[];
+}
+
+function stateOf(inventory: SchemaInventory): SchemaState {
+  return inventory.pending.length === 0 ? { current: true } : { current: false, missing: inventory.pending };
+}
+
 const MIGRATIONS_TABLE = 'regstack_migrations';
 
 /** The SQL backends' migrator: our committed migrations, listed in code, tracked in `regstack_migrations`. */
@@ -55,6 +78,11 @@ const INSTALL_ATTEMPTS = 20;
  * migrator, whose `getPending()` creates the table when it is missing: a health check must not write.
  */
 export async function migrationState(orm: MikroORM, shipped: MigrationObject[]): Promise<SchemaState> {
+  return stateOf(await migrationInventory(orm, shipped));
+}
+
+/** The shipped migrations split into applied and pending, plus those the table lists that this code lacks. */
+export async function migrationInventory(orm: MikroORM, shipped: MigrationObject[]): Promise<SchemaInventory> {
   const connection = orm.em.fork().getConnection();
   let executed: Set<string>;
   try {
@@ -66,8 +94,37 @@ export async function migrationState(orm: MikroORM, shipped: MigrationObject[]):
     if (e.code !== '42P01' && !/no such table/i.test(e.message ?? '')) throw err;
     executed = new Set();
   }
-  const missing = shipped.map((m) => m.name).filter((name) => !executed.has(name));
-  return missing.length === 0 ? { current: true } : { current: false, missing };
+  const names = shipped.map((m) => m.name);
+  const known = new Set(names);
+  return {
+    unit: 'migration',
+    applied: names.filter((name) => executed.has(name)),
+    pending: names.filter((name) => !executed.has(name)),
+    unknown: [...executed].filter((name) => !known.has(name)).sort(),
+  };
+}
+
+/**
+ * The statements the pending migrations would run, without running them: each migration class is built and its
+ * `up()` called, which only collects SQL (`addSql`) — nothing reaches the database.
+ */
+export async function pendingMigrationStatements(
+  orm: MikroORM,
+  shipped: MigrationObject[],
+): Promise<PendingMigration[]> {
+  const { pending } = await migrationInventory(orm, shipped);
+  const out: PendingMigration[] = [];
+  for (const object of shipped) {
+    if (!pending.includes(object.name)) continue;
+    const MigrationClass = object.class as unknown as new (
+      driver: unknown,
+      config: unknown,
+    ) => { up(): void | Promise<void>; getQueries(): unknown[] };
+    const migration = new MigrationClass(orm.em.getDriver(), orm.config);
+    await migration.up();
+    out.push({ name: object.name, statements: migration.getQueries().map((query) => String(query)) });
+  }
+  return out;
 }
 
 /**
@@ -76,6 +133,11 @@ export async function migrationState(orm: MikroORM, shipped: MigrationObject[]):
  * uniqueness, whatever its name.
  */
 export async function mongoIndexState(orm: MikroORM): Promise<SchemaState> {
+  return stateOf(await mongoIndexInventory(orm));
+}
+
+/** The declared indexes split into present and missing (`unknown` stays empty: a host may add its own). */
+export async function mongoIndexInventory(orm: MikroORM): Promise<SchemaInventory> {
   const connection = orm.em.getConnection();
   await connection.ensureConnection();
   const db = (connection as unknown as MongoConnectionLike).getDb();
@@ -92,6 +154,7 @@ export async function mongoIndexState(orm: MikroORM): Promise<SchemaState> {
     }
   }
   const missing: string[] = [];
+  const present: string[] = [];
   for (const meta of declared) {
     const fields = (names: unknown) =>
       [names]
@@ -105,9 +168,9 @@ export async function mongoIndexState(orm: MikroORM): Promise<SchemaState> {
         ...(prop.index ? [indexLabel(meta.collection, prop.fieldNames, false)] : []),
       ]),
     ];
-    for (const label of wanted) if (!existing.has(label)) missing.push(label);
+    for (const label of wanted) (existing.has(label) ? present : missing).push(label);
   }
-  return missing.length === 0 ? { current: true } : { current: false, missing };
+  return { unit: 'index', applied: present, pending: missing, unknown: [] };
 }
 
 function indexLabel(collection: string, fields: string[], unique: boolean): string {

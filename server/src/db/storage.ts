@@ -17,7 +17,7 @@ import {
 import type { Dialect } from './dialect.ts';
 import { openOrm } from './open-orm.ts';
 import { isTransientConflict } from './outages.ts';
-import type { SchemaState } from './schema.ts';
+import type { PendingMigration, SchemaInventory, SchemaState } from './schema.ts';
 import type { SqliteSynchronous } from './sql-runner.ts';
 
 /** Runs of one `atomically` unit when the database aborts it for a conflict (a deadlock). */
@@ -50,6 +50,10 @@ export interface Storage {
   installSchema(): Promise<void>;
   /** Whether `installSchema` has nothing left to do; reads only. */
   schemaState(): Promise<SchemaState>;
+  /** Every shipped migration (SQL) or declared index (MongoDB), applied or pending; reads only. */
+  schemaInventory(): Promise<SchemaInventory>;
+  /** SQL: the pending migrations with the statements they would run, run nowhere; MongoDB: none. */
+  pendingMigrations(): Promise<PendingMigration[]>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -144,6 +148,8 @@ export async function openStorage(databaseUrl: string, options: OpenStorageOptio
     },
     installSchema: opened.installSchema,
     schemaState: opened.schemaState,
+    schemaInventory: opened.schemaInventory,
+    pendingMigrations: opened.pendingMigrations,
     ping: () => ping(orm),
     close: opened.close,
   };

@@ -63,6 +63,33 @@ export function createPurgeRepository(em: EntityManager) {
 
   return {
     /**
+     * How many rows of `kind` a pass with these bounds would remove (`regstack purge --dry-run`); reads only. The
+     * revocation facts that go with expired sessions are not counted (0).
+     */
+    async countPurgeable(kind: PurgeKind, bounds: PurgeBounds): Promise<number> {
+      const { now } = bounds;
+      // The same conditions as purgeBatch below, counted instead of deleted.
+      switch (kind) {
+        case 'sessions':
+          return em.count(SessionSchema, { expiresAt: { $lte: now } });
+        case 'revocations':
+          return 0;
+        case 'oneTimeTokens':
+          return em.count(OneTimeTokenSchema, { expiresAt: { $lte: now } });
+        case 'claims':
+          return em.count(ClaimSchema, { expiresAt: { $lte: now } });
+        case 'pendingRegistrations':
+          return em.count(PendingRegistrationSchema, { expiresAt: { $lte: now } });
+        case 'mfaCodes':
+          return em.count(MfaCodeSchema, { expiresAt: { $lte: now } });
+        case 'loginAttempts':
+          return em.count(LoginAttemptSchema, { createdAt: { $lte: bounds.attemptsBefore } });
+        case 'emailOutbox':
+          return em.count(EmailOutboxSchema, { status: 'sent', sentAt: { $lte: bounds.sentBefore } });
+      }
+    },
+
+    /**
      * One batch of `kind`: up to `limit` rows. For sessions, the revocation facts of the deleted sessions go too,
      * and their count is the second element.
      */

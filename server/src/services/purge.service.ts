@@ -5,7 +5,12 @@
  * (an insert under a unique key, the same on every backend), which expires on its own if its holder dies.
  * Correctness never depends on a purge having run (SPEC §6).
  */
-import { createPurgeRepository, type PurgeCounts, type PurgeKind } from '../repositories/purge.repository.ts';
+import {
+  createPurgeRepository,
+  type PurgeBounds,
+  type PurgeCounts,
+  type PurgeKind,
+} from '../repositories/purge.repository.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 
 const PURGE_LOCK = 'purge:lock';
@@ -26,11 +31,30 @@ const KINDS: PurgeKind[] = [
 export interface PurgeOptions {
   /** Rows per batch. @default 1000 */
   batchSize?: number;
+  /**
+   * Only rows that have been past mattering for at least this long go (`regstack purge --older-than`): every cutoff
+   * — expiry, the longest counter window, the delivered-mail retention — moves this far into the past.
+   * @default 0
+   */
+  olderThanMs?: number;
   /** Called after every batch with the running totals. */
   onProgress?: (counts: Readonly<PurgeCounts>) => void;
 }
 
 export type PurgeResult = { status: 'purged'; counts: PurgeCounts } | { status: 'locked' };
+
+function zeroCounts(): PurgeCounts {
+  return {
+    sessions: 0,
+    revocations: 0,
+    oneTimeTokens: 0,
+    claims: 0,
+    pendingRegistrations: 0,
+    mfaCodes: 0,
+    loginAttempts: 0,
+    emailOutbox: 0,
+  };
+}
 
 /** The longest window any counter on `login_attempts` uses: lockout, per-client limits, per-recipient mail caps. */
 export function longestAttemptWindowMs(config: unknown): number {
@@ -52,8 +76,30 @@ export function longestAttemptWindowMs(config: unknown): number {
 
 export function createPurgeService(deps: ServiceDeps) {
   const attemptsWindowMs = longestAttemptWindowMs(deps.config);
+  /** The cutoffs of a batch that starts now. */
+  const boundsAt = (olderThanMs: number): PurgeBounds => {
+    const now = new Date(deps.clock.now().getTime() - olderThanMs);
+    return {
+      now,
+      // One extra minute: a counter's window is measured by another instance's clock too.
+      attemptsBefore: new Date(now.getTime() - attemptsWindowMs - 60_000),
+      sentBefore: new Date(now.getTime() - SENT_MAIL_RETENTION_MS),
+    };
+  };
 
   return {
+    /**
+     * What a pass would remove now, per kind, without removing anything or taking the lock
+     * (`regstack purge --dry-run`). Revocation facts go with their sessions and are not counted.
+     */
+    async preview(options: Pick<PurgeOptions, 'olderThanMs'> = {}): Promise<PurgeCounts> {
+      const bounds = boundsAt(options.olderThanMs ?? 0);
+      const counts = zeroCounts();
+      const purge = createPurgeRepository(deps.storage.fork());
+      for (const kind of KINDS) counts[kind] = await purge.countPurgeable(kind, bounds);
+      return counts;
+    },
+
     /** One full pass; `locked` when another instance is purging right now. */
     async run(options: PurgeOptions = {}): Promise<PurgeResult> {
       const batchSize = options.batchSize ?? 1000;
@@ -64,26 +110,11 @@ export function createPurgeService(deps: ServiceDeps) {
       if (!(await repos.claims.claimOnce(PURGE_LOCK, 'purge', start, new Date(start.getTime() + LOCK_TTL_MS)))) {
         return { status: 'locked' };
       }
-      const counts: PurgeCounts = {
-        sessions: 0,
-        revocations: 0,
-        oneTimeTokens: 0,
-        claims: 0,
-        pendingRegistrations: 0,
-        mfaCodes: 0,
-        loginAttempts: 0,
-        emailOutbox: 0,
-      };
+      const counts = zeroCounts();
       try {
         for (const kind of KINDS) {
           for (;;) {
-            const now = deps.clock.now();
-            const bounds = {
-              now,
-              // One extra minute: a counter's window is measured by another instance's clock too.
-              attemptsBefore: new Date(now.getTime() - attemptsWindowMs - 60_000),
-              sentBefore: new Date(now.getTime() - SENT_MAIL_RETENTION_MS),
-            };
+            const bounds = boundsAt(options.olderThanMs ?? 0);
             // Each batch is its own short transaction (never one long one holding locks).
             const [rows, facts] = await atomically(deps, () =>
               createPurgeRepository(deps.storage.fork()).purgeBatch(kind, bounds, batchSize),

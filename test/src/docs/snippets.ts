@@ -380,7 +380,9 @@ function cliCommands(): Map<string, string> {
 
 function checkRegstackCli(args: string[], cli: Map<string, string>): string | undefined {
   const sub = args[0];
-  if (!sub || sub.startsWith('-')) return sub === '--help' || sub === '-h' ? undefined : 'regstack needs a subcommand';
+  if (!sub || sub.startsWith('-')) {
+    return ['--help', '-h', '--version', '-V'].includes(sub ?? '') ? undefined : 'regstack needs a subcommand';
+  }
   const spec = cli.get(sub);
   if (!spec) return `regstack has no subcommand "${sub}" (it has: ${[...cli.keys()].join(', ')})`;
   for (const arg of args.slice(1)) {
