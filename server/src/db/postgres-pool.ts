@@ -126,6 +126,8 @@ export async function withInstallLock(pool: PgPool, work: () => Promise<void>): 
     // pooler the installer that holds the lock still gets the connections its migrations need.
     for (let attempt = 1; ; attempt++) {
       await client.query('begin');
+      // Idle in this transaction while the migrations run: a server-wide idle timeout must not end it (and the lock).
+      await client.query('set local idle_in_transaction_session_timeout = 0');
       const { rows } = (await client.query('select pg_try_advisory_xact_lock($1, $2) as locked', INSTALL_LOCK_KEY)) as {
         rows: Array<{ locked?: boolean }>;
       };

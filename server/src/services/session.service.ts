@@ -147,6 +147,8 @@ export function createSessionService(deps: ServiceDeps) {
         if (row.impersonator && !row.impersonator.isActiveSuperuser) {
           throw refuse('impersonator_not_admin', claims.userId);
         }
+        // Never a superuser's session: a user promoted during an impersonation ends it (issue 17).
+        if (row.impersonator && row.user.isSuperuser) throw refuse('impersonator_not_admin', claims.userId);
         if (now.getTime() - row.sessionLastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
           await repos.sessions.touch(claims.sessionId, now);
         }
@@ -170,7 +172,8 @@ export function createSessionService(deps: ServiceDeps) {
         await repos.auditEvents.record(
           {
             event: 'logout',
-            actorId: auth.user.id,
+            // An impersonation session's logout is its administrator's act.
+            actorId: auth.impersonatorId ?? auth.user.id,
             subjectId: auth.user.id,
             ...request,
             details: { sessionId: auth.sessionId },

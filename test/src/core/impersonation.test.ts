@@ -231,6 +231,15 @@ describeEachBackend('admin impersonation (issue 17 item 3)', (ctx) => {
     expect(await codeOf(as(again.accessToken).account.me())).toBe('UNAUTHENTICATED');
   });
 
+  it('ends when its user is promoted to superuser meanwhile (never a superuser session)', async () => {
+    await createVerifiedUser(t, 'rising@example.com');
+    const rising = (await login('rising@example.com')).user.id;
+    const imp = await impersonate(rising);
+    expect((await as(imp.accessToken).account.me()).id).toBe(rising);
+    await as(adminToken).admin.users.update({ id: rising, isSuperuser: true });
+    expect(await codeOf(as(imp.accessToken).account.me())).toBe('UNAUTHENTICATED');
+  });
+
   it('a shorter jwt_ttl_seconds caps the impersonation lifetime', async () => {
     const short = await startRegstack(ctx.url, { enableAdminRouter: true, jwtTtlSeconds: 300 });
     try {
