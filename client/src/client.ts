@@ -61,6 +61,18 @@ export interface RegstackClientOptions<TRouter extends AnyTRPCRouter = Standalon
   batch?: boolean;
 }
 
+/** A sign-in waiting for its second factor: what a page needs to ask for the code. */
+export interface MfaChallenge {
+  /** The factors the user may answer with (`totp`, `sms`, `recovery`). */
+  readonly methods: MfaRequired['methods'];
+  /** The masked phone number an SMS code went to, when `sms` is among the methods. */
+  readonly phoneHint: MfaRequired['phoneHint'];
+  /** When the pending token expires (ms since the epoch, client clock): after it, sign in again. */
+  readonly expiresAt: number;
+}
+
+type MfaRequired = Extract<RegstackOutputs['login'], { status: 'mfa_required' }>;
+
 /** The typed client. `TRouter` is the root router: `StandaloneRouter` for regstack's own server, your app's otherwise. */
 export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter> {
   /** The raw typed tRPC proxy for the whole root router; calls carry the bearer token. */
@@ -114,6 +126,16 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
   }): Promise<RegstackOutputs['mfa']['confirmLogin']>;
   /** `mfa.resendLoginCode` for the waiting sign-in: a new SMS code; the earlier one stops working. */
   resendMfaCode(input?: { mfaPendingToken?: string }): Promise<RegstackOutputs['mfa']['resendLoginCode']>;
+  /**
+   * The sign-in waiting for a second factor (the last `login` answered `mfa_required`), or null. Cleared by a
+   * successful `confirmMfa`, a `login` that signs in, `cancelMfa`, or the server refusing the pending token
+   * (MFA_CHALLENGE_INVALID). It never holds the pending token itself.
+   */
+  getMfaChallenge(): MfaChallenge | null;
+  /** Calls `listener` whenever `getMfaChallenge()` changes; returns the unsubscribe function. */
+  onMfaChallengeChange(listener: (challenge: MfaChallenge | null) => void): () => void;
+  /** Abandons the waiting sign-in (back to the password form); the pending token is forgotten. */
+  cancelMfa(): void;
   /** Enrolment and management of the signed-in user's factors (`auth.mfa.*`). */
   readonly mfa: {
     startTotp(input: RegstackInputs['mfa']['totp']['start']): Promise<RegstackOutputs['mfa']['totp']['start']>;
@@ -192,6 +214,22 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
   let restoring: Promise<AccountMe | null> | null = null;
 
   let pendingMfa: string | null = null;
+  let challenge: MfaChallenge | null = null;
+  const challengeListeners = new Set<(challenge: MfaChallenge | null) => void>();
+  const setPending = (result: MfaRequired | null) => {
+    // Kept in memory only, never in the token store: it grants nothing but the second step (R50).
+    pendingMfa = result?.mfaPendingToken ?? null;
+    const next = result
+      ? { methods: result.methods, phoneHint: result.phoneHint, expiresAt: Date.now() + result.expiresIn * 1000 }
+      : null;
+    if (next === null && challenge === null) return;
+    challenge = next;
+    for (const listener of [...challengeListeners]) listener(next);
+  };
+  // A pending token the server refused is dead for good: the page must go back to the password.
+  const forgetIfRefused = (token: string, err: unknown) => {
+    if (pendingMfa === token && getRegstackErrorCode(err) === 'MFA_CHALLENGE_INVALID') setPending(null);
+  };
   const waitingSignIn = (given: string | undefined): string => {
     const token = given ?? pendingMfa;
     if (!token) throw new Error('No sign-in is waiting for a second factor: call login() first');
@@ -206,8 +244,7 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
     resendVerification: (input) => auth.resendVerification.mutate(input),
     async login(input) {
       const result = await auth.login.mutate(input);
-      // Kept in memory only, never in the token store: it grants nothing but the second step (R50).
-      pendingMfa = result.status === 'mfa_required' ? result.mfaPendingToken : null;
+      setPending(result.status === 'mfa_required' ? result : null);
       return result;
     },
     async logout() {
@@ -234,13 +271,31 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
     async confirmMfa({ method, code, mfaPendingToken }) {
       const token = waitingSignIn(mfaPendingToken);
       const input = { mfaPendingToken: token, method, code } as RegstackInputs['mfa']['confirmLogin'];
-      const result = await auth.mfa.confirmLogin.mutate(input);
-      if (pendingMfa === token) pendingMfa = null;
+      let result: RegstackOutputs['mfa']['confirmLogin'];
+      try {
+        result = await auth.mfa.confirmLogin.mutate(input);
+      } catch (err) {
+        forgetIfRefused(token, err);
+        throw err;
+      }
+      if (pendingMfa === token) setPending(null);
       return result;
     },
     async resendMfaCode(input = {}) {
-      return auth.mfa.resendLoginCode.mutate({ mfaPendingToken: waitingSignIn(input.mfaPendingToken) });
+      const token = waitingSignIn(input.mfaPendingToken);
+      try {
+        return await auth.mfa.resendLoginCode.mutate({ mfaPendingToken: token });
+      } catch (err) {
+        forgetIfRefused(token, err);
+        throw err;
+      }
     },
+    getMfaChallenge: () => challenge,
+    onMfaChallengeChange(listener) {
+      challengeListeners.add(listener);
+      return () => challengeListeners.delete(listener);
+    },
+    cancelMfa: () => setPending(null),
     mfa: {
       startTotp: (input) => auth.mfa.totp.start.mutate(input),
       confirmTotp: (input) => auth.mfa.totp.confirm.mutate(input),

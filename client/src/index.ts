@@ -18,6 +18,7 @@ export type { AuthChangeListener, AuthChangeReason, AuthState, AuthStatus } from
 export {
   createRegstackClient,
   type FetchLike,
+  type MfaChallenge,
   type RegstackClient,
   type RegstackClientOptions,
   type TransformerLike,

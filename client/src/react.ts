@@ -11,6 +11,7 @@ import {
   QueryClient,
   QueryClientContext,
   QueryClientProvider,
+  type UseMutationOptions,
   useMutation,
   useQuery,
   useQueryClient,
@@ -29,8 +30,8 @@ import {
   useSyncExternalStore,
 } from 'react';
 import type { AuthState, AuthStatus } from './auth-state.ts';
-import type { RegstackClient } from './client.ts';
-import type { RegstackOutputs, RegstackRouter, StandaloneRouter } from './types.ts';
+import type { MfaChallenge, RegstackClient } from './client.ts';
+import type { RegstackInputs, RegstackOutputs, RegstackRouter, StandaloneRouter } from './types.ts';
 
 type AuthProxy = TRPCOptionsProxy<RegstackRouter>;
 
@@ -117,9 +118,26 @@ export function useAuthState(): AuthState {
   return useSyncExternalStore(subscribe, client.getAuthState, client.getAuthState);
 }
 
+/**
+ * The sign-in waiting for a second factor (`methods`, `phoneHint`, `expiresAt`), or null; re-renders when it
+ * changes. Finish it with `useConfirmMfa()`.
+ */
+export function useMfaChallenge(): MfaChallenge | null {
+  const { client } = useRegstackContext();
+  const subscribe = useCallback((onChange: () => void) => client.onMfaChallengeChange(() => onChange()), [client]);
+  return useSyncExternalStore(subscribe, client.getMfaChallenge, client.getMfaChallenge);
+}
+
 export interface SessionResult {
   status: AuthStatus;
   user: RegstackOutputs['account']['me'] | null;
+  /**
+   * A sign-in waiting for its second factor (the last `useLogin()` answered `mfa_required`), or null: ask for a
+   * code from one of `mfa.methods` and call `useConfirmMfa()`.
+   */
+  mfa: MfaChallenge | null;
+  /** Abandons the waiting second step (back to the password form). */
+  cancelMfa: () => void;
   /** True until the stored token (if any) has been confirmed or refused. */
   isLoading: boolean;
   /** Why restoring the session failed (e.g. the server was unreachable); the token is kept. */
@@ -135,6 +153,7 @@ export interface SessionResult {
 export function useSession(): SessionResult {
   const { client, auth } = useRegstackContext();
   const state = useAuthState();
+  const mfa = useMfaChallenge();
   const [restoreError, setRestoreError] = useState<unknown>(null);
 
   useEffect(() => {
@@ -159,6 +178,8 @@ export function useSession(): SessionResult {
   return {
     status: state.status,
     user: state.user,
+    mfa,
+    cancelMfa: client.cancelMfa,
     isLoading: state.status === 'unknown' && !restoreError,
     error: restoreError ?? me.error,
     refetch: me.refetch,
@@ -185,10 +206,47 @@ export function useResendVerification(options?: MutationOptionsOf<'resendVerific
 
 /**
  * `login`. An `authenticated` result signs the client in before `onSuccess` runs; an `mfa_required` result
- * is only returned (`data.status === 'mfa_required'`, with its `mfaPendingToken`).
+ * stores nothing and starts the second step: `useSession().mfa` (and `useMfaChallenge()`) turn non-null, and
+ * `useConfirmMfa()` finishes it.
  */
 export function useLogin(options?: MutationOptionsOf<'login'>) {
-  return useMutation(useRegstackContext().auth.login.mutationOptions(options));
+  const { client, auth } = useRegstackContext();
+  // Through the client, not the bare procedure, so the client keeps the pending token for the second step.
+  return useMutation({ ...auth.login.mutationOptions(options), mutationFn: (input) => client.login(input) });
+}
+
+/** What `useConfirmMfa()` sends: the factor and its code (the pending token stays inside the client). */
+export interface ConfirmMfaInput {
+  method: RegstackInputs['mfa']['confirmLogin']['method'];
+  code: string;
+}
+
+/**
+ * The second step of the waiting sign-in (`mfa.confirmLogin`): on success the client is signed in (as after a
+ * password-only login) and `useSession().mfa` turns null. A wrong code leaves the step waiting; an expired or
+ * refused pending token (MFA_CHALLENGE_INVALID) ends it.
+ */
+export function useConfirmMfa(
+  options?: Omit<UseMutationOptions<RegstackOutputs['mfa']['confirmLogin'], Error, ConfirmMfaInput>, 'mutationFn'>,
+) {
+  const { client, auth } = useRegstackContext();
+  return useMutation({
+    mutationKey: auth.mfa.confirmLogin.mutationKey(),
+    ...options,
+    mutationFn: ({ method, code }: ConfirmMfaInput) => client.confirmMfa({ method, code }),
+  });
+}
+
+/** Sends a new SMS code for the waiting sign-in (`mfa.resendLoginCode`); the earlier code stops working. */
+export function useResendMfaCode(
+  options?: Omit<UseMutationOptions<RegstackOutputs['mfa']['resendLoginCode'], Error, void>, 'mutationFn'>,
+) {
+  const { client, auth } = useRegstackContext();
+  return useMutation({
+    mutationKey: auth.mfa.resendLoginCode.mutationKey(),
+    ...options,
+    mutationFn: () => client.resendMfaCode(),
+  });
 }
 
 /** Ends this session; the client forgets it even if the server cannot be reached. */

@@ -21,7 +21,7 @@ import {
   watch,
 } from 'vue';
 import type { AuthState, AuthStatus } from './auth-state.ts';
-import type { RegstackClient } from './client.ts';
+import type { MfaChallenge, RegstackClient } from './client.ts';
 import type { RegstackInputs, RegstackOutputs, StandaloneRouter } from './types.ts';
 
 type AnyClient = RegstackClient<AnyTRPCRouter> | RegstackClient<StandaloneRouter>;
@@ -65,9 +65,24 @@ export function useAuthState(): Readonly<ShallowRef<AuthState>> {
   return readonly(state) as Readonly<ShallowRef<AuthState>>;
 }
 
+/** The sign-in waiting for a second factor (`methods`, `phoneHint`, `expiresAt`) as a read-only ref, or null. */
+export function useMfaChallenge(): Readonly<ShallowRef<MfaChallenge | null>> {
+  const client = useRegstackClient();
+  const challenge = shallowRef(client.getMfaChallenge());
+  onDispose(client.onMfaChallengeChange((next) => (challenge.value = next)));
+  return readonly(challenge) as Readonly<ShallowRef<MfaChallenge | null>>;
+}
+
 export interface SessionResult {
   status: ComputedRef<AuthStatus>;
   user: ComputedRef<RegstackOutputs['account']['me'] | null>;
+  /**
+   * A sign-in waiting for its second factor (the last `useLogin()` answered `mfa_required`), or null: ask for a
+   * code from one of `mfa.methods` and call `useConfirmMfa()`.
+   */
+  mfa: ComputedRef<MfaChallenge | null>;
+  /** Abandons the waiting second step (back to the password form). */
+  cancelMfa: () => void;
   /** True until the stored token (if any) has been confirmed or refused. */
   isLoading: ComputedRef<boolean>;
   /** Why restoring the session failed (e.g. the server was unreachable); the token is kept. */
@@ -80,6 +95,7 @@ export interface SessionResult {
 export function useSession(): SessionResult {
   const client = useRegstackClient();
   const state = useAuthState();
+  const challenge = useMfaChallenge();
   const error = shallowRef<unknown>(null);
   const restore = () => {
     if (state.value.status !== 'unknown') return;
@@ -93,6 +109,8 @@ export function useSession(): SessionResult {
   return {
     status: computed(() => state.value.status),
     user: computed(() => state.value.user),
+    mfa: computed(() => challenge.value),
+    cancelMfa: () => client.cancelMfa(),
     isLoading: computed(() => state.value.status === 'unknown' && error.value === null),
     error: readonly(error),
     refetch: () => client.me(),
@@ -225,10 +243,35 @@ export function useResendVerification(): MutationResult<
   return useMutationOf((input) => client.resendVerification(input));
 }
 
-/** `login`: signs the client in on `authenticated`; `mfa_required` is only returned. */
+/**
+ * `login`: signs the client in on `authenticated`; `mfa_required` stores nothing and starts the second step
+ * (`useSession().mfa` turns non-null; finish it with `useConfirmMfa()`).
+ */
 export function useLogin(): MutationResult<RegstackInputs['login'], RegstackOutputs['login']> {
   const client = useRegstackClient();
   return useMutationOf((input) => client.login(input));
+}
+
+/** What `useConfirmMfa()` sends: the factor and its code (the pending token stays inside the client). */
+export interface ConfirmMfaInput {
+  method: RegstackInputs['mfa']['confirmLogin']['method'];
+  code: string;
+}
+
+/**
+ * The second step of the waiting sign-in (`mfa.confirmLogin`): on success the client is signed in and
+ * `useSession().mfa` turns null. A wrong code leaves the step waiting; a refused pending token
+ * (MFA_CHALLENGE_INVALID) ends it.
+ */
+export function useConfirmMfa(): MutationResult<ConfirmMfaInput, RegstackOutputs['mfa']['confirmLogin']> {
+  const client = useRegstackClient();
+  return useMutationOf(({ method, code }) => client.confirmMfa({ method, code }));
+}
+
+/** Sends a new SMS code for the waiting sign-in (`mfa.resendLoginCode`); the earlier code stops working. */
+export function useResendMfaCode(): MutationResult<void, RegstackOutputs['mfa']['resendLoginCode']> {
+  const client = useRegstackClient();
+  return useMutationOf(() => client.resendMfaCode());
 }
 
 /** Ends this session; the client forgets it even if the server cannot be reached. */

@@ -1,17 +1,22 @@
 /**
- * The whole example UI: register → (verification link) → log in → see the user and the host's own data →
- * log out; a superuser also gets an admin table (`auth.admin.*`). Every regstack call goes through
+ * The whole example UI: register → (verification link) → log in (→ a second factor when the account has one)
+ * → see the user and the host's own data → log out; a signed-in user can turn on an authenticator app, and a
+ * superuser also gets an admin table (`auth.admin.*`). Every regstack call goes through
  * `@regstack/client/react`; the host's own procedures through the same client's tRPC options proxy, so they
  * carry the bearer token too.
  */
 
-import { getRegstackErrorCode, getRegstackErrorData } from '@regstack/client';
+import { getRegstackErrorCode, getRegstackErrorData, type MfaChallenge } from '@regstack/client';
 import {
+  type ConfirmMfaInput,
+  useConfirmMfa,
   useLogin,
   useLogout,
+  useMfaStatus,
   useRegister,
   useRegstackAuthTRPC,
   useRegstackTRPC,
+  useResendMfaCode,
   useSession,
   useVerifyEmail,
 } from '@regstack/client/react';
@@ -99,11 +104,239 @@ function LoginForm() {
       <button type="submit" disabled={login.isPending} data-testid="login-submit">
         Log in
       </button>
-      {login.data?.status === 'mfa_required' && (
-        <p data-testid="mfa-required">Enter the code we sent by SMS (not part of this example).</p>
-      )}
       <ErrorLine error={login.error} />
     </form>
+  );
+}
+
+type MfaMethod = ConfirmMfaInput['method'];
+const METHOD_LABELS: Record<MfaMethod, string> = {
+  totp: 'Authenticator app',
+  sms: 'Text message',
+  recovery: 'Recovery code',
+};
+
+/** The sign-in's second step: shown while `useSession().mfa` says a login waits for a code. */
+function SecondFactor({ challenge, onCancel }: { challenge: MfaChallenge; onCancel: () => void }) {
+  const confirm = useConfirmMfa();
+  const resend = useResendMfaCode();
+  // A recovery code is the fallback, never the first thing offered.
+  const [method, setMethod] = useState<MfaMethod>(
+    challenge.methods.find((m) => m !== 'recovery') ?? challenge.methods[0] ?? 'totp',
+  );
+  return (
+    <form
+      aria-label="Two-factor code"
+      data-testid="mfa-step"
+      onSubmit={(e) => {
+        const { code = '' } = formValues(e);
+        confirm.mutate({ method, code: code.trim() });
+      }}
+    >
+      <h2>Two-factor authentication</h2>
+      {challenge.methods.length > 1 && (
+        <fieldset>
+          <legend>Verify with</legend>
+          {challenge.methods.map((m) => (
+            <label key={m}>
+              <input
+                type="radio"
+                name="method"
+                value={m}
+                checked={method === m}
+                onChange={() => {
+                  setMethod(m);
+                  confirm.reset();
+                }}
+                data-testid={`mfa-method-${m}`}
+              />{' '}
+              {METHOD_LABELS[m]}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <p>
+        {method === 'totp' && 'Enter the 6-digit code from your authenticator app.'}
+        {method === 'sms' && `Enter the 6-digit code we sent to ${challenge.phoneHint ?? 'your phone'}.`}
+        {method === 'recovery' && 'Enter one of your recovery codes (xxxxx-xxxxx); each works once.'}
+      </p>
+      <label>
+        Code{' '}
+        <input
+          key={method}
+          name="code"
+          autoComplete="one-time-code"
+          inputMode={method === 'recovery' ? 'text' : 'numeric'}
+          required
+          data-testid="mfa-code"
+        />
+      </label>
+      <button type="submit" disabled={confirm.isPending} data-testid="mfa-submit">
+        Verify
+      </button>
+      {method === 'sms' && (
+        <button type="button" disabled={resend.isPending} onClick={() => resend.mutate()} data-testid="mfa-resend">
+          Send a new code
+        </button>
+      )}
+      <button type="button" onClick={onCancel} data-testid="mfa-cancel">
+        Back
+      </button>
+      {resend.isSuccess && (
+        <p role="status" data-testid="mfa-resent">
+          A new code is on its way; the earlier one no longer works.
+        </p>
+      )}
+      <ErrorLine error={confirm.error ?? resend.error} testId="mfa-error" />
+    </form>
+  );
+}
+
+/** The server-made QR code, shown as an image: its SVG markup never becomes part of this page's DOM. */
+function QrImage({ svg }: { svg: string }) {
+  return (
+    <img
+      src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`}
+      alt="QR code for your authenticator app"
+      width={200}
+      height={200}
+      data-testid="totp-qr"
+    />
+  );
+}
+
+/** Turn an authenticator app on (password → scan → confirm with a code → recovery codes once) or off. */
+function TwoFactor() {
+  const auth = useRegstackAuthTRPC();
+  const queryClient = useQueryClient();
+  const status = useMfaStatus();
+  const refresh = () => queryClient.invalidateQueries(auth.mfa.status.queryFilter());
+  const start = useMutation(auth.mfa.totp.start.mutationOptions());
+  const confirm = useMutation(
+    auth.mfa.totp.confirm.mutationOptions({
+      onSuccess: () => {
+        start.reset();
+        return refresh();
+      },
+    }),
+  );
+  const disable = useMutation(auth.mfa.totp.disable.mutationOptions({ onSuccess: refresh }));
+  const totpOn = status.data?.methods.includes('totp') ?? false;
+
+  // Shown once: the server keeps only a keyed hash of each.
+  const recoveryCodes = confirm.data?.recoveryCodes;
+  if (recoveryCodes) {
+    return (
+      <section data-testid="two-factor">
+        <h2>Two-factor</h2>
+        <p>Authenticator app on. Save these recovery codes now — they are shown only once, and each works once:</p>
+        <ol data-testid="recovery-codes">
+          {recoveryCodes.map((code) => (
+            <li key={code}>
+              <code>{code}</code>
+            </li>
+          ))}
+        </ol>
+        <button type="button" onClick={() => confirm.reset()} data-testid="recovery-codes-done">
+          I have saved them
+        </button>
+      </section>
+    );
+  }
+
+  return (
+    <section data-testid="two-factor">
+      <h2>Two-factor</h2>
+      {status.data && (
+        <p data-testid="two-factor-status">
+          {totpOn ? 'Authenticator app on' : 'Authenticator app off'}
+          {status.data.enabled && ` · ${status.data.recoveryCodesRemaining} recovery code(s) left`}
+        </p>
+      )}
+      {totpOn ? (
+        <form
+          aria-label="Turn off the authenticator app"
+          onSubmit={(e) => {
+            const { currentPassword = '', code = '' } = formValues(e);
+            disable.mutate({ currentPassword, code: code.trim() });
+          }}
+        >
+          <label>
+            Password{' '}
+            <input
+              name="currentPassword"
+              type="password"
+              autoComplete="current-password"
+              required
+              data-testid="totp-disable-password"
+            />
+          </label>
+          <label>
+            Code or recovery code{' '}
+            <input name="code" autoComplete="one-time-code" required data-testid="totp-disable-code" />
+          </label>
+          <button type="submit" disabled={disable.isPending} data-testid="totp-disable">
+            Turn off
+          </button>
+          <ErrorLine error={disable.error} testId="totp-error" />
+        </form>
+      ) : start.data ? (
+        <form
+          aria-label="Confirm the authenticator app"
+          onSubmit={(e) => {
+            const { code = '' } = formValues(e);
+            confirm.mutate({ code: code.trim() });
+          }}
+        >
+          <p>Scan this code with your authenticator app, or type the secret in by hand:</p>
+          <QrImage svg={start.data.qrSvg} />
+          <p>
+            <code data-testid="totp-secret">{start.data.secret}</code>
+          </p>
+          <label>
+            Code from the app{' '}
+            <input
+              name="code"
+              autoComplete="one-time-code"
+              inputMode="numeric"
+              required
+              data-testid="totp-confirm-code"
+            />
+          </label>
+          <button type="submit" disabled={confirm.isPending} data-testid="totp-confirm">
+            Turn on
+          </button>
+          <button type="button" onClick={() => start.reset()}>
+            Cancel
+          </button>
+          <ErrorLine error={confirm.error} testId="totp-error" />
+        </form>
+      ) : (
+        <form
+          aria-label="Set up an authenticator app"
+          onSubmit={(e) => {
+            const { currentPassword = '' } = formValues(e);
+            start.mutate({ currentPassword });
+          }}
+        >
+          <label>
+            Password{' '}
+            <input
+              name="currentPassword"
+              type="password"
+              autoComplete="current-password"
+              required
+              data-testid="totp-start-password"
+            />
+          </label>
+          <button type="submit" disabled={start.isPending} data-testid="totp-start">
+            Set up an authenticator app
+          </button>
+          <ErrorLine error={start.error} testId="totp-error" />
+        </form>
+      )}
+      {disable.data && !totpOn && <p role="status">Authenticator app turned off.</p>}
+    </section>
   );
 }
 
@@ -335,6 +568,7 @@ function Account() {
           Log out
         </button>
       </section>
+      <TwoFactor />
       <Notes />
       {user.isSuperuser && <AdminUsers />}
     </main>
@@ -375,7 +609,11 @@ export function App() {
     body = (
       <main className="columns" data-testid="signed-out">
         <RegisterForm />
-        <LoginForm />
+        {session.mfa ? (
+          <SecondFactor key={session.mfa.expiresAt} challenge={session.mfa} onCancel={session.cancelMfa} />
+        ) : (
+          <LoginForm />
+        )}
       </main>
     );
   return (

@@ -2,12 +2,15 @@
  * The example React page (examples/react-page, on `@regstack/client/react`) driven in real Chromium,
  * served by the example host app's fetch handler from the same origin as its tRPC endpoint: register → read
  * the verification link from the mail → follow it → log in → see the user (and the host's own data) →
- * reload and still be signed in → log out; and a superuser's admin table (issue 17 item 5). Screenshots of the
+ * reload and still be signed in → log out; a superuser's admin table (issue 17 item 5); and two-factor
+ * (issue 18 item 9): enrol an authenticator app in the page, then sign in through the page's second step with a
+ * TOTP code and with a recovery code (once). Screenshots of the
  * signed-in page and the admin table are saved to test/.artifacts/react-page.png and react-page-admin.png.
  */
 import { createRegstackClient } from '@regstack/client';
 import { type AppRouter, createHostApp, type RunningServer, serveFetch } from '@regstack/example-host-app';
 import { getRegstackErrorCode } from '@regstack/shared';
+import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
 import { defaultClientConditions } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,5 +228,86 @@ describe.skipIf(chromiumMissing)(`the React example page in Chromium${chromiumSk
     expect(getRegstackErrorCode(await caught(carolApi.auth.admin.users.list.query({})))).toBe('FORBIDDEN');
     // The one refused call (409) logs in the console; nothing else may.
     expect(browser.errors.slice(earlierErrors).filter((e) => !e.includes('409'))).toEqual([]);
+  });
+
+  it('issue 18 item 9: enrols an authenticator app in the page, then signs in through the second step (TOTP, a recovery code once)', async () => {
+    const { page } = browser;
+    const earlierErrors = browser.errors.length;
+    const { email } = await createVerifiedUser(stack, uniqueEmail('totp'));
+    await signIn(page, email);
+
+    // Enrol: password → the QR code (as an image, never inline markup) and the secret → a code → recovery codes.
+    await page.getByTestId('two-factor-status').getByText('Authenticator app off').waitFor();
+    await page.getByTestId('totp-start-password').fill(PASSWORD);
+    await page.getByTestId('totp-start').click();
+    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]+=*$/);
+    const qr = page.getByTestId('totp-qr');
+    expect(await qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml;charset=utf-8,%3Csvg/i);
+    await expect
+      .poll(() => qr.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0))
+      .toBe(true);
+    expect(await page.locator('[data-testid="two-factor"] svg').count()).toBe(0);
+    const code = (offsetMs = 0) =>
+      TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + offsetMs });
+    // The previous step's code (inside the ±1 window) enrols, leaving the current step for the sign-in below.
+    await page.getByTestId('totp-confirm-code').fill(code(-30_000));
+    await page.getByTestId('totp-confirm').click();
+    await page.getByTestId('recovery-codes').waitFor();
+    const recoveryCodes = await page.getByTestId('recovery-codes').locator('li').allTextContents();
+    expect(recoveryCodes).toHaveLength(10);
+    await page.getByTestId('recovery-codes-done').click();
+    await page.getByTestId('two-factor-status').getByText('Authenticator app on').waitFor();
+    await page.getByTestId('recovery-codes').waitFor({ state: 'detached' }); // shown once
+    await page.screenshot({ path: artifactPath('react-page-2fa.png'), fullPage: true });
+
+    /** Signs out, then in with the password: the page must stop at the second step, signed in to nobody. */
+    const passwordStep = async () => {
+      await page.getByTestId('logout').click();
+      await page.getByTestId('signed-out').waitFor();
+      await page.getByTestId('login-email').fill(email);
+      await page.getByTestId('login-password').fill(PASSWORD);
+      await page.getByTestId('login-submit').click();
+      await page.getByTestId('mfa-step').waitFor();
+      expect(await page.getByTestId('signed-in').count()).toBe(0);
+      expect(await page.evaluate(() => localStorage.getItem('regstack.accessToken'))).toBeNull();
+      expect(await page.getByTestId('mfa-code').getAttribute('autocomplete')).toBe('one-time-code');
+    };
+
+    // A fresh TOTP code finishes the sign-in; a wrong one shows its code and leaves the step waiting.
+    await passwordStep();
+    expect(await page.getByTestId('mfa-method-totp').isChecked()).toBe(true);
+    expect(await page.getByTestId('mfa-method-sms').count()).toBe(0);
+    await page.getByTestId('mfa-code').fill(code(600_000));
+    await page.getByTestId('mfa-submit').click();
+    await page.getByTestId('mfa-error').waitFor();
+    expect(await page.getByTestId('mfa-error').getAttribute('data-code')).toBe('MFA_CODE_INVALID');
+    await page.getByTestId('mfa-code').fill(code());
+    await page.getByTestId('mfa-submit').click();
+    await page.getByTestId('signed-in').waitFor();
+    expect(await page.getByTestId('user-email').textContent()).toBe(email);
+    expect(await page.evaluate(() => localStorage.getItem('regstack.accessToken'))).toBeTruthy();
+
+    // A recovery code works once.
+    const [recovery] = recoveryCodes as [string];
+    await passwordStep();
+    await page.getByTestId('mfa-method-recovery').check();
+    await page.getByTestId('mfa-code').fill(recovery);
+    await page.getByTestId('mfa-submit').click();
+    await page.getByTestId('signed-in').waitFor();
+    await page.getByText('9 recovery code(s) left').waitFor();
+    await passwordStep();
+    await page.getByTestId('mfa-method-recovery').check();
+    await page.getByTestId('mfa-code').fill(recovery);
+    await page.getByTestId('mfa-submit').click();
+    await page.getByTestId('mfa-error').waitFor();
+    expect(await page.getByTestId('mfa-error').getAttribute('data-code')).toBe('MFA_CODE_INVALID');
+    expect(await page.getByTestId('signed-in').count()).toBe(0);
+    // Back to the password form abandons the step.
+    await page.getByTestId('mfa-cancel').click();
+    await page.getByTestId('login-submit').waitFor();
+    // Only the two refused codes (MFA_CODE_INVALID is a 400) reach the console.
+    expect(browser.errors.slice(earlierErrors).filter((e) => !e.includes('400'))).toHaveLength(0);
+    expect(browser.errors.slice(earlierErrors)).toHaveLength(2);
   });
 });

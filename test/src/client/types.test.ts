@@ -6,13 +6,25 @@
  */
 import {
   createRegstackClient,
+  type MfaChallenge,
   type RegstackClient,
   type RegstackInputs,
   type RegstackMountPath,
   type RegstackOutputs,
 } from '@regstack/client';
-import type { useLogin as useReactLogin, useSession as useReactSession } from '@regstack/client/react';
-import type { useLogin as useVueLogin, useSessions as useVueSessions } from '@regstack/client/vue';
+import type {
+  useConfirmMfa as useReactConfirmMfa,
+  useLogin as useReactLogin,
+  useResendMfaCode as useReactResendMfaCode,
+  useSession as useReactSession,
+} from '@regstack/client/react';
+import type {
+  useConfirmMfa as useVueConfirmMfa,
+  useLogin as useVueLogin,
+  useResendMfaCode as useVueResendMfaCode,
+  useSession as useVueSession,
+  useSessions as useVueSessions,
+} from '@regstack/client/vue';
 import type { AppRouter, Note } from '@regstack/example-host-app';
 import type { Regstack, RegstackRouter, StandaloneRouter } from '@regstack/server';
 import type {
@@ -155,6 +167,36 @@ describe('procedure types reach the client', () => {
     expectTypeOf<VueLogin['data']['value']>().toEqualTypeOf<LoginResult | undefined>();
     expectTypeOf<VueLogin['mutateAsync']>().parameter(0).toEqualTypeOf<LoginInput>();
     expectTypeOf<ReturnType<typeof useVueSessions>['data']['value']>().toEqualTypeOf<SessionInfo[] | undefined>();
+  });
+
+  it('issue 18 item 9: the hooks expose the waiting second step and type its confirmation', () => {
+    type Challenge = MfaChallenge | null;
+    type Confirmed = RegstackOutputs['mfa']['confirmLogin'];
+    type Resent = RegstackOutputs['mfa']['resendLoginCode'];
+    expectTypeOf<MfaChallenge['methods']>().toEqualTypeOf<MfaMethod[]>();
+    expectTypeOf<MfaChallenge['phoneHint']>().toEqualTypeOf<string | null>();
+    expectTypeOf<MfaChallenge['expiresAt']>().toEqualTypeOf<number>();
+    // The challenge never carries the pending token: it stays inside the client.
+    expectTypeOf<MfaChallenge>().not.toHaveProperty('mfaPendingToken');
+
+    type ReactSession = ReturnType<typeof useReactSession>;
+    expectTypeOf<ReactSession['mfa']>().toEqualTypeOf<Challenge>();
+    expectTypeOf<ReactSession['cancelMfa']>().toEqualTypeOf<() => void>();
+    type ReactConfirm = ReturnType<typeof useReactConfirmMfa>;
+    expectTypeOf<Parameters<ReactConfirm['mutateAsync']>[0]>().toEqualTypeOf<{ method: MfaMethod; code: string }>();
+    expectTypeOf<ReactConfirm['data']>().toEqualTypeOf<Confirmed | undefined>();
+    expectTypeOf<ReturnType<typeof useReactResendMfaCode>['data']>().toEqualTypeOf<Resent | undefined>();
+
+    type VueSession = ReturnType<typeof useVueSession>;
+    expectTypeOf<VueSession['mfa']['value']>().toEqualTypeOf<Challenge>();
+    type VueConfirm = ReturnType<typeof useVueConfirmMfa>;
+    expectTypeOf<VueConfirm['mutateAsync']>().parameter(0).toEqualTypeOf<{ method: MfaMethod; code: string }>();
+    expectTypeOf<VueConfirm['data']['value']>().toEqualTypeOf<Confirmed | undefined>();
+    expectTypeOf<ReturnType<typeof useVueResendMfaCode>['data']['value']>().toEqualTypeOf<Resent | undefined>();
+
+    // The client: what the hooks read.
+    expectTypeOf<RegstackClient['getMfaChallenge']>().returns.toEqualTypeOf<Challenge>();
+    expectTypeOf<RegstackClient['cancelMfa']>().toEqualTypeOf<() => void>();
   });
 
   it('error codes are a closed union', () => {

@@ -2,9 +2,13 @@
  * `@regstack/client/vue` rendered for real: a Vue page built from the composables (fixtures/vue-page) runs
  * in Chromium against the example host app served by its Node `http` server. Signs in with `useLogin`,
  * shows `useSession`, `useSessions` and `useMfaStatus`, shows a wrong password's stable code, notices a
- * session revoked from the server on its next call (`session_ended`), and signs out with `useLogout`.
+ * session revoked from the server on its next call (`session_ended`), and signs out with `useLogout`; and
+ * (issue 18 item 9) a user with an authenticator app gets the second step from `useSession().mfa` and finishes
+ * it with `useConfirmMfa`.
  */
+import { createRegstackClient } from '@regstack/client';
 import { createHostApp, type RunningServer, serveNode } from '@regstack/example-host-app';
+import { Secret, TOTP } from 'otpauth';
 import { defaultClientConditions } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifiedUser } from '../harness/regstack.ts';
@@ -90,5 +94,47 @@ describe.skipIf(chromiumMissing)(`the Vue composables in Chromium${chromiumSkipN
     expect(await page.evaluate(() => sessionStorage.getItem('regstack.accessToken'))).toBeNull();
     // Only the expected 401s (wrong password, revoked session) reach the console.
     expect(browser.errors.filter((e) => !e.includes('401'))).toEqual([]);
+  });
+
+  it('issue 18 item 9: useSession().mfa shows the waiting second step; useConfirmMfa finishes it', async () => {
+    const { page } = browser;
+    const earlierErrors = browser.errors.length;
+    const { email } = await createVerifiedUser(stack, uniqueEmail('vue-totp'));
+    const enroller = createRegstackClient({ url: `${server.url}/trpc` });
+    await enroller.login({ email, password: PASSWORD });
+    const { secret } = await enroller.mfa.startTotp({ currentPassword: PASSWORD });
+    const code = (offsetMs = 0) =>
+      TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + offsetMs });
+    // The previous step's code enrols, leaving the current step for the page's sign-in.
+    await enroller.mfa.confirmTotp({ code: code(-30_000) });
+
+    await page.goto(server.url);
+    await page.evaluate(() => sessionStorage.clear());
+    await page.reload();
+    await page.getByTestId('email').fill(email);
+    await page.getByTestId('password').fill(PASSWORD);
+    await page.getByTestId('login').click();
+    await page.getByTestId('mfa-step').waitFor();
+    expect(await page.getByTestId('mfa-methods').textContent()).toBe('totp,recovery');
+    expect(await page.getByTestId('status').textContent()).toBe('anonymous');
+
+    // Back abandons the step; signing in again brings it back.
+    await page.getByTestId('mfa-cancel').click();
+    await page.getByTestId('signed-out').waitFor();
+    await page.getByTestId('login').click(); // the form kept its values
+    await page.getByTestId('mfa-step').waitFor();
+
+    await page.getByTestId('mfa-code').fill(code(600_000));
+    await page.getByTestId('mfa-submit').click();
+    await page.getByTestId('mfa-error').waitFor();
+    expect(await page.getByTestId('mfa-error').textContent()).toBe('MFA_CODE_INVALID');
+    await page.getByTestId('mfa-code').fill(code());
+    await page.getByTestId('mfa-submit').click();
+    await page.getByTestId('signed-in').waitFor();
+    expect(await page.getByTestId('user-email').textContent()).toBe(email);
+    expect(await page.getByTestId('status').textContent()).toBe('authenticated');
+    await page.getByText('2FA on').waitFor();
+    // Only the refused code (MFA_CODE_INVALID is a 400) reaches the console.
+    expect(browser.errors.slice(earlierErrors)).toEqual([expect.stringContaining('400')]);
   });
 });
