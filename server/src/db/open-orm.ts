@@ -244,12 +244,10 @@ async function openPostgres(
   const pool = (await sqlConnection(orm).getNativeClient()) as PgPool;
   releaseBrokenTransactions(pool);
   const lookups = lookupPool(pool);
+  const statements = { named: options.postgresPreparedStatements ?? true };
   return {
     orm,
-    dialect: sqlDialect(
-      postgresRunner(pool, { named: options.postgresPreparedStatements ?? true }),
-      postgresRunner(lookups, { named: options.postgresPreparedStatements ?? true }),
-    ),
+    dialect: sqlDialect(postgresRunner(pool, statements), postgresRunner(lookups, statements)),
     installSchema: () =>
       withInstallLock(pool, async () => {
         // Migrations run on an ORM of their own, without the query timeout: building an index over a large

@@ -144,11 +144,10 @@ export function createSessionService(deps: ServiceDeps) {
         // The token's `act` must name the session's impersonator (both absent on an ordinary session), and an
         // impersonation lasts only while its administrator is an active superuser, read fresh like the user.
         if (claims.actorId !== (row.impersonator?.id ?? null)) throw refuse('invalid_claims', claims.userId);
-        if (row.impersonator && !row.impersonator.isActiveSuperuser) {
+        // It is never a superuser's session either: a user promoted during an impersonation ends it (issue 17).
+        if (row.impersonator && (!row.impersonator.isActiveSuperuser || row.user.isSuperuser)) {
           throw refuse('impersonator_not_admin', claims.userId);
         }
-        // Never a superuser's session: a user promoted during an impersonation ends it (issue 17).
-        if (row.impersonator && row.user.isSuperuser) throw refuse('impersonator_not_admin', claims.userId);
         if (now.getTime() - row.sessionLastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
           await repos.sessions.touch(claims.sessionId, now);
         }

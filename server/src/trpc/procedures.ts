@@ -74,14 +74,16 @@ export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
   return next();
 });
 
-/**
- * Every `auth.admin.*` procedure (issue 17). With `enable_admin_router` off each one answers FEATURE_DISABLED,
- * before and whatever the credential; on, only an active superuser passes (R46).
- */
-export const adminRouterProcedure = publicProcedure.use(async ({ ctx, next }) => {
+/** `enable_admin_router`: off, every `auth.admin.*` procedure answers FEATURE_DISABLED, before and whatever the credential. */
+const adminRouterSwitch = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.regstack.runtime.config.enableAdminRouter) {
     throw new RegstackError('FEATURE_DISABLED', 'The admin procedures are disabled (enable_admin_router)');
   }
+  return next();
+});
+
+/** Every `auth.admin.*` procedure (issue 17) but one: behind the switch, only an active superuser passes (R46). */
+export const adminRouterProcedure = adminRouterSwitch.use(async ({ ctx, next }) => {
   const auth = await authenticate(ctx.regstack);
   requireActiveSuperuser(auth);
   requireEnrolled(auth);
@@ -89,18 +91,12 @@ export const adminRouterProcedure = publicProcedure.use(async ({ ctx, next }) =>
 });
 
 /**
- * `auth.admin.stopImpersonating`: only an impersonation session, which is never a superuser's own, so it cannot
- * pass `adminRouterProcedure`; the feature switch applies the same way.
+ * `auth.admin.stopImpersonating`: called with an impersonation session, which is never a superuser's own, so it
+ * cannot pass `adminRouterProcedure`; behind the same switch. The service refuses any other session
+ * (NOT_IMPERSONATING).
  */
-export const impersonationProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  if (!ctx.regstack.runtime.config.enableAdminRouter) {
-    throw new RegstackError('FEATURE_DISABLED', 'The admin procedures are disabled (enable_admin_router)');
-  }
-  const auth = await authenticate(ctx.regstack);
-  if (auth.impersonatorId === null) {
-    throw new RegstackError('NOT_IMPERSONATING', 'This session is not an impersonation session');
-  }
-  return next({ ctx: { auth } });
+export const impersonationProcedure = adminRouterSwitch.use(async ({ ctx, next }) => {
+  return next({ ctx: { auth: await authenticate(ctx.regstack) } });
 });
 
 export { publicProcedure };

@@ -7,19 +7,16 @@
  * or disabled, and at `stopImpersonating`; superusers, disabled accounts and oneself cannot be impersonated; start and
  * end are audited with the reason and emitted as events (R46).
  */
-import { createManualClock, type RegstackEvents, regstackRouter } from '@regstack/server';
+import { createManualClock, type RegstackEvents } from '@regstack/server';
 import { AuditEventSchema, SessionSchema, UserSchema } from '@regstack/server/internal';
-import { getRegstackErrorCode } from '@regstack/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
-import { codeOf } from '../harness/outcomes.ts';
+import { codeOf, outcome } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { callAt, ROUTER_PROCEDURES } from '../harness/router-walk.ts';
 import { data, error, rawClient } from '../http/http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
-
-/** Every procedure of the router by path (`account.me`, `admin.users.list`, …), from the router itself. */
-const PROCEDURES = Object.keys(regstackRouter._def.procedures as Record<string, unknown>);
 
 /** What an impersonation session may call (it sees what the user sees); every other authenticated one refuses it. */
 const ALLOWED_WHILE_IMPERSONATING = new Set([
@@ -30,17 +27,6 @@ const ALLOWED_WHILE_IMPERSONATING = new Set([
   'mfa.status',
   'admin.stopImpersonating',
 ]);
-
-// biome-ignore lint/suspicious/noExplicitAny: a caller is walked by path, whatever the procedure's input type
-type AnyCaller = any;
-const callAt = (caller: AnyCaller, path: string, input: unknown): Promise<unknown> =>
-  path.split('.').reduce((node, key) => node[key], caller)(input);
-/** The stable code a call failed with, or `ok`. */
-const outcome = (call: Promise<unknown>): Promise<string> =>
-  call.then(
-    () => 'ok',
-    (err: unknown) => getRegstackErrorCode(err) ?? 'unknown',
-  );
 
 describeEachBackend('admin impersonation (issue 17 item 3)', (ctx) => {
   const clock = createManualClock();
@@ -104,7 +90,7 @@ describeEachBackend('admin impersonation (issue 17 item 3)', (ctx) => {
   it('every authenticated procedure outside the short allowed list refuses it, and nothing changes', async () => {
     const anonymous = t.regstack.createCaller();
     const checked: string[] = [];
-    for (const path of PROCEDURES) {
+    for (const { path } of ROUTER_PROCEDURES) {
       // A public procedure (no token needed) is not the session's to refuse.
       if ((await outcome(callAt(anonymous, path, undefined))) !== 'UNAUTHENTICATED') continue;
       // A fresh session each time: `logout` ends the one it is called with.

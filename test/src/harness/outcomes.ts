@@ -31,3 +31,11 @@ export async function failure(promise: Promise<unknown>): Promise<Failure> {
 export async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   return (await failure(promise)).code;
 }
+
+/** The stable code a call failed with, `ok` when it succeeded (for calls that may go either way). */
+export function outcome(call: Promise<unknown>): Promise<string> {
+  return call.then(
+    () => 'ok',
+    (err: unknown) => getRegstackErrorCode(err) ?? `unknown: ${(err as Error).message}`,
+  );
+}

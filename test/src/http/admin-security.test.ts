@@ -7,35 +7,23 @@
  * every backend (`%`, `_`, `.*`, `$where`, `{"$ne":…}`); and two admins demoting each other over HTTP leave one.
  */
 import { randomBytes } from 'node:crypto';
-import { regstackRouter } from '@regstack/server';
 import { ALL_ENTITIES, UserSchema } from '@regstack/server/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { codeOf } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { callAt, ROUTER_PROCEDURES } from '../harness/router-walk.ts';
 import { data, error, type RawResponse, rawClient } from './http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
 /** The admin router's procedures, from the router itself: `admin.users.list` → 'query', … */
-const ADMIN_PROCEDURES = Object.entries(
-  regstackRouter._def.procedures as unknown as Record<
-    string,
-    { _def: { type: 'query' | 'mutation' | 'subscription' } }
-  >,
-)
-  .filter(([path]) => path.startsWith('admin.'))
-  .map(([path, procedure]) => ({ path, type: procedure._def.type }));
+const ADMIN_PROCEDURES = ROUTER_PROCEDURES.filter(({ path }) => path.startsWith('admin.'));
 /**
  * Every admin procedure but `stopImpersonating`, the one an impersonation session (never an admin's own) calls to end
  * itself; core/impersonation.test.ts attacks that one.
  */
 const ADMIN_ONLY = ADMIN_PROCEDURES.filter((p) => p.path !== 'admin.stopImpersonating');
-
-// biome-ignore lint/suspicious/noExplicitAny: a caller is walked by path, whatever the procedure's input type
-type AnyCaller = any;
-const callAt = (caller: AnyCaller, path: string, input: unknown): Promise<unknown> =>
-  path.split('.').reduce((node, key) => node[key], caller)(input);
 
 describeEachBackend('admin security (issue 17 item 3)', (ctx) => {
   let t: TestRegstack;

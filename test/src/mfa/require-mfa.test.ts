@@ -5,29 +5,18 @@
  * MFA_ENROLMENT_REQUIRED — until a factor is enabled, which lifts the restriction on the very next call of the same
  * session. `superusers` restricts admins only (and the admin procedures with them); `mfa.status.required` says so.
  */
-import { regstackRouter } from '@regstack/server';
-import { getRegstackErrorCode } from '@regstack/shared';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
+import { outcome } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { callAt, ROUTER_PROCEDURES } from '../harness/router-walk.ts';
 import { data, error, rawClient } from '../http/http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const PROCEDURES = Object.keys(regstackRouter._def.procedures as Record<string, unknown>);
 /** What a session that must enrol first may reach (besides the public procedures). */
 const OPEN_BEFORE_ENROLMENT = (path: string) =>
   path === 'account.me' || path === 'logout' || path.startsWith('mfa.') || path === 'admin.stopImpersonating';
-
-// biome-ignore lint/suspicious/noExplicitAny: a caller is walked by path, whatever the procedure's input type
-type AnyCaller = any;
-const callAt = (caller: AnyCaller, path: string, input: unknown): Promise<unknown> =>
-  path.split('.').reduce((node, key) => node[key], caller)(input);
-const outcome = (call: Promise<unknown>): Promise<string> =>
-  call.then(
-    () => 'ok',
-    (err: unknown) => getRegstackErrorCode(err) ?? 'unknown',
-  );
 
 describeEachBackend('require_mfa (issue 18 item 6)', (ctx) => {
   let all: TestRegstack;
@@ -56,7 +45,7 @@ describeEachBackend('require_mfa (issue 18 item 6)', (ctx) => {
     expect(await session.mfa.status()).toMatchObject({ enabled: false, required: true });
     const anonymous = all.regstack.createCaller();
     const refused: string[] = [];
-    for (const path of PROCEDURES) {
+    for (const { path } of ROUTER_PROCEDURES) {
       if ((await outcome(callAt(anonymous, path, undefined))) !== 'UNAUTHENTICATED') continue; // public
       if (path === 'logout' || path === 'admin.stopImpersonating') continue; // would end the session / another kind
       const code = await outcome(callAt(session, path, undefined));

@@ -8,20 +8,14 @@
  * a password-reset link is used once across both. Statement names are derived from their text, so two instances
  * never mean different SQL by one name.
  */
-import { getRegstackErrorCode } from '@regstack/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, selectedBackends, type TestDatabase } from '../harness/backends.ts';
+import { outcome } from '../harness/outcomes.ts';
 import { type Pgbouncer, pgbouncerBinary, startPgbouncer } from '../harness/pgbouncer.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const enabled = selectedBackends().includes('postgres') && pgbouncerBinary() !== null;
-
-const outcome = (call: Promise<unknown>): Promise<string> =>
-  call.then(
-    () => 'ok',
-    (err: unknown) => getRegstackErrorCode(err) ?? `unknown: ${(err as Error).message}`,
-  );
 
 describe.skipIf(!enabled)('two instances through pgbouncer in transaction mode (R74, issue 21)', () => {
   let db: TestDatabase;
