@@ -29,6 +29,16 @@ export function createAuthService(
 ) {
   const { lockout, rateLimiter, sessions, mfaLogin } = parts;
 
+  /** The password hashed under the current parameters when `hash` was made with others (R6), else null; a
+   * failure here never fails the login. Called outside any transaction: no KDF while one is held (R7). */
+  async function upgradedHashOf(userId: string, hash: string, password: string): Promise<string | null> {
+    if (!deps.hasher.needsRehash(hash)) return null;
+    return deps.hasher.hash(password).catch((err) => {
+      deps.logger.warn('password rehash failed; login continues', { userId, err });
+      return null;
+    });
+  }
+
   return {
     async login(input: { email: string; password: string }, request: RequestMeta): Promise<LoginResult> {
       const repos = openRepos(deps);
@@ -88,18 +98,19 @@ export function createAuthService(
       }
       if (challenge) {
         await reservation.withdraw();
+        // The password is in hand only at this step, so its stored parameters are upgraded now (R6) rather than
+        // at the second one, compare-and-set: a change of password in between wins. The hash is the same secret
+        // under stronger parameters, so it grants nothing before the second factor is proven.
+        const upgraded = await upgradedHashOf(user.id, hash, input.password);
+        if (upgraded) {
+          await repos.users.replacePasswordHashIf(user.id, hash, upgraded, deps.clock.now()).catch((err) => {
+            deps.logger.warn('password rehash failed; login continues', { userId: user.id, err });
+          });
+        }
         return challenge;
       }
 
-      // Any rehash happens before the transaction: no KDF while a transaction is held (R7).
-      let upgradedHash: string | null = null;
-      if (deps.hasher.needsRehash(hash)) {
-        // Upgrade stored parameters to current policy (R6); a failure here must not fail the login.
-        upgradedHash = await deps.hasher.hash(input.password).catch((err) => {
-          deps.logger.warn('password rehash failed; login continues', { userId: user.id, err });
-          return null;
-        });
-      }
+      const upgradedHash = await upgradedHashOf(user.id, hash, input.password);
       const { result } = await openSignInSession(deps, sessions, repos, {
         user,
         verifiedHash: hash,

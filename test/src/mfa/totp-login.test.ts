@@ -64,6 +64,30 @@ describeEachBackend('two-factor: TOTP, the login step and recovery codes', (ctx)
     return res;
   }
 
+  it('upgrades a weaker stored hash at the password step of a two-factor sign-in (R6)', async () => {
+    const email = 'totp-rehash@example.com';
+    const { password, secret } = await totpUser(email);
+    const repos = createRepositories(t.regstack.storage.fork(), t.regstack.storage.dialect);
+    const user = await repos.users.findByEmail(email);
+    const argon2 = await import('argon2');
+    const weak = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 8192, timeCost: 5, parallelism: 1 });
+    await repos.users.updatePasswordHash(user!.id, weak, clock.now());
+    const step = await pending(email, password);
+    const stored = await createRepositories(
+      t.regstack.storage.fork(),
+      t.regstack.storage.dialect,
+    ).users.findCredentialsById(user!.id);
+    expect(stored!.hashedPassword).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    // The second step still completes, and the password still signs in.
+    const done = await t.regstack.createCaller().mfa.confirmLogin({
+      mfaPendingToken: step.mfaPendingToken,
+      method: 'totp',
+      code: codeAt(secret),
+    });
+    expect(done.status).toBe('authenticated');
+    expect((await pending(email, password)).status).toBe('mfa_required');
+  });
+
   it('enrols an authenticator: password first, a proving code, the secret sealed at rest, 10 recovery codes once (item 4)', async () => {
     const email = 'totp-enrol@example.com';
     const { password } = await createVerifiedUser(t, email);
