@@ -10,7 +10,8 @@
  * - A check that cannot run because an earlier one failed (no configuration, no database) is not reported as passed.
  */
 import { Resolver } from 'node:dns/promises';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { resolveSourcePaths } from '../config/config-sources.ts';
 import { ConfigError, type ConfigIssue, type RegstackConfig } from '../config/index.ts';
 import { loadConfigWithSources } from '../config/load-config.ts';
@@ -174,6 +175,15 @@ function checkBaseUrl(config: RegstackConfig, sources: ReadonlyMap<string, strin
   return { check: 'base_url', status: 'ok', message: config.baseUrl };
 }
 
+function isWritableDirectory(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Why a database could not be reached, and what to change, from the driver's words. */
 function databaseFix(message: string): string {
   if (/SQLite/.test(message)) return 'make sure the directory of the SQLite file exists and is writable';
@@ -191,12 +201,23 @@ async function checkDatabase(config: RegstackConfig, results: CheckResult[]): Pr
   // Opening a SQLite file that is not there would create it: the doctor changes nothing, so it says so instead.
   const target = parseDatabaseUrl(config.databaseUrl, process.cwd(), config.mongodbDatabase);
   if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
-    results.push({
-      check: 'database',
-      status: 'fail',
-      message: `the SQLite file ${target.path} does not exist`,
-      fix: 'run "regstack migrate" to create it with its schema (serve does too), or correct database_url',
-    });
+    // A fresh setup (`regstack init` then `doctor`) has no file yet, and `serve` creates it with its schema: that
+    // is only worth a warning when the file can be created; a directory that is missing or not writable fails.
+    const directory = dirname(target.path);
+    if (isWritableDirectory(directory)) {
+      results.push({
+        check: 'database',
+        status: 'warn',
+        message: `the SQLite file ${target.path} does not exist yet: "regstack serve" or "regstack migrate" creates it with its schema`,
+      });
+    } else {
+      results.push({
+        check: 'database',
+        status: 'fail',
+        message: `the SQLite file ${target.path} does not exist and its directory ${directory} is missing or not writable`,
+        fix: 'create that directory (writable by the server), or correct database_url',
+      });
+    }
     return undefined;
   }
   let storage: Storage;

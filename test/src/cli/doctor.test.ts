@@ -169,10 +169,25 @@ describe('regstack doctor: what it catches (issue 20 item 2)', () => {
     expectClean(run, [TEST_SECRET]);
   });
 
-  it('a SQLite file that does not exist: ✗ database, and the doctor does not create it', async () => {
+  it('a SQLite file in a directory that does not exist: ✗ database, and the doctor does not create it', async () => {
     const cwd = freshDir();
     const run = await doctor([], { ...sqlite, REGSTACK_DATABASE_URL: 'sqlite:./no/such/dir/x.db' }, cwd);
-    expectFailure(run, 'database', /the SQLite file \S+x\.db does not exist/, /run "regstack migrate" to create it/);
+    expectFailure(
+      run,
+      'database',
+      /the SQLite file \S+x\.db does not exist and its directory/,
+      /create that directory/,
+    );
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('a SQLite file not created yet (right after init): ⚠ database, exit 0, and the doctor does not create it', async () => {
+    const cwd = freshDir();
+    const run = await doctor([], { ...sqlite, REGSTACK_DATABASE_URL: 'sqlite:./fresh.db' }, cwd);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /^⚠ database: the SQLite file \S+fresh\.db does not exist yet: "regstack serve" or "regstack migrate" creates it/m,
+    );
     expect(readdirSync(cwd)).toEqual([]);
   });
 
