@@ -93,9 +93,13 @@ export function createAuditEventRepository(em: EntityManager, dialect: Dialect) 
       return em.count(AuditEventSchema, { event, createdAt: { $gte: from, $lt: to } });
     },
 
-    /** Removes every row naming the user as subject or actor (account deletion, R45). */
+    /**
+     * Removes the user's own history at account deletion (R45): every row about them, and rows they caused with
+     * no other subject. Rows where they acted on someone else (an administrator's changes to other accounts) stay:
+     * they are the other account's history, and the audit log must still say who did it.
+     */
     deleteForUser(userId: string): Promise<number> {
-      return em.nativeDelete(AuditEventSchema, { $or: [{ subjectId: userId }, { actorId: userId }] });
+      return em.nativeDelete(AuditEventSchema, { $or: [{ subjectId: userId }, { actorId: userId, subjectId: null }] });
     },
   };
 }

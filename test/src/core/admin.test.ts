@@ -275,6 +275,19 @@ describeEachBackend('admin (issue 17)', (ctx) => {
       expect(await codeOf(admin.admin.users.delete({ id: session.user.id }))).toBe('USER_NOT_FOUND');
     });
 
+    it('deleting an admin keeps the audit trail of what they did to other accounts, and removes their own', async () => {
+      const former = await newAdmin('former-admin@example.com');
+      const formerId = (await former.account.me()).id;
+      await createVerifiedUser(t, 'former-target@example.com');
+      const target = await login('former-target@example.com');
+      await former.admin.users.update({ id: target.user.id, fullName: 'Renamed By Former' });
+      expect(await admin.admin.users.delete({ id: formerId })).toEqual({ status: 'deleted' });
+      const onTarget = await admin.admin.audit.list({ userId: target.user.id, actorId: formerId, limit: 10 });
+      expect(onTarget.items.map((e) => e.type)).toEqual(['admin_user_updated']);
+      const theirOwn = await admin.admin.audit.list({ userId: formerId, limit: 10 });
+      expect(theirOwn.items.map((e) => e.type)).toEqual(['admin_user_deleted']);
+    });
+
     it('users.revokeSessions, resendVerification and sendPasswordReset reuse the ordinary flows', async () => {
       await createVerifiedUser(t, 'helped@example.com');
       const session = await login('helped@example.com');
