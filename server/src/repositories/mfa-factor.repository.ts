@@ -19,6 +19,9 @@ import { createClaimRepository } from './claim.repository.ts';
 
 /** How long a spent recovery code's claim is kept: longer than any request that read the code as unused. */
 const RECOVERY_CLAIM_MS = 24 * 60 * 60 * 1000;
+/** How long an enrolment confirmation's claim is kept: past any racing request; the confirmed credential then
+ * refuses another confirmation by itself. */
+const CONFIRM_CLAIM_MS = 10 * 60 * 1000;
 
 export function createMfaFactorRepository(em: EntityManager, dialect: Dialect) {
   const claims = createClaimRepository(em, dialect);
@@ -51,8 +54,32 @@ export function createMfaFactorRepository(em: EntityManager, dialect: Dialect) {
       }
     },
 
-    async confirmTotp(userId: string, now: Date): Promise<void> {
-      await em.nativeUpdate(TotpCredentialSchema, { userId, confirmedAt: null }, { confirmedAt: now, updatedAt: now });
+    /**
+     * Confirms the pending authenticator with the time step of the code that proved it; false when it already was
+     * confirmed. Two confirmations racing both see it unconfirmed: a claim (`totp-confirm:<user>`, gone with the
+     * credential) picks the winner before anything is written, and the step is spent by the same claim-then-write
+     * as sign-in (so the code cannot sign in afterwards). Only the winner writes the credential, once: a
+     * MongoDB-wire server that does not apply concurrent updates of one document atomically (FerretDB 1.x,
+     * docs/storage.md) has nothing to lose.
+     */
+    async confirmTotp(userId: string, step: number, now: Date, stepExpiresAt: Date): Promise<boolean> {
+      if (
+        !(await claims.claimOnce(
+          `totp-confirm:${userId}`,
+          `totp:${userId}`,
+          now,
+          new Date(now.getTime() + CONFIRM_CLAIM_MS),
+        ))
+      ) {
+        return false;
+      }
+      await claims.claimOnce(`totp:${userId}:${step}`, `totp:${userId}`, now, stepExpiresAt);
+      await em.nativeUpdate(
+        TotpCredentialSchema,
+        { userId, confirmedAt: null },
+        { confirmedAt: now, lastUsedStep: step, updatedAt: now },
+      );
+      return true;
     },
 
     /**

@@ -29,6 +29,7 @@ import { checkUnderLockout, codeInvalid, factorChanged, issueRecoveryCodes } fro
 import { verifyCurrentPassword } from './policies/reauthentication.ts';
 import { mfaRequiredFor } from './policies/require-mfa.ts';
 import {
+  confirmTotpEnrolment,
   hasFactor,
   methodsOf,
   phoneHintOf,
@@ -81,13 +82,15 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
       await limit(repos, request);
       const credential = await repos.mfaFactors.findTotp(auth.user.id);
       if (!credential) throw new RegstackError('MFA_ENROLMENT_NOT_STARTED', 'Start the authenticator enrolment first');
-      if (credential.confirmedAt) {
-        throw new RegstackError('MFA_ALREADY_ENABLED', 'An authenticator app is already enabled');
-      }
+      const alreadyEnabled = () => new RegstackError('MFA_ALREADY_ENABLED', 'An authenticator app is already enabled');
+      if (credential.confirmedAt) throw alreadyEnabled();
       const before = await readFactors(repos, auth.user);
-      if (!(await spendTotpCode(deps, repos, credential, input.code))) throw codeInvalid();
       return atomically(deps, async (tx) => {
-        await tx.mfaFactors.confirmTotp(auth.user.id, deps.clock.now());
+        // Two confirmations with codes of adjacent time steps can both match; one confirms, so only one set of
+        // recovery codes is issued and shown.
+        const outcome = await confirmTotpEnrolment(deps, tx, credential, input.code);
+        if (outcome === 'invalid') throw codeInvalid();
+        if (outcome === 'already') throw alreadyEnabled();
         const recoveryCodes = hasFactor(before) ? null : await issueRecoveryCodes(deps, tx, auth.user);
         const state = await factorChanged(deps, tx, auth, 'totp', 'enabled', request);
         return { status: 'mfa_enabled', methods: methodsOf(state), recoveryCodes };

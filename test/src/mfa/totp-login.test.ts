@@ -201,6 +201,36 @@ describeEachBackend('two-factor: TOTP, the login step and recovery codes', (ctx)
     ).toBe('MFA_CODE_INVALID');
   });
 
+  it('two enrolment confirmations racing with codes of adjacent steps: one enables, one set of recovery codes', async () => {
+    const email = 'totp-confirm-race@example.com';
+    const { password } = await createVerifiedUser(t, email);
+    const login = await signIn(email, password);
+    if (login.status !== 'authenticated') throw new Error('expected a session');
+    const me = t.regstack.createCaller({ accessToken: login.accessToken });
+    const enrolment = await me.mfa.totp.start({ currentPassword: password });
+    nextStep();
+    const previous = codeAt(enrolment.secret, new Date(clock.now().getTime() - STEP_MS));
+    const current = codeAt(enrolment.secret);
+    const outcomes = await Promise.allSettled([
+      me.mfa.totp.confirm({ code: previous }),
+      me.mfa.totp.confirm({ code: current }),
+    ]);
+    const won = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    expect(won).toHaveLength(1);
+    expect(won[0]?.methods).toEqual(['totp', 'recovery']);
+    const lost = outcomes.find((o) => o.status === 'rejected');
+    expect(await codeOf(Promise.reject(lost?.reason))).toBe('MFA_ALREADY_ENABLED');
+    // The codes shown are the ones that work: each of them, once.
+    expect(await me.mfa.status()).toMatchObject({ enabled: true, recoveryCodesRemaining: 10 });
+    const step = await pending(email, password);
+    const done = await t.regstack.createCaller().mfa.confirmLogin({
+      mfaPendingToken: step.mfaPendingToken,
+      method: 'recovery',
+      code: won[0]?.recoveryCodes?.[3] ?? '',
+    });
+    expect(done.status).toBe('authenticated');
+  });
+
   it('30 concurrent confirmations of one code give one session (item 1)', async () => {
     const email = 'totp-race@example.com';
     const { password, secret } = await totpUser(email);

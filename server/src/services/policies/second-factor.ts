@@ -83,6 +83,24 @@ export async function spendTotpCode(
   );
 }
 
+/**
+ * Confirms a pending authenticator with `code`: 'invalid' when the code does not match the secret now,
+ * 'already' when it is (or, racing, has just been) confirmed, else 'confirmed' with the code's step spent.
+ */
+export async function confirmTotpEnrolment(
+  deps: ServiceDeps,
+  tx: Repositories,
+  credential: TotpCredential,
+  code: string,
+): Promise<'invalid' | 'already' | 'confirmed'> {
+  const now = deps.clock.now();
+  const step = verifyTotp(deps.totpSealer.open(credential.sealedSecret), code, now);
+  if (step === null) return 'invalid';
+  return (await tx.mfaFactors.confirmTotp(credential.userId, step, now, totpStepExpiry(step)))
+    ? 'confirmed'
+    : 'already';
+}
+
 /** Whether `code` (canonical form) is one of the user's unused recovery codes; spends it. */
 export async function spendRecoveryCode(
   deps: ServiceDeps,
