@@ -43,6 +43,8 @@ import { createSmsFactorService } from './services/sms-factor.service.ts';
 import { createSmsCodeSender } from './sms/code-sender.ts';
 import type { SmsTransport } from './sms/transport.ts';
 import { createSmsTransportFromConfig } from './sms/transport-from-config.ts';
+import { createTelemetry } from './telemetry/instruments.ts';
+import { withRequestFields } from './telemetry/request-scope.ts';
 import type { RegstackContext, RegstackRuntime } from './trpc/context.ts';
 import { t } from './trpc/init.ts';
 import { adminProcedure, authedProcedure, ownerProcedure, publicProcedure } from './trpc/procedures.ts';
@@ -127,7 +129,11 @@ export function openConfiguredStorage(config: RegstackConfig, logger?: Logger): 
 export async function createRegstack(options: CreateRegstackOptions) {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createJsonLogger();
+  // Every line written while a request runs carries its request id (telemetry/request-scope.ts), the host's own
+  // logger included.
+  const logger = withRequestFields(options.logger ?? createJsonLogger());
+  // Taken now, from the MeterProvider the host registered before creating regstack (docs/observability.md).
+  const telemetry = createTelemetry();
   // What can fail on bad configuration (a missing optional package, a broken templates folder) is built
   // before the database is opened, so a failed start leaves no connection behind.
   const transport = options.email ?? (await createTransportFromConfig(config, logger));
@@ -222,6 +228,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     sms,
     otpHasher: createOtpHasher(config.jwtSecret),
     totpSealer: createSealer(config.jwtSecret, config.jwtPreviousSecrets, 'totpSeal'),
+    telemetry,
   };
   const sessions = createSessionService(deps);
   const parts = {
@@ -237,6 +244,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
   const runtime: RegstackRuntime = {
     config,
     logger,
+    telemetry,
     services: {
       registration,
       auth: createAuthService(deps, { ...parts, mfaLogin }),
@@ -278,6 +286,9 @@ export async function createRegstack(options: CreateRegstackOptions) {
     }, delayMs);
     purgeTimer.unref();
   };
+  // The gauges read the hasher's own counters and two index reads of the outbox, only when the host's reader
+  // collects; unregistered on close, so a closed instance is never read.
+  const unobserve = telemetry.observe({ hashing: () => hasher.stats, outbox: () => mailer.outboxStats() });
   let closed = false;
   let workersStarted = false;
   const startWorkers = () => {
@@ -413,6 +424,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     async close() {
       if (closed) return;
       closed = true;
+      unobserve();
       clearTimeout(purgeTimer);
       await purgePass;
       await mailer.stop();

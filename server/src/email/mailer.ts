@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import { createRepositories } from '../repositories/index.ts';
 import type { Clock } from '../security/clock.ts';
 import type { Sealer } from '../security/sealing.ts';
+import { detached } from '../telemetry/request-scope.ts';
 import type { RenderedEmail } from './templates.ts';
 import type { EmailMessage, EmailTransport } from './transport.ts';
 
@@ -120,6 +121,8 @@ export interface Mailer {
   stop(): Promise<void>;
   /** Sends everything due now, then resolves (tests, CLI). */
   drain(): Promise<number>;
+  /** Undelivered rows and the oldest one's age in seconds (the observability gauges; index reads only). */
+  outboxStats(): Promise<{ pending: number; oldestAgeSeconds: number }>;
 }
 
 /**
@@ -234,6 +237,12 @@ export function createMailer(options: MailerOptions): Mailer {
     return running;
   }
 
+  /**
+   * A wake-up after an enqueue: the pass it starts sends whatever is due, so it runs outside the request that
+   * enqueued (its log lines and spans belong to no request).
+   */
+  const wake = () => detached(() => void tick());
+
   function schedule() {
     if (stopped) return;
     timer = setTimeout(async () => {
@@ -274,7 +283,7 @@ export function createMailer(options: MailerOptions): Mailer {
         enqueueOptions.id,
       );
       // Wake the worker once the row is visible: after the surrounding transaction commits, if any.
-      if (!stopped) storage.afterCommit(() => setImmediate(() => void tick()));
+      if (!stopped) storage.afterCommit(() => setImmediate(wake));
       return stored !== null;
     },
     handleJobs(name, handler) {
@@ -288,7 +297,7 @@ export function createMailer(options: MailerOptions): Mailer {
         clock.now(),
       );
       // Wake the worker once the row is visible: after the surrounding transaction commits, if any.
-      if (!stopped) storage.afterCommit(() => setImmediate(() => void tick()));
+      if (!stopped) storage.afterCommit(() => setImmediate(wake));
     },
     start() {
       if (!stopped) return;
@@ -300,6 +309,12 @@ export function createMailer(options: MailerOptions): Mailer {
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
+    },
+    async outboxStats() {
+      const repos = createRepositories(storage.fork(), storage.dialect);
+      const { pending, oldestCreatedAt } = await repos.emailOutbox.pendingStats();
+      const age = oldestCreatedAt ? (clock.now().getTime() - oldestCreatedAt.getTime()) / 1000 : 0;
+      return { pending, oldestAgeSeconds: Math.max(0, age) };
     },
     async drain() {
       let total = 0;

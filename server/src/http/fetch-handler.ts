@@ -11,7 +11,13 @@
  * `Cache-Control: no-store`, `X-Content-Type-Options: nosniff` and a strict referrer policy (R59), and an
  * error that knows when to retry (lockout, rate limit, shedding) sets `Retry-After` (R14, R16). CORS for the
  * tRPC endpoint, when `cors_origins` lists any, is cors.ts's.
+ *
+ * Every request gets a request id (telemetry/request-scope.ts): the client's `X-Request-Id` when it has a safe
+ * shape, else a fresh one; it is echoed in `X-Request-Id` and carried by every log line written while the request
+ * runs. A `traceparent` is honoured when no server span is active yet (a host tracing without HTTP
+ * instrumentation), through the propagator the host registered; without one it is ignored.
  */
+import { context, propagation, type TextMapGetter, trace } from '@opentelemetry/api';
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import type { RegstackConfig } from '../config/index.ts';
@@ -20,6 +26,7 @@ import type { Storage } from '../db/storage.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { Logger } from '../logger.ts';
 import { regstackRouter } from '../routers/auth.ts';
+import { requestIdFor, runInRequest } from '../telemetry/request-scope.ts';
 import type { RegstackContext, RegstackRuntime } from '../trpc/context.ts';
 import { describeError } from '../trpc/error-formatter.ts';
 import { t } from '../trpc/init.ts';
@@ -294,5 +301,24 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
     return withBaseHeaders(response);
   };
   // CORS (`cors_origins`) for the tRPC endpoint only: answered preflights never reach the router (cors.ts).
-  return withCors(config.corsOrigins, (pathname) => underPrefix(canonicalPath(pathname), apiPrefix), handle);
+  const served = withCors(config.corsOrigins, (pathname) => underPrefix(canonicalPath(pathname), apiPrefix), handle);
+  return async (request, info) => {
+    const requestId = requestIdFor(request.headers.get('x-request-id'));
+    const active = context.active();
+    const parent = trace.getSpan(active) ? active : propagation.extract(active, request.headers, HEADER_GETTER);
+    const response = await context.with(parent, () => runInRequest(requestId, () => served(request, info)));
+    response.headers.set('x-request-id', requestId);
+    return response;
+  };
 }
+
+const HEADER_GETTER: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => {
+    const names: string[] = [];
+    headers.forEach((_, name) => {
+      names.push(name);
+    });
+    return names;
+  },
+};

@@ -88,6 +88,22 @@ export function createEmailOutboxRepository(em: EntityManager, dialect: Dialect)
       );
     },
 
+    /**
+     * What the observability gauges report: undelivered (pending) rows and the oldest one's enqueue time. Both
+     * read the (status, createdAt) index — a count over the pending entries and one seek — never the sent history,
+     * so a scrape costs the same however much mail has gone out.
+     */
+    async pendingStats(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
+      const pending = await em.count(EmailOutboxSchema, { status: 'pending' });
+      if (pending === 0) return { pending, oldestCreatedAt: null };
+      const [oldest] = await em.find(
+        EmailOutboxSchema,
+        { status: 'pending' },
+        { orderBy: { createdAt: 'asc' }, limit: 1, fields: ['createdAt'], disableIdentityMap: true },
+      );
+      return { pending, oldestCreatedAt: oldest?.createdAt ?? null };
+    },
+
     findById(id: string): Promise<EmailOutbox | null> {
       return em.findOne(EmailOutboxSchema, { id }, { disableIdentityMap: true });
     },

@@ -16,6 +16,7 @@ import type { PasswordHasher } from '../security/password-hasher.ts';
 import type { Sealer } from '../security/sealing.ts';
 import type { TokenService } from '../security/tokens/index.ts';
 import type { SmsCodeSender } from '../sms/code-sender.ts';
+import type { ServiceTelemetry } from '../telemetry/instruments.ts';
 
 export interface ServiceDeps {
   config: RegstackConfig;
@@ -34,6 +35,8 @@ export interface ServiceDeps {
   otpHasher: OtpHasher;
   /** Seals TOTP secrets at rest (its own derived key). */
   totpSealer: Sealer;
+  /** Login outcomes and lockouts for the host's OpenTelemetry metrics (no-ops without an SDK). */
+  telemetry: ServiceTelemetry;
 }
 
 export function openRepos(deps: Pick<ServiceDeps, 'storage'>): Repositories {

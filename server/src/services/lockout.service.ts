@@ -51,7 +51,7 @@ const MAX_QUEUE_WAIT_MS = 20_000;
  */
 const queuePause = (round: number) => Math.min(250, 10 * 2 ** round) * (0.5 + Math.random());
 
-export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>) {
+export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock' | 'telemetry'>) {
   const threshold = deps.config.loginLockoutThreshold;
   const windowMs = deps.config.loginLockoutWindowSeconds * 1000;
 
@@ -148,7 +148,10 @@ export function createLockoutService(deps: Pick<ServiceDeps, 'config' | 'clock'>
         if (recorded.failures >= threshold) {
           const seconds = await retryAfterSeconds(attempts, window);
           // Truthful or nothing (R16): a lock that a correct check lifted meanwhile is no lock; look again.
-          if (seconds !== null) throw lockedError(seconds);
+          if (seconds !== null) {
+            deps.telemetry.lockout();
+            throw lockedError(seconds);
+          }
         }
         // Over the total only because of checks in flight: not a lock (R70). Wait for them to settle.
         if (performance.now() >= giveUpAt) {

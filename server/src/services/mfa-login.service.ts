@@ -22,6 +22,7 @@ import { generateOtpCode } from '../security/one-time-tokens.ts';
 import { openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { limitClient } from './policies/client-limit.ts';
+import { loginOutcomeOf } from './policies/login-outcome.ts';
 import {
   type FactorState,
   methodsOf,
@@ -156,79 +157,15 @@ export function createMfaLoginService(
       input: { mfaPendingToken: string; method: MfaMethod; code: string },
       request: RequestMeta,
     ): Promise<AuthenticatedResult> {
-      const repos = openRepos(deps);
-      await limitClient(rateLimiter, repos, request, 'mfa-confirm', deps.config.loginMfaConfirmRateLimit);
-      const challenge = await openChallenge(repos, input.mfaPendingToken);
-      const { user } = challenge;
-      if (!methodsOf(challenge.factors).includes(input.method)) {
-        throw new RegstackError('MFA_METHOD_NOT_AVAILABLE', 'That method is not enabled for this account');
+      try {
+        const result = await confirm(input, request);
+        deps.telemetry.login('second_factor', 'success');
+        return result;
+      } catch (err) {
+        // A wrong code is `mfa_code_invalid` (or `mfa_attempts_exceeded`): only the password step has refusal reasons.
+        deps.telemetry.login('second_factor', loginOutcomeOf(err, 'wrong_password'));
+        throw err;
       }
-      const key = lockout.keyFor(user.email);
-      // The code check is a credential check like a password's: same counter, same lock (R19).
-      const recorded = await lockout.admit(repos.loginAttempts, key, (window) => repos.loginAttempts.recordTry(window));
-      const reservation = lockout.reservationOf(repos.loginAttempts, key, recorded);
-      const outcome = await reservation.check(
-        async () => (await checkCode(repos, challenge, input.method, input.code)) || false,
-      );
-      if (outcome !== true) {
-        if (outcome === 'exhausted') await reservation.fail();
-        const now = deps.clock.now();
-        await repos.auditEvents.record(
-          {
-            event: 'mfa_login_failed',
-            actorId: user.id,
-            subjectId: user.id,
-            ...request,
-            details: { method: input.method },
-          },
-          now,
-        );
-        deps.events.emit('mfa_login_failed', { userId: user.id, method: input.method, request });
-        if (outcome === 'exhausted') {
-          throw new RegstackError('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong codes; ask for a new code');
-        }
-        throw new RegstackError('MFA_CODE_INVALID', 'The code is wrong or was already used');
-      }
-      // The pending sign-in completes once, whichever code won (single-use token, R50).
-      const now = deps.clock.now();
-      const tokenExpiry = new Date(
-        idTime(challenge.challengeId) + deps.config.mfaPendingTokenTtlSeconds * 1000 + 60_000,
-      );
-      if (
-        !(await repos.claims.claimOnce(
-          `mfa-login:${challenge.challengeId}`,
-          `mfa-login:${challenge.challengeId}`,
-          now,
-          tokenExpiry,
-        ))
-      ) {
-        await reservation.withdraw();
-        throw challengeInvalid();
-      }
-      const { result, sessionId } = await openSignInSession(deps, sessions, repos, {
-        user,
-        verifiedHash: user.hashedPassword,
-        upgradedHash: null,
-        attemptsKey: key,
-        tryId: recorded.id,
-        reservation,
-        email: user.email,
-        request,
-        auditDetails: { mfaMethod: input.method },
-      });
-      await repos.auditEvents.record(
-        {
-          event: 'mfa_login_succeeded',
-          actorId: user.id,
-          subjectId: user.id,
-          ...request,
-          details: { method: input.method, sessionId },
-        },
-        deps.clock.now(),
-      );
-      deps.events.emit('mfa_login_succeeded', { userId: user.id, method: input.method, sessionId, request });
-      if (input.method === 'recovery') await recoveryCodeUsed(repos, user, request);
-      return result;
     },
 
     async resend(input: { mfaPendingToken: string }, request: RequestMeta): Promise<MfaCodeSentResult> {
@@ -241,6 +178,84 @@ export function createMfaLoginService(
       return { status: 'code_sent', phoneHint: phoneHintOf(challenge.factors) ?? '' };
     },
   };
+
+  /** The second step itself; `confirm` above counts its outcome. */
+  async function confirm(
+    input: { mfaPendingToken: string; method: MfaMethod; code: string },
+    request: RequestMeta,
+  ): Promise<AuthenticatedResult> {
+    const repos = openRepos(deps);
+    await limitClient(rateLimiter, repos, request, 'mfa-confirm', deps.config.loginMfaConfirmRateLimit);
+    const challenge = await openChallenge(repos, input.mfaPendingToken);
+    const { user } = challenge;
+    if (!methodsOf(challenge.factors).includes(input.method)) {
+      throw new RegstackError('MFA_METHOD_NOT_AVAILABLE', 'That method is not enabled for this account');
+    }
+    const key = lockout.keyFor(user.email);
+    // The code check is a credential check like a password's: same counter, same lock (R19).
+    const recorded = await lockout.admit(repos.loginAttempts, key, (window) => repos.loginAttempts.recordTry(window));
+    const reservation = lockout.reservationOf(repos.loginAttempts, key, recorded);
+    const outcome = await reservation.check(
+      async () => (await checkCode(repos, challenge, input.method, input.code)) || false,
+    );
+    if (outcome !== true) {
+      if (outcome === 'exhausted') await reservation.fail();
+      const now = deps.clock.now();
+      await repos.auditEvents.record(
+        {
+          event: 'mfa_login_failed',
+          actorId: user.id,
+          subjectId: user.id,
+          ...request,
+          details: { method: input.method },
+        },
+        now,
+      );
+      deps.events.emit('mfa_login_failed', { userId: user.id, method: input.method, request });
+      if (outcome === 'exhausted') {
+        throw new RegstackError('MFA_ATTEMPTS_EXCEEDED', 'Too many wrong codes; ask for a new code');
+      }
+      throw new RegstackError('MFA_CODE_INVALID', 'The code is wrong or was already used');
+    }
+    // The pending sign-in completes once, whichever code won (single-use token, R50).
+    const now = deps.clock.now();
+    const tokenExpiry = new Date(idTime(challenge.challengeId) + deps.config.mfaPendingTokenTtlSeconds * 1000 + 60_000);
+    if (
+      !(await repos.claims.claimOnce(
+        `mfa-login:${challenge.challengeId}`,
+        `mfa-login:${challenge.challengeId}`,
+        now,
+        tokenExpiry,
+      ))
+    ) {
+      await reservation.withdraw();
+      throw challengeInvalid();
+    }
+    const { result, sessionId } = await openSignInSession(deps, sessions, repos, {
+      user,
+      verifiedHash: user.hashedPassword,
+      upgradedHash: null,
+      attemptsKey: key,
+      tryId: recorded.id,
+      reservation,
+      email: user.email,
+      request,
+      auditDetails: { mfaMethod: input.method },
+    });
+    await repos.auditEvents.record(
+      {
+        event: 'mfa_login_succeeded',
+        actorId: user.id,
+        subjectId: user.id,
+        ...request,
+        details: { method: input.method, sessionId },
+      },
+      deps.clock.now(),
+    );
+    deps.events.emit('mfa_login_succeeded', { userId: user.id, method: input.method, sessionId, request });
+    if (input.method === 'recovery') await recoveryCodeUsed(repos, user, request);
+    return result;
+  }
 
   /** A recovery code was spent: audit, hook, and a mail to the owner (they may not have been the one). */
   async function recoveryCodeUsed(repos: Repositories, user: User, request: RequestMeta) {

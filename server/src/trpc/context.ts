@@ -15,10 +15,13 @@ import type { PasswordResetService } from '../services/password-reset.service.ts
 import type { RegistrationService } from '../services/registration.service.ts';
 import type { SessionService } from '../services/session.service.ts';
 import type { SmsFactorService } from '../services/sms-factor.service.ts';
+import type { Telemetry } from '../telemetry/instruments.ts';
 
 export interface RegstackRuntime {
   readonly config: RegstackConfig;
   readonly logger: Logger;
+  /** Spans and metrics (docs/observability.md). */
+  readonly telemetry: Telemetry;
   readonly services: {
     readonly registration: RegistrationService;
     readonly auth: AuthService;

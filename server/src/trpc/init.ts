@@ -6,6 +6,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/outages.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
+import { instrumentCall } from './call-telemetry.ts';
 import type { RegstackContext } from './context.ts';
 import { TRPC_CODE_OF } from './error-codes.ts';
 import { describeError, formatRegstackError } from './error-formatter.ts';
@@ -28,48 +29,52 @@ const CONTEXT_MISSING_MESSAGE =
  * failure becomes a RegstackError (VALIDATION_FAILED, or the password code a schema named) — so HTTP clients
  * and server-side callers see the same stable code as `cause`. It is also where a database outage (down, cut,
  * frozen past a timeout, locked — as the db layer classifies it) becomes 503 SERVICE_UNAVAILABLE with
- * `Retry-After` instead of a 500, for every procedure at once (R71).
+ * `Retry-After` instead of a 500, for every procedure at once (R71). And it is where each call gets its span and
+ * its duration recording (call-telemetry.ts; no-ops unless the host registered an OpenTelemetry SDK).
  */
-const regstackMiddleware = t.middleware(async ({ ctx, next }) => {
+const regstackMiddleware = t.middleware(async ({ ctx, next, path, type }) => {
   const rs = (ctx as Partial<RegstackContext> | undefined)?.regstack;
   if (!rs?.runtime) {
     const cause = new RegstackError('CONTEXT_MISSING', CONTEXT_MISSING_MESSAGE);
     throw new TRPCError({ code: TRPC_CODE_OF[cause.code], message: CONTEXT_MISSING_MESSAGE, cause });
   }
-  const result = await next({ ctx: { regstack: rs } });
-  if (result.ok) return result;
-  const { error } = result;
-  if (error.code === 'INTERNAL_SERVER_ERROR') {
-    // A database outage is no internal error: every procedure, public or not, answers 503 + Retry-After (R71).
-    const original = RegstackError.is(error.cause)
-      ? error.cause.code === 'INTERNAL_ERROR'
-        ? error.cause.cause
-        : undefined
-      : (error.cause ?? error);
-    if (original !== undefined && isDatabaseUnavailable(original)) throw databaseUnavailable(rs.runtime, original);
-  }
-  if (RegstackError.is(error.cause)) {
-    const cause = error.cause;
-    if (error.code === 'INTERNAL_SERVER_ERROR' && cause.code !== 'INTERNAL_ERROR') {
+  // The span and duration wrap the conversions below, so they record the error the caller gets.
+  return instrumentCall(rs.runtime.telemetry, path, type, async () => {
+    const result = await next({ ctx: { regstack: rs } });
+    if (result.ok) return result;
+    const { error } = result;
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      // A database outage is no internal error: every procedure, public or not, answers 503 + Retry-After (R71).
+      const original = RegstackError.is(error.cause)
+        ? error.cause.code === 'INTERNAL_ERROR'
+          ? error.cause.cause
+          : undefined
+        : (error.cause ?? error);
+      if (original !== undefined && isDatabaseUnavailable(original)) throw databaseUnavailable(rs.runtime, original);
+    }
+    if (RegstackError.is(error.cause)) {
+      const cause = error.cause;
+      if (error.code === 'INTERNAL_SERVER_ERROR' && cause.code !== 'INTERNAL_ERROR') {
+        throw new TRPCError({ code: TRPC_CODE_OF[cause.code], message: cause.message, cause });
+      }
+      return result;
+    }
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      // An unexpected failure: callers (HTTP and server-side alike) get INTERNAL_ERROR and nothing else (R64);
+      // the original stays as the cause for the server's log.
+      const cause = new RegstackError('INTERNAL_ERROR', 'Internal server error', { cause: error.cause ?? error });
+      throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
+    }
+    if (error.code === 'BAD_REQUEST') {
+      const described = describeError(error);
+      const cause = new RegstackError(described.regstackCode ?? 'VALIDATION_FAILED', described.message, {
+        ...(described.fieldErrors && { fieldErrors: described.fieldErrors }),
+        cause: error.cause,
+      });
       throw new TRPCError({ code: TRPC_CODE_OF[cause.code], message: cause.message, cause });
     }
     return result;
-  }
-  if (error.code === 'INTERNAL_SERVER_ERROR') {
-    // An unexpected failure: callers (HTTP and server-side alike) get INTERNAL_ERROR and nothing else (R64);
-    // the original stays as the cause for the server's log.
-    const cause = new RegstackError('INTERNAL_ERROR', 'Internal server error', { cause: error.cause ?? error });
-    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: cause.message, cause });
-  }
-  if (error.code === 'BAD_REQUEST') {
-    const described = describeError(error);
-    const cause = new RegstackError(described.regstackCode ?? 'VALIDATION_FAILED', described.message, {
-      ...(described.fieldErrors && { fieldErrors: described.fieldErrors }),
-      cause: error.cause,
-    });
-    throw new TRPCError({ code: TRPC_CODE_OF[cause.code], message: cause.message, cause });
-  }
-  return result;
+  });
 });
 
 /** How often an outage is logged per instance: once is enough to alert, every request would flood the log. */

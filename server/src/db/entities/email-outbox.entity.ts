@@ -13,7 +13,9 @@ export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 export const EmailOutboxSchema = defineEntity({
   name: 'EmailOutbox',
   tableName: 'email_outbox',
-  indexes: [{ properties: ['status', 'nextAttemptAt'] }],
+  // (status, createdAt): the depth and oldest-pending age the observability gauges read are index seeks, not scans
+  // of a backlog (docs/observability.md).
+  indexes: [{ properties: ['status', 'nextAttemptAt'] }, { properties: ['status', 'createdAt'] }],
   properties: {
     id: p.string().primary().length(36),
     kind: p.string().length(64),
