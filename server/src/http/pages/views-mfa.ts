@@ -130,7 +130,6 @@ export function mfaConfirmPage(config: MfaPageConfig, csrf: string, step: Second
         Form({
           action: `${ui}/mfa-confirm`,
           csrf,
-          label: METHOD_NAMES[method],
           children: [
             el('input', { type: 'hidden', name: 'method', value: method }),
             nextField,
@@ -142,7 +141,6 @@ export function mfaConfirmPage(config: MfaPageConfig, csrf: string, step: Second
           ? Form({
               action: `${ui}/mfa-confirm`,
               csrf,
-              label: 'Send a new code',
               children: [
                 el('input', { type: 'hidden', name: 'method', value: 'sms' }),
                 el('input', { type: 'hidden', name: 'resend', value: '1' }),
