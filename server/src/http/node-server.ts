@@ -49,11 +49,21 @@ export function toRequest(req: IncomingMessage, origin: string, body?: ReadableS
   } as RequestInit);
 }
 
+/**
+ * The response's headers onto Node's. `Set-Cookie` goes as a list: `Headers.forEach` yields each cookie on its own,
+ * and `setHeader` one by one would keep only the last (a page that sets one cookie and clears another needs both).
+ */
+function copyHeaders(res: ServerResponse, headers: Headers): void {
+  headers.forEach((value, key) => {
+    if (key !== 'set-cookie') res.setHeader(key, value);
+  });
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+}
+
 export async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
   res.statusCode = response.status;
-  response.headers.forEach((value, key) => {
-    res.setHeader(key, value);
-  });
+  copyHeaders(res, response.headers);
   if (!response.body) {
     res.end();
     return;
@@ -183,9 +193,7 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
     closing.add(req.socket);
     res.setHeader('connection', 'close');
     res.statusCode = response.status;
-    response.headers.forEach((value, key) => {
-      res.setHeader(key, value);
-    });
+    copyHeaders(res, response.headers);
     const bytes = Buffer.from(await response.arrayBuffer());
     res.setHeader('content-length', bytes.byteLength);
     res.write(bytes);

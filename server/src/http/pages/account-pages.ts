@@ -29,12 +29,18 @@ import {
   messageFor,
   type NoticePage,
   noticeFor,
-  SECOND_STEP_UNAVAILABLE,
   sentence,
   WRONG_SIGNUP_PASSWORD,
 } from './messages.ts';
+import {
+  type AccountStateWithMfa,
+  createMfaPages,
+  MFA_ACCOUNT_GET_PAGES,
+  MFA_ACCOUNT_POSTS,
+  MFA_CONFIRM_PAGE,
+} from './mfa-pages.ts';
 import { createPageCookies, isSameOriginPost, safeRedirectPath } from './page-session.ts';
-import { type AccountForm, type AccountPageConfig, type AccountPageState, accountPage } from './views-account.ts';
+import { type AccountForm, type AccountPageConfig, accountPage } from './views-account.ts';
 import {
   type FormState,
   forgotPage,
@@ -62,7 +68,16 @@ type Described = ReturnType<typeof describeError>;
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: Described; status: number };
 
 const LINK_PAGES: readonly LinkPageName[] = ['verify', 'reset', 'confirm-email-change'];
-const GET_PAGES = new Set(['', '/login', '/register', '/forgot', '/me', ...LINK_PAGES.map((n) => `/${n}`)]);
+const GET_PAGES = new Set([
+  '',
+  '/login',
+  '/register',
+  '/forgot',
+  '/me',
+  ...LINK_PAGES.map((n) => `/${n}`),
+  MFA_CONFIRM_PAGE,
+  ...MFA_ACCOUNT_GET_PAGES,
+]);
 const POST_ONLY = new Set([
   '/logout',
   '/me/profile',
@@ -71,8 +86,9 @@ const POST_ONLY = new Set([
   '/me/sessions/revoke',
   '/me/sessions/revoke-all',
   '/me/delete',
+  ...MFA_ACCOUNT_POSTS,
 ]);
-const POST_TOO = new Set(['/login', '/register', '/forgot', ...LINK_PAGES.map((n) => `/${n}`)]);
+const POST_TOO = new Set(['/login', '/register', '/forgot', ...LINK_PAGES.map((n) => `/${n}`), MFA_CONFIRM_PAGE]);
 /** A mailed token's shape (security/one-time-tokens.ts); anything else is never stored. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,128}$/;
 
@@ -253,6 +269,8 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
         return respond(200, registerPage(pageConfig, token, { notice: status(url, 'register') }), setCookies, head);
       case '/forgot':
         return respond(200, forgotPage(pageConfig, token, { notice: status(url, 'forgot') }), setCookies, head);
+      case MFA_CONFIRM_PAGE:
+        return mfa.getConfirm(request, url, token, setCookies, head);
     }
     const name = sub.slice(1) as LinkPageName;
     const fromLink = url.searchParams.get('token');
@@ -288,13 +306,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
           const state = { ...formStateOf(result.error, ['email', 'password']), values: { email } };
           return respond(result.status, loginPage(pageConfig, token, next, state));
         }
-        if (result.value.status !== 'authenticated') {
-          const state = {
-            values: { email },
-            formError: SECOND_STEP_UNAVAILABLE,
-          };
-          return respond(409, loginPage(pageConfig, token, next, state));
-        }
+        if (result.value.status === 'mfa_required') return mfa.startSecondStep(result.value, next);
         return redirect(next ?? `${ui}/me`, [cookies.setSession(result.value.accessToken, result.value.expiresIn)]);
       }
       case '/register': {
@@ -322,6 +334,8 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
         }
         return redirect(`${ui}/forgot?status=sent`);
       }
+      case MFA_CONFIRM_PAGE:
+        return mfa.postConfirm(request, form, remote, token);
     }
     const name = sub.slice(1) as LinkPageName;
     const linkValue = linkToken(request, name);
@@ -370,27 +384,28 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     request: Request,
     remote: string | null,
     session: string,
-    state: AccountPageState,
+    state: AccountStateWithMfa,
     httpStatus: number,
     head = false,
   ): Promise<Response> {
     const caller = callerFor(request, remote, session);
     const loaded = await attempt(async () => {
       const user: PublicUser = await caller.account.me();
-      const sessions: SessionInfo[] = await caller.account.sessions();
-      return { user, sessions };
+      const mfaStatus = await caller.mfa.status();
+      // A session that must enrol a factor first (require_mfa) may not list sessions: it gets the enrolment screen.
+      const restricted = mfaStatus.required && !mfaStatus.enabled;
+      const sessions: SessionInfo[] | null = restricted ? null : await caller.account.sessions();
+      return { user, sessions, mfaStatus };
     });
     if (!loaded.ok) {
       if (loaded.error.regstackCode === 'UNAUTHENTICATED') return toLogin(true);
       return respond(loaded.status, messagePage(pageConfig, 'Your account', messageFor(loaded.error)), [], head);
     }
     const token = csrf.tokenFor({ kind: 'session', value: session });
-    return respond(
-      httpStatus,
-      accountPage(pageConfig, token, loaded.value.user, loaded.value.sessions, state),
-      [],
-      head,
-    );
+    const { user, sessions, mfaStatus } = loaded.value;
+    if (sessions === null) return respond(httpStatus, mfa.enrolmentPage(token, mfaStatus, state), [], head);
+    const twoFactor = mfa.card(token, mfaStatus, state.mfaFailed);
+    return respond(httpStatus, accountPage(pageConfig, token, user, sessions, { ...state, twoFactor }), [], head);
   }
 
   async function postAccount(
@@ -404,6 +419,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     const text = (name: string) => form.get(name) ?? '';
     const back = (key: string, setCookies: string[] = []) => redirect(`${ui}/me?status=${key}`, setCookies);
     const signedOut = (key: string) => redirect(`${ui}/login?status=${key}`, [cookies.clear(cookies.sessionName)]);
+    if (sub.startsWith('/me/mfa/')) return mfa.postAccount(request, sub, form, remote, session);
     const fail = async (
       result: { error: Described; status: number },
       formName: AccountForm,
@@ -462,6 +478,23 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     }
   }
 
+  // ---- two-factor (mfa-pages.ts), with this module's caller, responses and forms ------------------------------
+
+  const mfa = createMfaPages({
+    config,
+    pageConfig,
+    ui,
+    cookies,
+    callerFor,
+    attempt,
+    formStateOf,
+    respond,
+    redirect,
+    sessionCsrf: (session) => csrf.tokenFor({ kind: 'session', value: session }),
+    renderAccount,
+    toLogin,
+  });
+
   // ---- dispatch ----------------------------------------------------------------------------------------------
 
   const subPath = (path: string) => pageSubPath(ui, path);
@@ -485,6 +518,10 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
         if (sub === '/me') {
           if (!jar.session) return toLogin(false);
           return renderAccount(request, remote, jar.session, { notice: status(url, 'me') }, 200, head);
+        }
+        if (sub.startsWith('/me/mfa/')) {
+          if (!jar.session) return toLogin(false);
+          return mfa.getAccount(request, remote, jar.session, head);
         }
         return getPublic(request, url, sub, head);
       }

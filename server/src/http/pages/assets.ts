@@ -108,6 +108,15 @@ h2 { font-size: 1.1rem; }
 .rs-facts { margin: 0 0 1rem; }
 .rs-facts dt { color: var(--rs-fg-muted); font-size: .85rem; }
 .rs-facts dd { margin: 0 0 .5rem; font-weight: 600; overflow-wrap: anywhere; }
+.rs-subsection { margin-top: 1.5rem; padding-top: 1.25rem; border-top: 1px solid var(--rs-border); }
+.rs-subsection h2, .rs-subsection h3 { font-size: 1rem; margin: 0 0 .35rem; }
+.rs-subsection > p { margin: 0 0 1rem; }
+.rs-qr { display: flex; justify-content: center; margin: 0 0 1.25rem; }
+.rs-qr-code { width: 13rem; height: 13rem; max-width: 100%; border-radius: 6px; shape-rendering: crispEdges; }
+.rs-secret { font-size: 1rem; letter-spacing: .05em; }
+.rs-codes { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .5rem 1.5rem;
+  margin: 0 0 1.25rem; padding-left: 1.5rem; }
+.rs-codes code { font-size: 1rem; }
 .rs-footer { margin-top: 2rem; color: var(--rs-fg-muted); font-size: .85rem; }
 @media (max-width: 420px) {
   body { padding: 1.25rem .75rem; }

@@ -76,8 +76,10 @@ export interface FieldProps {
   id: string;
   name: string;
   label: string;
-  type?: 'text' | 'email' | 'password' | 'hidden';
+  type?: 'text' | 'email' | 'password' | 'hidden' | 'tel';
   autocomplete?: string;
+  /** The on-screen keyboard to offer (`numeric` for a code). */
+  inputMode?: 'numeric' | 'text' | 'tel';
   value?: string | undefined;
   required?: boolean;
   minLength?: number;
@@ -103,6 +105,7 @@ export function Field(props: FieldProps): VNode {
       name: props.name,
       type: props.type ?? 'text',
       ...(props.autocomplete && { autocomplete: props.autocomplete }),
+      ...(props.inputMode && { inputMode: props.inputMode }),
       ...(props.value !== undefined && props.type !== 'password' && { value: props.value }),
       ...(props.required && { required: true }),
       ...(props.minLength !== undefined && { minLength: props.minLength }),

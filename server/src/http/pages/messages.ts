@@ -23,6 +23,16 @@ const CODE_MESSAGES: Partial<Record<ServerErrorCode, string>> = {
   SESSION_NOT_FOUND: 'That session has already ended.',
   LAST_ACTIVE_ADMIN: 'You are the last active administrator: make someone else an administrator first.',
   MFA_NOT_ENABLED: 'Two-factor authentication is not enabled on this account.',
+  MFA_CODE_INVALID: 'That code is not right, or it was already used.',
+  MFA_CODE_EXPIRED: 'That code has expired. Ask for a new one.',
+  MFA_ATTEMPTS_EXCEEDED: 'Too many wrong codes: that code no longer works. Ask for a new one.',
+  MFA_CHALLENGE_INVALID: 'This sign-in has expired or was ended. Sign in again.',
+  MFA_METHOD_NOT_AVAILABLE: 'That method is not set up for this account.',
+  MFA_ALREADY_ENABLED: 'This is already turned on for your account.',
+  MFA_ENROLMENT_NOT_STARTED: 'There is no setup waiting for a code. Start again.',
+  MFA_ENROLMENT_REQUIRED: 'This site requires two-factor authentication: set it up first.',
+  PHONE_NUMBER_TAKEN: 'This phone number belongs to another account.',
+  SMS_DESTINATION_NOT_ALLOWED: "Text messages cannot be sent to this number's country or region.",
   CSRF_CHECK_FAILED: 'This form has expired or came from another site. Reload the page and try again.',
   SERVICE_UNAVAILABLE: 'The service is unavailable right now.',
   SERVER_BUSY: 'The server is busy.',
@@ -77,6 +87,10 @@ export const NOTICES = {
     signed_out_everywhere: 'You are signed out on every device.',
     deleted: 'Your account has been deleted.',
     session_ended: 'Your session has ended. Sign in again.',
+    mfa_expired: 'Your sign-in took too long or was ended. Sign in again.',
+  },
+  'mfa-confirm': {
+    code_resent: 'We sent a new code. The earlier one no longer works.',
   },
   register: {
     sent: 'Check your inbox: we sent a link to confirm your address. It is where your account begins.',
@@ -89,6 +103,10 @@ export const NOTICES = {
     password_changed: 'Your password is changed. Every other session has been signed out.',
     email_sent: 'We sent a confirmation link to the new address. Your email changes once you follow it.',
     session_revoked: 'That session is signed out.',
+    totp_enabled: 'Your authenticator app is set up. Sign-ins now ask for its code.',
+    totp_disabled: 'Your authenticator app is removed.',
+    sms_enabled: 'Your phone is set up. Sign-ins now send it a code.',
+    sms_disabled: 'Your phone is removed from two-factor authentication.',
   },
 } as const;
 
@@ -107,17 +125,12 @@ export const WRONG_SIGNUP_PASSWORD =
 /** A change that re-checked the password got the wrong one (INVALID_CREDENTIALS on the account page). */
 export const CURRENT_PASSWORD_WRONG = 'That is not your current password.';
 
-/** Sign-in with a second step is not on these pages yet: the account page says where to go. */
-export const SECOND_STEP_UNAVAILABLE =
-  'This account signs in with a second step, which these pages do not offer yet. Sign in through the app.';
-
 /** Every fixed sentence above, for the punctuation rule's test. */
 export function pageMessageTexts(): string[] {
   return [
     ...Object.values(CODE_MESSAGES),
     ...Object.values(NOTICES).flatMap((n) => Object.values(n)),
     WRONG_SIGNUP_PASSWORD,
-    SECOND_STEP_UNAVAILABLE,
     CURRENT_PASSWORD_WRONG,
   ];
 }

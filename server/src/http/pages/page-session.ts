@@ -9,7 +9,9 @@
  * - the pre-session cookie (`cookie_name` + `_csrf`) holds a random value that the sign-in and sign-up forms' CSRF
  *   tokens are bound to (login-CSRF);
  * - the link cookie (`cookie_name` + `_link`) holds a mailed link's token for a moment, so the token leaves the
- *   address bar with a redirect, without JavaScript (R29).
+ *   address bar with a redirect, without JavaScript (R29);
+ * - the second-step cookie (`cookie_name` + `_mfa`) holds a sign-in's MFA-pending token between the password and
+ *   the code, for the token's lifetime at most, so the token is never in an address (R50).
  *
  * On `http://localhost` development no browser would store a `__Host-` or `Secure` cookie sent over plain http
  * everywhere, so there — and only there — the cookies drop both (their names lose the prefix).
@@ -26,12 +28,15 @@ export interface PageCookies {
   readonly sessionName: string;
   readonly preSessionName: string;
   readonly linkName: string;
+  readonly mfaName: string;
   readonly secure: boolean;
-  read(request: Request): { session?: string; preSession?: string; link?: string };
+  read(request: Request): { session?: string; preSession?: string; link?: string; mfa?: string };
   /** `Set-Cookie` for the session cookie holding `accessToken`, kept for `maxAgeSeconds` (the token's lifetime). */
   setSession(accessToken: string, maxAgeSeconds: number): string;
   setPreSession(value: string): string;
   setLink(value: string): string;
+  /** `Set-Cookie` for the second-step cookie, kept for `maxAgeSeconds` (the pending token's lifetime). */
+  setMfa(value: string, maxAgeSeconds: number): string;
   /** `Set-Cookie` that deletes the named cookie. */
   clear(name: string): string;
 }
@@ -55,6 +60,7 @@ export function createPageCookies(config: PageCookieConfig): PageCookies {
   const sessionName = base;
   const preSessionName = `${base}_csrf`;
   const linkName = `${base}_link`;
+  const mfaName = `${base}_mfa`;
   const attributes = {
     httpOnly: true,
     secure,
@@ -71,6 +77,7 @@ export function createPageCookies(config: PageCookieConfig): PageCookies {
     sessionName,
     preSessionName,
     linkName,
+    mfaName,
     secure,
     read(request) {
       const header = request.headers.get('cookie');
@@ -79,16 +86,19 @@ export function createPageCookies(config: PageCookieConfig): PageCookies {
       const session = pick(cookies, sessionName);
       const preSession = pick(cookies, preSessionName);
       const link = pick(cookies, linkName);
+      const mfa = pick(cookies, mfaName);
       return {
         ...(session && { session }),
         ...(preSession && { preSession }),
         ...(link && { link }),
+        ...(mfa && { mfa }),
       };
     },
     setSession: (token, maxAgeSeconds) => set(sessionName, token, Math.max(0, Math.floor(maxAgeSeconds))),
     // A browser-session cookie: it lives until the browser closes, like the forms it protects.
     setPreSession: (value) => set(preSessionName, value),
     setLink: (value) => set(linkName, value, LINK_COOKIE_SECONDS),
+    setMfa: (value, maxAgeSeconds) => set(mfaName, value, Math.max(0, Math.floor(maxAgeSeconds))),
     clear: (name) => set(name, '', 0),
   };
 }

@@ -17,6 +17,8 @@ export interface AccountPageState {
   notice?: string | undefined;
   /** The form whose submission was refused, with its messages. */
   failed?: { form: AccountForm; fieldErrors: Record<string, string[]>; formError?: string | undefined };
+  /** The two-factor card (views-mfa.ts), shown before "Delete account". */
+  twoFactor?: VNode | undefined;
 }
 
 export interface AccountPageConfig extends PublicPageConfig {
@@ -205,6 +207,7 @@ export function accountPage(
           }),
         ],
       }),
+      state.twoFactor ?? null,
       config.enableAccountDeletion
         ? Card({
             id: 'delete',
