@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { codeOf } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { insertUserRow } from '../harness/user-rows.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -155,7 +156,7 @@ describeEachBackend('admin (issue 17)', (ctx) => {
         updatedAt: new Date(base),
         lastLoginAt: i % 4 === 1 ? null : new Date(base + ((i * 5) % 11) * 60_000),
       }));
-      for (const row of rows) await em.insert(UserSchema, row);
+      for (const row of rows) await insertUserRow(em, row);
       const cmp = (a: number | string, b: number | string) => (a < b ? -1 : a > b ? 1 : 0);
       for (const sort of ['createdAt', 'lastLoginAt', 'email'] as const) {
         for (const direction of ['asc', 'desc'] as const) {
