@@ -146,6 +146,7 @@ describeEachBackend('admin user search', (ctx) => {
     const now = new Date();
     await ctx.storage.atomically(() => repos().users.updateProfile(id, { fullName: 'Kimberly Quartz' }, now));
     expect(await find('quartz')).toEqual(['carolyn']);
+    expect(await ctx.storage.fork().count(UserNameTermSchema, { userId: id })).toBe(2);
     expect(await find('kim')).toEqual(['carolyn']); // "kimberly" starts with it
     expect(await find('lee')).toEqual([]);
     await ctx.storage.atomically(() => repos().users.updateAdminFields(id, { fullName: 'Opal Lee' }, now));
