@@ -149,13 +149,17 @@ function searchRanges(search: UserSearch): { email: string[]; words: string[][] 
  *   `intersect … union …` so both databases read it as `(words) ∪ email`: PostgreSQL binds `intersect` tighter,
  *   SQLite reads left to right.
  * - `probe`: the email range, or for each word an `exists` on `user_name_terms (user_id, term)`, checked on each row
- *   as the database walks the sort's index.
+ *   as the database walks the sort's index (never a hash of all the matches, see below).
  */
 function searchCondition(search: UserSearch, shape: 'drive' | 'probe'): { text: string; params: string[] } {
   const ranges = searchRanges(search);
   if (shape === 'probe') {
+    // `limit 1 offset 0`: an offset keeps PostgreSQL from turning the `exists` into one hash of every user the word
+    // matches (read whole before the first row, a tenth of the table for a common word) — it could only probe each
+    // row along the index, which is the point of this shape. SQLite plans it the same either way.
     const words = search.words.map(
-      () => 'exists (select 1 from user_name_terms t where t.user_id = users.id and t.term >= ? and t.term < ?)',
+      () =>
+        'exists (select 1 from user_name_terms t where t.user_id = users.id and t.term >= ? and t.term < ? limit 1 offset 0)',
     );
     const text =
       words.length > 0 ? `(email >= ? and email < ? or (${words.join(' and ')}))` : 'email >= ? and email < ?';

@@ -140,6 +140,9 @@ describeEachBackend('admin user list query plans', (ctx) => {
           } else if (list) {
             expect(plan, plan).toMatch(/Index Scan Backward using users_created_at_id_index on users/);
             expect(plan, plan).not.toMatch(/(^|-> +)Sort\b/m);
+            // Each row probed on its own words, never a hash of every user the word matches.
+            expect(plan, plan).toMatch(/Index Only Scan using user_name_terms_user_id_term_index/);
+            expect(plan, plan).not.toMatch(/hashed SubPlan/);
           }
         } else if (list && shape === 'probed along the sort index') {
           // The sort's index walked in order (from the cursor on a later page), each row probed on its own words.
