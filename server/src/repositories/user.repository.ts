@@ -124,8 +124,8 @@ export function userSortValue(user: User, sort: UserSortKey): number | string | 
 /**
  * A search matching at most this many rows (email prefix and first word counted apart) is read from its index ranges
  * and sorted; one matching more is found by walking the sort's index and probing each user's words. The first costs
- * what the matches number, the second about `limit` ÷ the share of users that match: past this count the walk reads
- * fewer rows than the matches are. Neither reads every user.
+ * in proportion to its matches, so this bounds it; the second reads about `limit` ÷ the share of users that match,
+ * so above this count at most `limit` × users ÷ this rows (a common word: a few hundred). Neither reads every user.
  */
 const SEARCH_DRIVE_MAX = 2000;
 

@@ -231,6 +231,12 @@ describeEachBackend('admin (issue 17)', (ctx) => {
       const renamed = await admin.admin.users.update({ id, fullName: 'Renamed' });
       expect(renamed).toEqual({ user: expect.objectContaining({ fullName: 'Renamed' }), sessionsRevoked: 0 });
       expect((await as(session.accessToken).account.me()).fullName).toBe('Renamed');
+      // The search follows a rename at once, whoever renames: the admin here, the user through account.update.
+      const found = async (search: string) => (await admin.admin.users.list({ search })).items.map((u) => u.id);
+      expect(await found('renamed')).toEqual([id]);
+      await as(session.accessToken).account.update({ fullName: 'Selfnamed Person' });
+      expect(await found('selfn')).toEqual([id]);
+      expect(await found('renamed')).toEqual([]);
       const disabled = await admin.admin.users.update({ id, isActive: false });
       expect(disabled.sessionsRevoked).toBe(1);
       expect(await codeOf(as(session.accessToken).account.me())).toBe('UNAUTHENTICATED');
