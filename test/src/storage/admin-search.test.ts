@@ -178,4 +178,27 @@ describeEachBackend('admin user search', (ctx) => {
     expect(await em.count(UserNameTermSchema, { userId: own!.id })).toBe(0);
     expect(await find('selma')).toEqual([]);
   });
+
+  // The search migration fills the words of the users already there, by the same rule as a live write.
+  it.skipIf(!sql)('upgrading fills the name words of existing users (the migration backfill)', async () => {
+    const ours = ctx.backend === 'sqlite' ? 'Migration20261206151302' : 'Migration20261206151303';
+    const migrator = ctx.storage.orm.migrator;
+    await migrator.down(ours);
+    const runner = ctx.storage.dialect.sql!;
+    const now = runner.value(new Date());
+    await runner.run(
+      ctx.storage.fork(),
+      `insert into users (id, email, hashed_password, full_name, is_active, is_verified, is_superuser, is_mfa_enabled,
+         created_at, updated_at) values (?, ?, null, ?, ?, ?, ?, ?, ?, ?)`,
+      ['backfill-1', 'old@srch.example', 'Ancien Ÿvonne-Émile', true, true, false, false, now, now].map((v) =>
+        typeof v === 'boolean' ? runner.value(v) : v,
+      ),
+    );
+    await migrator.up(ours);
+    expect(await find('ÿvonne')).toEqual(['old']);
+    expect(await find('émile ancien')).toEqual(['old']);
+    expect(await ctx.storage.fork().count(UserNameTermSchema, { userId: 'backfill-1' })).toBe(3);
+    // Every user inserted before the downgrade has its words back too.
+    expect(await find('carlos')).toEqual(['carl']);
+  });
 });
