@@ -10,7 +10,8 @@
  *  4. p99 of `auth.account.me` while a login flood saturates hashing — goal ≤ 25 ms — and the server's
  *     event-loop stalls over the same window — goal: none over 50 ms (the same probe without the flood is its
  *     baseline)
- *  5. `auth.admin.users.list` as a superuser — a search's first page, and page 500 reached by cursor — over
+ *  5. `auth.admin.users.list` as a superuser — a common search's first page, a rare search (one user), and page 500
+ *     reached by cursor — over
  *     databases of bulk-seeded users (BENCH_ADMIN_USERS): p99 at the largest within 1.5× of p99 at the smallest
  *
  * The runner only generates load (autocannon) and keeps score; every server is a child process. Each round
@@ -117,6 +118,8 @@ interface AdminTarget {
   seed: AdminSeed;
   /** `search` + first page. */
   searchPath: string;
+  /** The rare search (one user): its only page. */
+  rarePath: string;
   /** The deep page, by its cursor (walked to once, before any load). */
   deepPath: string;
   deepPage: number;
@@ -151,6 +154,9 @@ async function adminTarget(backend: Backend, child: BenchChild<RegstackReady>): 
   if (first.items.length !== ADMIN_PAGE_SIZE || !first.nextCursor) {
     throw new Error(`the admin search found ${first.items.length} users, expected a full page and more`);
   }
+  const rarePath = listPath({ search: seed.rareSearch, limit: ADMIN_PAGE_SIZE });
+  const rare = await fetchList(url, seed.token, rarePath);
+  if (rare.items.length !== 1) throw new Error(`the rare admin search found ${rare.items.length} users, expected one`);
   // users + 1 rows (the superuser heads the list): this page has a row after it.
   const deepPage = Math.min(ADMIN_DEEP_PAGE, Math.floor(seed.users / ADMIN_PAGE_SIZE));
   let cursor: string | undefined;
@@ -165,7 +171,7 @@ async function adminTarget(backend: Backend, child: BenchChild<RegstackReady>): 
   if (deep.items.length !== ADMIN_PAGE_SIZE || !deep.nextCursor) {
     throw new Error(`admin list page ${deepPage} has ${deep.items.length} users, expected a full page and more`);
   }
-  return { backend, child, seed, searchPath, deepPath, deepPage };
+  return { backend, child, seed, searchPath, rarePath, deepPath, deepPage };
 }
 
 function adminSpec(target: AdminTarget, path: string, seconds: number): LoadSpec {
@@ -383,6 +389,7 @@ async function main(): Promise<void> {
   for (const target of admins) {
     const at = `${target.backend.padEnd(8)} warm admin`;
     await load(`${at} search @${usersLabel(target.seed.users)}`, adminSpec(target, target.searchPath, w));
+    await load(`${at} rare @${usersLabel(target.seed.users)}`, adminSpec(target, target.rarePath, w));
     await load(
       `${at} page ${target.deepPage} @${usersLabel(target.seed.users)}`,
       adminSpec(target, target.deepPath, w),
@@ -466,6 +473,9 @@ async function main(): Promise<void> {
           const at = `${backend.padEnd(8)} admin`;
           steps.push(async () => {
             rec.search = await load(`${at} search @${size}`, adminSpec(target, target.searchPath, S), target.child);
+          });
+          steps.push(async () => {
+            rec.rareSearch = await load(`${at} rare @${size}`, adminSpec(target, target.rarePath, S), target.child);
           });
           steps.push(async () => {
             rec.deepPage = await load(

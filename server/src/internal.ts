@@ -35,9 +35,11 @@ export {
   type TokenPurpose,
   TotpCredentialSchema,
   type User,
+  UserNameTermSchema,
   UserSchema,
 } from './db/entities/index.ts';
 export { newId } from './db/ids.ts';
+export { NAME_TERM_MAX, nameTerms } from './db/name-terms.ts';
 export type { PendingMigration, SchemaInventory, SchemaState } from './db/schema.ts';
 export type { SqliteSynchronous } from './db/sql-runner.ts';
 export { startSqliteCheckpointer } from './db/sqlite-checkpointer.ts';

@@ -27,8 +27,8 @@ export const ADMIN_USER_SORTS = ['createdAt', 'lastLoginAt', 'email'] as const;
 export type AdminUserSort = (typeof ADMIN_USER_SORTS)[number];
 
 /**
- * `users.list`: `search` matches an email prefix or part of the name, case-insensitively, as plain text (never a
- * pattern). Filters are exact flags. Sorted by `sort` then id, in `direction`.
+ * `users.list`: `search` matches an email prefix or the start of words of the name, case-insensitively, as plain text
+ * (never a pattern; docs/admin.md). Filters are exact flags. Sorted by `sort` then id, in `direction`.
  */
 export const adminListUsersInput = z.strictObject({
   cursor: cursorSchema.optional(),

@@ -91,6 +91,8 @@ export interface AdminSeed {
   token: string;
   /** A search term that matches a tenth of the seeded users by email prefix. */
   search: string;
+  /** A search term that matches one seeded user, by a word of the name (issue 17). */
+  rareSearch: string;
 }
 
 export interface BetterAuthReady {

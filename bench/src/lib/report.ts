@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { summarizeCpuProfile } from './cpu-profile.ts';
 import { type LoadResult, mainThreadUsPerRequest } from './load.ts';
 import type { Argon2RunResult, CpuWindow, LoopDelay } from './protocol.ts';
-import { SEED_SEARCH } from './seed-users.ts';
+import { SEED_RARE_SEARCH, SEED_SEARCH } from './seed-users.ts';
 import type { Backend, BenchSettings } from './settings.ts';
 import { type Spread, spread } from './stats.ts';
 
@@ -32,6 +32,8 @@ export interface FloodResult {
 export interface AdminListRound {
   /** `search` + first page. */
   search?: LoadResult;
+  /** The rare search (one user) + first page. */
+  rareSearch?: LoadResult;
   /** The deep page, by cursor. */
   deepPage?: LoadResult;
 }
@@ -387,6 +389,7 @@ export function summarize(rounds: RoundRecord[], backends: Backend[], settings: 
       users === undefined ? undefined : at(r)?.adminList?.[users];
     const loads = [
       { key: 'search', label: `search "${SEED_SEARCH}", first page` },
+      { key: 'rareSearch', label: `search "${SEED_RARE_SEARCH}" (one user)` },
       { key: 'deepPage', label: 'deep page by cursor' },
     ] as const;
     for (const users of larger) {

@@ -33,7 +33,13 @@ import {
   type RegstackConfigInput,
   type RegstackContext,
 } from '@regstack/server';
-import { createNodeServer, defaultHashConcurrency, newId, parseDatabaseUrl } from '@regstack/server/internal';
+import {
+  createNodeServer,
+  defaultHashConcurrency,
+  nameTerms,
+  newId,
+  parseDatabaseUrl,
+} from '@regstack/server/internal';
 import { initTRPC } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
@@ -42,7 +48,7 @@ import superjson from 'superjson';
 import { announceReady } from '../lib/ipc.ts';
 import { serveMeasuredServer } from '../lib/measured-server.ts';
 import type { AdminSeed, BenchCredential, RegstackReady } from '../lib/protocol.ts';
-import { SEED_SEARCH, seedPostgres, seedSqlite } from '../lib/seed-users.ts';
+import { SEED_RARE_SEARCH, SEED_SEARCH, seedPostgres, seedSqlite } from '../lib/seed-users.ts';
 
 // What-if runs only (BENCH_ABORT_SIGNAL_ANY=trpc-fallback): @trpc/server looks `AbortSignal.any` up on every
 // request and falls back to its own listener-based combination when it is missing. Nothing else in this process
@@ -110,7 +116,7 @@ async function seedForAdminList(count: number): Promise<AdminSeed> {
   // The newest seeded sign-up a week ago: the superuser, made now, heads the list.
   const plan = { count, passwordHash, newestMs: Date.now() - 7 * 86_400_000 };
   const target = parseDatabaseUrl(config.databaseUrl);
-  if (target.kind === 'sqlite') seedSqlite(target.path, plan, newId);
+  if (target.kind === 'sqlite') seedSqlite(target.path, plan, newId, nameTerms);
   else if (target.kind === 'postgresql') await seedPostgres(target.clientUrl, plan);
   else throw new Error(`BENCH_ADMIN_SEED: cannot seed a ${target.kind} database`);
   const seedSeconds = (performance.now() - started) / 1000;
@@ -119,7 +125,7 @@ async function seedForAdminList(count: number): Promise<AdminSeed> {
   await regstack.bootstrapAdmin({ email, password });
   const login = await caller.login({ email, password });
   if (login.status !== 'authenticated') throw new Error('the bench superuser did not authenticate');
-  return { users: count, seedSeconds, token: login.accessToken, search: SEED_SEARCH };
+  return { users: count, seedSeconds, token: login.accessToken, search: SEED_SEARCH, rareSearch: SEED_RARE_SEARCH };
 }
 const admin = process.env.BENCH_ADMIN_SEED ? await seedForAdminList(Number(process.env.BENCH_ADMIN_SEED)) : undefined;
 

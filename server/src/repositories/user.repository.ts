@@ -5,15 +5,24 @@
  * beside the ORM call each one stands for.
  *
  * The admin list (`listPage`, issue 17) pages by keyset on (sort key, id), index-backed (user.entity.ts): on SQL a
- * page after a cursor is a range of that index, so a deep page costs what the first does. Its
- * search is data, never a pattern (R56): on SQL the text is escaped for `like … escape`, on MongoDB for a regular
- * expression. A null `last_login_at` sorts after every date in both directions, on every backend, because the
- * two kinds of row are read as two segments rather than left to each database's own null ordering.
+ * page after a cursor is a range of that index, so a deep page costs what the first does. A null `last_login_at`
+ * sorts after every date in both directions, on every backend, because the two kinds of row are read as two
+ * segments rather than left to each database's own null ordering.
+ *
+ * Its search (db/name-terms.ts) is an email prefix or the start of name words, and every part of it is a range of
+ * an index, never a pattern matched against every row (`like '%x%'` and a regular expression read the whole table):
+ * the prefix is a range of the unique email index, each word a range of the `(term, user_id)` index of
+ * `user_name_terms`, the words of every user's name, which this repository keeps beside the name it mirrors in every
+ * write of a name or a user (creation, rename, deletion — in the caller's transaction on SQL). The search text is
+ * only ever a bound value compared in byte order, so it is data on every backend (R56). One table of words rather
+ * than PostgreSQL trigrams and SQLite FTS5: the same structure and the same answers on all three backends, MongoDB
+ * included, and a word prefix ("car" finds "Mary Carol Smith") is what an administrator types.
  */
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { Dialect } from '../db/dialect.ts';
-import { type User, UserSchema } from '../db/entities/index.ts';
+import { type User, UserNameTermSchema, UserSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
+import { nameTerms, parseUserSearch, prefixRange, type UserSearch } from '../db/name-terms.ts';
 import type { SqlRunner } from '../db/sql-runner.ts';
 
 export interface NewUser {
@@ -84,12 +93,17 @@ export interface UserKeyset {
 
 export interface UserPageQuery {
   limit: number;
-  /** Matches an email prefix or part of the name; compared in lower case. */
+  /** Matches an email prefix or the start of words of the name, case-insensitively (db/name-terms.ts). */
   search?: string | undefined;
   filters: { isActive?: boolean; isVerified?: boolean; isSuperuser?: boolean; isMfaEnabled?: boolean };
   sort: UserSortKey;
   direction: 'asc' | 'desc';
   after?: UserKeyset | undefined;
+  /**
+   * On SQL, the match count above which a search walks the sort's index rather than reading its matches
+   * (`SEARCH_DRIVE_MAX` unless given): the tests lower it to run and explain both shapes over a small table.
+   */
+  driveMax?: number;
 }
 
 const SORT_COLUMN = { createdAt: 'created_at', lastLoginAt: 'last_login_at', email: 'email' } as const;
@@ -100,11 +114,6 @@ const FLAG_COLUMN = {
   isMfaEnabled: 'is_mfa_enabled',
 } as const;
 
-/** `text` as a literal inside a `like … escape '\'` pattern: its `\`, `%` and `_` lose their meaning. */
-export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-/** `text` as a literal inside a regular expression. */
-export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-
 /** The sort key of `user` as a keyset value. */
 export function userSortValue(user: User, sort: UserSortKey): number | string | null {
   if (sort === 'email') return user.email;
@@ -112,8 +121,139 @@ export function userSortValue(user: User, sort: UserSortKey): number | string | 
   return date ? date.getTime() : null;
 }
 
+/**
+ * A search matching at most this many rows (email prefix and first word counted apart) is read from its index ranges
+ * and sorted; one matching more is found by walking the sort's index and probing each user's words. The first costs
+ * in proportion to its matches, so this bounds it; the second reads about `limit` ÷ the share of users that match,
+ * so above this count at most `limit` × users ÷ this rows (a common word: a few hundred). Neither reads every user.
+ */
+const SEARCH_DRIVE_MAX = 2000;
+
+/** The ranges of a search, as bound values: the email prefix's, then each word's. */
+function searchRanges(search: UserSearch): { email: string[]; words: string[][] } {
+  const email = prefixRange(search.emailPrefix);
+  return {
+    email: [email.from, email.to],
+    words: search.words.map((word) => {
+      const range = prefixRange(word);
+      return [range.from, range.to];
+    }),
+  };
+}
+
+/**
+ * The search as one condition on `users` for the SQL backends, in either shape; both are made of index ranges only.
+ * - `drive`: `id in` a set of ids read from the ranges — the users whose every search word starts a word of their
+ *   name (one range of `user_name_terms (term, user_id)` per word, intersected) and those whose email starts with
+ *   the text (a range of the unique email index); the database fetches them by primary key and sorts them. Written
+ *   `intersect … union …` so both databases read it as `(words) ∪ email`: PostgreSQL binds `intersect` tighter,
+ *   SQLite reads left to right.
+ * - `probe`: the email range, or for each word an `exists` on `user_name_terms (user_id, term)`, checked on each row
+ *   as the database walks the sort's index (never a hash of all the matches, see below).
+ */
+function searchCondition(search: UserSearch, shape: 'drive' | 'probe'): { text: string; params: string[] } {
+  const ranges = searchRanges(search);
+  if (shape === 'probe') {
+    // `limit 1 offset 0`: an offset keeps PostgreSQL from turning the `exists` into one hash of every user the word
+    // matches (read whole before the first row, a tenth of the table for a common word) — it could only probe each
+    // row along the index, which is the point of this shape. SQLite plans it the same either way.
+    const words = search.words.map(
+      () =>
+        'exists (select 1 from user_name_terms t where t.user_id = users.id and t.term >= ? and t.term < ? limit 1 offset 0)',
+    );
+    const text =
+      words.length > 0 ? `(email >= ? and email < ? or (${words.join(' and ')}))` : 'email >= ? and email < ?';
+    return { text, params: [...ranges.email, ...ranges.words.flat()] };
+  }
+  const parts: string[] = [];
+  if (search.words.length > 0) {
+    parts.push(
+      search.words.map(() => 'select user_id from user_name_terms where term >= ? and term < ?').join(' intersect '),
+    );
+  }
+  parts.push('select id from users where email >= ? and email < ?');
+  return { text: `id in (${parts.join(' union ')})`, params: [...ranges.words.flat(), ...ranges.email] };
+}
+
 export function createUserRepository(em: EntityManager, dialect: Dialect) {
   const { sql } = dialect;
+
+  /** Stores `terms` as words of `userId`'s name. */
+  async function addNameTerms(userId: string, terms: string[], now: Date): Promise<void> {
+    if (terms.length === 0) return;
+    const rows = terms.map((term) => ({ id: newId(now.getTime()), term, userId }));
+    try {
+      await em.insertMany(UserNameTermSchema, rows);
+    } catch (err) {
+      // Only MongoDB gets here (no transaction; on SQL the user row's lock orders two renames): a rename that ran
+      // alongside stored some of the words already. Each word once is all the index needs.
+      if (sql || !dialect.isUniqueViolation(err)) throw err;
+      for (const row of rows) {
+        await em.insert(UserNameTermSchema, row).catch((e: unknown) => {
+          if (!dialect.isUniqueViolation(e)) throw e;
+        });
+      }
+    }
+  }
+
+  /**
+   * Makes the stored words of `userId` those of `fullName`. Called after the write of the user row, whose lock (on
+   * SQL) keeps a concurrent rename waiting until this transaction ends. The new words go in first, then the stale
+   * ones go: without a transaction (MongoDB) a search meanwhile finds the user by either name, never by neither.
+   */
+  async function replaceNameTerms(userId: string, fullName: string | null, now: Date): Promise<void> {
+    const wanted = nameTerms(fullName);
+    const stored = (await em.find(UserNameTermSchema, { userId }, { fields: ['term'], disableIdentityMap: true })).map(
+      (row) => row.term,
+    );
+    await addNameTerms(
+      userId,
+      wanted.filter((term) => !stored.includes(term)),
+      now,
+    );
+    const stale = stored.filter((term) => !wanted.includes(term));
+    if (stale.length > 0) await em.nativeDelete(UserNameTermSchema, { userId, term: { $in: stale } });
+  }
+
+  /** How the SQL backends run `search` (see `searchCondition`): two index range counts, each stopped early. */
+  async function searchShape(runner: SqlRunner, search: UserSearch, max: number): Promise<'drive' | 'probe'> {
+    const ranges = searchRanges(search);
+    const cap = Math.trunc(max) + 1;
+    let text = `select (select count(*) from (select 1 from users where email >= ? and email < ? limit ${cap}) e)`;
+    const params = [...ranges.email];
+    if (ranges.words[0]) {
+      text += ` + (select count(*) from (select 1 from user_name_terms where term >= ? and term < ? limit ${cap}) w)`;
+      params.push(...ranges.words[0]);
+    }
+    const [row] = await runner.all(em, `${text} as n`, params);
+    return Number(row?.n) > max ? 'probe' : 'drive';
+  }
+
+  /** The ids of the users a search matches, for MongoDB (on SQL `searchCondition` has the database do this). */
+  async function matchingIds(search: UserSearch): Promise<string[]> {
+    const email = prefixRange(search.emailPrefix);
+    const byEmail = await em.find(
+      UserSchema,
+      { email: { $gte: email.from, $lt: email.to } },
+      { fields: ['id'], disableIdentityMap: true },
+    );
+    const ids = new Set(byEmail.map((u) => u.id));
+    // Every word must start some word of the name: each word's range narrowed to the users the previous ones left.
+    let named: string[] | undefined;
+    for (const word of search.words) {
+      const range = prefixRange(word);
+      const rows = await em.find(
+        UserNameTermSchema,
+        { term: { $gte: range.from, $lt: range.to }, ...(named && { userId: { $in: named } }) },
+        { fields: ['userId'], disableIdentityMap: true },
+      );
+      named = [...new Set(rows.map((row) => row.userId))];
+      if (named.length === 0) break;
+    }
+    for (const id of named ?? []) ids.add(id);
+    return [...ids];
+  }
+
   return {
     /** Inserts the user, or returns null when the canonical email is already taken. */
     async insertIfEmailFree(data: NewUser, now: Date): Promise<User | null> {
@@ -136,6 +276,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
         if (dialect.isUniqueViolation(err)) return null;
         throw err;
       }
+      await addNameTerms(row.id, nameTerms(row.fullName), now);
       // The stored row, as a plain load would return it: no password hash (it is lazy), no phone yet.
       return { ...row, hashedPassword: undefined, phoneNumber: null };
     },
@@ -220,8 +361,11 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       }
     },
 
+    /** Renames the user; call inside a transaction (the name's search words change with it). */
     async updateProfile(userId: string, fields: { fullName: string | null }, now: Date): Promise<void> {
-      await em.nativeUpdate(UserSchema, { id: userId }, { fullName: fields.fullName, updatedAt: now });
+      if ((await em.nativeUpdate(UserSchema, { id: userId }, { fullName: fields.fullName, updatedAt: now })) === 1) {
+        await replaceNameTerms(userId, fields.fullName, now);
+      }
     },
 
     async markVerified(userId: string, now: Date): Promise<void> {
@@ -233,8 +377,11 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       else await em.nativeUpdate(UserSchema, { id: userId }, { lastLoginAt: now });
     },
 
+    /** Deletes the user and the search words of their name. */
     async deleteById(id: string): Promise<boolean> {
-      return (await em.nativeDelete(UserSchema, { id })) === 1;
+      if ((await em.nativeDelete(UserSchema, { id })) !== 1) return false;
+      await em.nativeDelete(UserNameTermSchema, { userId: id });
+      return true;
     },
 
     /**
@@ -264,7 +411,9 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     },
 
     async updateAdminFields(id: string, fields: AdminUserFields, now: Date): Promise<boolean> {
-      return (await em.nativeUpdate(UserSchema, { id }, { ...fields, updatedAt: now })) === 1;
+      if ((await em.nativeUpdate(UserSchema, { id }, { ...fields, updatedAt: now })) !== 1) return false;
+      if (fields.fullName !== undefined) await replaceNameTerms(id, fields.fullName, now);
+      return true;
     },
 
     /** Users matching every given flag. */
@@ -278,6 +427,13 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
 
     /** One page of the admin list: up to `limit` users after `after`, in the query's order (see the header). */
     async listPage(query: UserPageQuery): Promise<User[]> {
+      const search = parseUserSearch(query.search);
+      const sqlSearch =
+        search && sql
+          ? searchCondition(search, await searchShape(sql, search, query.driveMax ?? SEARCH_DRIVE_MAX))
+          : undefined;
+      const searchIds = search && !sql ? await matchingIds(search) : undefined;
+      if (searchIds?.length === 0) return [];
       const segments: Array<'dated' | 'undated'> =
         query.sort !== 'lastLoginAt' ? ['dated'] : query.after?.value === null ? ['undated'] : ['dated', 'undated'];
       const users: User[] = [];
@@ -304,10 +460,9 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
             params.push(runner.value(wanted));
           }
         }
-        if (query.search) {
-          const term = escapeLike(query.search.toLowerCase());
-          where.push(`(email like ? escape '\\' or lower(full_name) like ? escape '\\')`);
-          params.push(`${term}%`, `%${term}%`);
+        if (sqlSearch) {
+          where.push(sqlSearch.text);
+          params.push(...sqlSearch.params);
         }
         const column = SORT_COLUMN[query.sort];
         const op = query.direction === 'desc' ? '<' : '>';
@@ -345,10 +500,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
           const wanted = query.filters[flag];
           if (wanted !== undefined) and.push({ [flag]: wanted });
         }
-        if (query.search) {
-          const term = escapeRegExp(query.search.toLowerCase());
-          and.push({ $or: [{ email: new RegExp(`^${term}`) }, { fullName: new RegExp(term, 'i') }] });
-        }
+        if (searchIds) and.push({ id: { $in: searchIds } });
         const field = query.sort;
         const op = query.direction === 'desc' ? '$lt' : '$gt';
         if (segment === 'undated') {
@@ -398,7 +550,9 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
 
     /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */
     async deleteByIdIfPasswordHash(id: string, expected: string): Promise<boolean> {
-      return (await em.nativeDelete(UserSchema, { id, hashedPassword: expected })) === 1;
+      if ((await em.nativeDelete(UserSchema, { id, hashedPassword: expected })) !== 1) return false;
+      await em.nativeDelete(UserNameTermSchema, { userId: id });
+      return true;
     },
   };
 }

@@ -78,9 +78,9 @@ export function createAccountService(
 
     /** Renames the user; answers as `me` does, so a client's copy stays whole. */
     async update(auth: AuthenticatedSession, fields: { fullName: string | null }): Promise<AccountMe> {
-      const repos = openRepos(deps);
       const now = deps.clock.now();
-      await repos.users.updateProfile(auth.user.id, { fullName: fields.fullName }, now);
+      // The name and its search words (issue 17) change together.
+      await atomically(deps, (tx) => tx.users.updateProfile(auth.user.id, { fullName: fields.fullName }, now));
       return this.me({ ...auth, user: { ...auth.user, fullName: fields.fullName } });
     },
 

@@ -186,7 +186,8 @@ export function createAdminService(
     },
 
     async listUsers(input: ListUsersQuery): Promise<AdminPage<PublicUser>> {
-      const search = input.search?.toLowerCase();
+      // Folded by the repository as it compares (db/name-terms.ts); the cursor binds the text as typed.
+      const search = input.search;
       const filters = input.filters ?? {};
       // The cursor is bound to everything that shapes the list: a cursor of another query is refused. The filters
       // in a fixed order, so the same query spelled in another key order is the same query.

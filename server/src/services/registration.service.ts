@@ -221,9 +221,12 @@ export function createRegistrationService(
       // Verification off: the account exists at once, so a taken address cannot be hidden — documented.
       const user = existing
         ? null
-        : await repos.users.insertIfEmailFree(
-            { email: input.email, hashedPassword, fullName: input.fullName ?? null, isVerified: false },
-            now,
+        : // The user and the search words of their name (issue 17) are written together.
+          await atomically(deps, (tx) =>
+            tx.users.insertIfEmailFree(
+              { email: input.email, hashedPassword, fullName: input.fullName ?? null, isVerified: false },
+              now,
+            ),
           );
       if (!user) {
         throw new RegstackError('EMAIL_ALREADY_REGISTERED', 'An account with this email already exists', {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { codeOf } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { insertUserRow } from '../harness/user-rows.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -155,7 +156,7 @@ describeEachBackend('admin (issue 17)', (ctx) => {
         updatedAt: new Date(base),
         lastLoginAt: i % 4 === 1 ? null : new Date(base + ((i * 5) % 11) * 60_000),
       }));
-      for (const row of rows) await em.insert(UserSchema, row);
+      for (const row of rows) await insertUserRow(em, row);
       const cmp = (a: number | string, b: number | string) => (a < b ? -1 : a > b ? 1 : 0);
       for (const sort of ['createdAt', 'lastLoginAt', 'email'] as const) {
         for (const direction of ['asc', 'desc'] as const) {
@@ -230,6 +231,12 @@ describeEachBackend('admin (issue 17)', (ctx) => {
       const renamed = await admin.admin.users.update({ id, fullName: 'Renamed' });
       expect(renamed).toEqual({ user: expect.objectContaining({ fullName: 'Renamed' }), sessionsRevoked: 0 });
       expect((await as(session.accessToken).account.me()).fullName).toBe('Renamed');
+      // The search follows a rename at once, whoever renames: the admin here, the user through account.update.
+      const found = async (search: string) => (await admin.admin.users.list({ search })).items.map((u) => u.id);
+      expect(await found('renamed')).toEqual([id]);
+      await as(session.accessToken).account.update({ fullName: 'Selfnamed Person' });
+      expect(await found('selfn')).toEqual([id]);
+      expect(await found('renamed')).toEqual([]);
       const disabled = await admin.admin.users.update({ id, isActive: false });
       expect(disabled.sessionsRevoked).toBe(1);
       expect(await codeOf(as(session.accessToken).account.me())).toBe('UNAUTHENTICATED');

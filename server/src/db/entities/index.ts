@@ -15,6 +15,7 @@ export { type Revocation, RevocationSchema } from './revocation.entity.ts';
 export { type Session, SessionSchema } from './session.entity.ts';
 export { type TotpCredential, TotpCredentialSchema } from './totp-credential.entity.ts';
 export { type User, UserSchema } from './user.entity.ts';
+export { type UserNameTerm, UserNameTermSchema } from './user-name-term.entity.ts';
 
 import { AuditEventSchema } from './audit-event.entity.ts';
 import { ClaimSchema } from './claim.entity.ts';
@@ -28,6 +29,7 @@ import { RevocationSchema } from './revocation.entity.ts';
 import { SessionSchema } from './session.entity.ts';
 import { TotpCredentialSchema } from './totp-credential.entity.ts';
 import { UserSchema } from './user.entity.ts';
+import { UserNameTermSchema } from './user-name-term.entity.ts';
 
 /** Every entity regstack owns, in one list for the ORM. */
 export const ALL_ENTITIES = [
@@ -43,4 +45,5 @@ export const ALL_ENTITIES = [
   RecoveryCodeSchema,
   EmailOutboxSchema,
   AuditEventSchema,
+  UserNameTermSchema,
 ] as const;

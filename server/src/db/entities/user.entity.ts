@@ -15,7 +15,8 @@ export const UserSchema = defineEntity({
   indexes: [{ properties: ['createdAt', 'id'] }, { properties: ['lastLoginAt', 'id'] }],
   properties: {
     id: p.string().primary().length(36),
-    email: p.string().length(254).unique(),
+    // Collated "C" on PostgreSQL (the search migration): an email prefix is a range of its index in byte order.
+    email: p.string().length(254).unique().ignoreSchemaChanges('collation'),
     hashedPassword: p.string().length(255).nullable().hidden().lazy(),
     fullName: p.string().length(200).nullable(),
     phoneNumber: p.string().length(16).nullable().unique(),

@@ -10,6 +10,7 @@ import { Migration20261206094159 } from './Migration20261206094159.ts';
 import { Migration20261206115545 } from './Migration20261206115545.ts';
 import { Migration20261206121547 } from './Migration20261206121547.ts';
 import { Migration20261206151158 } from './Migration20261206151158.ts';
+import { Migration20261206151302 } from './Migration20261206151302.ts';
 
 export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
@@ -19,4 +20,5 @@ export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261206115545', class: Migration20261206115545 },
   { name: 'Migration20261206121547', class: Migration20261206121547 },
   { name: 'Migration20261206151158', class: Migration20261206151158 },
+  { name: 'Migration20261206151302', class: Migration20261206151302 },
 ];
