@@ -94,6 +94,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     if (typeof code === 'number' && MONGO_UNAVAILABLE_CODES.has(code) && /^Mongo/.test(String(x.name))) return true;
     if (typeof x.name === 'string' && MONGO_UNAVAILABLE_NAMES.test(x.name)) return true;
     if (x.name === 'SqliteBusyTimeoutError') return true;
+    // No host of a PostgreSQL host list is a primary right now (postgres-failover.ts): mid-failover.
+    if (x.name === 'PgNoMatchingServerError') return true;
     if (typeof (e as { beforeHandshake?: unknown }).beforeHandshake === 'boolean') return true;
     const reason = (e as { reason?: { servers?: unknown } }).reason;
     if (typeof reason === 'object' && reason !== null && reason.servers instanceof Map) return true;

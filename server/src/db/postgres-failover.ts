@@ -1,0 +1,160 @@
+/**
+ * libpq's host lists and `target_session_attrs` for node-postgres, which has neither (issue 21): every new pool
+ * connection tries the URL's hosts in order, and keeps the first that answers and matches the attributes — so after
+ * a failover the pools reconnect to the promoted standby by themselves. No home-made clustering: which server is
+ * the primary is PostgreSQL's answer at connect time, nothing is remembered between connections.
+ */
+import { EventEmitter } from 'node:events';
+import type { PgHost, PgSessionTarget } from './database-url.ts';
+
+/** The parts of node-postgres's `Client` used here and by pg-pool, kysely and pg-cursor over it (structural). */
+export interface PgBaseClient extends EventEmitter {
+  connect(): Promise<unknown>;
+  query(...args: unknown[]): unknown;
+  end(callback?: (err?: Error) => void): Promise<void> | undefined;
+  connection: unknown;
+  _ending: boolean;
+  _queryable: boolean;
+  ref?(): void;
+  unref?(): void;
+}
+export type PgClientClass = new (options: Record<string, unknown>) => PgBaseClient;
+
+/**
+ * No host of the list answered with a matching session: no primary right now (the old one gone, the new one not
+ * yet promoted) is an outage like any other (outages.ts: 503 with Retry-After; R71). `errors` holds each host's
+ * failure; the message names the hosts and ports, never the credentials.
+ */
+export class PgNoMatchingServerError extends AggregateError {
+  override readonly name = 'PgNoMatchingServerError';
+}
+
+/** A host whose session does not match `target_session_attrs` (it answered, but it is a standby or read-only). */
+class PgSessionMismatchError extends Error {
+  override readonly name = 'PgSessionMismatchError';
+}
+
+/** The events of node-postgres's client a holder may listen to, passed on from the connection in use. */
+const FORWARDED_EVENTS = ['error', 'end', 'notice', 'notification'] as const;
+
+/** Whether a connected client's session is what `attrs` asks for (libpq's checks, by query). */
+async function matches(client: PgBaseClient, attrs: PgSessionTarget['targetSessionAttrs']): Promise<boolean> {
+  if (attrs === 'any') return true;
+  const sql = attrs === 'read-write' ? 'show transaction_read_only' : 'select pg_is_in_recovery() as in_recovery';
+  const result = (await client.query(sql)) as { rows: Array<Record<string, unknown>> };
+  const row = result.rows[0] ?? {};
+  return attrs === 'read-write' ? row.transaction_read_only === 'off' : row.in_recovery === false;
+}
+
+const describe = (h: PgHost) => (h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`);
+
+/**
+ * A client class for node-postgres's pool over `target`: each instance connects to the first host of the list
+ * that accepts the connection and matches the attributes (a host that refuses, times out — node-postgres's
+ * `connectionTimeoutMillis`, per host as libpq's `connect_timeout` — or does not match is left for the next),
+ * then stands for that connection: queries, events and `end` go to it. pg-pool, kysely and pg-cursor only use
+ * what is passed on below. `Base` is node-postgres's `Client`, the one MikroORM's pool would have used.
+ */
+export function failoverClient(Base: PgClientClass, target: PgSessionTarget): PgClientClass {
+  return class FailoverClient extends EventEmitter {
+    readonly #options: Record<string, unknown>;
+    /** The connection in use, once one matched. */
+    #inner: PgBaseClient | null = null;
+    /** The attempt under way (pg-pool's connect timeout destroys its socket). */
+    #attempt: PgBaseClient | null = null;
+    #ending = false;
+
+    constructor(options: Record<string, unknown>) {
+      super();
+      // pg-pool keeps the password non-enumerable: carried over by name, never spread.
+      this.#options = { ...options, password: options.password };
+    }
+
+    get connection(): unknown {
+      return (this.#inner ?? this.#attempt)?.connection;
+    }
+    get _ending(): boolean {
+      return this.#inner ? this.#inner._ending : this.#ending;
+    }
+    get _queryable(): boolean {
+      return this.#inner ? this.#inner._queryable : false;
+    }
+    isConnected(): boolean {
+      return this.#inner !== null;
+    }
+
+    connect(callback?: (err: Error | null, client?: unknown) => void): Promise<this> | undefined {
+      const connected = this.#connect().then(() => this);
+      if (!callback) return connected;
+      connected.then(
+        () => callback(null, this),
+        (err: Error) => callback(err),
+      );
+      return undefined;
+    }
+
+    async #connect(): Promise<void> {
+      if (this.#inner || this.#attempt)
+        throw new Error('Client has already been connected. You cannot reuse a client.');
+      const failures: Error[] = [];
+      for (const host of target.hosts) {
+        if (this.#ending) break;
+        const client = new Base({ ...this.#options, host: host.host, port: host.port });
+        // A failed or discarded attempt's late socket errors are of no interest to anyone.
+        client.on('error', () => {});
+        this.#attempt = client;
+        try {
+          await client.connect();
+          if (await matches(client, target.targetSessionAttrs)) {
+            if (this.#ending) {
+              await client.end();
+              break;
+            }
+            this.#adopt(client);
+            return;
+          }
+          failures.push(new PgSessionMismatchError(`${describe(host)}: not ${target.targetSessionAttrs}`));
+        } catch (err) {
+          failures.push(err instanceof Error ? err : new Error(String(err)));
+        }
+        await client.end()?.catch(() => {});
+      }
+      throw new PgNoMatchingServerError(
+        failures,
+        `no PostgreSQL server of ${target.hosts.map(describe).join(', ')} accepted a ` +
+          `${target.targetSessionAttrs} connection`,
+      );
+    }
+
+    #adopt(client: PgBaseClient): void {
+      this.#inner = client;
+      client.removeAllListeners('error');
+      for (const event of FORWARDED_EVENTS) client.on(event, (...args: unknown[]) => this.emit(event, ...args));
+    }
+
+    query(...args: unknown[]): unknown {
+      if (!this.#inner) throw new Error('Client is not connected');
+      return this.#inner.query(...args);
+    }
+
+    end(callback?: (err?: Error) => void): Promise<void> | undefined {
+      this.#ending = true;
+      const client = this.#inner ?? this.#attempt;
+      const ended = client ? (client.end() ?? Promise.resolve()).catch(() => {}) : Promise.resolve();
+      if (!this.#inner) {
+        // Never connected: 'end' is still what pg-pool and node-postgres's callers wait for.
+        void ended.then(() => this.emit('end'));
+      }
+      if (!callback) return ended;
+      void ended.then(() => callback());
+      return undefined;
+    }
+
+    ref(): void {
+      this.#inner?.ref?.();
+    }
+    unref(): void {
+      this.#inner?.unref?.();
+    }
+  } as unknown as PgClientClass;
+}
