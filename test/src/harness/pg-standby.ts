@@ -139,15 +139,19 @@ export async function startPgStandbyPair(): Promise<PgStandbyPair> {
   const primary = node('primary', primaryPort);
   const standby = node('standby', standbyPort);
   let stopped = false;
-  const stop = async () => {
+  const stopNow = () => {
     if (stopped) return;
     stopped = true;
+    process.off('exit', stopNow);
     for (const n of [primary, standby]) {
       const pid = postmasterPid(n.dataDir);
       if (pid !== null) killTree(pid);
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  // A test process that ends without its afterAll (a crash, a timeout) still takes both servers with it.
+  process.on('exit', stopNow);
+  const stop = async () => stopNow();
   try {
     const pwfile = join(dir, 'pw');
     writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o644 });

@@ -34,6 +34,23 @@ async function refusingPort(): Promise<number> {
   return port;
 }
 
+/** A loopback port that accepts connections and never answers (a frozen or half-dead server). */
+async function silentPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 const token = (login: unknown) => (login as { accessToken: string }).accessToken;
 
 describe.skipIf(!postgres)('a PostgreSQL host list (issue 21)', () => {
@@ -63,6 +80,26 @@ describe.skipIf(!postgres)('a PostgreSQL host list (issue 21)', () => {
     expect(await outcome(t.regstack.createCaller().login({ email: 'listed@example.com', password: PASSWORD }))).toBe(
       'ok',
     );
+  }, 30_000);
+
+  it('gives up on a host that accepts but never answers after the connect timeout, per host', async () => {
+    const url = new URL(db.url);
+    const silent = await silentPort();
+    try {
+      const listed = db.url.replace(`@${url.host}`, `@127.0.0.1:${silent.port},${url.host}`);
+      const started = performance.now();
+      const s = await startRegstack(listed, { loginRateLimit: 'none', databaseConnectTimeoutMs: 1000 });
+      try {
+        const login = s.regstack.createCaller().login({ email: 'listed@example.com', password: PASSWORD });
+        expect(await outcome(login)).toBe('ok');
+      } finally {
+        await s.regstack.close();
+      }
+      // About one connect timeout per new connection lost on the silent host, not a failed start.
+      expect(performance.now() - started).toBeLessThan(10_000);
+    } finally {
+      await silent.close();
+    }
   }, 30_000);
 });
 
