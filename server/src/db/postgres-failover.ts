@@ -37,11 +37,21 @@ class PgSessionMismatchError extends Error {
 /** The events of node-postgres's client a holder may listen to, passed on from the connection in use. */
 const FORWARDED_EVENTS = ['error', 'end', 'notice', 'notification'] as const;
 
-/** Whether a connected client's session is what `attrs` asks for (libpq's checks, by query). */
-async function matches(client: PgBaseClient, attrs: PgSessionTarget['targetSessionAttrs']): Promise<boolean> {
+/**
+ * Whether a connected client's session is what `attrs` asks for (libpq's checks, by query). The check is part of
+ * connecting, as in libpq: it waits at most what is left of the host's connect timeout (`timeoutMs`, none when 0) —
+ * a pgbouncer whose server is down accepts the login and would hold the query until its own timeouts.
+ */
+async function matches(
+  client: PgBaseClient,
+  attrs: PgSessionTarget['targetSessionAttrs'],
+  timeoutMs: number,
+): Promise<boolean> {
   if (attrs === 'any') return true;
-  const sql = attrs === 'read-write' ? 'show transaction_read_only' : 'select pg_is_in_recovery() as in_recovery';
-  const result = (await client.query(sql)) as { rows: Array<Record<string, unknown>> };
+  const text = attrs === 'read-write' ? 'show transaction_read_only' : 'select pg_is_in_recovery() as in_recovery';
+  const result = (await client.query({ text, ...(timeoutMs > 0 && { query_timeout: timeoutMs }) })) as {
+    rows: Array<Record<string, unknown>>;
+  };
   const row = result.rows[0] ?? {};
   return attrs === 'read-write' ? row.transaction_read_only === 'off' : row.in_recovery === false;
 }
@@ -51,7 +61,8 @@ const describe = (h: PgHost) => (h.host.includes(':') ? `[${h.host}]:${h.port}` 
 /**
  * A client class for node-postgres's pool over `target`: each instance connects to the first host of the list
  * that accepts the connection and matches the attributes (a host that refuses, times out — node-postgres's
- * `connectionTimeoutMillis`, per host as libpq's `connect_timeout` — or does not match is left for the next),
+ * `connectionTimeoutMillis`, per host and covering the check, as libpq's `connect_timeout` — or does not match is
+ * left for the next),
  * then stands for that connection: queries, events and `end` go to it. pg-pool, kysely and pg-cursor only use
  * what is passed on below. `Base` is node-postgres's `Client`, the one MikroORM's pool would have used.
  */
@@ -103,9 +114,12 @@ export function failoverClient(Base: PgClientClass, target: PgSessionTarget): Pg
         // A failed or discarded attempt's late socket errors are of no interest to anyone.
         client.on('error', () => {});
         this.#attempt = client;
+        const started = performance.now();
         try {
           await client.connect();
-          if (await matches(client, target.targetSessionAttrs)) {
+          const timeout = Number(this.#options.connectionTimeoutMillis) || 0;
+          const left = timeout > 0 ? Math.max(1, Math.round(timeout - (performance.now() - started))) : 0;
+          if (await matches(client, target.targetSessionAttrs, left)) {
             if (this.#ending) {
               await client.end();
               break;

@@ -181,6 +181,9 @@ export async function startPgStandbyPair(): Promise<PgStandbyPair> {
       '-R',
       '-X',
       'stream',
+      // An immediate checkpoint to start from, not a spread one.
+      '-c',
+      'fast',
     ]);
     // -R wrote primary_conninfo into the clone's postgresql.auto.conf; the port and settings come after it.
     const auto = join(standby.dataDir, 'postgresql.auto.conf');

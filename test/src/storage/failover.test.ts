@@ -7,13 +7,15 @@
  *   `host=primary,standby&target_session_attrs=read-write`. Writes run while the primary is `kill -9`ed; the standby
  *   is promoted; without a restart both instances reconnect to it by themselves, every acknowledged write is there
  *   (sessions, revocations, the lockout's failures, used one-time links), and revocation, lockout and single-use
- *   tokens stay correct across the instances. During the outage calls answer 503, never 500.
+ *   tokens stay correct across the instances. During the outage calls answer 503, never 500. The same again with a
+ *   pgbouncer in transaction mode in front of each server, the instances listing the two pgbouncers.
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, selectedBackends, type TestDatabase } from '../harness/backends.ts';
 import { outcome } from '../harness/outcomes.ts';
 import { type PgStandbyPair, postgresBinDir, startPgStandbyPair } from '../harness/pg-standby.ts';
+import { type Pgbouncer, pgbouncerBinary, startPgbouncer } from '../harness/pgbouncer.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -103,125 +105,154 @@ describe.skipIf(!postgres)('a PostgreSQL host list (issue 21)', () => {
   }, 30_000);
 });
 
-describe.skipIf(!postgres || !binaries)('failover to a promoted standby, two instances (issue 21)', () => {
-  let pair: PgStandbyPair;
-  let a: TestRegstack;
-  let b: TestRegstack;
+/**
+ * `direct`: the instances list the two servers. `pgbouncer`: they list two pgbouncers in transaction mode, one in
+ * front of each server (the topology of issue 21), with unnamed statements (pgbouncer 1.18 tracks none).
+ */
+for (const via of ['direct', 'pgbouncer'] as const) {
+  const missing = via === 'pgbouncer' && !pgbouncerBinary();
+  describe.skipIf(!postgres || !binaries || missing)(
+    `failover to a promoted standby, two instances, ${via} (issue 21)`,
+    () => {
+      let pair: PgStandbyPair;
+      let bouncers: Pgbouncer[] = [];
+      let a: TestRegstack;
+      let b: TestRegstack;
 
-  beforeAll(async () => {
-    pair = await startPgStandbyPair();
-    // Short connect timeout: a call during the outage answers 503 soon; the pools then retry on their own.
-    const options = { loginRateLimit: 'none', databaseConnectTimeoutMs: 2000 } as const;
-    [a, b] = await Promise.all([startRegstack(pair.failoverUrl, options), startRegstack(pair.failoverUrl, options)]);
-  }, 60_000);
-  afterAll(async () => {
-    await a?.regstack.close().catch(() => {});
-    await b?.regstack.close().catch(() => {});
-    await pair?.stop();
-  });
+      beforeAll(async () => {
+        pair = await startPgStandbyPair();
+        let url = pair.failoverUrl;
+        if (via === 'pgbouncer') {
+          bouncers = [
+            await startPgbouncer(pair.primary.url, { poolSize: 4 }),
+            await startPgbouncer(pair.standby.url, { poolSize: 4 }),
+          ];
+          const [first, second] = bouncers.map((bouncer) => new URL(bouncer.url).port);
+          url = pair.failoverUrl.replace(/@[^/]*\//, `@127.0.0.1:${first},127.0.0.1:${second}/`);
+        }
+        // Short timeouts: a call during the outage answers 503 soon; the pools then retry on their own. Behind
+        // pgbouncer, a call on a connection whose server died waits in pgbouncer until the query timeout.
+        const options = {
+          loginRateLimit: 'none',
+          databaseConnectTimeoutMs: 2000,
+          databaseQueryTimeoutMs: 3000,
+          postgresPreparedStatements: via === 'direct',
+        } as const;
+        [a, b] = await Promise.all([startRegstack(url, options), startRegstack(url, options)]);
+      }, 60_000);
+      afterAll(async () => {
+        await a?.regstack.close().catch(() => {});
+        await b?.regstack.close().catch(() => {});
+        for (const bouncer of bouncers) await bouncer.stop().catch(() => {});
+        await pair?.stop();
+      });
 
-  it('keeps every acknowledged write and reconnects by itself; revocation, lockout and one-time links hold', async () => {
-    // ── Before: acknowledged writes of every kind, from both instances ──
-    await createVerifiedUser(a, 'kept@example.com');
-    await createVerifiedUser(b, 'locked@example.com');
-    await createVerifiedUser(a, 'reset@example.com');
-    const login = (t: TestRegstack) =>
-      t.regstack.createCaller().login({ email: 'kept@example.com', password: PASSWORD }).then(token);
-    const [revoked, kept] = [await login(a), await login(b)];
-    await b.regstack.createCaller({ accessToken: revoked }).logout();
-    // One failure short of the lock (threshold 5), each answered — so each committed on the standby too.
-    for (let i = 0; i < 4; i++) {
-      expect(
-        await outcome(
-          (i % 2 ? a : b).regstack.createCaller().login({ email: 'locked@example.com', password: 'wrong' }),
-        ),
-      ).toBe('INVALID_CREDENTIALS');
-    }
-    // A reset link minted on a, used once on b.
-    await a.regstack.createCaller().forgotPassword({ email: 'reset@example.com' });
-    await a.regstack.drainOutbox();
-    const resetToken = a.mailbox.tokenFor('reset@example.com', 'reset');
-    expect(resetToken).toBeDefined();
-    const newPassword = 'a brand new passphrase here';
-    expect(await outcome(b.regstack.createCaller().resetPassword({ token: resetToken!, newPassword }))).toBe('ok');
+      it('keeps every acknowledged write and reconnects by itself; revocation, lockout and one-time links hold', async () => {
+        // ── Before: acknowledged writes of every kind, from both instances ──
+        await createVerifiedUser(a, 'kept@example.com');
+        await createVerifiedUser(b, 'locked@example.com');
+        await createVerifiedUser(a, 'reset@example.com');
+        const login = (t: TestRegstack) =>
+          t.regstack.createCaller().login({ email: 'kept@example.com', password: PASSWORD }).then(token);
+        const [revoked, kept] = [await login(a), await login(b)];
+        await b.regstack.createCaller({ accessToken: revoked }).logout();
+        // One failure short of the lock (threshold 5), each answered — so each committed on the standby too.
+        for (let i = 0; i < 4; i++) {
+          expect(
+            await outcome(
+              (i % 2 ? a : b).regstack.createCaller().login({ email: 'locked@example.com', password: 'wrong' }),
+            ),
+          ).toBe('INVALID_CREDENTIALS');
+        }
+        // A reset link minted on a, used once on b.
+        await a.regstack.createCaller().forgotPassword({ email: 'reset@example.com' });
+        await a.regstack.drainOutbox();
+        const resetToken = a.mailbox.tokenFor('reset@example.com', 'reset');
+        expect(resetToken).toBeDefined();
+        const newPassword = 'a brand new passphrase here';
+        expect(await outcome(b.regstack.createCaller().resetPassword({ token: resetToken!, newPassword }))).toBe('ok');
 
-    // ── Logins on both instances while the primary is killed: every one acknowledged must survive ──
-    const acknowledged: string[] = [];
-    const outcomes = new Set<string>();
-    let writing = true;
-    const writers = [a, b].map(async (t) => {
-      while (writing) {
-        const result = await login(t).then(
-          (accessToken) => {
-            acknowledged.push(accessToken);
-            return 'ok';
-          },
-          (err: unknown) => outcome(Promise.reject(err)),
+        // ── Logins on both instances while the primary is killed: every one acknowledged must survive ──
+        const acknowledged: string[] = [];
+        const outcomes = new Set<string>();
+        let writing = true;
+        const writers = [a, b].map(async (t) => {
+          while (writing) {
+            const result = await login(t).then(
+              (accessToken) => {
+                acknowledged.push(accessToken);
+                return 'ok';
+              },
+              (err: unknown) => outcome(Promise.reject(err)),
+            );
+            outcomes.add(result);
+            if (result !== 'ok') await new Promise((r) => setTimeout(r, 100));
+          }
+        });
+        await new Promise((r) => setTimeout(r, 500));
+        const beforeKill = acknowledged.length;
+        pair.killPrimary();
+        await new Promise((r) => setTimeout(r, 1000));
+        await pair.promoteStandby();
+        // ── After: no restart; both instances find the promoted standby by themselves ──
+        const deadline = Date.now() + 20_000;
+        for (const t of [a, b]) {
+          while ((await outcome(t.regstack.createCaller({ accessToken: kept }).account.me())) !== 'ok') {
+            expect(Date.now()).toBeLessThan(deadline);
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+        writing = false;
+        await Promise.all(writers);
+        expect(beforeKill).toBeGreaterThan(0);
+        // During the outage: 503 (SERVICE_UNAVAILABLE), never a 500.
+        expect([...outcomes].filter((o) => o !== 'ok' && o !== 'SERVICE_UNAVAILABLE')).toEqual([]);
+        expect(outcomes).toContain('SERVICE_UNAVAILABLE');
+
+        // Every acknowledged session is on the promoted standby, on both instances.
+        for (const [i, accessToken] of acknowledged.entries()) {
+          expect(await outcome((i % 2 ? a : b).regstack.createCaller({ accessToken }).account.me())).toBe('ok');
+        }
+        // The logout made on b before the failover still holds on both; a logout after it is seen across too.
+        for (const t of [a, b]) {
+          expect(await outcome(t.regstack.createCaller({ accessToken: revoked }).account.me())).toBe('UNAUTHENTICATED');
+        }
+        await a.regstack.createCaller({ accessToken: kept }).logout();
+        expect(await outcome(b.regstack.createCaller({ accessToken: kept }).account.me())).toBe('UNAUTHENTICATED');
+        // The four failures survived: the fifth locks the account, on both instances, even with the right password.
+        expect(await outcome(a.regstack.createCaller().login({ email: 'locked@example.com', password: 'wrong' }))).toBe(
+          'INVALID_CREDENTIALS',
         );
-        outcomes.add(result);
-        if (result !== 'ok') await new Promise((r) => setTimeout(r, 100));
-      }
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    const beforeKill = acknowledged.length;
-    pair.killPrimary();
-    await new Promise((r) => setTimeout(r, 1000));
-    await pair.promoteStandby();
-    // ── After: no restart; both instances find the promoted standby by themselves ──
-    const deadline = Date.now() + 20_000;
-    for (const t of [a, b]) {
-      while ((await outcome(t.regstack.createCaller({ accessToken: kept }).account.me())) !== 'ok') {
-        expect(Date.now()).toBeLessThan(deadline);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    writing = false;
-    await Promise.all(writers);
-    expect(beforeKill).toBeGreaterThan(0);
-    // During the outage: 503 (SERVICE_UNAVAILABLE), never a 500.
-    expect([...outcomes].filter((o) => o !== 'ok' && o !== 'SERVICE_UNAVAILABLE')).toEqual([]);
-    expect(outcomes).toContain('SERVICE_UNAVAILABLE');
-
-    // Every acknowledged session is on the promoted standby, on both instances.
-    for (const [i, accessToken] of acknowledged.entries()) {
-      expect(await outcome((i % 2 ? a : b).regstack.createCaller({ accessToken }).account.me())).toBe('ok');
-    }
-    // The logout made on b before the failover still holds on both; a logout after it is seen across too.
-    for (const t of [a, b]) {
-      expect(await outcome(t.regstack.createCaller({ accessToken: revoked }).account.me())).toBe('UNAUTHENTICATED');
-    }
-    await a.regstack.createCaller({ accessToken: kept }).logout();
-    expect(await outcome(b.regstack.createCaller({ accessToken: kept }).account.me())).toBe('UNAUTHENTICATED');
-    // The four failures survived: the fifth locks the account, on both instances, even with the right password.
-    expect(await outcome(a.regstack.createCaller().login({ email: 'locked@example.com', password: 'wrong' }))).toBe(
-      'INVALID_CREDENTIALS',
-    );
-    for (const t of [a, b]) {
-      expect(await outcome(t.regstack.createCaller().login({ email: 'locked@example.com', password: PASSWORD }))).toBe(
-        'TOO_MANY_ATTEMPTS',
-      );
-    }
-    // The reset link used before the failover stays used; the new password is the one in force.
-    for (const t of [a, b]) {
-      expect(
-        await outcome(
-          t.regstack.createCaller().resetPassword({ token: resetToken!, newPassword: 'yet another one here' }),
-        ),
-      ).not.toBe('ok');
-    }
-    expect(await outcome(b.regstack.createCaller().login({ email: 'reset@example.com', password: newPassword }))).toBe(
-      'ok',
-    );
-    // A link minted after the failover is used once across both.
-    await b.regstack.createCaller().forgotPassword({ email: 'reset@example.com' });
-    await b.regstack.drainOutbox();
-    const second = b.mailbox.tokenFor('reset@example.com', 'reset');
-    expect(second).toBeDefined();
-    const uses = await Promise.all(
-      [a, b, a, b].map((t, i) =>
-        outcome(t.regstack.createCaller().resetPassword({ token: second!, newPassword: `final passphrase ${i} ok` })),
-      ),
-    );
-    expect(uses.filter((u) => u === 'ok')).toHaveLength(1);
-  }, 60_000);
-});
+        for (const t of [a, b]) {
+          expect(
+            await outcome(t.regstack.createCaller().login({ email: 'locked@example.com', password: PASSWORD })),
+          ).toBe('TOO_MANY_ATTEMPTS');
+        }
+        // The reset link used before the failover stays used; the new password is the one in force.
+        for (const t of [a, b]) {
+          expect(
+            await outcome(
+              t.regstack.createCaller().resetPassword({ token: resetToken!, newPassword: 'yet another one here' }),
+            ),
+          ).not.toBe('ok');
+        }
+        expect(
+          await outcome(b.regstack.createCaller().login({ email: 'reset@example.com', password: newPassword })),
+        ).toBe('ok');
+        // A link minted after the failover is used once across both.
+        await b.regstack.createCaller().forgotPassword({ email: 'reset@example.com' });
+        await b.regstack.drainOutbox();
+        const second = b.mailbox.tokenFor('reset@example.com', 'reset');
+        expect(second).toBeDefined();
+        const uses = await Promise.all(
+          [a, b, a, b].map((t, i) =>
+            outcome(
+              t.regstack.createCaller().resetPassword({ token: second!, newPassword: `final passphrase ${i} ok` }),
+            ),
+          ),
+        );
+        expect(uses.filter((u) => u === 'ok')).toHaveLength(1);
+      }, 60_000);
+    },
+  );
+}
