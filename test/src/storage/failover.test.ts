@@ -147,6 +147,23 @@ for (const via of ['direct', 'pgbouncer'] as const) {
         await pair?.stop();
       });
 
+      it.skipIf(via !== 'direct')(
+        'passes over a standby listed first (read-write, primary)',
+        async () => {
+          for (const attrs of ['read-write', 'primary']) {
+            const url = `postgresql://regstack:regstack@127.0.0.1:${pair.standby.port},127.0.0.1:${pair.primary.port}/postgres?target_session_attrs=${attrs}`;
+            const t = await startRegstack(url, { loginRateLimit: 'none' });
+            try {
+              // A write: on the standby it would fail (read-only transaction).
+              await createVerifiedUser(t, `standby-first-${attrs}@example.com`);
+            } finally {
+              await t.regstack.close();
+            }
+          }
+        },
+        30_000,
+      );
+
       it('keeps every acknowledged write and reconnects by itself; revocation, lockout and one-time links hold', async () => {
         // ── Before: acknowledged writes of every kind, from both instances ──
         await createVerifiedUser(a, 'kept@example.com');
