@@ -139,7 +139,7 @@ for (const via of ['direct', 'pgbouncer'] as const) {
           postgresPreparedStatements: via === 'direct',
         } as const;
         [a, b] = await Promise.all([startRegstack(url, options), startRegstack(url, options)]);
-      }, 60_000);
+      }, 90_000);
       afterAll(async () => {
         await a?.regstack.close().catch(() => {});
         await b?.regstack.close().catch(() => {});
@@ -206,13 +206,20 @@ for (const via of ['direct', 'pgbouncer'] as const) {
             if (result !== 'ok') await new Promise((r) => setTimeout(r, 100));
           }
         });
-        await new Promise((r) => setTimeout(r, 500));
+        // A few logins acknowledged before the kill (a loaded machine hashes slowly).
+        const ready = Date.now() + 30_000;
+        while (acknowledged.length < 2 && Date.now() < ready) await new Promise((r) => setTimeout(r, 50));
         const beforeKill = acknowledged.length;
         pair.killPrimary();
-        await new Promise((r) => setTimeout(r, 1000));
+        // No read-write server now: every call that needs the database answers 503, on both instances.
+        for (const t of [a, b]) {
+          expect(await outcome(t.regstack.createCaller({ accessToken: kept }).account.me())).toBe(
+            'SERVICE_UNAVAILABLE',
+          );
+        }
         await pair.promoteStandby();
         // ── After: no restart; both instances find the promoted standby by themselves ──
-        const deadline = Date.now() + 20_000;
+        const deadline = Date.now() + 30_000;
         for (const t of [a, b]) {
           while ((await outcome(t.regstack.createCaller({ accessToken: kept }).account.me())) !== 'ok') {
             expect(Date.now()).toBeLessThan(deadline);
@@ -221,10 +228,9 @@ for (const via of ['direct', 'pgbouncer'] as const) {
         }
         writing = false;
         await Promise.all(writers);
-        expect(beforeKill).toBeGreaterThan(0);
-        // During the outage: 503 (SERVICE_UNAVAILABLE), never a 500.
+        expect(beforeKill).toBeGreaterThanOrEqual(2);
+        // Logins caught by the outage answered 503 (SERVICE_UNAVAILABLE), never a 500.
         expect([...outcomes].filter((o) => o !== 'ok' && o !== 'SERVICE_UNAVAILABLE')).toEqual([]);
-        expect(outcomes).toContain('SERVICE_UNAVAILABLE');
 
         // Every acknowledged session is on the promoted standby, on both instances.
         for (const [i, accessToken] of acknowledged.entries()) {
@@ -269,7 +275,7 @@ for (const via of ['direct', 'pgbouncer'] as const) {
           ),
         );
         expect(uses.filter((u) => u === 'ok')).toHaveLength(1);
-      }, 60_000);
+      }, 90_000);
     },
   );
 }
