@@ -21,16 +21,17 @@ export interface PgBaseClient extends EventEmitter {
 export type PgClientClass = new (options: Record<string, unknown>) => PgBaseClient;
 
 /**
- * No host of the list answered with a matching session: no primary right now (the old one gone, the new one not
- * yet promoted) is an outage like any other (outages.ts: 503 with Retry-After; R71). `errors` holds each host's
- * failure; the message names the hosts and ports, never the credentials.
+ * No host of the list answered with a matching session. `errors` holds each host's failure; the message names each
+ * host and port with its reason, never the credentials. Hosts that are down or only standbys — no primary right now,
+ * the old one gone and the new one not yet promoted — are an outage like any other (outages.ts: 503 with
+ * Retry-After; R71); a wrong password everywhere is not.
  */
 export class PgNoMatchingServerError extends AggregateError {
   override readonly name = 'PgNoMatchingServerError';
 }
 
 /** A host whose session does not match `target_session_attrs` (it answered, but it is a standby or read-only). */
-class PgSessionMismatchError extends Error {
+export class PgSessionMismatchError extends Error {
   override readonly name = 'PgSessionMismatchError';
 }
 
@@ -108,6 +109,7 @@ export function failoverClient(Base: PgClientClass, target: PgSessionTarget): Pg
       if (this.#inner || this.#attempt)
         throw new Error('Client has already been connected. You cannot reuse a client.');
       const failures: Error[] = [];
+      const reasons: string[] = [];
       for (const host of target.hosts) {
         if (this.#ending) break;
         const client = new Base({ ...this.#options, host: host.host, port: host.port });
@@ -128,15 +130,18 @@ export function failoverClient(Base: PgClientClass, target: PgSessionTarget): Pg
             return;
           }
           failures.push(new PgSessionMismatchError(`${describe(host)}: not ${target.targetSessionAttrs}`));
+          reasons.push(`${describe(host)}: not ${target.targetSessionAttrs}`);
         } catch (err) {
-          failures.push(err instanceof Error ? err : new Error(String(err)));
+          const error = err instanceof Error ? err : new Error(String(err));
+          failures.push(error);
+          // node-postgres's messages name a host, a user or a database, never a password.
+          reasons.push(`${describe(host)}: ${error.message.slice(0, 200)}`);
         }
         await client.end()?.catch(() => {});
       }
       throw new PgNoMatchingServerError(
         failures,
-        `no PostgreSQL server of ${target.hosts.map(describe).join(', ')} accepted a ` +
-          `${target.targetSessionAttrs} connection`,
+        `no PostgreSQL server of the list accepted a ${target.targetSessionAttrs} connection (${reasons.join('; ')})`,
       );
     }
 

@@ -11,6 +11,8 @@
  *   pgbouncer in transaction mode in front of each server, the instances listing the two pgbouncers.
  */
 import { createServer } from 'node:net';
+import { DatabaseUnreachableError } from '@regstack/server';
+import { openStorage } from '@regstack/server/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, selectedBackends, type TestDatabase } from '../harness/backends.ts';
 import { outcome } from '../harness/outcomes.ts';
@@ -82,6 +84,21 @@ describe.skipIf(!postgres)('a PostgreSQL host list (issue 21)', () => {
     expect(await outcome(t.regstack.createCaller().login({ email: 'listed@example.com', password: PASSWORD }))).toBe(
       'ok',
     );
+  }, 30_000);
+
+  it('fails the start when no host can be used, naming each host and why, never the password', async () => {
+    const url = new URL(db.url);
+    const dead = await refusingPort();
+    const wrong = `postgresql://${url.username}:wrong-pw-3141@127.0.0.1:${dead},${url.host}${url.pathname}?target_session_attrs=read-write`;
+    const error = await openStorage(wrong, { connectTimeoutMs: 2000 }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(DatabaseUnreachableError);
+    const message = (error as Error).message;
+    expect(message).toContain(`127.0.0.1:${dead}: connect ECONNREFUSED`);
+    expect(message).toContain(`${url.host}: password authentication failed`);
+    expect(message).not.toContain('wrong-pw-3141');
   }, 30_000);
 
   it('gives up on a host that accepts but never answers after the connect timeout, per host', async () => {
