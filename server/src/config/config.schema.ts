@@ -453,7 +453,9 @@ export const configSchema = z
     /**
      * Database: `sqlite:<file>` (or `sqlite::memory:`), `postgresql://…`, `mongodb://…` / `mongodb+srv://…`.
      * The Python regstack's SQLAlchemy spellings (`sqlite+aiosqlite:///./regstack.db`, `postgresql+asyncpg://…`)
-     * are accepted and normalised. Treated as a secret: it may carry a password.
+     * are accepted and normalised. PostgreSQL also takes libpq's host lists with `target_session_attrs`
+     * (`postgresql://u:p@db1:5432,db2:5432/app?target_session_attrs=read-write`) to follow a failover (docs/scaling.md).
+     * Treated as a secret: it may carry a password.
      * @default 'sqlite:./regstack.db'
      */
     databaseUrl: z

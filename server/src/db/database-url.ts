@@ -6,7 +6,9 @@
  * - `postgresql://…` / `postgres://…` (an optional `+asyncpg`-style suffix is dropped). The whole URL reaches
  *   node-postgres, which reads its query the libpq way: `sslmode`, `sslrootcert`, `host` (a Unix-socket
  *   directory, also spelled as a percent-encoded host: `%2Frun%2Fpostgresql`), `application_name`, `options`…
- *   asyncpg's `ssl=<sslmode>` (the Python regstack's spelling) is read as `sslmode`;
+ *   asyncpg's `ssl=<sslmode>` (the Python regstack's spelling) is read as `sslmode`. libpq's host lists, which
+ *   node-postgres lacks, are read here (issue 21): `postgresql://u:p@a:5432,b:5433/db`, `?host=a,b&port=p,q`, with
+ *   `target_session_attrs` (`any`, `read-write`, `primary`) — see `PgSessionTarget`;
  * - `mongodb://…` / `mongodb+srv://…` — the database name is the URL path (default `regstack`).
  */
 import { isAbsolute, resolve } from 'node:path';
@@ -15,8 +17,30 @@ export type BackendKind = 'sqlite' | 'postgresql' | 'mongodb';
 
 export type DatabaseTarget =
   | { kind: 'sqlite'; path: string }
-  | { kind: 'postgresql'; clientUrl: string; dbName: string }
+  | { kind: 'postgresql'; clientUrl: string; dbName: string; sessionTarget: PgSessionTarget | null }
   | { kind: 'mongodb'; clientUrl: string; dbName: string };
+
+/** libpq's `target_session_attrs` values regstack acts on: it writes, so a standby is never what it wants. */
+export const PG_TARGET_SESSION_ATTRS = ['any', 'read-write', 'primary'] as const;
+export type PgTargetSessionAttrs = (typeof PG_TARGET_SESSION_ATTRS)[number];
+
+/** One server of a host list: a name or address, or a Unix-socket directory (starting with `/`), and its port. */
+export interface PgHost {
+  host: string;
+  port: number;
+}
+
+/**
+ * libpq's host list and `target_session_attrs` (issue 21), which node-postgres does not read: the hosts are tried
+ * in order for each new connection, and the first that answers and matches the attributes is used — `any`: any
+ * server; `read-write`: one whose sessions accept writes (`show transaction_read_only` is `off`); `primary`: one
+ * not in recovery (`pg_is_in_recovery()` is false). Null when the URL names one server and no attributes (or
+ * `any`): node-postgres then connects as it always has.
+ */
+export interface PgSessionTarget {
+  hosts: PgHost[];
+  targetSessionAttrs: PgTargetSessionAttrs;
+}
 
 export class DatabaseUrlError extends Error {
   override readonly name = 'DatabaseUrlError';
@@ -56,6 +80,7 @@ export const PG_URL_PARAMETERS: ReadonlySet<string> = new Set([
   'lock_timeout',
   'idle_in_transaction_session_timeout',
   'query_timeout',
+  'target_session_attrs',
   'schema',
 ]);
 
@@ -73,7 +98,7 @@ const PG_URL_DURATIONS = ['connect_timeout', ...PG_URL_MILLISECOND_PARAMETERS];
 /** A database URL read by the grammar above, before a relative SQLite path is resolved. */
 type ReadUrl =
   | { kind: 'sqlite'; path: string }
-  | { kind: 'postgresql'; clientUrl: string; dbName: string; canonical: string }
+  | { kind: 'postgresql'; clientUrl: string; dbName: string; sessionTarget: PgSessionTarget | null; canonical: string }
   | { kind: 'mongodb'; clientUrl: string; dbName: string | null };
 
 /**
@@ -160,13 +185,20 @@ export function parseDatabaseUrl(
       path: read.path === ':memory:' || isAbsolute(read.path) ? read.path : resolve(cwd, read.path),
     };
   }
-  if (read.kind === 'postgresql') return { kind: 'postgresql', clientUrl: read.clientUrl, dbName: read.dbName };
+  if (read.kind === 'postgresql') {
+    return { kind: 'postgresql', clientUrl: read.clientUrl, dbName: read.dbName, sessionTarget: read.sessionTarget };
+  }
   return { kind: 'mongodb', clientUrl: read.clientUrl, dbName: read.dbName ?? defaultMongoDatabase };
 }
 
-/** A PostgreSQL URL checked against the parameters above, as node-postgres is handed it. */
-function readPostgresUrl(url: string): { clientUrl: string; dbName: string } {
-  const parsed = parseUrl(withPostgresHost(url), 'postgresql');
+/**
+ * A PostgreSQL URL checked against the parameters above, as node-postgres is handed it. A host list (or
+ * `target_session_attrs`) is taken out first (`readHostList`): node-postgres is handed the first host, and the list
+ * goes to the pool's connections (postgres-pool.ts `failoverClient`).
+ */
+function readPostgresUrl(url: string): { clientUrl: string; dbName: string; sessionTarget: PgSessionTarget | null } {
+  const { url: singleHost, sessionTarget } = readHostList(url);
+  const parsed = parseUrl(withPostgresHost(singleHost), 'postgresql');
   const dbName = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'postgres';
   parsed.protocol = 'postgresql:';
   if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = `/${dbName}`;
@@ -195,7 +227,103 @@ function readPostgresUrl(url: string): { clientUrl: string; dbName: string } {
     parsed.searchParams.delete('ssl');
     parsed.searchParams.set('sslmode', ssl);
   }
-  return { clientUrl: parsed.toString(), dbName };
+  return { clientUrl: parsed.toString(), dbName, sessionTarget };
+}
+
+/** libpq's default port, for a host of a list that names none. */
+const PG_DEFAULT_PORT = 5432;
+
+/**
+ * libpq's multi-host forms (issue 21): hosts in the authority (`a:5432,[::1]:5433,b`) or in the query
+ * (`host=a,b&port=p,q`; the query's lists win over the authority's, as in libpq), one port for every host or one
+ * per host (an empty entry or none: 5432), and `target_session_attrs`. When the URL names one server with no
+ * attributes (or `any`) it is returned as written; otherwise with its first host alone in the authority (a socket
+ * directory as `?host=`), `host`, `port` and `target_session_attrs` removed from the query, and the list beside it.
+ */
+function readHostList(url: string): { url: string; sessionTarget: PgSessionTarget | null } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*@)?([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/i.exec(url);
+  if (!m) return { url, sessionTarget: null };
+  const [, scheme = '', userinfo = '', authority = '', path = '', search = ''] = m;
+  const query = new URLSearchParams(search.slice(1));
+  const attrsValues = query.getAll('target_session_attrs');
+  const hostValues = query.getAll('host');
+  const portValues = query.getAll('port');
+  const listed =
+    authority.includes(',') || hostValues.some((h) => h.includes(',')) || portValues.some((p) => p.includes(','));
+  const attrs = attrsValues.at(-1) ?? 'any';
+  if (!(PG_TARGET_SESSION_ATTRS as readonly string[]).includes(attrs)) {
+    throw new DatabaseUrlError(
+      `database_url: target_session_attrs ${JSON.stringify(attrs.slice(0, 30))} is not supported; use ` +
+        `${PG_TARGET_SESSION_ATTRS.join(', ')} (regstack writes, so it never targets a standby)`,
+    );
+  }
+  if (!listed && attrs === 'any') {
+    if (attrsValues.length === 0) return { url, sessionTarget: null };
+    query.delete('target_session_attrs');
+    const rest = query.toString();
+    return { url: `${scheme}${userinfo}${authority}${path}${rest ? `?${rest}` : ''}`, sessionTarget: null };
+  }
+  // The authority's entries: `host`, `host:port`, `[v6]`, `[v6]:port`, percent-encoded (a socket directory).
+  const authorityHosts: string[] = [];
+  const authorityPorts: string[] = [];
+  if (authority !== '') {
+    for (const entry of authority.split(',')) {
+      const e = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/.exec(entry);
+      if (!e) throw new DatabaseUrlError(`database_url: ${JSON.stringify(entry.slice(0, 60))} is not a host[:port]`);
+      authorityHosts.push(decodeHost(e[1] ?? ''));
+      authorityPorts.push(e[2] ?? '');
+    }
+  }
+  // No host at all: node-postgres's and withPostgresHost's default.
+  const hosts =
+    hostValues.length > 0 ? (hostValues.at(-1) ?? '').split(',') : authority === '' ? ['localhost'] : authorityHosts;
+  const portList = portValues.length > 0 ? (portValues.at(-1) ?? '').split(',') : authorityPorts;
+  if (hosts.length === 0 || hosts.some((h) => h.trim() === '')) {
+    throw new DatabaseUrlError('database_url: a PostgreSQL host list has an empty entry; name every host');
+  }
+  if (portList.length > 1 && portList.length !== hosts.length) {
+    throw new DatabaseUrlError(
+      `database_url: ${portList.length} ports for ${hosts.length} hosts; give one port for all, or one per host`,
+    );
+  }
+  const ports = portList.map((p) => {
+    if (p === '') return PG_DEFAULT_PORT;
+    const port = /^\d{1,5}$/.test(p) ? Number(p) : 0;
+    if (port < 1 || port > 65535)
+      throw new DatabaseUrlError(`database_url: port ${JSON.stringify(p.slice(0, 10))} is not a port number`);
+    return port;
+  });
+  const list = hosts.map((host, i) => ({
+    host: host.trim(),
+    port: ports.length === 0 ? PG_DEFAULT_PORT : ports.length === 1 ? (ports[0] as number) : (ports[i] as number),
+  }));
+  const first = list[0] as PgHost;
+  query.delete('host');
+  query.delete('port');
+  query.delete('target_session_attrs');
+  let firstAuthority: string;
+  if (first.host.startsWith('/')) {
+    query.set('host', first.host);
+    firstAuthority = 'localhost';
+  } else {
+    firstAuthority = first.host.includes(':') && !first.host.startsWith('[') ? `[${first.host}]` : first.host;
+  }
+  const rest = query.toString();
+  return {
+    url: `${scheme}${userinfo}${firstAuthority}:${first.port}${path}${rest ? `?${rest}` : ''}`,
+    sessionTarget: { hosts: list, targetSessionAttrs: attrs as PgTargetSessionAttrs },
+  };
+}
+
+/** A host of the authority as node-postgres takes it: percent-decoded, an IPv6 address without its brackets. */
+function decodeHost(host: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(host);
+  } catch {
+    throw new DatabaseUrlError(`database_url: ${JSON.stringify(host.slice(0, 60))} is not a valid host`);
+  }
+  return decoded.startsWith('[') && decoded.endsWith(']') ? decoded.slice(1, -1) : decoded;
 }
 
 /** The connection options node-postgres takes from a parsed URL (the password stays MikroORM's). */

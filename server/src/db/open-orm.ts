@@ -14,6 +14,7 @@ import { type DatabaseTarget, mongoUrlOptionNames } from './database-url.ts';
 import { type Dialect, mongoDialect, sqlDialect } from './dialect.ts';
 import { ALL_ENTITIES } from './entities/index.ts';
 import { dropRetiredMongoIndexes } from './mongo-retired-indexes.ts';
+import type { PgClientClass } from './postgres-failover.ts';
 import {
   lookupPool,
   type PgPool,
@@ -104,6 +105,15 @@ async function loadSqliteModules(): Promise<{
   const fromSql = createRequire(fromSqlite.resolve('@mikro-orm/sql/package.json'));
   const kysely = await import(pathToFileURL(fromSql.resolve('kysely')).href);
   return { Database, kysely };
+}
+
+/**
+ * node-postgres's `Client` as @mikro-orm/postgresql loads it (its dependency, not regstack's): the class its pool
+ * would have connected with, under a host list's failover client (postgres-failover.ts).
+ */
+function loadPgClient(): PgClientClass {
+  const fromPostgresql = createRequire(createRequire(import.meta.url).resolve('@mikro-orm/postgresql/package.json'));
+  return (fromPostgresql('pg') as { Client: PgClientClass }).Client;
 }
 
 /** How often the SQLite checkpoint thread copies the WAL into the database file (sqlite-checkpointer.ts). */
@@ -223,10 +233,14 @@ async function openPostgres(
   const { PostgreSqlDriver } = await importDriver('@mikro-orm/postgresql', () => import('@mikro-orm/postgresql'));
   const { postgresqlMigrations } = await import('./migrations/postgresql/index.ts');
   const { recordAttemptRoutine, recordTryRoutine } = await import('./routines.ts');
-  const connection = await pgConnectionOptions(target.clientUrl, {
-    connectMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    queryMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
-  });
+  const connection = await pgConnectionOptions(
+    target.clientUrl,
+    {
+      connectMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      queryMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+    },
+    target.sessionTarget ? { sessionTarget: target.sessionTarget, Base: loadPgClient() } : undefined,
+  );
   const pgOptions = {
     ...common,
     ...(await migrationOptions(postgresqlMigrations)),

@@ -94,6 +94,16 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     if (typeof code === 'number' && MONGO_UNAVAILABLE_CODES.has(code) && /^Mongo/.test(String(x.name))) return true;
     if (typeof x.name === 'string' && MONGO_UNAVAILABLE_NAMES.test(x.name)) return true;
     if (x.name === 'SqliteBusyTimeoutError') return true;
+    // Every host of a PostgreSQL host list answered, but as a standby (postgres-failover.ts): mid-failover, no
+    // primary yet. Hosts that failed otherwise are judged one by one (`errors` below).
+    if (
+      x.name === 'PgNoMatchingServerError' &&
+      Array.isArray(x.errors) &&
+      x.errors.length > 0 &&
+      x.errors.every((inner) => (inner as { name?: unknown } | null)?.name === 'PgSessionMismatchError')
+    ) {
+      return true;
+    }
     if (typeof (e as { beforeHandshake?: unknown }).beforeHandshake === 'boolean') return true;
     const reason = (e as { reason?: { servers?: unknown } }).reason;
     if (typeof reason === 'object' && reason !== null && reason.servers instanceof Map) return true;

@@ -3,7 +3,8 @@
  * node-postgres, a small pool of its own for authentication lookups, the release of connections whose
  * transaction control failed (R71), and schema installation under an advisory lock (issue 14, item 1).
  */
-import { pgClientConfig } from './database-url.ts';
+import { type PgSessionTarget, pgClientConfig } from './database-url.ts';
+import { failoverClient, type PgClientClass } from './postgres-failover.ts';
 
 export interface PgPool {
   /** The client class the pool connects with (node-postgres's). */
@@ -94,14 +95,20 @@ export function lookupPool(shared: PgPool): PgPool {
  * pg-pool bounds with it both a new connection and the wait for a pooled one to come free; libpq reads 0 as "wait
  * forever", and so does node-postgres. A frozen server (it accepts, never answers) would hold a query forever:
  * node-postgres's client-side read timeout ends the wait. The URL's own settings win.
+ *
+ * A host list or `target_session_attrs` (`sessionTarget`, issue 21) makes every connection of the pools — MikroORM's,
+ * the lookup pool, the installer's — a `failoverClient` over node-postgres's `Client` (`Base`): the hosts are tried
+ * in order, each within the connect timeout (per host, as libpq's `connect_timeout`).
  */
 export async function pgConnectionOptions(
   clientUrl: string,
   timeouts: { connectMs: number; queryMs: number },
+  failover?: { sessionTarget: PgSessionTarget | null; Base: PgClientClass },
 ): Promise<Record<string, unknown>> {
   const { options, connectTimeoutSeconds } = await pgClientConfig(clientUrl);
   options.connectionTimeoutMillis = connectTimeoutSeconds !== null ? connectTimeoutSeconds * 1000 : timeouts.connectMs;
   options.query_timeout ??= timeouts.queryMs;
+  if (failover?.sessionTarget) options.Client = failoverClient(failover.Base, failover.sessionTarget);
   return options;
 }
 

@@ -84,6 +84,91 @@ describe('parseDatabaseUrl', () => {
     });
   });
 
+  it('reads libpq host lists and target_session_attrs, which node-postgres lacks (issue 21)', () => {
+    // the authority form: each host its own port (none: 5432), IPv6 in brackets
+    expect(parseDatabaseUrl('postgresql://u:p@a:5432,b:5433,[::1],c/db?target_session_attrs=read-write')).toEqual({
+      kind: 'postgresql',
+      dbName: 'db',
+      clientUrl: 'postgresql://u:p@a:5432/db',
+      sessionTarget: {
+        hosts: [
+          { host: 'a', port: 5432 },
+          { host: 'b', port: 5433 },
+          { host: '::1', port: 5432 },
+          { host: 'c', port: 5432 },
+        ],
+        targetSessionAttrs: 'read-write',
+      },
+    });
+    // the query form: one port per host, or one for all; the other parameters stay for node-postgres
+    expect(parseDatabaseUrl('postgresql://u:p@/db?host=a,b&port=1,2&sslmode=require')).toMatchObject({
+      clientUrl: 'postgresql://u:p@a:1/db?sslmode=require',
+      sessionTarget: {
+        hosts: [
+          { host: 'a', port: 1 },
+          { host: 'b', port: 2 },
+        ],
+        targetSessionAttrs: 'any',
+      },
+    });
+    expect(parseDatabaseUrl('postgres://u@x/db?host=a,b&port=6432&target_session_attrs=primary')).toMatchObject({
+      sessionTarget: {
+        hosts: [
+          { host: 'a', port: 6432 },
+          { host: 'b', port: 6432 },
+        ],
+        targetSessionAttrs: 'primary',
+      },
+    });
+    // socket directories in a list; the first goes to node-postgres as ?host=
+    expect(parseDatabaseUrl('postgresql://u@/db?host=/run/pg,/tmp')).toMatchObject({
+      clientUrl: 'postgresql://u@localhost:5432/db?host=%2Frun%2Fpg',
+      sessionTarget: { hosts: [{ host: '/run/pg' }, { host: '/tmp' }] },
+    });
+    // one host with attributes is checked too; `any` alone changes nothing
+    expect(parseDatabaseUrl('postgresql://u@db/app?target_session_attrs=read-write')).toMatchObject({
+      sessionTarget: { hosts: [{ host: 'db', port: 5432 }], targetSessionAttrs: 'read-write' },
+    });
+    expect(parseDatabaseUrl('postgresql://u@db/app?target_session_attrs=any')).toEqual({
+      kind: 'postgresql',
+      dbName: 'app',
+      clientUrl: 'postgresql://u@db/app',
+      sessionTarget: null,
+    });
+    expect(parseDatabaseUrl('postgresql://u@db/app')).toMatchObject({ sessionTarget: null });
+    // what the configuration accepts is what storage opens
+    const listed = 'postgresql://u:p@a:5432,b:5433/db?target_session_attrs=read-write';
+    expect(parseDatabaseUrl(normalizeDatabaseUrl(listed))).toEqual(parseDatabaseUrl(listed));
+  });
+
+  it('refuses malformed host lists with CONFIG_INVALID and a message naming the fix (issue 21)', () => {
+    const refused: Array<[string, RegExp]> = [
+      ['postgresql://u:p@a,b/db?target_session_attrs=standby', /target_session_attrs "standby" is not supported/],
+      ['postgresql://u:p@a,b/db?target_session_attrs=prefer-standby', /use any, read-write, primary/],
+      ['postgresql://u@db/app?target_session_attrs=read_write', /not supported/],
+      ['postgresql://u:p@a,,b/db', /empty entry/],
+      ['postgresql://u:p@/db?host=a,&port=1', /empty entry/],
+      ['postgresql://u:p@/db?host=a,b&port=1,2,3', /3 ports for 2 hosts/],
+      ['postgresql://u:p@a:1,b:2,c:3/db?port=1,2', /2 ports for 3 hosts/],
+      ['postgresql://u:p@a,b:99999/db', /port "99999" is not a port number/],
+      ['postgresql://u:p@a,b:x/db', /port "x" is not a port number/],
+      ['postgresql://u:p@a,b/db?host=c,d&sslmdoe=require', /unknown PostgreSQL parameter "sslmdoe"/],
+    ];
+    for (const [url, message] of refused) {
+      let error: unknown;
+      try {
+        parseDatabaseUrl(url);
+      } catch (err) {
+        error = err;
+      }
+      expect(error, url).toBeInstanceOf(DatabaseUrlError);
+      expect((error as DatabaseUrlError).code, url).toBe('CONFIG_INVALID');
+      expect((error as Error).message, url).toMatch(message);
+      expect((error as Error).message, url).not.toContain(':p@');
+      expect(() => normalizeDatabaseUrl(url), url).toThrow(DatabaseUrlError);
+    }
+  });
+
   it('reads postgres and mongodb database names', () => {
     expect(parseDatabaseUrl('postgres://u@h/regstack')).toMatchObject({ kind: 'postgresql', dbName: 'regstack' });
     expect(parseDatabaseUrl('mongodb://h:27017/accounts')).toMatchObject({ kind: 'mongodb', dbName: 'accounts' });
