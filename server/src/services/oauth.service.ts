@@ -125,7 +125,9 @@ export function createOAuthService(
   async function failed(provider: string | null, err: unknown, request: RequestMeta): Promise<string> {
     const code = RegstackError.is(err) ? err.code : 'INTERNAL_ERROR';
     if (!RegstackError.is(err)) deps.logger.error('oauth callback failed', { provider, err });
-    else if (err.cause) deps.logger.info('oauth sign-in refused', { provider, code, err: err.cause });
+    // The library's message names the failed check; its `cause` may carry the token's claims, so it is not logged.
+    else if (err.cause instanceof Error)
+      deps.logger.info('oauth sign-in refused', { provider, code, reason: err.cause.message });
     await audit(openRepos(deps), 'oauth_failed', null, request, { provider, code }).catch(() => {});
     deps.events.emit('oauth_failed', { provider, code, request });
     return code;
