@@ -34,6 +34,7 @@ import { openRepos, type ServiceDeps } from './services/deps.ts';
 import { createLockoutService, createRateLimiter } from './services/lockout.service.ts';
 import { createMfaService } from './services/mfa.service.ts';
 import { createMfaLoginService } from './services/mfa-login.service.ts';
+import { createOAuthService } from './services/oauth.service.ts';
 import { createPasswordResetService } from './services/password-reset.service.ts';
 import { createAdminGuard } from './services/policies/last-admin.ts';
 import { createPurgeService, type PurgeOptions } from './services/purge.service.ts';
@@ -255,6 +256,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
       mfa: createMfaService(deps, parts),
       smsFactor: createSmsFactorService(deps, parts),
       mfaLogin,
+      oauth: createOAuthService(deps, { ...parts, mfaLogin }),
     },
   };
   const fetchHandler: RegstackFetchHandler = createFetchHandler({

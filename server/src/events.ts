@@ -41,6 +41,15 @@ export interface RegstackEvents {
   /** An SMS code went to a number being enrolled; `phoneHint` is masked. */
   phone_setup_started: { userId: string; phoneHint: string; request: RequestMeta };
   recovery_code_used: { userId: string; remaining: number; request: RequestMeta };
+  // Sign-in with OpenID Connect providers (issue 22). `provider` is the configured name; never a token or code.
+  /** A browser was sent to the provider (`linkUserId`: to link an identity to that signed-in account). */
+  oauth_signin_started: { provider: string; linkUserId: string | null; request: RequestMeta };
+  /** The provider's answer checked out and named this account (`created`: a new account was made for it). */
+  oauth_signin_completed: { provider: string; userId: string; created: boolean; request: RequestMeta };
+  oauth_account_linked: { provider: string; userId: string; byEmail: boolean; request: RequestMeta };
+  oauth_account_unlinked: { provider: string; userId: string; request: RequestMeta };
+  /** A callback or exchange was refused; `code` is the error code the app was sent back with. */
+  oauth_failed: { provider: string | null; code: string; request: RequestMeta };
   email_failed: { messageId: string; kind: string; attempts: number; dead: boolean };
   /**
    * A bearer token was refused (R73), rate-limited like its audit event; `reason` is one of `malformed`,

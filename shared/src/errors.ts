@@ -61,6 +61,29 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   MFA_ENROLMENT_REQUIRED:
     'This deployment requires a second factor (`require_mfa`) and the account has none: only `account.me`, `logout` and `auth.mfa.*` answer until one is enabled.',
   NOT_IMPERSONATING: '`auth.admin.stopImpersonating` was called with a session that is not an impersonation session.',
+  // Sign-in with OpenID Connect providers (issue 22). The callback's redirect carries the code as `error=`.
+  OAUTH_PROVIDER_UNKNOWN: 'No OpenID Connect provider of that name is configured.',
+  OAUTH_REDIRECT_NOT_ALLOWED:
+    '`redirect_to` is neither a relative path on this site nor on `oauth.allowed_redirects` (no open redirect).',
+  OAUTH_STATE_INVALID:
+    'The sign-in callback carried no `state`, or one that is unknown, expired or already used (replay, a forged or foreign callback).',
+  OAUTH_PROVIDER_ERROR:
+    'The provider refused the sign-in (the user cancelled, or the provider answered with an error) or could not be reached.',
+  OAUTH_TOKEN_INVALID:
+    'The ID token failed a check: signature or algorithm, issuer, audience, nonce or expiry; or the code was refused (used twice).',
+  OAUTH_EMAIL_MISSING: 'The provider gave no email address for this identity; ask for the `email` scope.',
+  OAUTH_EMAIL_NOT_VERIFIED:
+    'The provider does not vouch for the address (`email_verified` is not true), so no account is made or matched by it.',
+  OAUTH_ACCOUNT_EXISTS:
+    'An account with this address exists and was not linked automatically (an address not verified on either side, or auto-linking is off): sign in and link the provider.',
+  OAUTH_IDENTITY_TAKEN: 'This provider identity already belongs to another account.',
+  OAUTH_ALREADY_LINKED: 'The account already has an identity at this provider.',
+  OAUTH_NOT_LINKED: 'The account has no identity at this provider.',
+  OAUTH_LAST_SIGN_IN_METHOD:
+    'This identity is the only way to sign in to an account without a password; set a password before unlinking it.',
+  OAUTH_ACCOUNT_UNAVAILABLE: 'The account this identity belongs to is disabled.',
+  OAUTH_EXCHANGE_INVALID:
+    'The one-time sign-in id is unknown, expired or already used; sign in with the provider again.',
   PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit for auth procedures (R55).',
   UNSUPPORTED_MEDIA_TYPE: 'State-changing procedures accept only `application/json` (R56).',
   METHOD_NOT_ALLOWED: 'Mutations never run over GET (R56).',

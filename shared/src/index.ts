@@ -67,6 +67,8 @@ export {
   totpDisableInput,
   totpStartInput,
 } from './mfa.ts';
+export type { OAuthExchangeInput, OAuthLinkStartInput, OAuthUnlinkInput } from './oauth.ts';
+export { oauthExchangeInput, oauthLinkStartInput, oauthProviderNameSchema, oauthUnlinkInput } from './oauth.ts';
 export type { NormalizingStringSchema, PasswordLengthProblem, PasswordPolicy } from './password.ts';
 export {
   checkPasswordLength,

@@ -31,7 +31,30 @@ export interface SectionNode extends NodeBase {
   readonly byCamel: ReadonlyMap<string, ConfigNode>;
 }
 
-export type ConfigNode = LeafNode | SectionNode;
+/**
+ * A table of same-shaped sections keyed by a name the user picks (`[oauth.providers.<name>]`,
+ * `REGSTACK_OAUTH__PROVIDERS__<NAME>__ISSUER`). `entry(name)` is that name's section.
+ */
+export interface RecordNode extends NodeBase {
+  readonly type: 'record';
+  entry(name: string): SectionNode;
+}
+
+export type ConfigNode = LeafNode | SectionNode | RecordNode;
+
+/** The child of a section (by snake name) or of a record (any name: its entry). */
+export function childBySnake(node: ConfigNode | undefined, name: string): ConfigNode | undefined {
+  if (node?.type === 'section') return node.bySnake.get(name);
+  if (node?.type === 'record') return node.entry(name);
+  return undefined;
+}
+
+/** The child of a section (by camelCase name) or of a record (any name: its entry). */
+export function childByCamel(node: ConfigNode | undefined, name: string): ConfigNode | undefined {
+  if (node?.type === 'section') return node.byCamel.get(name);
+  if (node?.type === 'record') return node.entry(name);
+  return undefined;
+}
 
 export const ENV_PREFIX = 'REGSTACK_';
 
@@ -51,17 +74,19 @@ interface DefLike {
   readonly innerType?: z.ZodType;
   readonly in?: z.ZodType;
   readonly shape?: Readonly<Record<string, z.ZodType>>;
+  readonly valueType?: z.ZodType;
 }
 
 const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
 
-function classify(schema: z.ZodType): LeafKind | 'section' {
+function classify(schema: z.ZodType): LeafKind | 'section' | 'record' {
   let current: z.ZodType | undefined = schema;
   while (current) {
     const def = current._zod.def as DefLike;
     if (WRAPPERS.has(def.type)) current = def.innerType;
     else if (def.type === 'pipe') current = def.in;
     else if (def.type === 'object') return 'section';
+    else if (def.type === 'record') return 'record';
     else if (def.type === 'array') return 'list';
     else if (def.type === 'number') return 'number';
     else if (def.type === 'boolean') return 'boolean';
@@ -81,26 +106,71 @@ function shapeOf(schema: z.ZodType): Readonly<Record<string, z.ZodType>> {
   throw new Error('config-keys: not an object schema');
 }
 
-function buildSection(schema: z.ZodType, camelPath: readonly string[], snakePath: readonly string[]): SectionNode {
+function valueTypeOf(schema: z.ZodType): z.ZodType {
+  let current: z.ZodType | undefined = schema;
+  while (current) {
+    const def = current._zod.def as DefLike;
+    if (def.type === 'record' && def.valueType) return def.valueType;
+    current = WRAPPERS.has(def.type) ? def.innerType : def.type === 'pipe' ? def.in : undefined;
+  }
+  throw new Error('config-keys: not a record schema');
+}
+
+function buildRecord(
+  schema: z.ZodType,
+  camelPath: readonly string[],
+  snakePath: readonly string[],
+  pattern: readonly string[],
+): RecordNode {
+  const valueType = valueTypeOf(schema);
+  const entries = new Map<string, SectionNode>();
+  return {
+    type: 'record',
+    camelPath,
+    snakePath,
+    key: snakePath.join('.'),
+    envName: envNameOf(snakePath),
+    entry(name) {
+      let section = entries.get(name);
+      if (!section) {
+        // The name is the user's own word: the same in every spelling, never snake-cased.
+        section = buildSection(valueType, [...camelPath, name], [...snakePath, name], [...pattern, '*']);
+        entries.set(name, section);
+      }
+      return section;
+    },
+  };
+}
+
+/** `pattern` is the snake path with `*` for each record name: what SECRET_CONFIG_KEYS lists. */
+function buildSection(
+  schema: z.ZodType,
+  camelPath: readonly string[],
+  snakePath: readonly string[],
+  pattern: readonly string[] = snakePath,
+): SectionNode {
   const bySnake = new Map<string, ConfigNode>();
   const byCamel = new Map<string, ConfigNode>();
   for (const [camel, child] of Object.entries(shapeOf(schema))) {
     const snake = camelToSnake(camel);
     const childCamel = [...camelPath, camel];
     const childSnake = [...snakePath, snake];
+    const childPattern = [...pattern, snake];
     const kind = classify(child);
     const node: ConfigNode =
       kind === 'section'
-        ? buildSection(child, childCamel, childSnake)
-        : {
-            type: 'leaf',
-            kind,
-            camelPath: childCamel,
-            snakePath: childSnake,
-            key: childSnake.join('.'),
-            envName: envNameOf(childSnake),
-            secret: SECRET_CONFIG_KEYS.has(childSnake.join('.')),
-          };
+        ? buildSection(child, childCamel, childSnake, childPattern)
+        : kind === 'record'
+          ? buildRecord(child, childCamel, childSnake, childPattern)
+          : {
+              type: 'leaf',
+              kind,
+              camelPath: childCamel,
+              snakePath: childSnake,
+              key: childSnake.join('.'),
+              envName: envNameOf(childSnake),
+              secret: SECRET_CONFIG_KEYS.has(childPattern.join('.')),
+            };
     bySnake.set(snake, node);
     byCamel.set(camel, node);
   }
@@ -142,7 +212,7 @@ export function snakeKeyOf(path: readonly PropertyKey[]): string {
       continue;
     }
     const name = String(segment);
-    const child: ConfigNode | undefined = node?.type === 'section' ? node.byCamel.get(name) : undefined;
+    const child: ConfigNode | undefined = childByCamel(node, name);
     const snake = child ? (child.snakePath.at(-1) ?? name) : camelToSnake(name);
     key += key === '' ? snake : `.${snake}`;
     node = child;
@@ -161,7 +231,8 @@ interface PythonOnlyKey {
   readonly pythonDefault?: unknown;
 }
 
-const OAUTH = 'OAuth sign-in is not available in regstack for TypeScript';
+const OAUTH_MFA =
+  'a user with a second factor always ends an OpenID Connect sign-in in the second-factor step, like a password login';
 const FIXED_NAMES = 'table and collection names are fixed (they follow the Python names, SPEC §6)';
 
 const PYTHON_ONLY_KEYS: ReadonlyMap<string, PythonOnlyKey> = new Map<string, PythonOnlyKey>([
@@ -181,13 +252,9 @@ const PYTHON_ONLY_KEYS: ReadonlyMap<string, PythonOnlyKey> = new Map<string, Pyt
       reason: 'the API always takes "Authorization: Bearer"; the pages keep their own HttpOnly cookie',
     },
   ],
-  ['enable_oauth', { pythonDefault: false, reason: OAUTH }],
-  ['oauth', { reason: OAUTH }],
-  ['oauth.auto_link_verified_emails', { pythonDefault: false, reason: OAUTH }],
-  ['oauth.enforce_mfa_on_oauth_signin', { pythonDefault: false, reason: OAUTH }],
-  ['oauth.state_ttl_seconds', { pythonDefault: 300, reason: OAUTH }],
-  ['oauth.completion_ttl_seconds', { pythonDefault: 30, reason: OAUTH }],
-  ['oauth_exchange_rate_limit', { reason: OAUTH }],
+  // Always on here: `true` is ignored because it is what happens anyway, and the Python default (`false`, skipping
+  // the second factor after a provider sign-in) loads silently but is not honoured.
+  ['oauth.enforce_mfa_on_oauth_signin', { pythonDefault: false, reason: OAUTH_MFA }],
   ['sms_code_length', { pythonDefault: 6, reason: 'SMS codes are always 6 digits (R48, R55)' }],
   ['user_collection', { pythonDefault: 'users', reason: FIXED_NAMES }],
   ['pending_collection', { pythonDefault: 'pending_registrations', reason: FIXED_NAMES }],

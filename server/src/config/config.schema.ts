@@ -40,6 +40,9 @@ export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set([
   'sms.twilio_auth_token',
   'sms.sns_access_key_id',
   'sms.sns_secret_access_key',
+  'oauth.google_client_secret',
+  // Every provider's secret: `*` stands for the provider's name (config-keys.ts).
+  'oauth.providers.*.client_secret',
 ]);
 
 const JWT_SECRET_HINT =
@@ -392,6 +395,143 @@ const smsSchema = z
           message:
             'sns_access_key_id and sns_secret_access_key must be set together (or both left unset to use the AWS default credential chain)',
         });
+      }
+    },
+    { when: () => true },
+  );
+
+/** Issuers of the provider presets: a provider named `google` or `microsoft` needs no `issuer`. */
+export const OAUTH_PRESET_ISSUERS = {
+  google: 'https://accounts.google.com',
+  microsoft: 'https://login.microsoftonline.com/{tenant}/v2.0',
+} as const;
+
+/** A provider's name: the `<name>` of `[oauth.providers.<name>]`, in URLs (`/oauth/<name>/start`) and env names. */
+export const OAUTH_PROVIDER_NAME = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+
+const oauthProviderSchema = z.strictObject({
+  /**
+   * The provider's issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in. Unset for the
+   * presets `google` (`https://accounts.google.com`) and `microsoft` (`https://login.microsoftonline.com/{tenant}/v2.0`).
+   * @default undefined
+   */
+  issuer: httpUrl("must be the provider's absolute http(s) issuer URL").optional(),
+  /**
+   * The OAuth client id the provider issued for this app.
+   * @default undefined (required)
+   */
+  clientId: z.string().min(1),
+  /**
+   * The OAuth client secret (a secret: keep it in `regstack.secrets.env` as
+   * `REGSTACK_OAUTH__PROVIDERS__<NAME>__CLIENT_SECRET`). Unset means a public client (PKCE alone, `none` client
+   * authentication).
+   * @default undefined
+   */
+  clientSecret: optionalText(),
+  /**
+   * Scopes asked for; `openid` is always added, and `email` is needed to match or create an account.
+   * @default ['openid', 'email', 'profile']
+   */
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { error: 'must be a scope token (no spaces or quotes)' }))
+    .default(() => ['openid', 'email', 'profile']),
+  /**
+   * Microsoft Entra only: the directory (tenant) id or domain whose accounts may sign in. `common` and
+   * `organizations` are refused: their ID tokens name each user's own tenant as issuer, which cannot be checked.
+   * @default undefined
+   */
+  tenant: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,100}$/, { error: 'must be a tenant id (a GUID) or a domain' })
+    .optional(),
+});
+
+const oauthSchema = z
+  .strictObject({
+    /**
+     * OpenID Connect providers by name (`[oauth.providers.google]`, `REGSTACK_OAUTH__PROVIDERS__GOOGLE__CLIENT_ID`);
+     * names are lowercase letters, digits and single `_`. See docs/oauth.md. Not in the Python regstack.
+     * @default {}
+     */
+    providers: z
+      .record(
+        z.string().regex(OAUTH_PROVIDER_NAME, {
+          error: 'provider names are lowercase letters and digits, words joined by a single "_"',
+        }),
+        oauthProviderSchema,
+      )
+      .default(() => ({})),
+    /**
+     * The Python regstack's Google client id: the same as `[oauth.providers.google] client_id` (which wins when
+     * both are set).
+     * @default undefined
+     */
+    googleClientId: optionalText(),
+    /**
+     * The Python regstack's Google client secret (a secret): `[oauth.providers.google] client_secret`.
+     * @default undefined
+     */
+    googleClientSecret: optionalText(),
+    /**
+     * Attach a provider identity to an existing account with the same address. Only ever when the provider says
+     * the address is verified (`email_verified`) **and** the local account's address is verified; an unverified
+     * local account is never linked by address match (pre-account takeover). When false (or those conditions do
+     * not hold) such a sign-in is refused with OAUTH_ACCOUNT_EXISTS: the owner signs in and links the provider.
+     * @default false
+     */
+    autoLinkVerifiedEmails: z.boolean().default(false),
+    /**
+     * Lifetime of a started sign-in (its `state`, `nonce` and PKCE verifier, kept server-side, single-use).
+     * @default 300
+     */
+    stateTtlSeconds: z.int().min(60).max(1800).default(300),
+    /**
+     * Lifetime of the one-time id the callback hands back to the app for `auth.oauth.exchange` (single-use).
+     * @default 30
+     */
+    completionTtlSeconds: z.int().min(5).max(300).default(30),
+    /**
+     * Origins (`https://app.example.com`) an absolute `redirect_to` may point at; a relative path on `base_url` is
+     * always allowed. Anything else is refused with OAUTH_REDIRECT_NOT_ALLOWED (no open redirect). Not in the
+     * Python regstack.
+     * @default []
+     */
+    allowedRedirects: z
+      .array(
+        z.string().transform((entry, ctx) => {
+          const result = normalizeOrigin(entry);
+          if ('origin' in result && result.origin !== '*') return result.origin;
+          ctx.issues.push({
+            code: 'custom',
+            input: entry,
+            message: 'error' in result ? result.error : 'must not be "*"',
+          });
+          return z.NEVER;
+        }),
+      )
+      .max(100)
+      .default(() => []),
+  })
+  .superRefine(
+    (oauth, ctx) => {
+      for (const [name, provider] of Object.entries(oauth.providers ?? {})) {
+        if (name === 'microsoft') {
+          if (!provider.tenant && !provider.issuer) {
+            ctx.addIssue({ code: 'custom', path: ['providers', name, 'tenant'], message: 'is required for microsoft' });
+          } else if (provider.tenant && ['common', 'organizations'].includes(provider.tenant.toLowerCase())) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['providers', name, 'tenant'],
+              message: 'must name one tenant: the ID tokens of "common" and "organizations" cannot be checked',
+            });
+          }
+        } else if (!provider.issuer && name !== 'google') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['providers', name, 'issuer'],
+            message: 'is required (only google and microsoft are presets)',
+          });
+        }
       }
     },
     { when: () => true },
@@ -969,6 +1109,31 @@ export const configSchema = z
      */
     cookieSameSite: z.enum(['lax', 'strict']).default('lax'),
 
+    // ── Sign-in with OpenID Connect providers (docs/oauth.md) ────────────────────────────────────────────────
+    /**
+     * Sign-in with the providers of `[oauth.providers.*]`: the HTTP routes under `oauth_prefix` and the
+     * `auth.oauth.*` procedures; while false each answers FEATURE_DISABLED.
+     * @default false
+     */
+    enableOauth: z.boolean().default(false),
+    /**
+     * Path of the sign-in routes: `{oauth_prefix}/{provider}/start` and `{oauth_prefix}/{provider}/callback` (the
+     * redirect URI to register with the provider is `{base_url}{oauth_prefix}/{provider}/callback`).
+     * Not in the Python regstack.
+     * @default '/oauth'
+     */
+    oauthPrefix: pathPrefix('/oauth'),
+    /**
+     * Per-IP limit on `auth.oauth.exchange` and on starting a sign-in.
+     * @default '20/minute'
+     */
+    oauthExchangeRateLimit: rateLimit('20/minute'),
+    /**
+     * OpenID Connect sign-in (`[oauth]` in TOML, `REGSTACK_OAUTH__*` in the environment).
+     * @default {} (every field at its default)
+     */
+    oauth: oauthSchema.prefault({}),
+
     // ── Transports ───────────────────────────────────────────────────────────────────────────────────────────
     /**
      * Outgoing mail (`[email]` in TOML, `REGSTACK_EMAIL__*` in the environment).
@@ -1038,6 +1203,7 @@ export const configSchema = z
         ['apiPrefix', 'api_prefix', config.apiPrefix],
         ['uiPrefix', 'ui_prefix', config.uiPrefix],
         ['staticPrefix', 'static_prefix', config.staticPrefix],
+        ['oauthPrefix', 'oauth_prefix', config.oauthPrefix],
       ] as const;
       for (const [index, [key, , value]] of prefixes.entries()) {
         const clash = prefixes.slice(0, index).find(([, , other]) => typeof value === 'string' && other === value);

@@ -6,7 +6,7 @@
  *
  * Unknown keys: a `REGSTACK_*` variable, TOML key or override that names no option is an error with a suggestion,
  * because a silently ignored typo is a misconfiguration nobody notices. The exception is the Python regstack's own
- * keys that this port does not support (`behind_proxy`, `[oauth]`, `*_collection`, …): a Python `regstack.toml` must
+ * keys that this port does not support (`behind_proxy`, `*_collection`, …): a Python `regstack.toml` must
  * load, so those are ignored — with a warning when their value would have changed behaviour in Python. Reserved
  * variables that are not options: `REGSTACK_CONFIG` (TOML path, as in Python), `REGSTACK_SECRETS_FILE`, and
  * `REGSTACK_TEST_*` (the test harness's own settings).
@@ -18,11 +18,14 @@ import { configSchema, type RegstackConfig, type RegstackConfigInput } from './c
 import { ConfigError, type ConfigIssue, formatConfigIssues } from './config-error.ts';
 import {
   type ConfigNode,
+  childByCamel,
+  childBySnake,
   coerceText,
   configTree,
   ENV_PREFIX,
   isPythonDefault,
   pythonOnlyKey,
+  type RecordNode,
   type SectionNode,
   snakeKeyOf,
   suggestNode,
@@ -109,7 +112,7 @@ class Collector {
     const snakeKey = snakePath.join('.');
     if (python) {
       if (isPlainObject(value) && !('pythonDefault' in python)) {
-        // A Python-only table such as [oauth]: judge its keys one by one, so defaults stay silent.
+        // A Python-only table: judge its keys one by one, so defaults stay silent.
         for (const [name, child] of Object.entries(value)) this.unknown([...snakePath, name], child, source, style);
         return;
       }
@@ -141,14 +144,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
-function addToml(collector: Collector, table: Record<string, unknown>, section: SectionNode, file: FileLocation): void {
+function addToml(
+  collector: Collector,
+  table: Record<string, unknown>,
+  section: SectionNode | RecordNode,
+  file: FileLocation,
+): void {
   for (const [name, value] of Object.entries(table)) {
-    const node = section.bySnake.get(name);
+    const node = childBySnake(section, name);
     if (!node) {
       collector.unknown([...section.snakePath, name], value, file.display, 'toml');
       continue;
     }
-    if (node.type === 'section') {
+    if (node.type === 'section' || node.type === 'record') {
       if (isPlainObject(value)) {
         addToml(collector, value, node, file);
       } else {
@@ -191,8 +199,10 @@ function isReservedName(name: string): boolean {
   );
 }
 
-function firstLeaf(section: SectionNode): ConfigNode | undefined {
-  return [...section.bySnake.values()][0];
+function firstLeaf(section: SectionNode | RecordNode): ConfigNode | undefined {
+  const entries = section.type === 'record' ? section.entry('<name>') : section;
+  const first = [...entries.bySnake.values()][0];
+  return first?.type === 'leaf' || first === undefined ? first : firstLeaf(first);
 }
 
 /** Adds `REGSTACK_*` text values from the environment or the secrets file. */
@@ -222,14 +232,12 @@ function addVariables(
       .split('__')
       .map((segment) => segment.toLowerCase());
     let node: ConfigNode | undefined = configTree;
-    for (const segment of snakePath) {
-      node = node?.type === 'section' ? node.bySnake.get(segment) : undefined;
-    }
+    for (const segment of snakePath) node = childBySnake(node, segment);
     if (!node || node === configTree) {
       collector.unknown(snakePath, text, source, 'env');
       continue;
     }
-    if (node.type === 'section') {
+    if (node.type !== 'leaf') {
       const example = firstLeaf(node);
       collector.fail(node.camelPath, {
         key: node.key,
@@ -252,7 +260,7 @@ function addVariables(
 function addExplicit(
   collector: Collector,
   values: Record<string, unknown>,
-  section: SectionNode,
+  section: SectionNode | RecordNode,
   label: string,
   prefix: readonly string[] = [],
 ): void {
@@ -260,12 +268,12 @@ function addExplicit(
     if (value === undefined) continue;
     const path = [...prefix, name];
     const source = `${label}.${path.join('.')}`;
-    const node = section.byCamel.get(name);
+    const node = childByCamel(section, name);
     if (!node) {
       collector.unknown([...section.snakePath, name], value, source, 'options');
       continue;
     }
-    if (node.type === 'section' && isPlainObject(value)) addExplicit(collector, value, node, label, path);
+    if (node.type !== 'leaf' && isPlainObject(value)) addExplicit(collector, value, node, label, path);
     else collector.set(path, value, source);
   }
 }

@@ -1,7 +1,9 @@
 /**
  * regstack over HTTP as one `(Request) => Response` function — what Hono, Next.js route handlers, Bun and
  * Deno serve directly, and what `regstack.listen()` wraps for Node. Routes: tRPC at `api_prefix` (default
- * `/trpc`, the router mounted as `auth`), `/healthz`.
+ * `/trpc`, the router mounted as `auth`), `/healthz`, and with `enable_oauth` the browser legs of a provider sign-in:
+ * `GET {oauth_prefix}/{provider}/start` and `GET {oauth_prefix}/{provider}/callback`, each always a 302
+ * (services/oauth.service.ts decides where to).
  *
  * Before tRPC sees a request: only GET (queries) and POST, other methods get 405 with `Allow` (as do methods
  * other than GET and HEAD on `/healthz` and the pages); a POST must be `application/json` (R56: a form
@@ -221,6 +223,27 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
     return false;
   }
 
+  const oauthPrefix = config.oauthPrefix.replace(/\/+$/, '');
+  const OAUTH_ROUTE = /^\/([a-z][a-z0-9_]{0,63})\/(start|callback)$/;
+
+  /** The provider sign-in routes; null when `path` is not one. */
+  async function oauthRoute(request: Request, url: URL, path: string, info: FetchHandlerInfo) {
+    if (!underPrefix(path, oauthPrefix)) return null;
+    const match = OAUTH_ROUTE.exec(path.slice(oauthPrefix.length));
+    if (!match) return json(404, { error: 'not found' });
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return json(405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    }
+    const ip = ipResolver.resolve(info.remoteAddress ?? null, request.headers.get('x-forwarded-for'));
+    const meta = { ip, userAgent: request.headers.get('user-agent'), limitKey: ip ? ipResolver.limitKey(ip) : null };
+    const [, provider = '', leg] = match;
+    const { location } =
+      leg === 'start'
+        ? await runtime.services.oauth.start(provider, url.searchParams.get('redirect_to'), meta)
+        : await runtime.services.oauth.callback(provider, url, meta);
+    return withBaseHeaders(new Response(null, { status: 302, headers: { location } }));
+  }
+
   const handle: RegstackFetchHandler = async (request, info = {}) => {
     const url = new URL(request.url);
     const path = canonicalPath(url.pathname);
@@ -241,6 +264,11 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
       if (asset) return asset;
       const page = await pages.handle(request, path, info.remoteAddress ?? null);
       if (page) return page;
+    }
+
+    if (config.enableOauth) {
+      const oauth = await oauthRoute(request, url, path, info);
+      if (oauth) return oauth;
     }
 
     // Development only: `/` lists what this server answers (pages/dev-index.ts); in production it stays a 404.

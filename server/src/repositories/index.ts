@@ -14,6 +14,7 @@ import { createLoginRepository, type LoginRepository } from './login.repository.
 import { createLoginAttemptRepository, type LoginAttemptRepository } from './login-attempt.repository.ts';
 import { createMfaCodeRepository, type MfaCodeRepository } from './mfa-code.repository.ts';
 import { createMfaFactorRepository, type MfaFactorRepository } from './mfa-factor.repository.ts';
+import { createOAuthRepository, type OAuthRepository } from './oauth.repository.ts';
 import { createOneTimeTokenRepository, type OneTimeTokenRepository } from './one-time-token.repository.ts';
 import {
   createPendingRegistrationRepository,
@@ -43,6 +44,7 @@ class RepositorySet {
   #auditEvents?: AuditEventRepository;
   #liveSessions?: LiveSessionRepository;
   #logins?: LoginRepository;
+  #oauth?: OAuthRepository;
 
   constructor(em: EntityManager, dialect: Dialect) {
     this.#em = em;
@@ -110,6 +112,12 @@ class RepositorySet {
     return this.#liveSessions;
   }
 
+  /** Provider identities and sign-in state (oauth.repository.ts). */
+  get oauth(): OAuthRepository {
+    this.#oauth ??= createOAuthRepository(this.#em, this.#dialect);
+    return this.#oauth;
+  }
+
   /** A login's reads and writes, each one call (login.repository.ts). */
   get logins(): LoginRepository {
     this.#logins ??= createLoginRepository(this.#em, this.#dialect, this);
@@ -136,6 +144,7 @@ export {
 export type { LoginAttemptRepository, RecordedTry, TryWindow } from './login-attempt.repository.ts';
 export type { MfaCodeRepository, NewMfaCode } from './mfa-code.repository.ts';
 export type { MfaFactorRepository } from './mfa-factor.repository.ts';
+export type { NewOAuthIdentity, NewOAuthState, OAuthRepository } from './oauth.repository.ts';
 export type { NewOneTimeToken, OneTimeTokenRepository } from './one-time-token.repository.ts';
 export type { NewPendingRegistration, PendingRegistrationRepository } from './pending-registration.repository.ts';
 export type { RevocationReason, RevocationRepository } from './revocation.repository.ts';

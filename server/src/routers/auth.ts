@@ -18,6 +18,7 @@ import { enrolmentProcedure, ownerProcedure, publicProcedure } from '../trpc/pro
 import { accountRouter } from './account.ts';
 import { adminRouter } from './admin.ts';
 import { mfaRouter } from './mfa.ts';
+import { oauthRouter } from './oauth.ts';
 
 export const regstackRouter = t.router({
   register: publicProcedure
@@ -79,6 +80,7 @@ export const regstackRouter = t.router({
   account: accountRouter,
   mfa: mfaRouter,
   admin: adminRouter,
+  oauth: oauthRouter,
 });
 
 export type RegstackRouter = typeof regstackRouter;

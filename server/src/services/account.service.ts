@@ -16,7 +16,7 @@
  *   concurrent reset waits and then ends the sessions this change opened; on MongoDB, which has no transactions,
  *   the change reads the hash again after its writes and withdraws what it made if a reset replaced it.
  * - `deleteAccount` re-checks the password, then removes the user and every row that belongs to them
- *   (sessions, revocations, tokens and their claims, codes, pending sign-ups, lockout counters, audit rows)
+ *   (sessions, revocations, tokens and their claims, codes, provider identities, pending sign-ups, lockout counters, audit rows)
  *   — their tokens die because their sessions are gone (R45). A later sign-up gets a new id. The last active
  *   superuser cannot delete their own account (R46, policies/last-admin.ts); the admin's `users.delete` runs the
  *   same cascade (`removeUserRows`).
@@ -38,7 +38,7 @@ import type { AuthenticatedSession, SessionService } from './session.service.ts'
 
 /**
  * Everything that belongs to a user whose row the caller just deleted, in the caller's transaction: sessions,
- * revocations, tokens and their claims, codes, pending sign-ups, lockout counters, audit rows — and the notice
+ * revocations, tokens and their claims, codes, provider identities, pending sign-ups, lockout counters, audit rows — and the notice
  * mail (R45). Self-deletion and the admin's `users.delete` both end here, so the cascade is the same.
  */
 export async function removeUserRows(
@@ -53,6 +53,7 @@ export async function removeUserRows(
   await tx.oneTimeTokens.deleteAllForSubject(id);
   await tx.mfaCodes.deleteAllForUser(id);
   await tx.mfaFactors.deleteAllForUser(id);
+  await tx.oauth.deleteAllForUser(id);
   await tx.pendingRegistrations.deleteByEmail(email);
   await tx.loginAttempts.clear(lockout.keyFor(email));
   await tx.auditEvents.deleteForUser(id);

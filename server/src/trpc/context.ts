@@ -11,6 +11,7 @@ import type { AdminService } from '../services/admin.service.ts';
 import type { AuthService } from '../services/auth.service.ts';
 import type { MfaService } from '../services/mfa.service.ts';
 import type { MfaLoginService } from '../services/mfa-login.service.ts';
+import type { OAuthService } from '../services/oauth.service.ts';
 import type { PasswordResetService } from '../services/password-reset.service.ts';
 import type { RegistrationService } from '../services/registration.service.ts';
 import type { SessionService } from '../services/session.service.ts';
@@ -32,6 +33,7 @@ export interface RegstackRuntime {
     readonly mfa: MfaService;
     readonly mfaLogin: MfaLoginService;
     readonly smsFactor: SmsFactorService;
+    readonly oauth: OAuthService;
   };
 }
 

@@ -52,6 +52,12 @@ export const enrolmentProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { auth: await authenticate(ctx.regstack) } });
 });
 
+/** A caller who may or may not be signed in: `auth` is null without an Authorization header (a bad one is refused). */
+export const optionalAuthProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const signedIn = ctx.regstack.headers.get('authorization') !== null;
+  return next({ ctx: { auth: signedIn ? await authenticate(ctx.regstack) : null } });
+});
+
 export const authedProcedure = enrolmentProcedure.use(({ ctx, next }) => {
   requireEnrolled(ctx.auth);
   return next();

@@ -163,9 +163,8 @@ describe('a Python regstack deployment loads', () => {
       'sms_code_length = 8',
       'transport = "bearer"',
       'login_rate_limit = "5/minute"',
-      'oauth_exchange_rate_limit = "5/minute"',
       'extra_template_dirs = ["templates"]',
-    ].join('\n')}\n[oauth]\ngoogle_client_id = "id.apps.googleusercontent.com"\nstate_ttl_seconds = 300\n`;
+    ].join('\n')}\n[oauth]\nenforce_mfa_on_oauth_signin = true\nstate_ttl_seconds = 300\n`;
     const cwd = await project({ toml });
     const { warnings, onWarning } = warningSink();
     const config = await loadConfig({ cwd, env: { REGSTACK_JWT_SECRET: SECRET }, onWarning });
@@ -175,9 +174,8 @@ describe('a Python regstack deployment loads', () => {
       'rate_limit_disabled',
       'user_collection',
       'sms_code_length',
-      'oauth_exchange_rate_limit',
       'extra_template_dirs',
-      'oauth.google_client_id',
+      'oauth.enforce_mfa_on_oauth_signin',
     ]);
     expect(warnings.every((warning) => warning.source === 'regstack.toml')).toBe(true);
     expect(warnings[0]?.message).toContain('trusted_proxies');
@@ -194,14 +192,15 @@ describe('a Python regstack deployment loads', () => {
         REGSTACK_USER_COLLECTION: 'users',
         REGSTACK_BEHIND_PROXY: 'false',
         REGSTACK_OAUTH__STATE_TTL_SECONDS: '300',
-        REGSTACK_OAUTH__GOOGLE_CLIENT_SECRET: 'do-not-echo',
+        REGSTACK_OAUTH__ENFORCE_MFA_ON_OAUTH_SIGNIN: 'false',
+        REGSTACK_OAUTH_IDENTITY_COLLECTION: 'do-not-echo',
       },
       onWarning,
     });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({
-      key: 'oauth.google_client_secret',
-      source: 'REGSTACK_OAUTH__GOOGLE_CLIENT_SECRET',
+      key: 'oauth_identity_collection',
+      source: 'REGSTACK_OAUTH_IDENTITY_COLLECTION',
     });
     expect(JSON.stringify(warnings)).not.toContain('do-not-echo');
   });

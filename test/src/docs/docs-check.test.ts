@@ -128,9 +128,22 @@ describe('issue 16 item 5: docs/ pages that cannot drift', () => {
     // Every key the runtime schema has is in the page …
     const leaves = (shape: Record<string, unknown>, prefix: string[]): string[] =>
       Object.entries(shape).flatMap(([name, schema]) => {
-        let def = (schema as { _zod: { def: { type: string; innerType?: unknown; shape?: Record<string, unknown> } } })
-          ._zod.def;
-        while (def.innerType) def = (def.innerType as typeof schema as { _zod: { def: typeof def } })._zod.def;
+        type Def = {
+          type: string;
+          innerType?: unknown;
+          in?: unknown;
+          shape?: Record<string, unknown>;
+          valueType?: unknown;
+        };
+        const defOf = (s: unknown) => (s as { _zod: { def: Def } })._zod.def;
+        let def = defOf(schema);
+        while (def.innerType || (def.type === 'pipe' && def.in)) def = defOf(def.innerType ?? def.in);
+        // A record of named sections (`oauth.providers`) is documented under `<name>`.
+        if (def.type === 'record') {
+          let value = defOf(def.valueType);
+          while (value.innerType) value = defOf(value.innerType);
+          return leaves(value.shape ?? {}, [...prefix, name, '<name>']);
+        }
         return def.type === 'object' && def.shape
           ? leaves(def.shape, [...prefix, name])
           : [[...prefix, name].join('.')];
@@ -138,7 +151,8 @@ describe('issue 16 item 5: docs/ pages that cannot drift', () => {
     expect(options.map((o) => o.camelPath.join('.')).sort()).toEqual(leaves(configSchema.shape, []).sort());
     expect(options.filter((o) => !o.description || !o.defaultText).map((o) => o.key)).toEqual([]);
     // … and each documented name is one the loader knows (an unknown REGSTACK_* variable is an error).
-    const env = Object.fromEntries(options.map((o) => [o.envName, '']));
+    // (A provider's keys, `REGSTACK_OAUTH__PROVIDERS__<NAME>__…`, name a provider: test/src/oauth/oauth-config.test.ts.)
+    const env = Object.fromEntries(options.filter((o) => !o.envName.includes('<NAME>')).map((o) => [o.envName, '']));
     const cwd = mkdtempSync(join(tmpdir(), 'regstack-doc-config-'));
 
     const outcome = await loadConfig({ cwd, env: { ...env, REGSTACK_JWT_SECRET: 'x'.repeat(32) } }).then(

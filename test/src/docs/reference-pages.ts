@@ -56,6 +56,28 @@ function strictObjectLiteral(node: ts.Node): ts.ObjectLiteralExpression | undefi
   return found;
 }
 
+/** The object schema named as the values of a `z.record(key, values)` inside `node`, if any. */
+function recordValueName(node: ts.Node, objects: ReadonlyMap<string, unknown>): string | undefined {
+  let found: string | undefined;
+  const visit = (n: ts.Node): void => {
+    if (found) return;
+    if (
+      ts.isCallExpression(n) &&
+      ts.isPropertyAccessExpression(n.expression) &&
+      n.expression.name.text === 'record' &&
+      n.arguments[1] &&
+      ts.isIdentifier(n.arguments[1]) &&
+      objects.has(n.arguments[1].text)
+    ) {
+      found = n.arguments[1].text;
+      return;
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(node);
+  return found;
+}
+
 /** Every option declared in the schema, in declaration order, with its JSDoc. */
 export function readConfigOptions(source = readFileSync(SCHEMA_FILE, 'utf8')): ConfigOption[] {
   const file = ts.createSourceFile(SCHEMA_FILE, source, ts.ScriptTarget.Latest, true);
@@ -93,12 +115,19 @@ export function readConfigOptions(source = readFileSync(SCHEMA_FILE, 'utf8')): C
         walk(objects.get(sectionName)!, [...camelPrefix, name], `[${snake(name)}]`);
         continue;
       }
+      // A table of named sections (`providers: z.record(name, oauthProviderSchema)`): its keys under `<name>`.
+      const recordOf = recordValueName(prop.initializer, objects);
+      if (recordOf) {
+        const prefix = [...camelPrefix, name];
+        walk(objects.get(recordOf)!, [...prefix, '<name>'], `[${[...prefix.map(snake), '<name>'].join('.')}]`);
+        continue;
+      }
       const docs = ts.getJSDocCommentsAndTags(prop).filter(ts.isJSDoc);
       const doc = docs.at(-1);
       const description = ts.getTextOfJSDocComment(doc?.comment)?.replace(/\s+/g, ' ').trim() ?? '';
       const defaultTag = doc?.tags?.find((tag) => tag.tagName.text === 'default');
       const camelPath = [...camelPrefix, name];
-      const snakePath = camelPath.map(snake);
+      const snakePath = camelPath.map((segment) => (segment === '<name>' ? segment : snake(segment)));
       options.push({
         camelPath,
         key: snakePath.join('.'),
@@ -140,8 +169,10 @@ function serverSourcesOutsideConfig(): string {
  * some keys are accepted — a Python regstack.toml must load — before the feature that reads them is built.
  */
 export function isReadByServer(option: ConfigOption, sources = serverSourcesOutsideConfig()): boolean {
-  return option.camelPath.every((name, index) =>
-    new RegExp(index < option.camelPath.length - 1 ? `\\.${name}\\b` : `\\b${name}\\b`).test(sources),
+  return option.camelPath.every(
+    (name, index) =>
+      name === '<name>' ||
+      new RegExp(index < option.camelPath.length - 1 ? `\\.${name}\\b` : `\\b${name}\\b`).test(sources),
   );
 }
 

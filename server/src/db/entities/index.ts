@@ -3,6 +3,8 @@ export { type Claim, ClaimSchema } from './claim.entity.ts';
 export { type EmailOutbox, EmailOutboxSchema, OUTBOX_STATUSES, type OutboxStatus } from './email-outbox.entity.ts';
 export { type LoginAttempt, LoginAttemptSchema } from './login-attempt.entity.ts';
 export { MFA_PURPOSES, type MfaCode, MfaCodeSchema, type MfaPurpose } from './mfa-code.entity.ts';
+export { type OAuthIdentity, OAuthIdentitySchema } from './oauth-identity.entity.ts';
+export { OAUTH_STATE_KINDS, type OAuthState, type OAuthStateKind, OAuthStateSchema } from './oauth-state.entity.ts';
 export {
   type OneTimeToken,
   OneTimeTokenSchema,
@@ -22,6 +24,8 @@ import { ClaimSchema } from './claim.entity.ts';
 import { EmailOutboxSchema } from './email-outbox.entity.ts';
 import { LoginAttemptSchema } from './login-attempt.entity.ts';
 import { MfaCodeSchema } from './mfa-code.entity.ts';
+import { OAuthIdentitySchema } from './oauth-identity.entity.ts';
+import { OAuthStateSchema } from './oauth-state.entity.ts';
 import { OneTimeTokenSchema } from './one-time-token.entity.ts';
 import { PendingRegistrationSchema } from './pending-registration.entity.ts';
 import { RecoveryCodeSchema } from './recovery-code.entity.ts';
@@ -46,4 +50,6 @@ export const ALL_ENTITIES = [
   EmailOutboxSchema,
   AuditEventSchema,
   UserNameTermSchema,
+  OAuthIdentitySchema,
+  OAuthStateSchema,
 ] as const;

@@ -10,6 +10,7 @@ import { Migration20261206065731 } from './Migration20261206065731.ts';
 import { Migration20261206094200 } from './Migration20261206094200.ts';
 import { Migration20261206115546 } from './Migration20261206115546.ts';
 import { Migration20261206121548 } from './Migration20261206121548.ts';
+import { Migration20261206150749 } from './Migration20261206150749.ts';
 import { Migration20261206151159 } from './Migration20261206151159.ts';
 import { Migration20261206151303 } from './Migration20261206151303.ts';
 
@@ -21,6 +22,7 @@ export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261206094200', class: Migration20261206094200 },
   { name: 'Migration20261206115546', class: Migration20261206115546 },
   { name: 'Migration20261206121548', class: Migration20261206121548 },
+  { name: 'Migration20261206150749', class: Migration20261206150749 },
   { name: 'Migration20261206151159', class: Migration20261206151159 },
   { name: 'Migration20261206151303', class: Migration20261206151303 },
 ];

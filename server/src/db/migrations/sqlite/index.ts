@@ -9,6 +9,7 @@ import { Migration20261206065731 } from './Migration20261206065731.ts';
 import { Migration20261206094159 } from './Migration20261206094159.ts';
 import { Migration20261206115545 } from './Migration20261206115545.ts';
 import { Migration20261206121547 } from './Migration20261206121547.ts';
+import { Migration20261206150748 } from './Migration20261206150748.ts';
 import { Migration20261206151158 } from './Migration20261206151158.ts';
 import { Migration20261206151302 } from './Migration20261206151302.ts';
 
@@ -19,6 +20,7 @@ export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261206094159', class: Migration20261206094159 },
   { name: 'Migration20261206115545', class: Migration20261206115545 },
   { name: 'Migration20261206121547', class: Migration20261206121547 },
+  { name: 'Migration20261206150748', class: Migration20261206150748 },
   { name: 'Migration20261206151158', class: Migration20261206151158 },
   { name: 'Migration20261206151302', class: Migration20261206151302 },
 ];
