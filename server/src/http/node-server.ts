@@ -49,11 +49,21 @@ export function toRequest(req: IncomingMessage, origin: string, body?: ReadableS
   } as RequestInit);
 }
 
+/**
+ * Copies a fetch `Response`'s headers onto Node's response. `Set-Cookie` is the one header that may repeat and
+ * must not be folded: each cookie goes as its own line (`setHeader` with one value would keep only the last).
+ */
+function copyHeaders(res: ServerResponse, response: Response): void {
+  response.headers.forEach((value, key) => {
+    if (key !== 'set-cookie') res.setHeader(key, value);
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+}
+
 export async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
   res.statusCode = response.status;
-  response.headers.forEach((value, key) => {
-    res.setHeader(key, value);
-  });
+  copyHeaders(res, response);
   if (!response.body) {
     res.end();
     return;
@@ -183,9 +193,7 @@ export function createNodeServer(handler: RegstackFetchHandler, options: NodeSer
     closing.add(req.socket);
     res.setHeader('connection', 'close');
     res.statusCode = response.status;
-    response.headers.forEach((value, key) => {
-      res.setHeader(key, value);
-    });
+    copyHeaders(res, response);
     const bytes = Buffer.from(await response.arrayBuffer());
     res.setHeader('content-length', bytes.byteLength);
     res.write(bytes);
