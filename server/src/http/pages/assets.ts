@@ -114,10 +114,10 @@ h2 { font-size: 1.1rem; }
   background: var(--rs-danger-bg); border: 2px solid var(--rs-danger); border-radius: var(--rs-radius); }
 .rs-impersonation p { margin: 0; flex: 1 1 20rem; }
 .rs-impersonation form { margin: 0; }
-.rs-filters { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .75rem; margin: 0 0 1rem; }
+.rs-filters { display: flex; flex-wrap: wrap; align-items: flex-start; gap: .75rem; margin: 0 0 1rem; }
 .rs-filters .rs-field { flex: 1 1 9rem; margin: 0; }
 .rs-filters .rs-field-search { flex: 3 1 16rem; }
-.rs-filters .rs-button { width: auto; }
+.rs-filters .rs-button { width: auto; align-self: flex-end; }
 .rs-field select {
   display: block; width: 100%; padding: .6rem .7rem; font: inherit; color: var(--rs-fg);
   background: var(--rs-surface); border: 1px solid var(--rs-border); border-radius: calc(var(--rs-radius) * .7);
