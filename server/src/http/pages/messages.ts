@@ -13,7 +13,7 @@ const CODE_MESSAGES: Partial<Record<ServerErrorCode, string>> = {
   UNAUTHENTICATED: 'Your session has ended. Sign in again.',
   FORBIDDEN: 'You are not allowed to do that.',
   IMPERSONATION_RESTRICTED: 'An administrator acting as this user cannot do that.',
-  IMPERSONATION_NOT_ALLOWED: 'This user cannot be impersonated: not an administrator, a disabled account or yourself.',
+  IMPERSONATION_NOT_ALLOWED: 'Administrators, disabled accounts and your own account cannot be impersonated.',
   NOT_IMPERSONATING: 'This session is not an impersonation.',
   USER_ALREADY_VERIFIED: 'This user has already confirmed their email address.',
   USER_NOT_FOUND: 'That user no longer exists.',
