@@ -285,6 +285,17 @@ describeEachBackend('the admin page over HTTP (issue 19)', (ctx) => {
     expect(after.location).toBe('/account/admin?status=impersonation_ended');
     expect(admin.jar.get(SESSION)).toBe(adminToken);
     expect((await admin.get('/account/admin')).status).toBe(200);
+
+    // Signed in afresh while impersonating, then an ordinary sign-out: the kept admin session goes too.
+    await admin.post('/account/admin/users/impersonate', { id: userId, reason: 'ticket 45', csrf });
+    expect(admin.jar.has(ADMIN_COOKIE)).toBe(true);
+    await admin.submit('/account/login', '/account/login', { email: 'imp@admin-pages.example', password: PASSWORD });
+    const plainOut = await admin.post('/account/logout', {
+      csrf: csrfOf((await admin.get('/account/me')).html, '/account/logout'),
+    });
+    expect(plainOut.location).toBe('/account/login?status=signed_out');
+    expect(admin.jar.has(ADMIN_COOKIE)).toBe(false);
+    expect((await admin.get('/account/me')).location).toBe('/account/login?next=%2Faccount%2Fme');
   });
 
   it('enable_admin_router off: no admin page or form answers (404), and me links to none', async () => {

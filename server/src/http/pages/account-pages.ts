@@ -445,7 +445,9 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
         if (restored) return restored;
         // Signed out either way: an already dead session leaves nothing to end.
         await attempt(() => caller.logout());
-        return signedOut('signed_out');
+        const out = signedOut('signed_out');
+        if (admin) out.headers.append('set-cookie', admin.clearKept);
+        return out;
       }
       case '/me/profile': {
         const fullName = text('fullName').trim();

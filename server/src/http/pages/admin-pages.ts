@@ -57,6 +57,8 @@ export interface AdminPages {
    * impersonation and restores it; else null. `caller` (the impersonation session's) ends that session first.
    */
   restoreAdmin(request: Request, caller?: PageCaller): Promise<Response | null>;
+  /** `Set-Cookie` that drops a kept administrator session (an ordinary sign-out leaves none behind). */
+  readonly clearKept: string;
   /** The banner of an impersonation session's signed-in pages, or undefined for an ordinary session. */
   bannerFor(me: AccountMe, session: string): ImpersonationBanner | undefined;
 }
@@ -287,6 +289,7 @@ export function createAdminPages(kit: AdminPagesKit): AdminPages {
   return {
     bannerFor,
     restoreAdmin,
+    clearKept: setAdminCookie('', 0),
 
     async get(request, url, remote, session, head) {
       if (!session) return (await restoreAdmin(request)) ?? toLogin();
