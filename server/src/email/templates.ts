@@ -6,8 +6,8 @@
  * Safety rules, enforced here rather than left to each template:
  * - values are HTML-escaped in the HTML part and inserted verbatim in the text part;
  * - the subject is one line: CR, LF and other control characters are replaced (header injection);
- * - links are built from the configured `base_url` + `ui_prefix` only — templates never see a request, so a
- *   `Host` or `X-Forwarded-Host` header cannot reach a link (R28).
+ * - links are built from configuration only (`base_url`, `ui_prefix`, `email_link_prefix`, the `*_url_template`
+ *   keys) — templates never see a request, so a `Host` or `X-Forwarded-Host` header cannot reach a link (R28).
  */
 import { EMAIL_KINDS, type EmailKind, type KindTemplates } from './template-kinds.ts';
 import { fillTemplate } from './template-language.ts';
@@ -55,12 +55,19 @@ export interface EmailLinkOptions {
 }
 
 type TokenPage = 'verify' | 'reset' | 'confirm-email-change';
+/** The two plain pages every kind links to (`login_url`, `forgot_url`). */
+type PlainPage = 'login' | 'forgot';
 
-/** The paths a host serves itself, as the Python regstack names them. */
-const HOST_PATHS: Record<TokenPage, string> = {
+/**
+ * The paths a host serves itself: the token pages as the Python regstack names them, and sign-in and "forgot
+ * password" named alike (`/login`, `/forgot-password`).
+ */
+const HOST_PATHS: Record<TokenPage | PlainPage, string> = {
   verify: 'verify',
   reset: 'reset-password',
   'confirm-email-change': 'confirm-email-change',
+  login: 'login',
+  forgot: 'forgot-password',
 };
 
 /**
@@ -160,13 +167,21 @@ export function tokenLink(ctx: TemplateContext, page: TokenPage, token: string):
     'confirm-email-change': links.emailChangeTemplate,
   }[page];
   if (template) return template.replaceAll('{base_url}', ctx.baseUrl).replaceAll('{token}', token);
-  const prefix = links.prefix ?? (links.pages ? ctx.uiPrefix : '');
-  const path = links.pages && prefix === ctx.uiPrefix ? page : HOST_PATHS[page];
-  return `${ctx.baseUrl}${prefix}/${path}?token=${encodeURIComponent(token)}`;
+  return `${pageBase(ctx, page)}?token=${encodeURIComponent(token)}`;
 }
 
-function pageUrl(ctx: TemplateContext, page: string): string {
-  return `${ctx.baseUrl}${ctx.uiPrefix}/${page}`;
+/**
+ * Where a mailed page lives, by the token links' rule: regstack's own page under `ui_prefix` when it serves the
+ * pages and `email_link_prefix` does not point elsewhere; otherwise the host's path (HOST_PATHS) under
+ * `email_link_prefix` (`""` when unset). So with the pages off, `login_url` and `forgot_url` name the host's
+ * `/login` and `/forgot-password` rather than pages that do not exist.
+ */
+function pageBase(ctx: TemplateContext, page: TokenPage | PlainPage): string {
+  const links = ctx.links;
+  if (!links) return `${ctx.baseUrl}${ctx.uiPrefix}/${page}`;
+  const prefix = links.prefix ?? (links.pages ? ctx.uiPrefix : '');
+  const path = links.pages && prefix === ctx.uiPrefix ? page : HOST_PATHS[page];
+  return `${ctx.baseUrl}${prefix}/${path}`;
 }
 
 /** One header line: control characters (CR and LF above all) become spaces, so a value cannot add headers. */
@@ -410,8 +425,8 @@ function kindValues<K extends EmailKind>(
   const common: Record<string, string> = {
     app_name: ctx.appName,
     base_url: ctx.baseUrl,
-    login_url: pageUrl(ctx, 'login'),
-    forgot_url: pageUrl(ctx, 'forgot'),
+    login_url: pageBase(ctx, 'login'),
+    forgot_url: pageBase(ctx, 'forgot'),
     support_text: supportText,
     full_name: fullName,
     greeting: fullName ? `Hello ${fullName},` : 'Hello,',

@@ -12,7 +12,7 @@
  * here with `?token=`: the token goes into a short-lived HttpOnly cookie and a redirect takes it out of the address
  * bar (R29). Sign-in redirects only to a path on this origin (R60).
  */
-import type { PublicUser, SessionInfo } from '@regstack/shared';
+import type { AccountMe, SessionInfo } from '@regstack/shared';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { VNode } from 'preact';
@@ -23,6 +23,7 @@ import type { RegstackRuntime } from '../../trpc/context.ts';
 import { describeError } from '../../trpc/error-formatter.ts';
 import { t } from '../../trpc/init.ts';
 import type { ClientIpResolver } from '../client-ip.ts';
+import { ADMIN_POSTS, createAdminPages } from './admin-pages.ts';
 import { renderDocument } from './html.ts';
 import {
   CURRENT_PASSWORD_WRONG,
@@ -130,10 +131,17 @@ function pageSubPath(ui: string, path: string): string | null {
   return path.startsWith(`${ui}/`) ? path.slice(ui.length) : null;
 }
 
-/** The methods the page at `path` takes (for 405 `Allow`), or null when `path` is not a page under `ui`. */
-export function pageMethods(uiPrefix: string, path: string): string | null {
+/**
+ * The methods the page at `path` takes (for 405 `Allow`), or null when `path` is not a page under `ui`. The admin
+ * page exists only with `enable_admin_router` (`admin`).
+ */
+export function pageMethods(uiPrefix: string, path: string, admin = false): string | null {
   const sub = pageSubPath(uiPrefix.replace(/\/+$/, ''), path);
   if (sub === null) return null;
+  if (sub === '/admin' || sub.startsWith('/admin/')) {
+    if (!admin) return null;
+    return sub === '/admin' ? 'GET, HEAD' : ADMIN_POSTS.has(sub) ? 'POST' : null;
+  }
   if (POST_ONLY.has(sub)) return 'POST';
   if (POST_TOO.has(sub)) return 'GET, HEAD, POST';
   return GET_PAGES.has(sub) ? 'GET, HEAD' : null;
@@ -158,6 +166,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     allowRegistration: config.allowRegistration,
     enablePasswordReset: config.enablePasswordReset,
     enableAccountDeletion: config.enableAccountDeletion,
+    adminHref: config.enableAdminRouter ? `${ui}/admin` : undefined,
   };
 
   function respond(status: number, body: VNode | null, setCookies: string[] = [], head = false): Response {
@@ -254,6 +263,11 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
   }
 
   const status = (url: URL, page: NoticePage) => noticeFor(page, url.searchParams.get('status'));
+
+  // The admin page and impersonation (admin-pages.ts): only with `enable_admin_router`.
+  const admin = config.enableAdminRouter
+    ? createAdminPages({ config, chrome: pageConfig, cookies, csrf, callerFor, attempt, respond, redirect })
+    : null;
 
   // ---- signed-out pages -------------------------------------------------------------------------------------
 
@@ -373,7 +387,10 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
 
   // ---- the signed-in account page ----------------------------------------------------------------------------
 
-  function toLogin(hadSession: boolean): Response {
+  async function toLogin(hadSession: boolean, request?: Request): Promise<Response> {
+    // An impersonation that ended (expired, revoked) hands the browser back to the administrator it came from.
+    const restored = request && (await admin?.restoreAdmin(request));
+    if (restored) return restored;
     const next = encodeURIComponent(`${ui}/me`);
     return redirect(`${ui}/login?next=${next}${hadSession ? '&status=session_ended' : ''}`, [
       cookies.clear(cookies.sessionName),
@@ -390,7 +407,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
   ): Promise<Response> {
     const caller = callerFor(request, remote, session);
     const loaded = await attempt(async () => {
-      const user: PublicUser = await caller.account.me();
+      const user: AccountMe = await caller.account.me();
       const mfaStatus = await caller.mfa.status();
       // A session that must enrol a factor first (require_mfa) may not list sessions: it gets the enrolment screen.
       const restricted = mfaStatus.required && !mfaStatus.enabled;
@@ -398,14 +415,20 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       return { user, sessions, mfaStatus };
     });
     if (!loaded.ok) {
-      if (loaded.error.regstackCode === 'UNAUTHENTICATED') return toLogin(true);
+      if (loaded.error.regstackCode === 'UNAUTHENTICATED') return toLogin(true, request);
       return respond(loaded.status, messagePage(pageConfig, 'Your account', messageFor(loaded.error)), [], head);
     }
     const token = csrf.tokenFor({ kind: 'session', value: session });
     const { user, sessions, mfaStatus } = loaded.value;
     if (sessions === null) return respond(httpStatus, mfa.enrolmentPage(token, mfaStatus, state), [], head);
+    const impersonation = admin?.bannerFor(user, session);
     const twoFactor = mfa.card(token, mfaStatus, state.mfaFailed);
-    return respond(httpStatus, accountPage(pageConfig, token, user, sessions, { ...state, twoFactor }), [], head);
+    return respond(
+      httpStatus,
+      accountPage({ ...pageConfig, impersonation }, token, user, sessions, { ...state, twoFactor }),
+      [],
+      head,
+    );
   }
 
   async function postAccount(
@@ -426,7 +449,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       fields: string[],
       aliases?: Record<string, string>,
     ) => {
-      if (result.error.regstackCode === 'UNAUTHENTICATED') return toLogin(true);
+      if (result.error.regstackCode === 'UNAUTHENTICATED') return toLogin(true, request);
       const failed = { form: formName, ...formStateOf(result.error, fields, aliases) };
       return renderAccount(
         request,
@@ -438,9 +461,14 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     };
     switch (sub) {
       case '/logout': {
+        // Signing out of an impersonation ends it and returns to the administrator's own session.
+        const restored = await admin?.restoreAdmin(request, caller);
+        if (restored) return restored;
         // Signed out either way: an already dead session leaves nothing to end.
         await attempt(() => caller.logout());
-        return signedOut('signed_out');
+        const out = signedOut('signed_out');
+        if (admin) out.headers.append('set-cookie', admin.clearKept);
+        return out;
       }
       case '/me/profile': {
         const fullName = text('fullName').trim();
@@ -498,7 +526,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
   // ---- dispatch ----------------------------------------------------------------------------------------------
 
   const subPath = (path: string) => pageSubPath(ui, path);
-  const methodsOf = (path: string) => pageMethods(ui, path);
+  const methodsOf = (path: string) => pageMethods(ui, path, config.enableAdminRouter);
 
   return {
     methodsOf,
@@ -516,13 +544,14 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
         const head = method === 'HEAD';
         if (sub === '') return redirect(`${ui}/me`);
         if (sub === '/me') {
-          if (!jar.session) return toLogin(false);
+          if (!jar.session) return toLogin(false, request);
           return renderAccount(request, remote, jar.session, { notice: status(url, 'me') }, 200, head);
         }
         if (sub.startsWith('/me/mfa/')) {
-          if (!jar.session) return toLogin(false);
+          if (!jar.session) return toLogin(false, request);
           return mfa.getAccount(request, remote, jar.session, head);
         }
+        if (sub === '/admin' && admin) return admin.get(request, url, remote, jar.session, head);
         return getPublic(request, url, sub, head);
       }
       // POST: from this origin (R57) …
@@ -532,11 +561,12 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       const form = await readForm(request);
       if (form instanceof Response) return form;
       // … and with the CSRF token of this browser's session, or of its pre-session cookie before sign-in.
-      if (POST_ONLY.has(sub)) {
-        if (!jar.session) return toLogin(false);
+      if (POST_ONLY.has(sub) || ADMIN_POSTS.has(sub)) {
+        if (!jar.session) return toLogin(false, request);
         if (!csrf.verify({ kind: 'session', value: jar.session }, form.get('csrf'))) {
           return refused(messageFor({ regstackCode: 'CSRF_CHECK_FAILED', message: '' }));
         }
+        if (admin && ADMIN_POSTS.has(sub)) return admin.post(request, sub, form, remote, jar.session);
         return postAccount(request, sub, form, remote, jar.session);
       }
       if (!jar.preSession || !csrf.verify({ kind: 'pre-session', value: jar.preSession }, form.get('csrf'))) {

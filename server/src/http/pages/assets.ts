@@ -117,6 +117,33 @@ h2 { font-size: 1.1rem; }
 .rs-codes { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .5rem 1.5rem;
   margin: 0 0 1.25rem; padding-left: 1.5rem; }
 .rs-codes code { font-size: 1rem; }
+.rs-main.rs-full { max-width: 72rem; }
+.rs-impersonation { width: 100%; max-width: 72rem; display: flex; flex-wrap: wrap; align-items: center;
+  justify-content: space-between; gap: .75rem; margin: -1.5rem 0 1.5rem; padding: .75rem 1rem;
+  background: var(--rs-danger-bg); border: 2px solid var(--rs-danger); border-radius: var(--rs-radius); }
+.rs-impersonation p { margin: 0; flex: 1 1 20rem; }
+.rs-impersonation form { margin: 0; }
+.rs-filters { display: flex; flex-wrap: wrap; align-items: flex-start; gap: .75rem; margin: 0 0 1rem; }
+.rs-filters .rs-field { flex: 1 1 9rem; margin: 0; }
+.rs-filters .rs-field-search { flex: 3 1 16rem; }
+.rs-filters .rs-button { width: auto; align-self: flex-end; }
+.rs-field select {
+  display: block; width: 100%; padding: .6rem .7rem; font: inherit; color: var(--rs-fg);
+  background: var(--rs-surface); border: 1px solid var(--rs-border); border-radius: calc(var(--rs-radius) * .7);
+}
+.rs-field input[type="search"] { appearance: none; }
+.rs-table-wrap { overflow-x: auto; margin: 0 0 1rem; }
+.rs-table { width: 100%; border-collapse: collapse; font-size: .92rem; }
+.rs-table th, .rs-table td { text-align: left; vertical-align: top; padding: .6rem .5rem; border-bottom: 1px solid var(--rs-border); }
+.rs-table th { color: var(--rs-fg-muted); font-weight: 600; font-size: .85rem; }
+.rs-table td.rs-user { overflow-wrap: anywhere; min-width: 12rem; }
+.rs-table .rs-badge { margin: 0 .25rem .25rem 0; }
+.rs-badge-off { color: var(--rs-danger); background: var(--rs-danger-bg); }
+.rs-actions { display: flex; flex-wrap: wrap; gap: .4rem; align-items: flex-start; min-width: 12rem; }
+.rs-actions details { width: 100%; }
+.rs-actions summary { cursor: pointer; color: var(--rs-accent); font-weight: 600; }
+.rs-actions details .rs-field { margin: .5rem 0; }
+.rs-pager { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; margin: 0; }
 .rs-footer { margin-top: 2rem; color: var(--rs-fg-muted); font-size: .85rem; }
 @media (max-width: 420px) {
   body { padding: 1.25rem .75rem; }

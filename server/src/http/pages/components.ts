@@ -19,9 +19,53 @@ export interface PageChrome {
   brandTagline?: string | undefined;
   /** `theme_css_url`: loaded after the bundled theme, so its `--rs-*` values win. */
   themeCssUrl?: string | undefined;
+  /** Set on every signed-in page of an impersonation session: the banner naming the administrator (admin-pages.ts). */
+  impersonation?: ImpersonationBanner | undefined;
 }
 
-export function Layout(props: { chrome: PageChrome; title: string; wide?: boolean; children: Child }): VNode {
+/** Who is acting as whom, and the form that ends it (docs/pages.md, "Impersonation"). */
+export interface ImpersonationBanner {
+  adminEmail: string;
+  userEmail: string;
+  /** The CSRF token of this (impersonation) session, for the stop form. */
+  csrf: string;
+  /** Where the stop form posts. */
+  stopAction: string;
+}
+
+/**
+ * The impersonation banner, first on the page: an administrator acting as a user must never mistake the account for
+ * their own, and the way back is one form away.
+ */
+function ImpersonationNotice(props: { banner: ImpersonationBanner }): VNode {
+  const { banner } = props;
+  return el(
+    'aside',
+    { class: 'rs-impersonation', 'aria-label': 'Impersonation' },
+    el(
+      'p',
+      null,
+      'You are signed in as ',
+      el('strong', null, banner.userEmail),
+      ' by the administrator ',
+      el('strong', null, banner.adminEmail),
+      '. The password, email address, two-factor settings and deletion are locked meanwhile.',
+    ),
+    Form({
+      action: banner.stopAction,
+      csrf: banner.csrf,
+      children: Button({ label: 'Stop impersonating', variant: 'danger', small: true }),
+    }),
+  );
+}
+
+export function Layout(props: {
+  chrome: PageChrome;
+  title: string;
+  /** `true`: room for several cards; `'full'`: room for a table (the admin page). */
+  wide?: boolean | 'full';
+  children: Child;
+}): VNode {
   const { chrome } = props;
   return el(
     'html',
@@ -42,6 +86,7 @@ export function Layout(props: { chrome: PageChrome; title: string; wide?: boolea
     el(
       'body',
       null,
+      chrome.impersonation ? ImpersonationNotice({ banner: chrome.impersonation }) : null,
       el(
         'header',
         { class: 'rs-header' },
@@ -53,7 +98,11 @@ export function Layout(props: { chrome: PageChrome; title: string; wide?: boolea
         ),
         chrome.brandTagline ? el('p', { class: 'rs-tagline' }, chrome.brandTagline) : null,
       ),
-      el('main', { class: props.wide ? 'rs-main rs-wide' : 'rs-main' }, props.children),
+      el(
+        'main',
+        { class: props.wide === 'full' ? 'rs-main rs-full' : props.wide ? 'rs-main rs-wide' : 'rs-main' },
+        props.children,
+      ),
       el('footer', { class: 'rs-footer' }, el('span', null, 'Account pages by regstack')),
     ),
   );

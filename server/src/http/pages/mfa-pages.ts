@@ -85,7 +85,7 @@ export interface MfaPageKit {
     state: AccountStateWithMfa,
     status: number,
   ): Promise<Response>;
-  toLogin(hadSession: boolean): Response;
+  toLogin(hadSession: boolean): Promise<Response>;
 }
 
 /** What the second-step cookie holds: the pending token and what the page shows of it. */

@@ -7,7 +7,7 @@
  */
 import type { PublicUser, SessionInfo } from '@regstack/shared';
 import type { VNode } from 'preact';
-import { Button, Card, Field, Form, Layout, Notice } from './components.ts';
+import { Button, Card, Field, Form, Layout, Links, Notice } from './components.ts';
 import { el } from './html.ts';
 import { NewPasswordField, type PublicPageConfig } from './views-public.ts';
 
@@ -23,6 +23,8 @@ export interface AccountPageState {
 
 export interface AccountPageConfig extends PublicPageConfig {
   enableAccountDeletion: boolean;
+  /** The admin page's address (`enable_admin_router`), linked for superusers. */
+  adminHref?: string | undefined;
 }
 
 const dateTime = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
@@ -61,6 +63,9 @@ export function accountPage(
             el('dt', null, 'Name'),
             el('dd', null, user.fullName ?? 'Not set'),
           ),
+          config.adminHref && user.isSuperuser
+            ? Links({ links: [{ href: config.adminHref, label: 'Administration' }] })
+            : null,
           Form({
             action: `${ui}/logout`,
             csrf,
