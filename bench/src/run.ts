@@ -53,6 +53,7 @@ import {
   writeResults,
 } from './lib/report.ts';
 import { type Backend, readSettings } from './lib/settings.ts';
+import { runScenarioModules } from './scenarios/index.ts';
 
 const settings = readSettings();
 const started = new Date();
@@ -490,8 +491,17 @@ async function main(): Promise<void> {
   for (const target of admins) await target.child.stop();
   if (betterAuth) await betterAuth.stop();
   if (argon2) await argon2.stop();
+  const modules = await runScenarioModules({
+    settings,
+    tmp,
+    notes,
+    onCleanup: (task) => cleanups.push(task),
+    databaseFor,
+    startRegstack,
+    load,
+  });
   const finished = new Date();
-  const metrics = summarize(rounds, backends, settings);
+  const metrics = [...summarize(rounds, backends, settings), ...modules.metrics];
   for (const a of admins) {
     notes.push(
       `admin list (${a.backend}): ${a.seed.users.toLocaleString('en-US')} users bulk-seeded in ${fmt(a.seed.seedSeconds, 1)} s ` +
@@ -520,6 +530,7 @@ async function main(): Promise<void> {
     notes,
     metrics,
     rounds,
+    scenarioModules: modules.records,
   });
   console.log(`\nTotal ${fmt((finished.getTime() - started.getTime()) / 1000, 0)} s. Results: ${file}`);
 }

@@ -79,6 +79,15 @@ export interface RegstackReady {
   argon2: { memoryKib: number; iterations: number; parallelism: number; hashConcurrency: number };
   /** With `BENCH_ADMIN_SEED`: the bulk-seeded users and a superuser to list them as (the admin-list scenario). */
   admin?: AdminSeed;
+  /** With `BENCH_TOTP_USERS`: users with an authenticator app enabled (the login-with-TOTP scenario). */
+  totp?: TotpSeed;
+}
+
+/** Users bulk-seeded with a confirmed TOTP factor; one password for all, a secret each. */
+export interface TotpSeed {
+  password: string;
+  users: Array<{ email: string; secret: string }>;
+  seedSeconds: number;
 }
 
 /** A database seeded for the admin-list scenario. */
