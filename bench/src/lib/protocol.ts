@@ -81,6 +81,18 @@ export interface RegstackReady {
   admin?: AdminSeed;
   /** With `BENCH_TOTP_USERS`: users with an authenticator app enabled (the login-with-TOTP scenario). */
   totp?: TotpSeed;
+  /** With `BENCH_SCALE_SEED`: bulk-seeded users who can sign in (the bench-at-scale scenario). */
+  scale?: ScaleSeed;
+}
+
+/** A database bulk-seeded for the bench-at-scale scenario, and users spread over it. */
+export interface ScaleSeed {
+  users: number;
+  seedSeconds: number;
+  /** Signed in, one per connection, for `auth.account.me`. */
+  meUsers: BenchCredential[];
+  /** One per connection, for `auth.login`. */
+  loginUsers: BenchCredential[];
 }
 
 /** Users bulk-seeded with a confirmed TOTP factor; one password for all, a secret each. */

@@ -11,8 +11,9 @@ export type Scenario =
   | 'flood'
   | 'admin'
   // Scenarios 6 and up, in src/scenarios/:
-  | 'totp';
-export const SCENARIOS: readonly Scenario[] = ['me', 'better-auth', 'login', 'flood', 'admin', 'totp'];
+  | 'totp'
+  | 'scale';
+export const SCENARIOS: readonly Scenario[] = ['me', 'better-auth', 'login', 'flood', 'admin', 'totp', 'scale'];
 
 export interface BenchSettings {
   /** BENCH_ROUNDS: measured rounds; each round measures every scenario once. @default 3 */

@@ -4,10 +4,12 @@
  */
 import type { Scenario } from '../lib/settings.ts';
 import type { ScenarioContext, ScenarioOutcome } from './context.ts';
+import { runScaleScenario } from './scale.ts';
 import { runTotpLoginScenario } from './totp-login.ts';
 
 const MODULES: Array<{ scenario: Scenario; run: (ctx: ScenarioContext) => Promise<ScenarioOutcome> }> = [
   { scenario: 'totp', run: runTotpLoginScenario },
+  { scenario: 'scale', run: runScaleScenario },
 ];
 
 export async function runScenarioModules(

@@ -22,7 +22,8 @@
  * (lib/seed-users.ts) before the servers listen, and a superuser made with `regstack.bootstrapAdmin`, signed in
  * through `auth.login`; the runner gets its access token and the seeding time. Those servers turn the admin
  * procedures on (`enableAdminRouter`, off by default). With `BENCH_TOTP_USERS=n` (the login-with-TOTP scenario)
- * it gets n users with a confirmed authenticator app, bulk-inserted (servers/totp-users.ts).
+ * it gets n users with a confirmed authenticator app, bulk-inserted (servers/totp-users.ts); with
+ * `BENCH_SCALE_SEED=n` (bench at scale) n bulk-inserted users who can sign in (servers/scale-users.ts).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -45,6 +46,7 @@ import { announceReady } from '../lib/ipc.ts';
 import { serveMeasuredServer } from '../lib/measured-server.ts';
 import type { AdminSeed, BenchCredential, RegstackReady } from '../lib/protocol.ts';
 import { SEED_SEARCH, seedPostgres, seedSqlite } from '../lib/seed-users.ts';
+import { seedScaleUsers } from './scale-users.ts';
 import { seedTotpUsers } from './totp-users.ts';
 
 // What-if runs only (BENCH_ABORT_SIGNAL_ANY=trpc-fallback): @trpc/server looks `AbortSignal.any` up on every
@@ -130,6 +132,14 @@ const admin = process.env.BENCH_ADMIN_SEED ? await seedForAdminList(Number(proce
 const totp = process.env.BENCH_TOTP_USERS
   ? await seedTotpUsers(config, Number(process.env.BENCH_TOTP_USERS), runId, caller)
   : undefined;
+const scale = process.env.BENCH_SCALE_SEED
+  ? await seedScaleUsers(
+      config,
+      Number(process.env.BENCH_SCALE_SEED),
+      Number(process.env.BENCH_SCALE_CONNECTIONS),
+      caller,
+    )
+  : undefined;
 
 // ── The host app: its own initTRPC, regstack nested as `auth`, plus the bare `ping` baseline. ───────────────
 const host = initTRPC.context<RegstackContext>().create({
@@ -209,5 +219,6 @@ const ready: RegstackReady = {
   },
   ...(admin && { admin }),
   ...(totp && { totp }),
+  ...(scale && { scale }),
 };
 announceReady(ready);
