@@ -395,7 +395,9 @@ async function main(): Promise<void> {
   // ── Rounds ───────────────────────────────────────────────────────────────────────────────────────────
   const rounds: RoundRecord[] = [];
   const S = settings.seconds;
-  for (let r = 0; r < settings.rounds; r++) {
+  // No rounds here when only scenarios 6 and up (src/scenarios/, their own rounds) were asked for.
+  const ownRounds = regstacks.size + admins.length > 0 || betterAuth !== undefined ? settings.rounds : 0;
+  for (let r = 0; r < ownRounds; r++) {
     profiling = settings.cpuProfile && r === 0;
     console.log(`\nRound ${r + 1}/${settings.rounds}${profiling ? ' (CPU-profiled: figures slightly low)' : ''}`);
     const record: RoundRecord = { round: r + 1, backends: {} };

@@ -12,8 +12,18 @@ export type Scenario =
   | 'admin'
   // Scenarios 6 and up, in src/scenarios/:
   | 'totp'
-  | 'scale';
-export const SCENARIOS: readonly Scenario[] = ['me', 'better-auth', 'login', 'flood', 'admin', 'totp', 'scale'];
+  | 'scale'
+  | 'regstack-py';
+export const SCENARIOS: readonly Scenario[] = [
+  'me',
+  'better-auth',
+  'login',
+  'flood',
+  'admin',
+  'totp',
+  'scale',
+  'regstack-py',
+];
 
 export interface BenchSettings {
   /** BENCH_ROUNDS: measured rounds; each round measures every scenario once. @default 3 */

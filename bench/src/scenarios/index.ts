@@ -4,12 +4,14 @@
  */
 import type { Scenario } from '../lib/settings.ts';
 import type { ScenarioContext, ScenarioOutcome } from './context.ts';
+import { runRegstackPyScenario } from './regstack-py.ts';
 import { runScaleScenario } from './scale.ts';
 import { runTotpLoginScenario } from './totp-login.ts';
 
 const MODULES: Array<{ scenario: Scenario; run: (ctx: ScenarioContext) => Promise<ScenarioOutcome> }> = [
   { scenario: 'totp', run: runTotpLoginScenario },
   { scenario: 'scale', run: runScaleScenario },
+  { scenario: 'regstack-py', run: runRegstackPyScenario },
 ];
 
 export async function runScenarioModules(

@@ -23,3 +23,12 @@ export function fmt(value: number, digits = 1): string {
     ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : '—';
 }
+
+/**
+ * A pause before each measured load. autocannon stops sending when its time is up, but the requests a server had
+ * already accepted — logins queued behind the hashing, above all — still run after it; without the pause they
+ * would eat into the next load's window, whichever server or endpoint it measures.
+ */
+export function settle(ms = 2000): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

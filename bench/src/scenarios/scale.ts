@@ -13,7 +13,7 @@ import type { BenchCredential, RegstackReady, ScaleSeed } from '../lib/protocol.
 import { type Metric, usersLabel } from '../lib/report.ts';
 import type { Backend } from '../lib/settings.ts';
 import type { ScenarioContext, ScenarioOutcome } from './context.ts';
-import { addMetric, atMost, fmt, ratio } from './metrics.ts';
+import { addMetric, atMost, fmt, ratio, settle } from './metrics.ts';
 
 /** BENCH_SCALE_USERS: ascending distinct sizes; the smallest is the baseline. */
 export function scaleSizes(): number[] {
@@ -114,7 +114,10 @@ export async function runScaleScenario(ctx: ScenarioContext): Promise<ScenarioOu
         });
       }
       // Rotated every round, so a drift does not always favour one size.
-      for (let i = 0; i < steps.length; i++) await steps[(i + r) % steps.length]!();
+      for (let i = 0; i < steps.length; i++) {
+        await settle();
+        await steps[(i + r) % steps.length]!();
+      }
     }
     round.loadAverage = Math.round(loadavg()[0]! * 100) / 100;
     console.log(`  (1-minute load average ${round.loadAverage} on ${availableParallelism()} cores)`);

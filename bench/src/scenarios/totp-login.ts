@@ -16,7 +16,7 @@ import type { Metric } from '../lib/report.ts';
 import type { Backend } from '../lib/settings.ts';
 import { createTotpUserPool, runTotpLoad, type TotpLoadResult, type TotpUserPool } from '../lib/totp-load.ts';
 import type { ScenarioContext, ScenarioOutcome } from './context.ts';
-import { addMetric, atLeast, fmt, ratio } from './metrics.ts';
+import { addMetric, atLeast, fmt, ratio, settle } from './metrics.ts';
 
 /** BENCH_TOTP_USERS: users seeded per server; each signs in at most once per 30-s step. */
 export function totpUsers(): number {
@@ -95,6 +95,7 @@ export async function runTotpLoginScenario(ctx: ScenarioContext): Promise<Scenar
     const round: TotpRound = { round: r + 1, loadAverage: 0, signIns: {} };
     // The baseline first in odd rounds, last in even ones, so a drift does not always favour one side.
     const baseline = async () => {
+      await settle();
       round.argon2 = await argon2.request<Argon2RunResult>('argon2:run', { seconds: settings.seconds, inFlight: C });
       console.log(
         `  ${'argon2 raw verify'.padEnd(34)} ${fmt(round.argon2.perSecond).padStart(9)} verify/s  (${C} in flight)`,
@@ -102,6 +103,7 @@ export async function runTotpLoginScenario(ctx: ScenarioContext): Promise<Scenar
     };
     if (r % 2 === 1) await baseline();
     for (const t of targets) {
+      await settle();
       await t.child.request('cpu:start');
       const result = await load(t, settings.seconds);
       const serverCpu = await t.child.request<CpuWindow>('cpu:stop');
