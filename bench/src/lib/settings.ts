@@ -13,7 +13,8 @@ export type Scenario =
   // Scenarios 6 and up, in src/scenarios/:
   | 'totp'
   | 'scale'
-  | 'regstack-py';
+  | 'regstack-py'
+  | 'two-instances';
 export const SCENARIOS: readonly Scenario[] = [
   'me',
   'better-auth',
@@ -23,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   'totp',
   'scale',
   'regstack-py',
+  'two-instances',
 ];
 
 export interface BenchSettings {

@@ -7,11 +7,13 @@ import type { ScenarioContext, ScenarioOutcome } from './context.ts';
 import { runRegstackPyScenario } from './regstack-py.ts';
 import { runScaleScenario } from './scale.ts';
 import { runTotpLoginScenario } from './totp-login.ts';
+import { runTwoInstancesScenario } from './two-instances.ts';
 
 const MODULES: Array<{ scenario: Scenario; run: (ctx: ScenarioContext) => Promise<ScenarioOutcome> }> = [
   { scenario: 'totp', run: runTotpLoginScenario },
   { scenario: 'scale', run: runScaleScenario },
   { scenario: 'regstack-py', run: runRegstackPyScenario },
+  { scenario: 'two-instances', run: runTwoInstancesScenario },
 ];
 
 export async function runScenarioModules(
