@@ -54,6 +54,7 @@ import {
   writeResults,
 } from './lib/report.ts';
 import { type Backend, readSettings } from './lib/settings.ts';
+import { runScenarioModules } from './scenarios/index.ts';
 
 const settings = readSettings();
 const started = new Date();
@@ -401,7 +402,9 @@ async function main(): Promise<void> {
   // ── Rounds ───────────────────────────────────────────────────────────────────────────────────────────
   const rounds: RoundRecord[] = [];
   const S = settings.seconds;
-  for (let r = 0; r < settings.rounds; r++) {
+  // No rounds here when only scenarios 6 and up (src/scenarios/, their own rounds) were asked for.
+  const ownRounds = regstacks.size + admins.length > 0 || betterAuth !== undefined ? settings.rounds : 0;
+  for (let r = 0; r < ownRounds; r++) {
     profiling = settings.cpuProfile && r === 0;
     console.log(`\nRound ${r + 1}/${settings.rounds}${profiling ? ' (CPU-profiled: figures slightly low)' : ''}`);
     const record: RoundRecord = { round: r + 1, backends: {} };
@@ -500,8 +503,17 @@ async function main(): Promise<void> {
   for (const target of admins) await target.child.stop();
   if (betterAuth) await betterAuth.stop();
   if (argon2) await argon2.stop();
+  const modules = await runScenarioModules({
+    settings,
+    tmp,
+    notes,
+    onCleanup: (task) => cleanups.push(task),
+    databaseFor,
+    startRegstack,
+    load,
+  });
   const finished = new Date();
-  const metrics = summarize(rounds, backends, settings);
+  const metrics = [...summarize(rounds, backends, settings), ...modules.metrics];
   for (const a of admins) {
     notes.push(
       `admin list (${a.backend}): ${a.seed.users.toLocaleString('en-US')} users bulk-seeded in ${fmt(a.seed.seedSeconds, 1)} s ` +
@@ -530,6 +542,7 @@ async function main(): Promise<void> {
     notes,
     metrics,
     rounds,
+    scenarioModules: modules.records,
   });
   console.log(`\nTotal ${fmt((finished.getTime() - started.getTime()) / 1000, 0)} s. Results: ${file}`);
 }

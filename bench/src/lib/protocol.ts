@@ -79,6 +79,27 @@ export interface RegstackReady {
   argon2: { memoryKib: number; iterations: number; parallelism: number; hashConcurrency: number };
   /** With `BENCH_ADMIN_SEED`: the bulk-seeded users and a superuser to list them as (the admin-list scenario). */
   admin?: AdminSeed;
+  /** With `BENCH_TOTP_USERS`: users with an authenticator app enabled (the login-with-TOTP scenario). */
+  totp?: TotpSeed;
+  /** With `BENCH_SCALE_SEED`: bulk-seeded users who can sign in (the bench-at-scale scenario). */
+  scale?: ScaleSeed;
+}
+
+/** A database bulk-seeded for the bench-at-scale scenario, and users spread over it. */
+export interface ScaleSeed {
+  users: number;
+  seedSeconds: number;
+  /** Signed in, one per connection, for `auth.account.me`. */
+  meUsers: BenchCredential[];
+  /** One per connection, for `auth.login`. */
+  loginUsers: BenchCredential[];
+}
+
+/** Users bulk-seeded with a confirmed TOTP factor; one password for all, a secret each. */
+export interface TotpSeed {
+  password: string;
+  users: Array<{ email: string; secret: string }>;
+  seedSeconds: number;
 }
 
 /** A database seeded for the admin-list scenario. */

@@ -69,10 +69,11 @@ export interface Goal {
 
 export interface Metric extends Spread {
   id: string;
-  scenario: 1 | 2 | 3 | 4 | 5;
+  /** 1–5 in run.ts; 6 and up in src/scenarios/. */
+  scenario: number;
   backend: Backend | null;
   label: string;
-  unit: 'ratio' | 'req/s' | 'verify/s' | 'ms' | 'µs/req' | '%';
+  unit: 'ratio' | 'req/s' | 'verify/s' | 'ms' | 'µs/req' | '%' | 'count';
   goal?: Goal;
   verdict?: string;
 }
@@ -222,7 +223,7 @@ export function printRunnerLoop(loop: LoopDelay): void {
   );
 }
 
-function verdictOf(values: Spread, goal: Goal): string {
+export function verdictOf(values: Spread, goal: Goal): string {
   const meets = (v: number) => (goal.op === '>=' ? v >= goal.value : v <= goal.value);
   if (!meets(values.median)) return 'MISSED';
   const worst = goal.op === '>=' ? values.min : values.max;
@@ -463,7 +464,7 @@ export function summarize(rounds: RoundRecord[], backends: Backend[], settings: 
 
 function digitsFor(unit: Metric['unit']): number {
   if (unit === 'ratio') return 2;
-  return unit === 'µs/req' || unit === '%' ? 0 : 1;
+  return unit === 'µs/req' || unit === '%' || unit === 'count' ? 0 : 1;
 }
 
 function table(rows: string[][], header: string[]): void {

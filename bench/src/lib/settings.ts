@@ -4,8 +4,28 @@
  */
 
 export type Backend = 'sqlite' | 'postgres';
-export type Scenario = 'me' | 'better-auth' | 'login' | 'flood' | 'admin';
-export const SCENARIOS: readonly Scenario[] = ['me', 'better-auth', 'login', 'flood', 'admin'];
+export type Scenario =
+  | 'me'
+  | 'better-auth'
+  | 'login'
+  | 'flood'
+  | 'admin'
+  // Scenarios 6 and up, in src/scenarios/:
+  | 'totp'
+  | 'scale'
+  | 'regstack-py'
+  | 'two-instances';
+export const SCENARIOS: readonly Scenario[] = [
+  'me',
+  'better-auth',
+  'login',
+  'flood',
+  'admin',
+  'totp',
+  'scale',
+  'regstack-py',
+  'two-instances',
+];
 
 export interface BenchSettings {
   /** BENCH_ROUNDS: measured rounds; each round measures every scenario once. @default 3 */
@@ -18,7 +38,7 @@ export interface BenchSettings {
   connections: number;
   /** BENCH_BACKENDS: regstack storage backends to run. @default 'sqlite,postgres' */
   backends: Backend[];
-  /** BENCH_SCENARIOS: which scenarios to run. @default 'me,better-auth,login,flood,admin' */
+  /** BENCH_SCENARIOS: which scenarios to run. @default every one of SCENARIOS */
   scenarios: Set<Scenario>;
   /**
    * BENCH_ADMIN_USERS: the user counts the `admin` scenario seeds, one database each per backend, comma-separated;

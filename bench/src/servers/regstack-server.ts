@@ -11,8 +11,9 @@
  *   body limits, security headers, then tRPC's fetch adapter), so the bench also shows what `pnpm start` and
  *   `regstack.fetchHandler` users pay on top.
  *
- * Production settings except one: the per-IP login limit is off (`loginRateLimit: 'none'`), because every
- * request of the bench comes from 127.0.0.1 and would be refused after 20 per minute. Lockout stays on; the
+ * Production settings except one: the per-IP login limits are off (`loginRateLimit` and, for the second step of a
+ * sign-in with a code, `loginMfaConfirmRateLimit`: 'none'), because every request of the bench comes from
+ * 127.0.0.1 and would be refused after 20 per minute. Lockout stays on; the
  * bench only ever uses correct passwords, one user per connection, so no login ever counts as a failure.
  * Users go through the real register → verify-email flow; the runner gets their passwords and access tokens.
  * `BENCH_REGSTACK_CONFIG` (JSON) adds regstack options for what-if runs; the bench's figures never set it.
@@ -20,7 +21,9 @@
  * With `BENCH_ADMIN_SEED=n` (the admin-list scenario) the database also gets n users by bulk insert
  * (lib/seed-users.ts) before the servers listen, and a superuser made with `regstack.bootstrapAdmin`, signed in
  * through `auth.login`; the runner gets its access token and the seeding time. Those servers turn the admin
- * procedures on (`enableAdminRouter`, off by default).
+ * procedures on (`enableAdminRouter`, off by default). With `BENCH_TOTP_USERS=n` (the login-with-TOTP scenario)
+ * it gets n users with a confirmed authenticator app, bulk-inserted (servers/totp-users.ts); with
+ * `BENCH_SCALE_SEED=n` (bench at scale) n bulk-inserted users who can sign in (servers/scale-users.ts).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -49,6 +52,8 @@ import { announceReady } from '../lib/ipc.ts';
 import { serveMeasuredServer } from '../lib/measured-server.ts';
 import type { AdminSeed, BenchCredential, RegstackReady } from '../lib/protocol.ts';
 import { SEED_RARE_SEARCH, SEED_SEARCH, seedPostgres, seedSqlite } from '../lib/seed-users.ts';
+import { seedScaleUsers } from './scale-users.ts';
+import { seedTotpUsers } from './totp-users.ts';
 
 // What-if runs only (BENCH_ABORT_SIGNAL_ANY=trpc-fallback): @trpc/server looks `AbortSignal.any` up on every
 // request and falls back to its own listener-based combination when it is missing. Nothing else in this process
@@ -86,6 +91,8 @@ const config = parseConfig({
   databaseUrl,
   baseUrl: 'http://127.0.0.1:8000',
   loginRateLimit: 'none',
+  // The same for the second step of a sign-in with a code (the login-with-TOTP scenario).
+  loginMfaConfirmRateLimit: 'none',
   // The admin procedures are off by default (enable_admin_router); the admin-list scenario's servers need them.
   ...(process.env.BENCH_ADMIN_SEED && { enableAdminRouter: true }),
   ...overrides,
@@ -128,6 +135,17 @@ async function seedForAdminList(count: number): Promise<AdminSeed> {
   return { users: count, seedSeconds, token: login.accessToken, search: SEED_SEARCH, rareSearch: SEED_RARE_SEARCH };
 }
 const admin = process.env.BENCH_ADMIN_SEED ? await seedForAdminList(Number(process.env.BENCH_ADMIN_SEED)) : undefined;
+const totp = process.env.BENCH_TOTP_USERS
+  ? await seedTotpUsers(config, Number(process.env.BENCH_TOTP_USERS), runId, caller)
+  : undefined;
+const scale = process.env.BENCH_SCALE_SEED
+  ? await seedScaleUsers(
+      config,
+      Number(process.env.BENCH_SCALE_SEED),
+      Number(process.env.BENCH_SCALE_CONNECTIONS),
+      caller,
+    )
+  : undefined;
 
 // ── The host app: its own initTRPC, regstack nested as `auth`, plus the bare `ping` baseline. ───────────────
 const host = initTRPC.context<RegstackContext>().create({
@@ -206,5 +224,7 @@ const ready: RegstackReady = {
     hashConcurrency: config.hashConcurrency ?? defaultHashConcurrency(config.argon2MemoryKib),
   },
   ...(admin && { admin }),
+  ...(totp && { totp }),
+  ...(scale && { scale }),
 };
 announceReady(ready);
