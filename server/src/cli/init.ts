@@ -17,6 +17,7 @@ import * as prompts from '@clack/prompts';
 import { parseConfig } from '../config/index.ts';
 import { openConfiguredStorage } from '../create-regstack.ts';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../db/database-url.ts';
+import { EXIT } from './exit-codes.ts';
 
 export interface InitOptions {
   dir?: string | undefined;
@@ -257,7 +258,7 @@ export async function init(opts: InitOptions): Promise<void> {
   } catch (err) {
     if (err instanceof Cancelled) {
       prompts.cancel(err.message);
-      process.exitCode = 1;
+      process.exitCode = EXIT.interrupted;
       return;
     }
     throw err;

@@ -17,7 +17,7 @@ import { ConfigError } from '../config/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { createAdmin } from './create-admin.ts';
 import { type DoctorOptions, doctor } from './doctor.ts';
-import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
+import { EXIT, EXIT_CODES_HELP, Interrupted } from './exit-codes.ts';
 import { type InitOptions, init } from './init.ts';
 import { type MigrateOptions, migrate } from './migrate.ts';
 import { type PurgeCliOptions, parseAge, purge } from './purge.ts';
@@ -234,6 +234,10 @@ try {
     // Commander has printed the help, the version or the usage error already. Help asked for (exit code 0) is a
     // success; help shown because no command was given, like any other usage error, is not.
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  if (err instanceof Interrupted) {
+    console.error(`regstack: ${err.message}`);
+    process.exit(EXIT.interrupted);
   }
   if (ConfigError.is(err)) console.error(err.message);
   else if (RegstackError.is(err)) console.error(`regstack: ${err.message} (${err.code})`);

@@ -5,6 +5,8 @@
  * (an insert under a unique key, the same on every backend), which expires on its own if its holder dies.
  * Correctness never depends on a purge having run (SPEC §6).
  */
+
+import type { ConfigWithoutSecret } from '../config/load-config.ts';
 import {
   createPurgeRepository,
   type PurgeBounds,
@@ -74,7 +76,10 @@ export function longestAttemptWindowMs(config: unknown): number {
   return Math.max(longest, lockoutWindow * 1000);
 }
 
-export function createPurgeService(deps: ServiceDeps) {
+/** What the purge needs: no secret, no transport (so `regstack purge` builds it without an instance). */
+export type PurgeDeps = Pick<ServiceDeps, 'storage' | 'clock'> & { config: ConfigWithoutSecret };
+
+export function createPurgeService(deps: PurgeDeps) {
   const attemptsWindowMs = longestAttemptWindowMs(deps.config);
   /** The cutoffs of a batch that starts now. */
   const boundsAt = (olderThanMs: number): PurgeBounds => {

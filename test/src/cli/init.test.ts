@@ -180,4 +180,11 @@ describe.runIf(HAS_SCRIPT)('regstack init on a terminal (issue 20 item 1)', () =
     });
     expect(config.sms.backend).toBe('console');
   });
+
+  it('Ctrl-C at a prompt exits 130 and writes nothing (issue 20 item 4)', async () => {
+    const dir = freshDir();
+    const run = await initOnTerminal(dir, [['Public URL', '\x03']]);
+    expect(run.code, run.screen).toBe(130);
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });
