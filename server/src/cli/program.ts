@@ -156,7 +156,7 @@ program
 program
   .command('purge')
   .description(
-    'remove expired sessions, logout facts, links, sign-ups, old login attempts and delivered mail, in batches',
+    'remove expired sessions, logout facts, links, sign-ups, old login attempts, delivered mail and audit events past audit_retention_days, in batches',
   )
   .option('--dry-run', 'count what would be removed, per table; remove nothing (and take no lock)')
   .option('--older-than <age>', 'only rows past mattering for at least this long: 30m, 12h, 7d, 2w', parseAge)

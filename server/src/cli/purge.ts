@@ -33,6 +33,7 @@ const TABLES: Record<keyof PurgeCounts, string> = {
   mfaCodes: 'mfa_codes',
   loginAttempts: 'login_attempts',
   emailOutbox: 'email_outbox',
+  auditEvents: 'audit_events',
 };
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };

@@ -28,6 +28,7 @@ const KINDS: PurgeKind[] = [
   'mfaCodes',
   'loginAttempts',
   'emailOutbox',
+  'auditEvents',
 ];
 
 export interface PurgeOptions {
@@ -55,6 +56,7 @@ function zeroCounts(): PurgeCounts {
     mfaCodes: 0,
     loginAttempts: 0,
     emailOutbox: 0,
+    auditEvents: 0,
   };
 }
 
@@ -89,6 +91,10 @@ export function createPurgeService(deps: PurgeDeps) {
       // One extra minute: a counter's window is measured by another instance's clock too.
       attemptsBefore: new Date(now.getTime() - attemptsWindowMs - 60_000),
       sentBefore: new Date(now.getTime() - SENT_MAIL_RETENTION_MS),
+      auditBefore:
+        deps.config.auditRetentionDays > 0
+          ? new Date(now.getTime() - deps.config.auditRetentionDays * 86_400_000)
+          : undefined,
     };
   };
 

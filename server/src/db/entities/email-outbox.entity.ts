@@ -13,7 +13,8 @@ export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 export const EmailOutboxSchema = defineEntity({
   name: 'EmailOutbox',
   tableName: 'email_outbox',
-  indexes: [{ properties: ['status', 'nextAttemptAt'] }],
+  // (status, sent_at): the purge's "delivered before" cutoff is an index range, not a scan of the outbox.
+  indexes: [{ properties: ['status', 'nextAttemptAt'] }, { properties: ['status', 'sentAt'] }],
   properties: {
     id: p.string().primary().length(36),
     kind: p.string().length(64),

@@ -10,6 +10,7 @@ import { Migration20261206065731 } from './Migration20261206065731.ts';
 import { Migration20261206094200 } from './Migration20261206094200.ts';
 import { Migration20261206115546 } from './Migration20261206115546.ts';
 import { Migration20261206121548 } from './Migration20261206121548.ts';
+import { Migration20261206161347 } from './Migration20261206161347.ts';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
@@ -19,4 +20,5 @@ export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261206094200', class: Migration20261206094200 },
   { name: 'Migration20261206115546', class: Migration20261206115546 },
   { name: 'Migration20261206121548', class: Migration20261206121548 },
+  { name: 'Migration20261206161347', class: Migration20261206161347 },
 ];

@@ -9,6 +9,7 @@ import { Migration20261206065731 } from './Migration20261206065731.ts';
 import { Migration20261206094159 } from './Migration20261206094159.ts';
 import { Migration20261206115545 } from './Migration20261206115545.ts';
 import { Migration20261206121547 } from './Migration20261206121547.ts';
+import { Migration20261206161345 } from './Migration20261206161345.ts';
 
 export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
@@ -17,4 +18,5 @@ export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261206094159', class: Migration20261206094159 },
   { name: 'Migration20261206115545', class: Migration20261206115545 },
   { name: 'Migration20261206121547', class: Migration20261206121547 },
+  { name: 'Migration20261206161345', class: Migration20261206161345 },
 ];
