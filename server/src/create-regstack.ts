@@ -4,6 +4,7 @@
  * (`regstackRouter`); this object supplies what the router's context carries.
  */
 import type { RegstackConfig } from './config/index.ts';
+import type { ConfigWithoutSecret } from './config/load-config.ts';
 import { openStorage, type Storage } from './db/storage.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
 import { createTemplates } from './email/templates.ts';
@@ -114,7 +115,7 @@ function toHeaders(h: Headers | Record<string, string | string[] | undefined>): 
  * The database `config` names, opened with every storage setting it holds — what `createRegstack` opens, and what
  * the CLI's `migrate` and `doctor` open without building the rest of an instance.
  */
-export function openConfiguredStorage(config: RegstackConfig, logger?: Logger): Promise<Storage> {
+export function openConfiguredStorage(config: ConfigWithoutSecret, logger?: Logger): Promise<Storage> {
   return openStorage(config.databaseUrl, {
     mongodbDatabase: config.mongodbDatabase,
     sqliteSynchronous: config.sqliteSynchronous,
@@ -125,6 +126,21 @@ export function openConfiguredStorage(config: RegstackConfig, logger?: Logger): 
     sqliteBusyTimeoutMs: config.sqliteBusyTimeoutMs,
     ...(logger && { logger }),
   });
+}
+
+/**
+ * The purge alone, on its own connection (`regstack purge`): it needs the database and the configured windows, not
+ * a JWT secret, a mail transport or a hashing process. The same service and lock as `regstack.purge()`.
+ */
+export async function openPurger(config: ConfigWithoutSecret) {
+  const storage = await openConfiguredStorage(config);
+  const purge = createPurgeService({ config, storage, clock: systemClock });
+  return {
+    storage,
+    purge: (opts?: PurgeOptions) => purge.run(opts),
+    purgePreview: (opts?: Pick<PurgeOptions, 'olderThanMs'>) => purge.preview(opts),
+    close: () => storage.close(),
+  };
 }
 
 export async function createRegstack(options: CreateRegstackOptions) {

@@ -16,6 +16,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../config/index.ts';
 import { createRegstack } from '../create-regstack.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
+import { Interrupted } from './exit-codes.ts';
 
 export interface CreateAdminOptions {
   email: string;
@@ -67,7 +68,7 @@ async function promptPassword(): Promise<string> {
     process.stderr.write(prompt);
     const line = await lines.next();
     process.stderr.write('\n');
-    if (cancelled) throw new Error('cancelled');
+    if (cancelled) throw new Interrupted('interrupted; nothing done');
     if (line.done) throw new Error('no password entered (end of input)');
     return line.value;
   };

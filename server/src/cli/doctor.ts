@@ -13,8 +13,8 @@ import { Resolver } from 'node:dns/promises';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { resolveSourcePaths } from '../config/config-sources.ts';
-import { ConfigError, type ConfigIssue, type RegstackConfig } from '../config/index.ts';
-import { loadConfigWithSources } from '../config/load-config.ts';
+import { ConfigError, type ConfigIssue } from '../config/index.ts';
+import { type ConfigWithoutSecret, loadConfigWithoutSecret } from '../config/load-config.ts';
 import { isGeneratedDevSecret } from '../config/secrets.ts';
 import { openConfiguredStorage } from '../create-regstack.ts';
 import { parseDatabaseUrl } from '../db/database-url.ts';
@@ -81,10 +81,11 @@ function production(): boolean {
 async function checkConfig(
   opts: DoctorOptions,
   results: CheckResult[],
-): Promise<{ config: RegstackConfig; sources: ReadonlyMap<string, string> } | undefined> {
+): Promise<{ config: ConfigWithoutSecret; sources: ReadonlyMap<string, string> } | undefined> {
   const warnings: ConfigIssue[] = [];
   try {
-    const loaded = await loadConfigWithSources({ configFile: opts.config, onWarning: (w) => warnings.push(w) });
+    // A missing jwt_secret is the jwt_secret check's own failure below, not a reason to skip every other check.
+    const loaded = await loadConfigWithoutSecret({ configFile: opts.config, onWarning: (w) => warnings.push(w) });
     const from = new Set([...loaded.sources.values()].map((s) => s.replace(/: REGSTACK_\w+$/, '')));
     const named = [...from].map((s) => (s.startsWith('REGSTACK_') ? 'environment' : s));
     results.push({
@@ -115,11 +116,19 @@ async function checkConfig(
 }
 
 async function checkSecret(
-  config: RegstackConfig,
+  config: ConfigWithoutSecret,
   sources: ReadonlyMap<string, string>,
   opts: DoctorOptions,
 ): Promise<CheckResult> {
-  const secret: string = config.jwtSecret;
+  const secret: string | undefined = config.jwtSecret;
+  if (secret === undefined) {
+    return {
+      check: 'jwt_secret',
+      status: 'fail',
+      message: 'is not set (serve and createRegstack refuse to start without it)',
+      fix: `set REGSTACK_JWT_SECRET in regstack.secrets.env or the environment: ${GENERATE_SECRET}`,
+    };
+  }
   const bits = estimatedSecretBits(secret);
   if (bits < MIN_SECRET_BITS) {
     return {
@@ -151,7 +160,7 @@ async function checkSecret(
   return { check: 'jwt_secret', status: 'ok', message: `${secret.length} characters, about ${bits} bits of entropy` };
 }
 
-function checkBaseUrl(config: RegstackConfig, sources: ReadonlyMap<string, string>): CheckResult {
+function checkBaseUrl(config: ConfigWithoutSecret, sources: ReadonlyMap<string, string>): CheckResult {
   const url = new URL(config.baseUrl);
   const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   if (production()) {
@@ -197,7 +206,7 @@ function databaseFix(message: string): string {
   return 'check database_url and that the database server is running';
 }
 
-async function checkDatabase(config: RegstackConfig, results: CheckResult[]): Promise<Storage | undefined> {
+async function checkDatabase(config: ConfigWithoutSecret, results: CheckResult[]): Promise<Storage | undefined> {
   // Opening a SQLite file that is not there would create it: the doctor changes nothing, so it says so instead.
   const target = parseDatabaseUrl(config.databaseUrl, process.cwd(), config.mongodbDatabase);
   if (target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)) {
@@ -298,7 +307,7 @@ async function checkClock(storage: Storage | undefined): Promise<CheckResult> {
   };
 }
 
-function emailFix(config: RegstackConfig, message: string): string {
+function emailFix(config: ConfigWithoutSecret, message: string): string {
   const e = config.email;
   if (e.backend === 'ses')
     return 'check email.ses_region, the AWS credentials (ses_profile or the key pair) and the SES identity';
@@ -311,7 +320,7 @@ function emailFix(config: RegstackConfig, message: string): string {
   return `nothing accepted an SMTP connection at ${e.smtpHost}:${e.smtpPort}: check email.smtp_host and email.smtp_port, and that outbound SMTP is allowed`;
 }
 
-async function checkEmail(config: RegstackConfig, opts: DoctorOptions, results: CheckResult[]): Promise<void> {
+async function checkEmail(config: ConfigWithoutSecret, opts: DoctorOptions, results: CheckResult[]): Promise<void> {
   const e = config.email;
   let transport: EmailTransport;
   try {
@@ -380,7 +389,7 @@ async function checkEmail(config: RegstackConfig, opts: DoctorOptions, results: 
   }
 }
 
-async function checkDns(config: RegstackConfig, results: CheckResult[]): Promise<void> {
+async function checkDns(config: ConfigWithoutSecret, results: CheckResult[]): Promise<void> {
   const domain = config.email.fromAddress.slice(config.email.fromAddress.lastIndexOf('@') + 1).toLowerCase();
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
   const missing = (err: unknown) => ['ENOTFOUND', 'ENODATA'].includes((err as { code?: string }).code ?? '');
@@ -422,7 +431,7 @@ async function checkDns(config: RegstackConfig, results: CheckResult[]): Promise
   );
 }
 
-function checkSms(config: RegstackConfig): CheckResult {
+function checkSms(config: ConfigWithoutSecret): CheckResult {
   const sms = config.sms;
   if (!config.enableSms2fa) return { check: 'sms', status: 'ok', message: 'SMS second factor off (enable_sms_2fa)' };
   if (sms.backend === 'console') {
@@ -459,7 +468,7 @@ function checkSms(config: RegstackConfig): CheckResult {
   };
 }
 
-async function checkHashCost(config: RegstackConfig): Promise<CheckResult> {
+async function checkHashCost(config: ConfigWithoutSecret): Promise<CheckResult> {
   const parameters = {
     memoryKib: config.argon2MemoryKib,
     iterations: config.argon2Iterations,

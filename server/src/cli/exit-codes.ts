@@ -11,7 +11,12 @@ export const EXIT = {
   usage: 2,
   /** `purge` only: another instance holds the purge lock right now; nothing was done. */
   locked: 3,
+  /** Interrupted: Ctrl-C at a prompt (`init`, `create-admin`); 128 + SIGINT, as a shell reports it. Nothing was done. */
+  interrupted: 130,
 } as const;
+
+/** Thrown when the user interrupts a prompt (Ctrl-C): the command ends with EXIT.interrupted, nothing done. */
+export class Interrupted extends Error {}
 
 /** The table as `--help` shows it. */
 export const EXIT_CODES_HELP = [
@@ -20,4 +25,5 @@ export const EXIT_CODES_HELP = [
   `  ${EXIT.failure}  failed, or a doctor/validate check failed (the reason is printed on stderr)`,
   `  ${EXIT.usage}  usage error: unknown command or option, bad argument; nothing was done`,
   `  ${EXIT.locked}  purge: another instance is purging right now; nothing was done`,
+  `  ${EXIT.interrupted}  interrupted at a prompt (Ctrl-C); nothing was done`,
 ].join('\n');

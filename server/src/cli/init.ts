@@ -17,6 +17,7 @@ import * as prompts from '@clack/prompts';
 import { parseConfig } from '../config/index.ts';
 import { openConfiguredStorage } from '../create-regstack.ts';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../db/database-url.ts';
+import { EXIT } from './exit-codes.ts';
 
 export interface InitOptions {
   dir?: string | undefined;
@@ -32,8 +33,13 @@ export interface InitOptions {
   /** `--smtp-password-stdin`: the SMTP password, one line on stdin. */
   smtpPasswordStdin?: boolean | undefined;
   sesRegion?: string | undefined;
-  smsBackend?: 'none' | 'console' | 'sns' | undefined;
+  smsBackend?: 'none' | 'console' | 'twilio' | 'sns' | undefined;
   snsRegion?: string | undefined;
+  twilioAccountSid?: string | undefined;
+  /** `--twilio-auth-token-stdin`: the Twilio auth token, one line on stdin. */
+  twilioAuthTokenStdin?: boolean | undefined;
+  smsFromNumber?: string | undefined;
+  twilioMessagingServiceSid?: string | undefined;
   /** commander's `--pages` / `--no-pages`. */
   pages?: boolean | undefined;
   admin?: boolean | undefined;
@@ -52,8 +58,12 @@ interface Answers {
   smtpUsername?: string | undefined;
   smtpPassword?: string | undefined;
   sesRegion: string;
-  smsBackend: 'none' | 'console' | 'sns';
+  smsBackend: 'none' | 'console' | 'twilio' | 'sns';
   snsRegion: string;
+  twilioAccountSid?: string | undefined;
+  twilioAuthToken?: string | undefined;
+  smsFromNumber?: string | undefined;
+  twilioMessagingServiceSid?: string | undefined;
   pages: boolean;
   admin: boolean;
 }
@@ -65,13 +75,13 @@ function answer<T>(value: T): Exclude<T, symbol> {
   return value as Exclude<T, symbol>;
 }
 
-async function readStdinLine(): Promise<string> {
+async function readStdinLine(flag: string): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
   const text = Buffer.concat(chunks)
     .toString('utf8')
     .replace(/\r?\n$/, '');
-  if (/[\r\n]/.test(text) || text === '') throw new Error('--smtp-password-stdin expects the password on one line');
+  if (/[\r\n]/.test(text) || text === '') throw new Error(`${flag} expects the secret on one line`);
   return text;
 }
 
@@ -87,6 +97,9 @@ function defaults(opts: InitOptions): Answers {
     sesRegion: opts.sesRegion ?? 'eu-west-1',
     smsBackend: opts.smsBackend ?? 'none',
     snsRegion: opts.snsRegion ?? 'eu-west-1',
+    twilioAccountSid: opts.twilioAccountSid,
+    smsFromNumber: opts.smsFromNumber,
+    twilioMessagingServiceSid: opts.twilioMessagingServiceSid,
     pages: opts.pages ?? true,
     admin: opts.admin ?? false,
   };
@@ -155,12 +168,27 @@ async function ask(start: Answers): Promise<Answers> {
       options: [
         { value: 'none' as const, label: 'none' },
         { value: 'console' as const, label: 'console (prints codes; development)' },
+        { value: 'twilio' as const, label: 'Twilio' },
         { value: 'sns' as const, label: 'Amazon SNS' },
       ],
     }),
   );
   if (a.smsBackend === 'sns')
     a.snsRegion = answer(await prompts.text({ message: 'SNS region', initialValue: a.snsRegion }));
+  if (a.smsBackend === 'twilio') {
+    a.twilioAccountSid = answer(
+      await prompts.text({ message: 'Twilio account SID (AC…)', initialValue: a.twilioAccountSid ?? '' }),
+    );
+    a.twilioAuthToken = answer(await prompts.password({ message: 'Twilio auth token' })) || undefined;
+    const sender = answer(
+      await prompts.text({
+        message: 'Twilio sender: a number (+…) or a Messaging Service SID (MG…)',
+        initialValue: a.twilioMessagingServiceSid ?? a.smsFromNumber ?? '',
+      }),
+    );
+    if (sender.startsWith('MG')) a.twilioMessagingServiceSid = sender;
+    else a.smsFromNumber = sender || undefined;
+  }
   a.pages = answer(
     await prompts.confirm({ message: 'Serve the account pages (enable_ui_router)?', initialValue: a.pages }),
   );
@@ -209,7 +237,12 @@ function tomlText(a: Answers): string {
   }
   if (a.emailBackend === 'ses') lines.push(`ses_region = ${q(a.sesRegion)}`, '# credentials: the AWS default chain');
   lines.push('', '[sms]', `backend = ${q(a.smsBackend)}`);
-  if (a.smsBackend === 'sns') lines.push(`sns_region = ${q(a.snsRegion)}`);
+  if (a.smsBackend === 'sns') lines.push(`sns_region = ${q(a.snsRegion)}`, '# credentials: the AWS default chain');
+  if (a.smsBackend === 'twilio') {
+    lines.push(`twilio_account_sid = ${q(a.twilioAccountSid ?? '')}`, '# twilio_auth_token: in regstack.secrets.env');
+    if (a.twilioMessagingServiceSid) lines.push(`twilio_messaging_service_sid = ${q(a.twilioMessagingServiceSid)}`);
+    if (a.smsFromNumber) lines.push(`from_number = ${q(a.smsFromNumber)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -220,6 +253,7 @@ function secretsText(a: Answers, jwtSecret: string): string {
   ];
   if (hasPassword(a.databaseUrl)) lines.push(`REGSTACK_DATABASE_URL=${a.databaseUrl}`);
   if (a.smtpPassword) lines.push(`REGSTACK_EMAIL__SMTP_PASSWORD=${a.smtpPassword}`);
+  if (a.twilioAuthToken) lines.push(`REGSTACK_SMS__TWILIO_AUTH_TOKEN=${a.twilioAuthToken}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -257,12 +291,16 @@ export async function init(opts: InitOptions): Promise<void> {
   } catch (err) {
     if (err instanceof Cancelled) {
       prompts.cancel(err.message);
-      process.exitCode = 1;
+      process.exitCode = EXIT.interrupted;
       return;
     }
     throw err;
   }
-  if (!interactive && opts.smtpPasswordStdin) a.smtpPassword = await readStdinLine();
+  if (opts.smtpPasswordStdin && opts.twilioAuthTokenStdin) {
+    throw new Error('--smtp-password-stdin and --twilio-auth-token-stdin both read stdin: give one at a time');
+  }
+  if (!interactive && opts.smtpPasswordStdin) a.smtpPassword = await readStdinLine('--smtp-password-stdin');
+  if (!interactive && opts.twilioAuthTokenStdin) a.twilioAuthToken = await readStdinLine('--twilio-auth-token-stdin');
 
   const jwtSecret = randomBytes(32).toString('base64url');
   // The schema judges the answers as the server will: a bad one stops here, with nothing written.
@@ -278,7 +316,16 @@ export async function init(opts: InitOptions): Promise<void> {
       ...(a.emailBackend === 'smtp' && { smtpHost: a.smtpHost, smtpPort: a.smtpPort, smtpUsername: a.smtpUsername }),
       ...(a.emailBackend === 'ses' && { sesRegion: a.sesRegion }),
     },
-    sms: { backend: a.smsBackend, ...(a.smsBackend === 'sns' && { snsRegion: a.snsRegion }) },
+    sms: {
+      backend: a.smsBackend,
+      ...(a.smsBackend === 'sns' && { snsRegion: a.snsRegion }),
+      ...(a.smsBackend === 'twilio' && {
+        twilioAccountSid: a.twilioAccountSid,
+        twilioAuthToken: a.twilioAuthToken,
+        twilioMessagingServiceSid: a.twilioMessagingServiceSid,
+        fromNumber: a.smsFromNumber,
+      }),
+    },
   });
   await reachDatabase(a, dir, config);
 
@@ -291,6 +338,7 @@ export async function init(opts: InitOptions): Promise<void> {
   const secretKeys = ['REGSTACK_JWT_SECRET (fresh, 256 bits)'];
   if (hasPassword(a.databaseUrl)) secretKeys.push('REGSTACK_DATABASE_URL');
   if (a.smtpPassword) secretKeys.push('REGSTACK_EMAIL__SMTP_PASSWORD');
+  if (a.twilioAuthToken) secretKeys.push('REGSTACK_SMS__TWILIO_AUTH_TOKEN');
   const summary = [
     `regstack: wrote ${tomlPath} (database ${redactDatabaseUrl(a.databaseUrl)}, email ${a.emailBackend}, sms ${a.smsBackend})`,
     `regstack: wrote ${secretsPath} (mode 0600: ${secretKeys.join(', ')})`,

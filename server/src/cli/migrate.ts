@@ -8,8 +8,10 @@
  * Only the database is opened (no mail transport, no hashing process): a schema step in a deploy pipeline needs
  * nothing else. Reports go to stdout (they are what was asked for); the one-line outcome of an install to stderr.
  */
-import { loadConfig } from '../config/index.ts';
+import { existsSync } from 'node:fs';
+import { loadConfigWithoutSecret } from '../config/load-config.ts';
 import { openConfiguredStorage } from '../create-regstack.ts';
+import { parseDatabaseUrl } from '../db/database-url.ts';
 import type { SchemaInventory } from '../db/schema.ts';
 
 export interface MigrateOptions {
@@ -40,10 +42,21 @@ export function inventoryLines(inventory: SchemaInventory): string[] {
 }
 
 export async function migrate(opts: MigrateOptions): Promise<void> {
-  const config = await loadConfig({ configFile: opts.config });
-  const storage = await openConfiguredStorage(config);
+  // No token is signed or verified here: a deploy pipeline's schema step needs no jwt_secret.
+  const { config } = await loadConfigWithoutSecret({ configFile: opts.config });
+  const readOnly = opts.status === true || opts.dryRun === true;
+  const target = parseDatabaseUrl(config.databaseUrl, process.cwd(), config.mongodbDatabase);
+  // Opening a SQLite file that is not there creates it: a report must not. An empty in-memory database has exactly
+  // the missing file's inventory (everything pending), so that is what is read instead.
+  const missingFile =
+    readOnly && target.kind === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path)
+      ? target.path
+      : undefined;
+  const storage = await openConfiguredStorage(missingFile ? { ...config, databaseUrl: 'sqlite::memory:' } : config);
   try {
-    const where = `${storage.description} (${BACKEND[storage.kind] ?? storage.kind})`;
+    const where = missingFile
+      ? `sqlite:${missingFile} (SQLite; the file does not exist yet, "regstack migrate" creates it)`
+      : `${storage.description} (${BACKEND[storage.kind] ?? storage.kind})`;
     if (!opts.status && !opts.dryRun) {
       await storage.installSchema();
       console.error(`regstack: schema up to date on ${storage.description}`);

@@ -17,7 +17,7 @@ import { ConfigError } from '../config/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import { createAdmin } from './create-admin.ts';
 import { type DoctorOptions, doctor } from './doctor.ts';
-import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
+import { EXIT, EXIT_CODES_HELP, Interrupted } from './exit-codes.ts';
 import { type InitOptions, init } from './init.ts';
 import { type MigrateOptions, migrate } from './migrate.ts';
 import { type PurgeCliOptions, parseAge, purge } from './purge.ts';
@@ -80,8 +80,12 @@ program
   .option('--smtp-username <user>', 'email.smtp_username')
   .option('--smtp-password-stdin', 'read the SMTP password from stdin (one line)')
   .option('--ses-region <region>', 'email.ses_region')
-  .option('--sms-backend <backend>', 'none, console or sns', choice(['none', 'console', 'sns']))
+  .option('--sms-backend <backend>', 'none, console, twilio or sns', choice(['none', 'console', 'twilio', 'sns']))
   .option('--sns-region <region>', 'sms.sns_region')
+  .option('--twilio-account-sid <sid>', 'sms.twilio_account_sid')
+  .option('--twilio-auth-token-stdin', 'read the Twilio auth token from stdin (one line)')
+  .option('--sms-from-number <number>', 'sms.from_number (Twilio: the sender, unless a messaging service is given)')
+  .option('--twilio-messaging-service-sid <sid>', 'sms.twilio_messaging_service_sid (MG…)')
   .option('--no-pages', 'do not serve the account pages (enable_ui_router = false)')
   .option('--admin', 'enable the admin API (enable_admin_router = true)')
   .option('-y, --yes', 'ask nothing: take the flags and defaults (what happens without a terminal too)')
@@ -156,7 +160,7 @@ program
 program
   .command('purge')
   .description(
-    'remove expired sessions, logout facts, links, sign-ups, old login attempts and delivered mail, in batches',
+    'remove expired sessions, logout facts, links, sign-ups, old login attempts, delivered mail and audit events past audit_retention_days, in batches',
   )
   .option('--dry-run', 'count what would be removed, per table; remove nothing (and take no lock)')
   .option('--older-than <age>', 'only rows past mattering for at least this long: 30m, 12h, 7d, 2w', parseAge)
@@ -234,6 +238,10 @@ try {
     // Commander has printed the help, the version or the usage error already. Help asked for (exit code 0) is a
     // success; help shown because no command was given, like any other usage error, is not.
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  if (err instanceof Interrupted) {
+    console.error(`regstack: ${err.message}`);
+    process.exit(EXIT.interrupted);
   }
   if (ConfigError.is(err)) console.error(err.message);
   else if (RegstackError.is(err)) console.error(`regstack: ${err.message} (${err.code})`);

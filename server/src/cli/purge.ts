@@ -10,8 +10,8 @@
  * - another instance holding the lock: one line on stderr and EXIT.locked (3), nothing done.
  */
 import { InvalidArgumentError } from 'commander';
-import { loadConfig } from '../config/index.ts';
-import { createRegstack } from '../create-regstack.ts';
+import { loadConfigWithoutSecret } from '../config/load-config.ts';
+import { openPurger } from '../create-regstack.ts';
 import type { PurgeCounts } from '../repositories/purge.repository.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -33,6 +33,7 @@ const TABLES: Record<keyof PurgeCounts, string> = {
   mfaCodes: 'mfa_codes',
   loginAttempts: 'login_attempts',
   emailOutbox: 'email_outbox',
+  auditEvents: 'audit_events',
 };
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
@@ -58,8 +59,9 @@ function summary(counts: PurgeCounts, verb: string): string {
 }
 
 export async function purge(opts: PurgeCliOptions): Promise<void> {
-  const config = await loadConfig({ configFile: opts.config });
-  const regstack = await createRegstack({ config, startWorkers: false });
+  // The purge signs nothing: it needs no jwt_secret (nor a mail transport or hashing process).
+  const { config } = await loadConfigWithoutSecret({ configFile: opts.config });
+  const regstack = await openPurger(config);
   try {
     const olderThanMs = opts.olderThan ?? 0;
     if (opts.dryRun) {

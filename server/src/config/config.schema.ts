@@ -737,6 +737,14 @@ export const configSchema = z
       .max(7 * 86_400)
       .default(3600),
     /**
+     * How long the audit log keeps an event, in days: the purge (background, `regstack purge`, `regstack.purge()`)
+     * removes events older than this, in batches under the purge lock. 0 keeps every event forever: how long a
+     * security log must be kept (law, contracts, incident response) is the host's decision, so nothing is deleted
+     * until the host makes it. Not in the Python regstack.
+     * @default 0
+     */
+    auditRetentionDays: z.int().min(0).max(36_500).default(0),
+    /**
      * `iss` claim written and required (R33). Not in the Python regstack.
      * @default 'regstack'
      */

@@ -13,6 +13,7 @@
  *
  * Every problem from every source is collected and thrown as one `ConfigError`; nothing is read lazily later.
  */
+import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { configSchema, type RegstackConfig, type RegstackConfigInput } from './config.schema.ts';
 import { ConfigError, type ConfigIssue, formatConfigIssues } from './config-error.ts';
@@ -443,6 +444,32 @@ export interface RequiredKey {
 export async function loadConfigWithSources(
   options: LoadConfigOptions & { required?: readonly RequiredKey[] } = {},
 ): Promise<{ config: RegstackConfig; sources: ReadonlyMap<string, string> }> {
+  const { config, sources } = await loadCollected(options, false);
+  return { config, sources };
+}
+
+/** A configuration for a command that signs and verifies nothing: `jwt_secret` may be absent (never invented). */
+export type ConfigWithoutSecret = Omit<RegstackConfig, 'jwtSecret'> & { jwtSecret?: RegstackConfig['jwtSecret'] };
+
+/**
+ * `loadConfigWithSources` for the commands that never sign or verify a token (`regstack migrate`, `purge`,
+ * `doctor`, which reports a missing secret as a failed check of its own): a missing `jwt_secret` is not an error,
+ * and the result then has none. A secret that is set but invalid (too short) is still reported: the file is wrong
+ * whoever reads it. `serve` and `createRegstack` keep requiring it.
+ */
+export async function loadConfigWithoutSecret(
+  options: LoadConfigOptions = {},
+): Promise<{ config: ConfigWithoutSecret; sources: ReadonlyMap<string, string> }> {
+  const { config, sources, secretMissing } = await loadCollected(options, true);
+  if (!secretMissing) return { config, sources };
+  const { jwtSecret: _placeholder, ...rest } = config;
+  return { config: rest, sources };
+}
+
+async function loadCollected(
+  options: LoadConfigOptions & { required?: readonly RequiredKey[] },
+  secretOptional: boolean,
+): Promise<{ config: RegstackConfig; sources: ReadonlyMap<string, string>; secretMissing: boolean }> {
   const env = options.env ?? process.env;
   const paths = resolveSourcePaths({ ...options, env });
   const [toml, secrets] = await Promise.all([readTomlFile(paths.toml), readSecretsFile(paths.secrets)]);
@@ -469,6 +496,10 @@ export async function loadConfigWithSources(
 
   const onWarning = options.onWarning ?? defaultWarning;
   for (const warning of collector.warnings) onWarning(warning);
+  const sources = new Map([...collector.entries].map(([key, entry]) => [key, entry.source]));
+  const secretMissing = secretOptional && !collector.entries.has('jwtSecret') && !collector.failed.has('jwtSecret');
+  // A throwaway value only lets the rest validate; the caller drops it before anyone sees the configuration.
+  if (secretMissing) collector.set(['jwtSecret'], randomBytes(32).toString('base64url'), '(not needed)');
   const config = validate(collector);
-  return { config, sources: new Map([...collector.entries].map(([key, entry]) => [key, entry.source])) };
+  return { config, sources, secretMissing };
 }

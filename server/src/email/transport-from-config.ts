@@ -45,7 +45,10 @@ export function withSendLogging(transport: EmailTransport, backend: string, logg
  * The transport for `config.email.backend`. Rejects when the backend's optional package (nodemailer,
  * @aws-sdk/client-sesv2) is not installed, naming the package to add.
  */
-export async function createTransportFromConfig(config: RegstackConfig, logger: Logger): Promise<EmailTransport> {
+export async function createTransportFromConfig(
+  config: Pick<RegstackConfig, 'email'>,
+  logger: Logger,
+): Promise<EmailTransport> {
   const email = config.email;
   switch (email.backend) {
     case 'console':

@@ -8,11 +8,15 @@
  *   fact that also refused it has nothing left to do (the bulk cutoffs stay — the newest one orders new sessions);
  * - expired one-time tokens, claims, pending sign-ups and MFA codes: each is refused once expired;
  * - login attempts older than the longest window any counter uses;
- * - mail delivered before `sentBefore` (undelivered and dead-lettered mail stays for inspection).
- * Audit events are never purged here: how long to keep a security log is the host's decision.
+ * - used or retired one-time tokens, at once: `findLive` never matches a row with `usedAt` set, and what refuses a
+ *   concurrent or replayed redemption is the claim `otk:<id>`, which stays until the token's own expiry (R26);
+ * - mail delivered before `sentBefore` (undelivered and dead-lettered mail stays for inspection);
+ * - audit events created before `auditBefore`, only when the host set `audit_retention_days` (how long to keep a
+ *   security log is its decision; unset keeps them all).
  */
 import type { EntityManager, EntityName, FilterQuery } from '@mikro-orm/core';
 import {
+  AuditEventSchema,
   ClaimSchema,
   EmailOutboxSchema,
   LoginAttemptSchema,
@@ -33,6 +37,7 @@ export interface PurgeCounts {
   mfaCodes: number;
   loginAttempts: number;
   emailOutbox: number;
+  auditEvents: number;
 }
 
 export type PurgeKind = keyof PurgeCounts;
@@ -43,6 +48,13 @@ export interface PurgeBounds {
   attemptsBefore: Date;
   /** Delivered mail at or before this instant goes. */
   sentBefore: Date;
+  /** Audit events at or before this instant go; undefined keeps every event (`audit_retention_days` = 0). */
+  auditBefore: Date | undefined;
+}
+
+/** Expired, or used/retired before `usedBefore`: a one-time token row that decides nothing any more. */
+function deadToken(now: Date, usedBefore: Date) {
+  return { $or: [{ expiresAt: { $lte: now } }, { usedAt: { $lte: usedBefore } }] };
 }
 
 export function createPurgeRepository(em: EntityManager) {
@@ -75,7 +87,7 @@ export function createPurgeRepository(em: EntityManager) {
         case 'revocations':
           return 0;
         case 'oneTimeTokens':
-          return em.count(OneTimeTokenSchema, { expiresAt: { $lte: now } });
+          return em.count(OneTimeTokenSchema, deadToken(now, now));
         case 'claims':
           return em.count(ClaimSchema, { expiresAt: { $lte: now } });
         case 'pendingRegistrations':
@@ -86,6 +98,8 @@ export function createPurgeRepository(em: EntityManager) {
           return em.count(LoginAttemptSchema, { createdAt: { $lte: bounds.attemptsBefore } });
         case 'emailOutbox':
           return em.count(EmailOutboxSchema, { status: 'sent', sentAt: { $lte: bounds.sentBefore } });
+        case 'auditEvents':
+          return bounds.auditBefore ? em.count(AuditEventSchema, { createdAt: { $lte: bounds.auditBefore } }) : 0;
       }
     },
 
@@ -112,7 +126,7 @@ export function createPurgeRepository(em: EntityManager) {
         case 'revocations':
           return [0, 0]; // purged with their sessions
         case 'oneTimeTokens':
-          return [await deleteSome(OneTimeTokenSchema, { expiresAt: { $lte: now } }, limit), 0];
+          return [await deleteSome(OneTimeTokenSchema, deadToken(now, now), limit), 0];
         case 'claims':
           return [await deleteSome(ClaimSchema, { expiresAt: { $lte: now } }, limit), 0];
         case 'pendingRegistrations':
@@ -126,6 +140,9 @@ export function createPurgeRepository(em: EntityManager) {
             await deleteSome(EmailOutboxSchema, { status: 'sent', sentAt: { $lte: bounds.sentBefore } }, limit),
             0,
           ];
+        case 'auditEvents':
+          if (!bounds.auditBefore) return [0, 0];
+          return [await deleteSome(AuditEventSchema, { createdAt: { $lte: bounds.auditBefore } }, limit), 0];
       }
     },
   };

@@ -5,6 +5,8 @@
  * (an insert under a unique key, the same on every backend), which expires on its own if its holder dies.
  * Correctness never depends on a purge having run (SPEC §6).
  */
+
+import type { ConfigWithoutSecret } from '../config/load-config.ts';
 import {
   createPurgeRepository,
   type PurgeBounds,
@@ -26,6 +28,7 @@ const KINDS: PurgeKind[] = [
   'mfaCodes',
   'loginAttempts',
   'emailOutbox',
+  'auditEvents',
 ];
 
 export interface PurgeOptions {
@@ -53,6 +56,7 @@ function zeroCounts(): PurgeCounts {
     mfaCodes: 0,
     loginAttempts: 0,
     emailOutbox: 0,
+    auditEvents: 0,
   };
 }
 
@@ -74,7 +78,10 @@ export function longestAttemptWindowMs(config: unknown): number {
   return Math.max(longest, lockoutWindow * 1000);
 }
 
-export function createPurgeService(deps: ServiceDeps) {
+/** What the purge needs: no secret, no transport (so `regstack purge` builds it without an instance). */
+export type PurgeDeps = Pick<ServiceDeps, 'storage' | 'clock'> & { config: ConfigWithoutSecret };
+
+export function createPurgeService(deps: PurgeDeps) {
   const attemptsWindowMs = longestAttemptWindowMs(deps.config);
   /** The cutoffs of a batch that starts now. */
   const boundsAt = (olderThanMs: number): PurgeBounds => {
@@ -84,6 +91,10 @@ export function createPurgeService(deps: ServiceDeps) {
       // One extra minute: a counter's window is measured by another instance's clock too.
       attemptsBefore: new Date(now.getTime() - attemptsWindowMs - 60_000),
       sentBefore: new Date(now.getTime() - SENT_MAIL_RETENTION_MS),
+      auditBefore:
+        deps.config.auditRetentionDays > 0
+          ? new Date(now.getTime() - deps.config.auditRetentionDays * 86_400_000)
+          : undefined,
     };
   };
 

@@ -218,6 +218,13 @@ describeEachBackend('regstack create-admin (issue 17 item 1)', (ctx) => {
       expectClean(run, ['first typed passphrase 1', 'second typed passphrase 2']);
       expect(await usersWith('typo@example.com')).toBe(0);
     });
+
+    it('Ctrl-C at the password prompt exits 130 and creates nothing (issue 20 item 4)', async () => {
+      const run = await createAdminOnTerminal(['--email', 'ctrlc@example.com'], env, ['\x03']);
+      expect(run.code, run.output).toBe(130);
+      expect(run.output).toMatch(/regstack: interrupted; nothing done/);
+      expect(await usersWith('ctrlc@example.com')).toBe(0);
+    });
   });
 });
 

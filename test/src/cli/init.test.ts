@@ -126,6 +126,45 @@ describe('regstack init, non-interactive (issue 20 item 1)', () => {
     expect(config.email.smtpPassword).toBe('smtp-secret-9911');
   });
 
+  it('--sms-backend twilio: SID and sender in the TOML, the auth token from stdin to the secrets file (issue 20 item 2)', async () => {
+    const dir = freshDir();
+    const token = 'twilio-token-5521';
+    const run = await runCli(
+      [
+        'init',
+        '--yes',
+        '--sms-backend',
+        'twilio',
+        '--twilio-account-sid',
+        'AC0123456789abcdef0123456789abcdef',
+        '--twilio-messaging-service-sid',
+        'MG0123456789abcdef0123456789abcdef',
+        '--twilio-auth-token-stdin',
+      ],
+      { cwd: dir, stdin: `${token}\n` },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain(token);
+    expect(readFileSync(join(dir, 'regstack.toml'), 'utf8')).not.toContain(token);
+    expect(readFileSync(join(dir, 'regstack.secrets.env'), 'utf8')).toMatch(
+      new RegExp(`^REGSTACK_SMS__TWILIO_AUTH_TOKEN=${token}$`, 'm'),
+    );
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config.sms).toMatchObject({
+      backend: 'twilio',
+      twilioAccountSid: 'AC0123456789abcdef0123456789abcdef',
+      twilioMessagingServiceSid: 'MG0123456789abcdef0123456789abcdef',
+      twilioAuthToken: token,
+    });
+    const sns = freshDir();
+    const snsRun = await runCli(['init', '--yes', '--sms-backend', 'sns', '--sns-region', 'us-east-2'], { cwd: sns });
+    expect(snsRun.code, snsRun.stderr).toBe(0);
+    expect((await loadConfig({ cwd: sns, env: {} })).sms).toMatchObject({ backend: 'sns', snsRegion: 'us-east-2' });
+    const missing = await runCli(['init', '--yes', '--sms-backend', 'twilio'], { cwd: freshDir() });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/twilio_account_sid is required/);
+  });
+
   it('an unreachable database or an invalid answer: exit 1, nothing written', async () => {
     const dir = freshDir();
     const dead = await runCli(['init', '--yes', '--database-url', `postgresql://u:p@127.0.0.1:${await freePort()}/x`], {
@@ -179,5 +218,39 @@ describe.runIf(HAS_SCRIPT)('regstack init on a terminal (issue 20 item 1)', () =
       smtpUsername: 'mailer',
     });
     expect(config.sms.backend).toBe('console');
+  });
+
+  it('Twilio: asks the SID, the auth token (masked) and the sender (issue 20 item 2)', async () => {
+    const dir = freshDir();
+    const token = 'typed-twilio-token-31';
+    const run = await initOnTerminal(dir, [
+      ['Public URL', ENTER],
+      ['SQLite file', ENTER],
+      ['Database URL', ENTER],
+      ['Email transport', ENTER],
+      ['Sender address', ENTER],
+      ['SMS (for', DOWN + DOWN + ENTER], // Twilio
+      ['account SID', `AC0123456789abcdef0123456789abcdef${ENTER}`],
+      ['auth token', token + ENTER],
+      ['Twilio sender', `+15005550006${ENTER}`],
+      ['account pages', ENTER],
+      ['admin API', ENTER],
+    ]);
+    expect(run.code, run.screen).toBe(0);
+    expect(run.screen).not.toContain(token);
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config.sms).toMatchObject({
+      backend: 'twilio',
+      twilioAccountSid: 'AC0123456789abcdef0123456789abcdef',
+      twilioAuthToken: token,
+      fromNumber: '+15005550006',
+    });
+  });
+
+  it('Ctrl-C at a prompt exits 130 and writes nothing (issue 20 item 4)', async () => {
+    const dir = freshDir();
+    const run = await initOnTerminal(dir, [['Public URL', '\x03']]);
+    expect(run.code, run.screen).toBe(130);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@
  * removes exactly the expired ones and reports them per table; `--dry-run` counts the same rows and removes none;
  * `--older-than` keeps rows that have not been past mattering that long. Two purges at once are safe: each exits
  * 0 or 3 (the lock), together they remove every expired row once, and a held lock makes a run exit 3 having done
- * nothing. The background purge (`purge_interval_seconds`) waits for the same lock.
+ * nothing. The background purge (`purge_interval_seconds`) waits for the same lock. Used one-time tokens go at once,
+ * audit events once older than `audit_retention_days` (never when it is 0).
  */
 
 import type { EntityName } from '@mikro-orm/core';
@@ -16,7 +17,17 @@ import { type CliRun, expectNoStackTrace, runCli } from './cli-process.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const TABLES = ['sessions', 'one_time_tokens', 'claims', 'pending_registrations', 'login_attempts', 'email_outbox'];
+const TABLES = [
+  'sessions',
+  'one_time_tokens',
+  'claims',
+  'pending_registrations',
+  'login_attempts',
+  'email_outbox',
+  'audit_events',
+];
+/** The audit retention the suite runs with (audit_retention_days). */
+const RETENTION_DAYS = 365;
 const entity = (table: string) =>
   ALL_ENTITIES.find((e) => e.meta.tableName === table) as unknown as EntityName<{ id: string }>;
 
@@ -29,7 +40,11 @@ function reported(run: CliRun, table: string): number {
 
 describeEachBackend('regstack purge (issue 20 item 5)', (ctx) => {
   let storage: Storage;
-  const env = () => ({ REGSTACK_DATABASE_URL: ctx.url, REGSTACK_JWT_SECRET: TEST_SECRET });
+  const env = () => ({
+    REGSTACK_DATABASE_URL: ctx.url,
+    REGSTACK_JWT_SECRET: TEST_SECRET,
+    REGSTACK_AUDIT_RETENTION_DAYS: String(RETENTION_DAYS),
+  });
   const purge = (...args: string[]) => runCli(['purge', ...args], { env: env(), timeoutMs: 120_000 });
   const repos = () => createRepositories(storage.fork(), storage.dialect);
   const ids = async (table: string) =>
@@ -84,6 +99,27 @@ describeEachBackend('regstack purge (issue 20 item 5)', (ctx) => {
       );
       add(into, 'pending_registrations', pending.id);
     }
+    // A token used (or retired) `ago` ms ago but not expired: findLive never matches it and its claim otk:<id>,
+    // kept until the token's expiry, is what refuses a replay, so the row goes (issue 20 item 1).
+    const usedHash = newId().padEnd(64, 'u');
+    const used = await r.oneTimeTokens.issue(
+      { tokenHash: usedHash, purpose: 'password_reset', subjectId: newId(), expiresAt: new Date(now + HOUR) },
+      new Date(now - ago - HOUR),
+    );
+    if (!(await r.oneTimeTokens.consumeOnce(usedHash, 'password_reset', new Date(now - ago)))) throw new Error('use');
+    add(gone, 'one_time_tokens', used.id);
+    // Audit events: older than audit_retention_days, and younger.
+    for (const [into, createdAgo] of [
+      [gone, RETENTION_DAYS * DAY + DAY + ago],
+      [kept, RETENTION_DAYS * DAY - DAY],
+    ] as const) {
+      const at = new Date(now - createdAgo);
+      await r.auditEvents.record({ event: `test.${tag}`, subjectId: user }, at);
+      const [row] = (await storage
+        .fork()
+        .find(entity('audit_events'), { createdAt: at } as never, { fields: ['id'] as never })) as { id: string }[];
+      add(into, 'audit_events', (row as { id: string }).id);
+    }
     // Login attempts: far outside every counter's window, and inside it.
     await r.loginAttempts.recordAndCount(`login:${tag}-old`, new Date(now - 40 * DAY - ago), new Date(0));
     await r.loginAttempts.recordAndCount(`login:${tag}-new`, new Date(now - 60_000), new Date(0));
@@ -137,6 +173,18 @@ describeEachBackend('regstack purge (issue 20 item 5)', (ctx) => {
       await repos().loginAttempts.countSince('login:exact-new', new Date(0)),
       'an attempt inside the window stays',
     ).toBe(1);
+  });
+
+  it('audit_retention_days = 0 (the default) keeps every audit event, however old (issue 20 item 1)', async () => {
+    const at = new Date(Date.now() - 20 * 365 * DAY);
+    await repos().auditEvents.record({ event: 'test.ancient' }, at);
+    const ancient = () => storage.fork().count(entity('audit_events'), { createdAt: at } as never);
+    const run = await runCli(['purge'], { env: { ...env(), REGSTACK_AUDIT_RETENTION_DAYS: '0' }, timeoutMs: 120_000 });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(reported(run, 'audit_events')).toBe(0);
+    expect(await ancient()).toBe(1);
+    expect((await purge()).code).toBe(0);
+    expect(await ancient(), 'with audit_retention_days set it goes').toBe(0);
   });
 
   it('--older-than keeps what has not been past mattering that long', async () => {

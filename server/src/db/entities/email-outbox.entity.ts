@@ -14,8 +14,12 @@ export const EmailOutboxSchema = defineEntity({
   name: 'EmailOutbox',
   tableName: 'email_outbox',
   // (status, createdAt): the depth and oldest-pending age the observability gauges read are index seeks, not scans
-  // of a backlog (docs/observability.md).
-  indexes: [{ properties: ['status', 'nextAttemptAt'] }, { properties: ['status', 'createdAt'] }],
+  // of a backlog (docs/observability.md); (status, sent_at): the purge's "delivered before" cutoff is an index range.
+  indexes: [
+    { properties: ['status', 'nextAttemptAt'] },
+    { properties: ['status', 'createdAt'] },
+    { properties: ['status', 'sentAt'] },
+  ],
   properties: {
     id: p.string().primary().length(36),
     kind: p.string().length(64),

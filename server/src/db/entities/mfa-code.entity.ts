@@ -19,7 +19,8 @@ export const MfaCodeSchema = defineEntity({
     challengeId: p.string().length(64).unique(),
     codeHash: p.string().length(64),
     phoneNumber: p.string().length(16).nullable(),
-    expiresAt: p.datetime().length(3),
+    // Indexed for the purge's expiry cutoff.
+    expiresAt: p.datetime().length(3).index(),
     consumedAt: p.datetime().length(3).nullable(),
     createdAt: p.datetime().length(3),
   },

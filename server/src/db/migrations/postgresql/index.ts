@@ -13,6 +13,7 @@ import { Migration20261206121548 } from './Migration20261206121548.ts';
 import { Migration20261206150749 } from './Migration20261206150749.ts';
 import { Migration20261206151159 } from './Migration20261206151159.ts';
 import { Migration20261206151303 } from './Migration20261206151303.ts';
+import { Migration20261206161347 } from './Migration20261206161347.ts';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
@@ -25,4 +26,5 @@ export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261206150749', class: Migration20261206150749 },
   { name: 'Migration20261206151159', class: Migration20261206151159 },
   { name: 'Migration20261206151303', class: Migration20261206151303 },
+  { name: 'Migration20261206161347', class: Migration20261206161347 },
 ];
