@@ -26,6 +26,7 @@ export {
   type LoginAttempt,
   LoginAttemptSchema,
   type MfaCode,
+  OAuthStateSchema,
   type OneTimeToken,
   type PendingRegistration,
   RecoveryCodeSchema,

@@ -31,6 +31,7 @@ const TABLES: Record<keyof PurgeCounts, string> = {
   claims: 'claims',
   pendingRegistrations: 'pending_registrations',
   mfaCodes: 'mfa_codes',
+  oauthStates: 'oauth_states',
   loginAttempts: 'login_attempts',
   emailOutbox: 'email_outbox',
   auditEvents: 'audit_events',

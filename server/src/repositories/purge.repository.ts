@@ -6,7 +6,8 @@
  *
  * - an expired session and its own revocation fact: an expired session is refused by its expiry alone, so the
  *   fact that also refused it has nothing left to do (the bulk cutoffs stay — the newest one orders new sessions);
- * - expired one-time tokens, claims, pending sign-ups and MFA codes: each is refused once expired;
+ * - expired one-time tokens, claims, pending sign-ups, MFA codes and OpenID sign-in states: each is refused once
+ *   expired;
  * - login attempts older than the longest window any counter uses;
  * - used or retired one-time tokens, at once: `findLive` never matches a row with `usedAt` set, and what refuses a
  *   concurrent or replayed redemption is the claim `otk:<id>`, which stays until the token's own expiry (R26);
@@ -21,6 +22,7 @@ import {
   EmailOutboxSchema,
   LoginAttemptSchema,
   MfaCodeSchema,
+  OAuthStateSchema,
   OneTimeTokenSchema,
   PendingRegistrationSchema,
   RevocationSchema,
@@ -35,6 +37,7 @@ export interface PurgeCounts {
   claims: number;
   pendingRegistrations: number;
   mfaCodes: number;
+  oauthStates: number;
   loginAttempts: number;
   emailOutbox: number;
   auditEvents: number;
@@ -94,6 +97,8 @@ export function createPurgeRepository(em: EntityManager) {
           return em.count(PendingRegistrationSchema, { expiresAt: { $lte: now } });
         case 'mfaCodes':
           return em.count(MfaCodeSchema, { expiresAt: { $lte: now } });
+        case 'oauthStates':
+          return em.count(OAuthStateSchema, { expiresAt: { $lte: now } });
         case 'loginAttempts':
           return em.count(LoginAttemptSchema, { createdAt: { $lte: bounds.attemptsBefore } });
         case 'emailOutbox':
@@ -133,6 +138,8 @@ export function createPurgeRepository(em: EntityManager) {
           return [await deleteSome(PendingRegistrationSchema, { expiresAt: { $lte: now } }, limit), 0];
         case 'mfaCodes':
           return [await deleteSome(MfaCodeSchema, { expiresAt: { $lte: now } }, limit), 0];
+        case 'oauthStates':
+          return [await deleteSome(OAuthStateSchema, { expiresAt: { $lte: now } }, limit), 0];
         case 'loginAttempts':
           return [await deleteSome(LoginAttemptSchema, { createdAt: { $lte: bounds.attemptsBefore } }, limit), 0];
         case 'emailOutbox':

@@ -4,7 +4,7 @@
  * a counter still in its window); one instance purges at a time. On the SQL backends the per-user reads that
  * every login and every authenticated call make are index probes that skip the user's per-session facts.
  */
-import { createRepositories, newId } from '@regstack/server/internal';
+import { createRepositories, newId, OAuthStateSchema } from '@regstack/server/internal';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { codeOf } from '../harness/outcomes.ts';
@@ -53,6 +53,24 @@ describeEachBackend('purge', (ctx) => {
     await r.loginAttempts.recordAndCount('login:old@example.com', new Date(now - 3 * 86_400_000), new Date(0));
     await r.loginAttempts.recordAndCount('login:recent@example.com', new Date(now - 60_000), new Date(0));
 
+    // An OpenID sign-in that was started and never finished, and one still under way.
+    for (const [id, expiresAt] of [
+      ['c'.repeat(64), new Date(now - 1000)],
+      ['d'.repeat(64), new Date(now + HOUR)],
+    ] as const) {
+      await t.regstack.storage.fork().insert(OAuthStateSchema, {
+        id,
+        kind: 'start',
+        provider: 'google',
+        nonce: null,
+        codeVerifier: null,
+        redirectTo: null,
+        userId: null,
+        expiresAt,
+        createdAt: new Date(now - HOUR),
+      });
+    }
+
     const progress: number[] = [];
     const result = await t.regstack.purge({ batchSize: 50, onProgress: (c) => progress.push(c.sessions) });
     if (result.status !== 'purged') throw new Error('expected a purge');
@@ -60,6 +78,7 @@ describeEachBackend('purge', (ctx) => {
     expect(result.counts.revocations).toBe(HISTORY);
     expect(result.counts.oneTimeTokens).toBeGreaterThanOrEqual(1);
     expect(result.counts.loginAttempts).toBeGreaterThanOrEqual(1);
+    expect(result.counts.oauthStates).toBe(1);
     expect(progress.filter((n, i) => n > (progress[i - 1] ?? 0)).length).toBeGreaterThanOrEqual(5); // in batches
 
     const after = repos();
@@ -68,6 +87,8 @@ describeEachBackend('purge', (ctx) => {
     expect(await after.oneTimeTokens.findLive('b'.repeat(64), 'password_reset', new Date())).not.toBeNull();
     expect(await after.loginAttempts.countSince('login:recent@example.com', new Date(0))).toBe(1);
     expect(await after.loginAttempts.countSince('login:old@example.com', new Date(0))).toBe(0);
+    const states = await t.regstack.storage.fork().find(OAuthStateSchema, {});
+    expect(states.map((s) => s.id)).toEqual(['d'.repeat(64)]);
     // What decides still decides: the logged-out session is refused, the other works, login works.
     expect(await codeOf(t.regstack.createCaller({ accessToken: loggedOut.accessToken }).account.me())).toBe(
       'UNAUTHENTICATED',
