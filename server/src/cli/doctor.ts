@@ -196,6 +196,9 @@ function isWritableDirectory(path: string): boolean {
 /** Why a database could not be reached, and what to change, from the driver's words. */
 function databaseFix(message: string): string {
   if (/SQLite/.test(message)) return 'make sure the directory of the SQLite file exists and is writable';
+  if (/no PostgreSQL server of the list/.test(message)) {
+    return "no host of database_url's list gave the session target_session_attrs asks for (each host's reason is above): start or promote a primary, or correct the host list";
+  }
   if (/password authentication failed|authentication failed|auth(entication)? error|SCRAM/i.test(message)) {
     return 'the user name or password in database_url is wrong: correct them (keep the URL in regstack.secrets.env)';
   }

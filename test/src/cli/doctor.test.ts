@@ -169,6 +169,21 @@ describe('regstack doctor: what it catches (issue 20 item 2)', () => {
     expectClean(run, [TEST_SECRET]);
   });
 
+  it('a PostgreSQL host list where no host can be used: ✗ database naming each host, with the host-list fix', async () => {
+    const [a, b] = [await freePort(), await freePort()];
+    const url = `postgresql://regstack:not-printed-4711@127.0.0.1:${a},127.0.0.1:${b}/postgres?target_session_attrs=read-write`;
+    const run = await doctor([], { REGSTACK_DATABASE_URL: url, REGSTACK_JWT_SECRET: TEST_SECRET });
+    expectFailure(
+      run,
+      'database',
+      new RegExp(
+        `no PostgreSQL server of the list accepted a read-write connection.*127\\.0\\.0\\.1:${a}.*127\\.0\\.0\\.1:${b}`,
+      ),
+      /start or promote a primary, or correct the host list/,
+    );
+    expectClean(run, ['not-printed-4711']);
+  });
+
   it('a SQLite file in a directory that does not exist: ✗ database, and the doctor does not create it', async () => {
     const cwd = freshDir();
     const run = await doctor([], { ...sqlite, REGSTACK_DATABASE_URL: 'sqlite:./no/such/dir/x.db' }, cwd);
