@@ -15,6 +15,9 @@
 const ALLOW_METHODS = 'GET, POST';
 /** What tRPC's links send (`content-type` on POST, `trpc-accept` for streaming links) and the bearer token. */
 const ALLOW_HEADERS = 'authorization, content-type, trpc-accept';
+/** Response headers a page may read beyond the safelisted ones: when to retry (limits, outages) and the request id
+ * to quote in a support case (docs/observability.md). */
+const EXPOSE_HEADERS = 'retry-after, x-request-id';
 /** Seconds a browser may reuse a preflight answer (Chromium caps it at 7200). */
 const MAX_AGE_SECONDS = '7200';
 
@@ -80,7 +83,10 @@ export function withCors<TInfo>(
 
     const response = await handler(request, info);
     if (!any) appendVary(response.headers, 'Origin');
-    if (allow) for (const [name, value] of Object.entries(allow)) response.headers.set(name, value);
+    if (allow) {
+      for (const [name, value] of Object.entries(allow)) response.headers.set(name, value);
+      response.headers.set('access-control-expose-headers', EXPOSE_HEADERS);
+    }
     return response;
   };
 }

@@ -87,6 +87,8 @@ describeEachBackend('CORS on the tRPC endpoint (issue 16 item 3)', (ctx) => {
     expect(corsHeaders(call)).toEqual({
       'access-control-allow-origin': APP,
       'access-control-allow-credentials': 'true',
+      // The page may read when to retry and the request id to quote.
+      'access-control-expose-headers': 'retry-after, x-request-id',
     });
     expect(call.headers.get('vary')).toMatch(/\bOrigin\b/);
     expect(call.headers.get('cache-control')).toBe('no-store');
