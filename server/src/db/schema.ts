@@ -106,7 +106,9 @@ export async function migrationInventory(orm: MikroORM, shipped: MigrationObject
 
 /**
  * The statements the pending migrations would run, without running them: each migration class is built and its
- * `up()` called, which only collects SQL (`addSql`) — nothing reaches the database.
+ * `up()` called, which only collects SQL (`addSql`) — nothing reaches the database. A migration that runs
+ * statements itself (`this.execute`, for work computed between statements such as a backfill) gets a collecting
+ * `execute` on this instance: its statements are listed in order, each read answers no rows, and none is run.
  */
 export async function pendingMigrationStatements(
   orm: MikroORM,
@@ -119,10 +121,15 @@ export async function pendingMigrationStatements(
     const MigrationClass = object.class as unknown as new (
       driver: unknown,
       config: unknown,
-    ) => { up(): void | Promise<void>; getQueries(): unknown[] };
+    ) => { up(): void | Promise<void>; getQueries(): unknown[]; execute(sql: unknown): Promise<unknown[]> };
     const migration = new MigrationClass(orm.em.getDriver(), orm.config);
+    const executed: string[] = [];
+    migration.execute = async (sql) => {
+      executed.push(String(sql));
+      return [];
+    };
     await migration.up();
-    out.push({ name: object.name, statements: migration.getQueries().map((query) => String(query)) });
+    out.push({ name: object.name, statements: [...executed, ...migration.getQueries().map((query) => String(query))] });
   }
   return out;
 }
