@@ -31,6 +31,9 @@ const SNS = 'src/sms/sns-transport.test.ts';
 const TWILIO = 'src/sms/twilio-transport.test.ts';
 const SMS_LIMITS = 'src/sms/sms-limits.test.ts';
 
+const CORE = 'src/config/keys-core.test.ts';
+const APP_MAIL = 'app_name, email.from_address and email.from_name reach the mail a user receives';
+const PASSWORD_BOUNDS = 'password_min_length and password_max_length bound what register accepts';
 const PAGE_BRANDING = 'theme_css_url, brand_logo_url and brand_tagline reach every page';
 const OIDC_SIGNUP = 'sign-up by OIDC: a new identity makes a verified account';
 const SMTP_DELIVERS = 'smtp: delivers with the configured host, port and login';
@@ -166,6 +169,24 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
   'sms.ip_rate_limit': { file: SMS_LIMITS, test: 'per client IP: the (n+1)th send from one IP is refused' },
   'sms.user_rate_limit': { file: SMS_LIMITS, test: 'per account: the (n+1)th send for one user is refused' },
   'sms.global_rate_limit': { file: SMS_LIMITS, test: 'the global cap refuses every send past it' },
+  app_name: { file: CORE, test: APP_MAIL },
+  'email.from_address': { file: CORE, test: APP_MAIL },
+  'email.from_name': { file: CORE, test: APP_MAIL },
+  password_min_length: { file: CORE, test: PASSWORD_BOUNDS },
+  password_max_length: { file: CORE, test: PASSWORD_BOUNDS },
+  verification_token_ttl_seconds: {
+    file: CORE,
+    test: 'verification_token_ttl_seconds ends the verification link at its lifetime',
+  },
+  password_reset_token_ttl_seconds: {
+    file: CORE,
+    test: 'password_reset_token_ttl_seconds ends the reset link at its lifetime',
+  },
+  login_lockout_window_seconds: {
+    file: CORE,
+    test: 'login_lockout_window_seconds is how long a locked account stays locked',
+  },
+  register_rate_limit: { file: CORE, test: 'register_rate_limit caps sign-ups per client address' },
 };
 
 const NO_TEST = 'no behavioural test sets it to a non-default value yet';
@@ -173,7 +194,6 @@ const ONLY_NONE = 'tests only set it to "none" to get it out of the way; no test
 
 /** Keys with no behavioural proof yet, each with why. A key here must not also have a proof. */
 export const PENDING: Readonly<Record<string, string>> = {
-  app_name: 'used in mail and pages, but no test asserts a configured name reaches them',
   mongodb_database: 'only the URL parser is tested; no test opens MongoDB storage with it',
   jwt_previous_secrets: 'only its validation is tested; no test verifies a token signed with a previous secret',
   jwt_algorithm: NO_TEST,
@@ -181,23 +201,17 @@ export const PENDING: Readonly<Record<string, string>> = {
   jwt_issuer: NO_TEST,
   jwt_audience: NO_TEST,
   jwt_clock_tolerance_seconds: NO_TEST,
-  verification_token_ttl_seconds: NO_TEST,
-  password_reset_token_ttl_seconds: NO_TEST,
   email_change_token_ttl_seconds: NO_TEST,
   sms_code_ttl_seconds: NO_TEST,
   sms_code_max_attempts: 'tests run with the default of 5 wrong guesses only',
   impersonation_ttl_seconds: NO_TEST,
-  password_min_length: NO_TEST,
-  password_max_length: NO_TEST,
   argon2_memory_kib: NO_TEST,
   argon2_iterations: NO_TEST,
   argon2_parallelism: NO_TEST,
   hash_queue_limit: 'tests raise it to keep loads from being shed; none observes the shedding at the limit',
-  login_lockout_window_seconds: NO_TEST,
   login_mfa_confirm_rate_limit: NO_TEST,
   mfa_resend_login_code_rate_limit: ONLY_NONE,
   mfa_manage_rate_limit: NO_TEST,
-  register_rate_limit: ONLY_NONE,
   forgot_password_rate_limit: ONLY_NONE,
   reset_password_rate_limit: NO_TEST,
   verify_rate_limit: ONLY_NONE,
@@ -225,8 +239,6 @@ export const PENDING: Readonly<Record<string, string>> = {
   'oauth.google_client_secret': 'only its mapping onto providers.google is tested',
   'oauth.state_ttl_seconds': NO_TEST,
   'oauth.completion_ttl_seconds': NO_TEST,
-  'email.from_address': NO_TEST,
-  'email.from_name': NO_TEST,
   'email.smtp_implicit_tls': NO_TEST,
   'email.ses_profile': NO_TEST,
   'email.recipient_rate_limit': NO_TEST,
