@@ -34,6 +34,8 @@ const SMS_LIMITS = 'src/sms/sms-limits.test.ts';
 const CORE = 'src/config/keys-core.test.ts';
 const APP_MAIL = 'app_name, email.from_address and email.from_name reach the mail a user receives';
 const PASSWORD_BOUNDS = 'password_min_length and password_max_length bound what register accepts';
+const LIMITS = 'src/config/keys-limits.test.ts';
+const THIRD_CALL = 'refuses the third call from one client';
 const PAGE_BRANDING = 'theme_css_url, brand_logo_url and brand_tagline reach every page';
 const OIDC_SIGNUP = 'sign-up by OIDC: a new identity makes a verified account';
 const SMTP_DELIVERS = 'smtp: delivers with the configured host, port and login';
@@ -187,6 +189,14 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
     test: 'login_lockout_window_seconds is how long a locked account stays locked',
   },
   register_rate_limit: { file: CORE, test: 'register_rate_limit caps sign-ups per client address' },
+  forgot_password_rate_limit: { file: LIMITS, test: THIRD_CALL },
+  resend_verification_rate_limit: { file: LIMITS, test: THIRD_CALL },
+  verify_rate_limit: { file: LIMITS, test: THIRD_CALL },
+  reset_password_rate_limit: { file: LIMITS, test: THIRD_CALL },
+  confirm_email_change_rate_limit: { file: LIMITS, test: THIRD_CALL },
+  change_password_rate_limit: { file: LIMITS, test: THIRD_CALL },
+  change_email_rate_limit: { file: LIMITS, test: THIRD_CALL },
+  delete_account_rate_limit: { file: LIMITS, test: THIRD_CALL },
 };
 
 const NO_TEST = 'no behavioural test sets it to a non-default value yet';
@@ -212,14 +222,6 @@ export const PENDING: Readonly<Record<string, string>> = {
   login_mfa_confirm_rate_limit: NO_TEST,
   mfa_resend_login_code_rate_limit: ONLY_NONE,
   mfa_manage_rate_limit: NO_TEST,
-  forgot_password_rate_limit: ONLY_NONE,
-  reset_password_rate_limit: NO_TEST,
-  verify_rate_limit: ONLY_NONE,
-  resend_verification_rate_limit: ONLY_NONE,
-  change_password_rate_limit: ONLY_NONE,
-  change_email_rate_limit: ONLY_NONE,
-  confirm_email_change_rate_limit: NO_TEST,
-  delete_account_rate_limit: NO_TEST,
   phone_start_rate_limit: ONLY_NONE,
   phone_confirm_rate_limit: NO_TEST,
   phone_disable_rate_limit: NO_TEST,
