@@ -39,6 +39,7 @@ const THIRD_CALL = 'refuses the third call from one client';
 const TOKENS = 'src/config/keys-tokens.test.ts';
 const ISS_AUD = 'jwt_issuer and jwt_audience are stamped on access tokens and required of them';
 const LINK_TEMPLATES = 'password_reset_url_template and email_change_url_template shape the mailed links';
+const HTTP_KEYS = 'src/config/keys-http.test.ts';
 const PAGE_BRANDING = 'theme_css_url, brand_logo_url and brand_tagline reach every page';
 const OIDC_SIGNUP = 'sign-up by OIDC: a new identity makes a verified account';
 const SMTP_DELIVERS = 'smtp: delivers with the configured host, port and login';
@@ -214,6 +215,13 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
   password_reset_url_template: { file: TOKENS, test: LINK_TEMPLATES },
   email_change_url_template: { file: TOKENS, test: LINK_TEMPLATES },
   ui_prefix: { file: TOKENS, test: 'ui_prefix moves the pages and the mailed links with them' },
+  api_prefix: { file: HTTP_KEYS, test: 'api_prefix mounts the API where it says, and nowhere else' },
+  max_request_body_bytes: {
+    file: HTTP_KEYS,
+    test: 'max_request_body_bytes refuses a body over it with 413 PAYLOAD_TOO_LARGE',
+  },
+  static_prefix: { file: HTTP_KEYS, test: 'static_prefix serves the pages’ assets under it' },
+  cookie_name: { file: HTTP_KEYS, test: 'cookie_name names the pages’ cookies' },
 };
 
 const NO_TEST = 'no behavioural test sets it to a non-default value yet';
@@ -238,10 +246,6 @@ export const PENDING: Readonly<Record<string, string>> = {
   phone_start_rate_limit: ONLY_NONE,
   phone_confirm_rate_limit: NO_TEST,
   phone_disable_rate_limit: NO_TEST,
-  max_request_body_bytes: NO_TEST,
-  api_prefix: NO_TEST,
-  static_prefix: NO_TEST,
-  cookie_name: NO_TEST,
   cookie_same_site: NO_TEST,
   oauth_prefix: 'only its loading is tested; no sign-in runs under a non-default prefix',
   oauth_exchange_rate_limit: ONLY_NONE,
