@@ -40,6 +40,8 @@ const TOKENS = 'src/config/keys-tokens.test.ts';
 const ISS_AUD = 'jwt_issuer and jwt_audience are stamped on access tokens and required of them';
 const LINK_TEMPLATES = 'password_reset_url_template and email_change_url_template shape the mailed links';
 const HTTP_KEYS = 'src/config/keys-http.test.ts';
+const ARGON2_PARAMS =
+  'argon2_memory_kib, argon2_iterations and argon2_parallelism are the parameters of the stored hash';
 const PAGE_BRANDING = 'theme_css_url, brand_logo_url and brand_tagline reach every page';
 const OIDC_SIGNUP = 'sign-up by OIDC: a new identity makes a verified account';
 const SMTP_DELIVERS = 'smtp: delivers with the configured host, port and login';
@@ -222,6 +224,11 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
   },
   static_prefix: { file: HTTP_KEYS, test: 'static_prefix serves the pages’ assets under it' },
   cookie_name: { file: HTTP_KEYS, test: 'cookie_name names the pages’ cookies' },
+  argon2_memory_kib: { file: CORE, test: ARGON2_PARAMS },
+  argon2_iterations: { file: CORE, test: ARGON2_PARAMS },
+  argon2_parallelism: { file: CORE, test: ARGON2_PARAMS },
+  'email.recipient_rate_limit': { file: CORE, test: 'email.recipient_rate_limit caps the mail one address receives' },
+  cookie_same_site: { file: HTTP_KEYS, test: 'cookie_same_site sets the SameSite attribute' },
 };
 
 const NO_TEST = 'no behavioural test sets it to a non-default value yet';
@@ -236,9 +243,6 @@ export const PENDING: Readonly<Record<string, string>> = {
     'read by the token check, but a token past exp is refused by its session expiry anyway; no test shows the leeway',
   sms_code_ttl_seconds: NO_TEST,
   sms_code_max_attempts: 'tests run with the default of 5 wrong guesses only',
-  argon2_memory_kib: NO_TEST,
-  argon2_iterations: NO_TEST,
-  argon2_parallelism: NO_TEST,
   hash_queue_limit: 'tests raise it to keep loads from being shed; none observes the shedding at the limit',
   login_mfa_confirm_rate_limit: NO_TEST,
   mfa_resend_login_code_rate_limit: ONLY_NONE,
@@ -246,7 +250,6 @@ export const PENDING: Readonly<Record<string, string>> = {
   phone_start_rate_limit: ONLY_NONE,
   phone_confirm_rate_limit: NO_TEST,
   phone_disable_rate_limit: NO_TEST,
-  cookie_same_site: NO_TEST,
   oauth_prefix: 'only its loading is tested; no sign-in runs under a non-default prefix',
   oauth_exchange_rate_limit: ONLY_NONE,
   'oauth.providers.<name>.scopes': 'only its loading is tested; no test sees the scopes in the authorization request',
@@ -257,7 +260,6 @@ export const PENDING: Readonly<Record<string, string>> = {
   'oauth.completion_ttl_seconds': NO_TEST,
   'email.smtp_implicit_tls': NO_TEST,
   'email.ses_profile': NO_TEST,
-  'email.recipient_rate_limit': NO_TEST,
   'email.outbox_poll_interval_ms': 'tests shorten it for speed; none observes the interval',
   'sms.log_bodies': NO_TEST,
 };

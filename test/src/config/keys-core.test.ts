@@ -4,6 +4,7 @@
  * other than its default and observes the change the default would not make; `key-proofs.ts` points at them.
  */
 import { createManualClock } from '@regstack/server';
+import { createRepositories } from '@regstack/server/internal';
 import { afterEach, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { codeOf, outcome } from '../harness/outcomes.ts';
@@ -121,5 +122,32 @@ describeEachBackend('config keys read by the core (issue 20)', (ctx) => {
     // The default (10 a minute) would admit all three.
     expect(outcomes).toEqual(['ok', 'ok', 'RATE_LIMITED']);
     expect(await outcome(from('198.51.100.8').register({ email: 'other@example.com', password: PASSWORD }))).toBe('ok');
+  });
+  it('argon2_memory_kib, argon2_iterations and argon2_parallelism are the parameters of the stored hash', async () => {
+    t = await startRegstack(ctx.url, { argon2MemoryKib: 12_288, argon2Iterations: 3, argon2Parallelism: 2 });
+    await createVerifiedUser(t, 'hashed@example.com');
+    const repos = createRepositories(t.regstack.storage.fork(), t.regstack.storage.dialect);
+    const user = await repos.users.findByEmail('hashed@example.com');
+    const row = await repos.users.findCredentialsById(user!.id);
+    // The PHC string names its parameters; the defaults would read m=19456,t=2,p=1.
+    expect(row?.hashedPassword).toMatch(/^\$argon2id\$v=19\$m=12288,t=3,p=2\$/);
+    expect(await outcome(t.regstack.createCaller().login({ email: 'hashed@example.com', password: PASSWORD }))).toBe(
+      'ok',
+    );
+  });
+
+  it('email.recipient_rate_limit caps the mail one address receives', async () => {
+    t = await startRegstack(ctx.url, {
+      email: { recipientRateLimit: '1/10 minutes' },
+      forgotPasswordRateLimit: 'none',
+    });
+    await createVerifiedUser(t, 'flooded@example.com');
+    const caller = t.regstack.createCaller();
+    for (let i = 0; i < 3; i++) await caller.forgotPassword({ email: 'flooded@example.com' });
+    await t.regstack.drainOutbox();
+    // The verification mail was the one allowed; the default (3 in 10 minutes) would have sent two reset mails.
+    const resets = t.mailbox.messages.filter((m) => m.to === 'flooded@example.com' && /reset/i.test(m.subject));
+    expect(resets).toHaveLength(0);
+    expect(t.mailbox.messages.filter((m) => m.to === 'flooded@example.com')).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Issue 20, "every config key honest": proofs for the keys that shape the HTTP surface, on every backend, over real
  * HTTP on loopback (`regstack.listen`): where the API and the pages' assets are mounted, the body size limit (R55)
- * and the pages' cookie name. Each sets a non-default value and observes what the default would not do.
+ * and the pages' cookie name and SameSite. Each sets a non-default value and observes what the default would not do.
  */
 import { afterEach, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
@@ -64,5 +64,12 @@ describeEachBackend('config keys of the HTTP surface (issue 20)', (ctx) => {
     expect(cookies.length).toBeGreaterThan(0);
     for (const cookie of cookies) expect(cookie).toMatch(/^__Host-quill_/);
     expect(cookies.join('\n')).not.toContain('regstack_session');
+  });
+  it('cookie_same_site sets the SameSite attribute of the pages’ cookies', async () => {
+    const base = await start({ enableUiRouter: true, cookieSameSite: 'strict' });
+    const cookies = (await fetch(new URL('/account/login', base))).headers.getSetCookie();
+    expect(cookies.length).toBeGreaterThan(0);
+    // The default is Lax.
+    for (const cookie of cookies) expect(cookie).toMatch(/;\s*SameSite=Strict/i);
   });
 });
