@@ -42,6 +42,7 @@ const LINK_TEMPLATES = 'password_reset_url_template and email_change_url_templat
 const HTTP_KEYS = 'src/config/keys-http.test.ts';
 const ARGON2_PARAMS =
   'argon2_memory_kib, argon2_iterations and argon2_parallelism are the parameters of the stored hash';
+const SMS_KEYS = 'src/config/keys-sms.test.ts';
 const PAGE_BRANDING = 'theme_css_url, brand_logo_url and brand_tagline reach every page';
 const OIDC_SIGNUP = 'sign-up by OIDC: a new identity makes a verified account';
 const SMTP_DELIVERS = 'smtp: delivers with the configured host, port and login';
@@ -229,6 +230,16 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
   argon2_parallelism: { file: CORE, test: ARGON2_PARAMS },
   'email.recipient_rate_limit': { file: CORE, test: 'email.recipient_rate_limit caps the mail one address receives' },
   cookie_same_site: { file: HTTP_KEYS, test: 'cookie_same_site sets the SameSite attribute' },
+  sms_code_max_attempts: {
+    file: SMS_KEYS,
+    test: 'sms_code_max_attempts is the number of wrong guesses that kill a code',
+  },
+  sms_code_ttl_seconds: { file: SMS_KEYS, test: 'sms_code_ttl_seconds is the lifetime of a texted code' },
+  phone_start_rate_limit: { file: SMS_KEYS, test: 'phone_start_rate_limit caps phone enrolment starts per client' },
+  phone_confirm_rate_limit: {
+    file: SMS_KEYS,
+    test: 'phone_confirm_rate_limit caps phone enrolment confirmations per client',
+  },
 };
 
 const NO_TEST = 'no behavioural test sets it to a non-default value yet';
@@ -241,14 +252,10 @@ export const PENDING: Readonly<Record<string, string>> = {
   jwt_private_key: NO_TEST,
   jwt_clock_tolerance_seconds:
     'read by the token check, but a token past exp is refused by its session expiry anyway; no test shows the leeway',
-  sms_code_ttl_seconds: NO_TEST,
-  sms_code_max_attempts: 'tests run with the default of 5 wrong guesses only',
   hash_queue_limit: 'tests raise it to keep loads from being shed; none observes the shedding at the limit',
   login_mfa_confirm_rate_limit: NO_TEST,
   mfa_resend_login_code_rate_limit: ONLY_NONE,
   mfa_manage_rate_limit: NO_TEST,
-  phone_start_rate_limit: ONLY_NONE,
-  phone_confirm_rate_limit: NO_TEST,
   phone_disable_rate_limit: NO_TEST,
   oauth_prefix: 'only its loading is tested; no sign-in runs under a non-default prefix',
   oauth_exchange_rate_limit: ONLY_NONE,
