@@ -78,7 +78,10 @@ describe('config key proofs (issue 20)', () => {
         continue;
       }
       const text = readFileSync(path, 'utf8');
-      const title = new RegExp(`\\b(?:it|test)(?:\\.\\w+)?\\(\\s*(['"\`])[^\\n]*${literal(proof.test)}`);
+      // `it(`, `it.only(`, `it.skipIf(cond)(` …, then the title on the same line.
+      const title = new RegExp(
+        `\\b(?:it|test)(?:\\.\\w+(?:\\([^)\\n]*\\))?)?\\(\\s*(['"\`])[^\\n]*${literal(proof.test)}`,
+      );
       if (!title.test(text)) stale.push(`${leaf.key}: no test titled "…${proof.test}…" in ${proof.file}`);
       else if (!mentions(text, leaf)) stale.push(`${leaf.key}: ${proof.file} never mentions the key`);
     }
