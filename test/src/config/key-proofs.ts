@@ -244,6 +244,19 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
     file: 'src/config/keys-storage.test.ts',
     test: 'mongodb_database selects the database of a URL that names none',
   },
+  mfa_manage_rate_limit: {
+    file: SMS_KEYS,
+    test: 'mfa_manage_rate_limit caps authenticator enrolment calls per client',
+  },
+  phone_disable_rate_limit: { file: SMS_KEYS, test: 'phone_disable_rate_limit caps phone removal calls per client' },
+  login_mfa_confirm_rate_limit: {
+    file: SMS_KEYS,
+    test: 'login_mfa_confirm_rate_limit caps second-step guesses per client',
+  },
+  mfa_resend_login_code_rate_limit: {
+    file: SMS_KEYS,
+    test: 'mfa_resend_login_code_rate_limit caps resends of the login code',
+  },
 };
 
 const NO_TEST = 'no behavioural test sets it to a non-default value yet';
@@ -256,10 +269,6 @@ export const PENDING: Readonly<Record<string, string>> = {
   jwt_clock_tolerance_seconds:
     'read by the token check, but a token past exp is refused by its session expiry anyway; no test shows the leeway',
   hash_queue_limit: 'tests raise it to keep loads from being shed; none observes the shedding at the limit',
-  login_mfa_confirm_rate_limit: NO_TEST,
-  mfa_resend_login_code_rate_limit: ONLY_NONE,
-  mfa_manage_rate_limit: NO_TEST,
-  phone_disable_rate_limit: NO_TEST,
   oauth_prefix: 'only its loading is tested; no sign-in runs under a non-default prefix',
   oauth_exchange_rate_limit: ONLY_NONE,
   'oauth.providers.<name>.scopes': 'only its loading is tested; no test sees the scopes in the authorization request',

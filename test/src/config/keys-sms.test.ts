@@ -1,7 +1,7 @@
 /**
  * Issue 20, "every config key honest": proofs for the SMS second factor's keys, on every backend, through
  * `createCaller` with a recording SMS sender: the code's lifetime (R48), its guess budget (R49) and the per-client
- * limits of phone enrolment. Each sets a non-default value and observes what the default would not do.
+ * limits of phone enrolment, factor management and the second login step. Each sets a non-default value and observes what the default would not do.
  */
 import { createManualClock, type RegstackConfigInput } from '@regstack/server';
 import { afterEach, expect, it } from 'vitest';
@@ -42,11 +42,23 @@ describeEachBackend('config keys of the SMS factor (issue 20)', (ctx) => {
     const login = await t.regstack.createCaller({ ip }).login({ email, password });
     if (login.status !== 'authenticated') throw new Error('expected a session');
     const me = t.regstack.createCaller({ accessToken: login.accessToken, ip });
-    return { password, me };
+    return { password, me, ip, email };
   };
-  const lastCode = async () => {
+  /** Enrols the phone and signs in again: the pending second step, asked from the same client. */
+  const enrolAndLogin = async (email: string, phone: string, overrides: RegstackConfigInput) => {
+    const session = await start(email, overrides);
+    // A number of its own: one number per account (R52), and an earlier test may have enrolled PHONE.
+    await session.me.mfa.sms.start({ phoneNumber: phone, currentPassword: session.password });
+    await session.me.mfa.sms.confirm({ code: await lastCode(phone) });
+    clock.advance(1_000);
+    const client = t!.regstack.createCaller({ ip: session.ip });
+    const step = await client.login({ email, password: session.password });
+    if (step.status !== 'mfa_required') throw new Error('expected mfa_required');
+    return { ...session, client, pending: step.mfaPendingToken };
+  };
+  const lastCode = async (to = E164) => {
     await t!.regstack.settle();
-    const code = /\b(\d{6})\b/.exec([...sent].reverse().find((m) => m.to === E164)?.body ?? '')?.[1];
+    const code = /\b(\d{6})\b/.exec([...sent].reverse().find((m) => m.to === to)?.body ?? '')?.[1];
     if (!code) throw new Error('no SMS code');
     return code;
   };
@@ -92,5 +104,49 @@ describeEachBackend('config keys of the SMS factor (issue 20)', (ctx) => {
     for (let i = 0; i < 3; i++) outcomes.push(await outcome(me.mfa.sms.confirm({ code: other(code) })));
     // The default (20 a minute) would answer the third guess like the others.
     expect(outcomes).toEqual(['MFA_CODE_INVALID', 'MFA_CODE_INVALID', 'RATE_LIMITED']);
+  });
+  it('mfa_manage_rate_limit caps authenticator enrolment calls per client', async () => {
+    const { me } = await start('totp-manage@example.com', { mfaManageRateLimit: '2/minute' });
+    const outcomes = [];
+    for (let i = 0; i < 3; i++)
+      outcomes.push(await outcome(me.mfa.totp.start({ currentPassword: 'not the password at all' })));
+    // The default (20 a minute) would answer the third like the others.
+    expect(outcomes.slice(0, 2)).not.toContain('RATE_LIMITED');
+    expect(outcomes[2]).toBe('RATE_LIMITED');
+  });
+
+  it('phone_disable_rate_limit caps phone removal calls per client', async () => {
+    const { me } = await start('sms-disable@example.com', { phoneDisableRateLimit: '2/minute' });
+    const outcomes = [];
+    for (let i = 0; i < 3; i++)
+      outcomes.push(await outcome(me.mfa.sms.disable({ currentPassword: 'not the password at all' })));
+    // The default (10 a minute) would answer the third like the others.
+    expect(outcomes.slice(0, 2)).not.toContain('RATE_LIMITED');
+    expect(outcomes[2]).toBe('RATE_LIMITED');
+  });
+
+  it('login_mfa_confirm_rate_limit caps second-step guesses per client', async () => {
+    const { client, pending } = await enrolAndLogin('sms-step@example.com', '+14155552681', {
+      loginMfaConfirmRateLimit: '2/minute',
+    });
+    const code = await lastCode('+14155552681');
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) {
+      outcomes.push(
+        await outcome(client.mfa.confirmLogin({ mfaPendingToken: pending, method: 'sms', code: other(code) })),
+      );
+    }
+    // The default (20 a minute) would answer the third guess like the others.
+    expect(outcomes).toEqual(['MFA_CODE_INVALID', 'MFA_CODE_INVALID', 'RATE_LIMITED']);
+  });
+
+  it('mfa_resend_login_code_rate_limit caps resends of the login code per client', async () => {
+    const { client, pending } = await enrolAndLogin('sms-resend@example.com', '+14155552682', {
+      mfaResendLoginCodeRateLimit: '1/minute',
+    });
+    const outcomes = [];
+    for (let i = 0; i < 2; i++) outcomes.push(await outcome(client.mfa.resendLoginCode({ mfaPendingToken: pending })));
+    // The default (3 a minute) would send the second one too.
+    expect(outcomes).toEqual(['ok', 'RATE_LIMITED']);
   });
 });
