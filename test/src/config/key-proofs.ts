@@ -43,6 +43,7 @@ const HTTP_KEYS = 'src/config/keys-http.test.ts';
 const ARGON2_PARAMS =
   'argon2_memory_kib, argon2_iterations and argon2_parallelism are the parameters of the stored hash';
 const SMS_KEYS = 'src/config/keys-sms.test.ts';
+const EDDSA = 'jwt_algorithm and jwt_private_key: EdDSA tokens signed with the configured key';
 const PAGE_BRANDING = 'theme_css_url, brand_logo_url and brand_tagline reach every page';
 const OIDC_SIGNUP = 'sign-up by OIDC: a new identity makes a verified account';
 const SMTP_DELIVERS = 'smtp: delivers with the configured host, port and login';
@@ -257,6 +258,8 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
     file: SMS_KEYS,
     test: 'mfa_resend_login_code_rate_limit caps resends of the login code',
   },
+  jwt_algorithm: { file: TOKENS, test: EDDSA },
+  jwt_private_key: { file: TOKENS, test: EDDSA },
 };
 
 const NO_TEST = 'no behavioural test sets it to a non-default value yet';
@@ -264,8 +267,6 @@ const ONLY_NONE = 'tests only set it to "none" to get it out of the way; no test
 
 /** Keys with no behavioural proof yet, each with why. A key here must not also have a proof. */
 export const PENDING: Readonly<Record<string, string>> = {
-  jwt_algorithm: NO_TEST,
-  jwt_private_key: NO_TEST,
   jwt_clock_tolerance_seconds:
     'read by the token check, but a token past exp is refused by its session expiry anyway; no test shows the leeway',
   hash_queue_limit: 'tests raise it to keep loads from being shed; none observes the shedding at the limit',

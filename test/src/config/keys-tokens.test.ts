@@ -1,10 +1,10 @@
 /**
  * Issue 20, "every config key honest": proofs for the keys that shape tokens and mailed links, on every backend,
- * through `createCaller`: the JWT issuer, audience and previous secrets (R32), the email-change
- * and impersonation lifetimes, the link templates and `ui_prefix`. Each sets a non-default value and observes what
- * the default would not do.
+ * through `createCaller`: the JWT issuer, audience, previous secrets (R32), algorithm and private key (R31), the
+ * email-change and impersonation lifetimes, the link templates and `ui_prefix`. Each sets a non-default value and
+ * observes what the default would not do.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { createManualClock } from '@regstack/server';
 import { afterEach, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
@@ -143,5 +143,19 @@ describeEachBackend('config keys of tokens and links (issue 20)', (ctx) => {
     } finally {
       await server.close();
     }
+  });
+  it('jwt_algorithm and jwt_private_key: EdDSA tokens signed with the configured key', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    t = await startRegstack(ctx.url, { jwtAlgorithm: 'EdDSA', jwtPrivateKey: pem });
+    await createVerifiedUser(t, 'eddsa@example.com');
+    const token = await accessToken('eddsa@example.com');
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    // The default is HS256 with a key derived from jwt_secret.
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8'))).toMatchObject({ alg: 'EdDSA' });
+    expect(verify(null, Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, 'base64url'))).toBe(
+      true,
+    );
+    expect(await me(token)).toBe('ok');
   });
 });
