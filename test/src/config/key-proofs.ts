@@ -260,6 +260,10 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
   },
   jwt_algorithm: { file: TOKENS, test: EDDSA },
   jwt_private_key: { file: TOKENS, test: EDDSA },
+  'sms.log_bodies': {
+    file: 'src/config/keys-transports.test.ts',
+    test: 'sms.log_bodies prints the SMS body on the console transport only when on',
+  },
 };
 
 const NO_TEST = 'no behavioural test sets it to a non-default value yet';
@@ -281,5 +285,4 @@ export const PENDING: Readonly<Record<string, string>> = {
   'email.smtp_implicit_tls': NO_TEST,
   'email.ses_profile': NO_TEST,
   'email.outbox_poll_interval_ms': 'tests shorten it for speed; none observes the interval',
-  'sms.log_bodies': NO_TEST,
 };
