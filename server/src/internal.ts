@@ -7,6 +7,8 @@
 // First, before any other module runs: an older Node gets a sentence naming Node ≥ 22.17 (require-node.ts).
 import './require-node.ts';
 
+// The derived key tree, for the test that proves every config key is read (issue 20).
+export { type ConfigNode, configTree, type SectionNode } from './config/config-keys.ts';
 export {
   type BackendKind,
   type DatabaseTarget,
