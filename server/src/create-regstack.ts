@@ -9,7 +9,7 @@ import { openStorage, type Storage } from './db/storage.ts';
 import { createMailer, type Mailer } from './email/mailer.ts';
 import { createTemplates } from './email/templates.ts';
 import type { EmailTransport } from './email/transport.ts';
-import { createTransportFromConfig } from './email/transport-from-config.ts';
+import { createTransportFromConfig, fromHeaderOf } from './email/transport-from-config.ts';
 import { createEventBus, type RegstackEventHandler, type RegstackEventName, type RequestMeta } from './events.ts';
 import { createClientIpResolver } from './http/client-ip.ts';
 import {
@@ -195,7 +195,7 @@ export async function createRegstack(options: CreateRegstackOptions) {
     clock,
     logger,
     events,
-    from: config.email.fromName ? `"${config.email.fromName}" <${config.email.fromAddress}>` : config.email.fromAddress,
+    from: fromHeaderOf(config),
     recipientLimits: config.email.recipientRateLimit,
     pollIntervalMs: config.email.outboxPollIntervalMs,
     leaseMs: config.email.outboxLeaseSeconds * 1000,

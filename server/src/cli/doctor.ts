@@ -21,7 +21,7 @@ import { parseDatabaseUrl } from '../db/database-url.ts';
 import { databaseServerTime } from '../db/server-time.ts';
 import type { Storage } from '../db/storage.ts';
 import type { EmailTransport } from '../email/transport.ts';
-import { createTransportFromConfig } from '../email/transport-from-config.ts';
+import { createTransportFromConfig, fromHeaderOf } from '../email/transport-from-config.ts';
 import { silentLogger } from '../logger.ts';
 import { measureHashCostMs } from '../security/hash-cost.ts';
 import { type CheckResult, printReport } from './report.ts';
@@ -360,7 +360,7 @@ async function checkEmail(config: ConfigWithoutSecret, opts: DoctorOptions, resu
       }
     }
     if (opts.sendTestEmail !== undefined) {
-      const from = e.fromName ? `"${e.fromName}" <${e.fromAddress}>` : e.fromAddress;
+      const from = fromHeaderOf(config);
       try {
         await withTimeout(
           transport.send({

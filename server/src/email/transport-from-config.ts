@@ -11,6 +11,14 @@ import { createSmtpTransport } from './smtp.ts';
 import { createConsoleTransport, type EmailTransport } from './transport.ts';
 
 /** `ada@example.com` → `a***@example.com`: enough to tell recipients apart in a log, not to harvest them. */
+/** The `From:` header: `email.from_name` (unset: `app_name`) as the display name, quoted, of `email.from_address`. */
+export function fromHeaderOf(
+  config: Pick<RegstackConfig, 'appName'> & { email: Pick<RegstackConfig['email'], 'fromName' | 'fromAddress'> },
+): string {
+  const name = (config.email.fromName ?? config.appName).replace(/["\\]/g, '\\$&');
+  return `"${name}" <${config.email.fromAddress}>`;
+}
+
 export function maskEmailAddress(address: string): string {
   const at = address.lastIndexOf('@');
   if (at <= 0) return '***';

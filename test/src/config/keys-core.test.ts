@@ -34,6 +34,15 @@ describeEachBackend('config keys read by the core (issue 20)', (ctx) => {
     expect(mail?.from).toContain('accounts@quillfeather.test');
     expect(mail?.from).toContain('Quillfeather Desk');
     expect(`${mail?.subject}\n${mail?.text}`).toContain('Quillfeather Accounts');
+    await t.regstack.close();
+    // Without from_name, the display name is app_name (as the key's documentation says).
+    t = await startRegstack(ctx.url, {
+      appName: 'Quillfeather Accounts',
+      email: { fromAddress: 'accounts@quillfeather.test' },
+    });
+    await t.regstack.createCaller().register({ email: 'unnamed@example.com', password: PASSWORD });
+    await t.regstack.drainOutbox();
+    expect(t.mailbox.latest('unnamed@example.com')?.from).toMatch(/Quillfeather Accounts.*accounts@quillfeather\.test/);
   });
 
   it('password_min_length and password_max_length bound what register accepts', async () => {
