@@ -6,56 +6,19 @@
  * violation on the admin page and the impersonation banner, light and dark. Every page is saved as a screenshot in
  * both colour schemes (test/.artifacts/page-<name>-<scheme>.png; docs/images holds copies of login, me and admin).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  artifactPath,
-  CHROMIUM,
-  CHROMIUM_ARGS,
-  chromiumMissing,
-  chromiumSkipNote,
-  freePort,
-  ROOMY_LIMITS,
-} from '../client/support.ts';
+import { artifactPath, chromiumMissing, chromiumSkipNote, freePort, ROOMY_LIMITS } from '../client/support.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { auditPage, openChromium } from './page-browser.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = 'ops@acme.example';
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-async function openChromium(options: {
-  javaScriptEnabled: boolean;
-  colorScheme: 'light' | 'dark';
-  bypassCSP: boolean;
-}) {
-  const profile = mkdtempSync(join(tmpdir(), 'regstack-admin-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1100, height: 800 },
-    ...options,
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  return {
-    page,
-    errors,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
-
+/** Wide enough for the admin table in the screenshots. */
+const ADMIN_VIEWPORT = { width: 1100, height: 800 };
 async function signIn(page: Page, url: string, email: string) {
   await page.goto(`${url}/account/login`);
   await page.getByLabel('Email address').fill(email);
@@ -104,7 +67,12 @@ describe.skipIf(chromiumMissing)(`the admin page in Chromium (issue 19)${chromiu
   });
 
   it('JavaScript off: search, filter, page, disable/enable, impersonate and stop — no CSP violation', async () => {
-    const browser = await openChromium({ javaScriptEnabled: false, colorScheme: 'light', bypassCSP: false });
+    const browser = await openChromium({
+      javaScriptEnabled: false,
+      colorScheme: 'light',
+      bypassCSP: false,
+      viewport: ADMIN_VIEWPORT,
+    });
     const { page } = browser;
     try {
       await signIn(page, server.url, ADMIN);
@@ -164,23 +132,15 @@ describe.skipIf(chromiumMissing)(`the admin page in Chromium (issue 19)${chromiu
   it.each(['light', 'dark'] as const)(
     'axe-core: the admin page and the banner (%s); a screenshot of every page',
     async (scheme) => {
-      const browser = await openChromium({ javaScriptEnabled: true, colorScheme: scheme, bypassCSP: true });
+      const browser = await openChromium({
+        javaScriptEnabled: true,
+        colorScheme: scheme,
+        bypassCSP: true,
+        viewport: ADMIN_VIEWPORT,
+      });
       const { page } = browser;
       const shot = (name: string) => page.screenshot({ path: artifactPath(`page-${name}-${scheme}.png`) });
-      const audit = async (label: string) => {
-        await page.addScriptTag({ content: AXE_SOURCE });
-        const result = (await page.evaluate(async () => {
-          // biome-ignore lint/suspicious/noExplicitAny: axe is injected into the page as a global
-          const run = await (globalThis as any).axe.run(document, { resultTypes: ['violations'] });
-          return run.violations.map((v: { id: string; impact: string; nodes: unknown[] }) => ({
-            id: v.id,
-            impact: v.impact,
-            nodes: v.nodes.length,
-          }));
-        })) as { id: string; impact: string }[];
-        const severe = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-        expect(severe, `${label} (${scheme}): ${JSON.stringify(severe)}`).toEqual([]);
-      };
+      const audit = (label: string) => auditPage(page, `${label} (${scheme})`);
       try {
         for (const name of ['login', 'register', 'forgot', 'verify', 'reset', 'confirm-email-change']) {
           await page.goto(`${server.url}/account/${name}`);

@@ -26,13 +26,14 @@ export async function openChromium(options: {
   javaScriptEnabled: boolean;
   colorScheme?: 'light' | 'dark';
   bypassCSP?: boolean;
+  viewport?: { width: number; height: number };
 }): Promise<Session> {
   const profile = mkdtempSync(join(tmpdir(), 'regstack-pages-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
-    viewport: { width: 1000, height: 800 },
+    viewport: options.viewport ?? { width: 1000, height: 800 },
     javaScriptEnabled: options.javaScriptEnabled,
     colorScheme: options.colorScheme ?? 'light',
     bypassCSP: options.bypassCSP ?? false,
