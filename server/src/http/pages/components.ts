@@ -223,3 +223,17 @@ export function Form(props: {
 export function Links(props: { links: readonly { href: string; label: string }[] }): VNode {
   return el('p', { class: 'rs-links' }, ...props.links.map((l) => el('a', { href: l.href }, l.label)));
 }
+
+/** The re-authentication field every sensitive form carries (`autocomplete=current-password`). */
+export function CurrentPassword(props: { id: string; errors?: string[] | undefined }): VNode {
+  return Field({
+    id: props.id,
+    name: 'currentPassword',
+    label: 'Current password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    maxLength: 512,
+    errors: props.errors,
+  });
+}

@@ -7,7 +7,7 @@
  */
 import type { PublicUser, SessionInfo } from '@regstack/shared';
 import type { VNode } from 'preact';
-import { Button, Card, Field, Form, Layout, Links, Notice } from './components.ts';
+import { Button, Card, CurrentPassword, Field, Form, Layout, Links, Notice } from './components.ts';
 import { el } from './html.ts';
 import { NewPasswordField, type PublicPageConfig } from './views-public.ts';
 
@@ -109,16 +109,7 @@ export function accountPage(
             children: [
               // A hidden username lets a password manager file the new password under the right account.
               el('input', { type: 'hidden', name: 'username', autocomplete: 'username', value: user.email }),
-              Field({
-                id: 'password-current',
-                name: 'currentPassword',
-                label: 'Current password',
-                type: 'password',
-                autocomplete: 'current-password',
-                required: true,
-                maxLength: 512,
-                errors: errorsOf('password', 'currentPassword'),
-              }),
+              CurrentPassword({ id: 'password-current', errors: errorsOf('password', 'currentPassword') }),
               NewPasswordField(config, {
                 id: 'password-new',
                 name: 'newPassword',
@@ -150,16 +141,7 @@ export function accountPage(
                 required: true,
                 errors: errorsOf('email', 'newEmail'),
               }),
-              Field({
-                id: 'email-password',
-                name: 'currentPassword',
-                label: 'Current password',
-                type: 'password',
-                autocomplete: 'current-password',
-                required: true,
-                maxLength: 512,
-                errors: errorsOf('email', 'currentPassword'),
-              }),
+              CurrentPassword({ id: 'email-password', errors: errorsOf('email', 'currentPassword') }),
               Button({ label: 'Change email' }),
             ],
           }),
@@ -225,16 +207,7 @@ export function accountPage(
                 action: `${ui}/me/delete`,
                 csrf,
                 children: [
-                  Field({
-                    id: 'delete-password',
-                    name: 'currentPassword',
-                    label: 'Current password',
-                    type: 'password',
-                    autocomplete: 'current-password',
-                    required: true,
-                    maxLength: 512,
-                    errors: errorsOf('delete', 'currentPassword'),
-                  }),
+                  CurrentPassword({ id: 'delete-password', errors: errorsOf('delete', 'currentPassword') }),
                   Button({ label: 'Delete my account', variant: 'danger' }),
                 ],
               }),

@@ -11,7 +11,7 @@
  */
 import type { MfaMethod, MfaStatus, TotpEnrolment } from '@regstack/shared';
 import type { VNode } from 'preact';
-import { Button, Card, Field, Form, Layout, Links, Notice } from './components.ts';
+import { Button, Card, CurrentPassword, Field, Form, Layout, Links, Notice } from './components.ts';
 import { el } from './html.ts';
 import type { AccountPageConfig } from './views-account.ts';
 import type { FormState } from './views-public.ts';
@@ -62,19 +62,6 @@ function OtpField(props: { id: string; label: string; errors?: string[] | undefi
     maxLength: 6,
     errors: props.errors,
     ...(props.autofocus && { autofocus: true }),
-  });
-}
-
-function CurrentPassword(props: { id: string; errors?: string[] | undefined }) {
-  return Field({
-    id: props.id,
-    name: 'currentPassword',
-    label: 'Current password',
-    type: 'password',
-    autocomplete: 'current-password',
-    required: true,
-    maxLength: 512,
-    errors: props.errors,
   });
 }
 
