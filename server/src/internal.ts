@@ -69,6 +69,7 @@ export {
   createRepositories,
   type LoginSuccess,
   type Repositories,
+  readChallengeStepByStep,
   recordLoginStepByStep,
   reserveStepByStep,
   type TryWindow,

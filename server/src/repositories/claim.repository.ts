@@ -1,16 +1,24 @@
 /**
  * The exactly-once ledger (claim.entity.ts). `claimOnce` inserts a row under a primary key that names a
  * decision; the database's primary-key constraint lets exactly one caller succeed however many race, on
- * every backend — this is the atomic step under every "only one may win" rule in regstack.
+ * every backend — this is the atomic step under every "only one may win" rule in regstack. On the SQL backends the
+ * insert is one prepared statement that skips a taken key (`on conflict do nothing`): a lost race is an answer,
+ * not an error, so it never aborts the caller's transaction either.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Dialect } from '../db/dialect.ts';
 import { type Claim, ClaimSchema } from '../db/entities/index.ts';
 
+/** `claimOnce` in SQL (SQLite and PostgreSQL): inserts nothing when the key is taken. */
+export const CLAIM_SQL =
+  'insert into claims (id, scope, created_at, expires_at) values (?, ?, ?, ?) on conflict (id) do nothing';
+
 export function createClaimRepository(em: EntityManager, dialect: Dialect) {
+  const { sql } = dialect;
   return {
     /** Inserts the claim `id`; true for the one caller whose insert took effect. */
     async claimOnce(id: string, scope: string, now: Date, expiresAt: Date): Promise<boolean> {
+      if (sql) return (await sql.run(em, CLAIM_SQL, [id, scope, sql.value(now), sql.value(expiresAt)])) === 1;
       try {
         await em.insert(ClaimSchema, { id, scope, createdAt: now, expiresAt });
         return true;

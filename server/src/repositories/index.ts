@@ -14,6 +14,7 @@ import { createLoginRepository, type LoginRepository } from './login.repository.
 import { createLoginAttemptRepository, type LoginAttemptRepository } from './login-attempt.repository.ts';
 import { createMfaCodeRepository, type MfaCodeRepository } from './mfa-code.repository.ts';
 import { createMfaFactorRepository, type MfaFactorRepository } from './mfa-factor.repository.ts';
+import { createMfaLoginRepository, type MfaLoginRepository } from './mfa-login.repository.ts';
 import { createOAuthRepository, type OAuthRepository } from './oauth.repository.ts';
 import { createOneTimeTokenRepository, type OneTimeTokenRepository } from './one-time-token.repository.ts';
 import {
@@ -44,6 +45,7 @@ class RepositorySet {
   #auditEvents?: AuditEventRepository;
   #liveSessions?: LiveSessionRepository;
   #logins?: LoginRepository;
+  #mfaLogins?: MfaLoginRepository;
   #oauth?: OAuthRepository;
 
   constructor(em: EntityManager, dialect: Dialect) {
@@ -123,6 +125,12 @@ class RepositorySet {
     this.#logins ??= createLoginRepository(this.#em, this.#dialect, this);
     return this.#logins;
   }
+
+  /** The reads that open a second sign-in step, one call (mfa-login.repository.ts). */
+  get mfaLogins(): MfaLoginRepository {
+    this.#mfaLogins ??= createMfaLoginRepository(this.#em, this.#dialect, this);
+    return this.#mfaLogins;
+  }
 }
 
 export function createRepositories(em: EntityManager, dialect: Dialect): Repositories {
@@ -143,7 +151,12 @@ export {
 } from './login.repository.ts';
 export type { LoginAttemptRepository, RecordedTry, TryWindow } from './login-attempt.repository.ts';
 export type { MfaCodeRepository, NewMfaCode } from './mfa-code.repository.ts';
-export type { MfaFactorRepository } from './mfa-factor.repository.ts';
+export type { EnrolledFactors, MfaFactorRepository } from './mfa-factor.repository.ts';
+export {
+  type ChallengeRead,
+  type MfaLoginRepository,
+  readChallengeStepByStep,
+} from './mfa-login.repository.ts';
 export type { NewOAuthIdentity, NewOAuthState, OAuthRepository } from './oauth.repository.ts';
 export type { NewOneTimeToken, OneTimeTokenRepository } from './one-time-token.repository.ts';
 export type { NewPendingRegistration, PendingRegistrationRepository } from './pending-registration.repository.ts';

@@ -25,6 +25,7 @@ import { limitClient } from './policies/client-limit.ts';
 import { loginOutcomeOf } from './policies/login-outcome.ts';
 import {
   type FactorState,
+  factorStateOf,
   methodsOf,
   phoneHintOf,
   readFactors,
@@ -61,16 +62,16 @@ export function createMfaLoginService(
       throw challengeInvalid();
     }
     const { userId, challengeId } = claims;
-    if ((await repos.claims.countInScope(`mfa-login:${challengeId}`)) > 0) throw challengeInvalid();
-    const user = await repos.users.findCredentialsById(userId);
+    const read = await repos.mfaLogins.readChallenge(userId, `mfa-login:${challengeId}`);
+    if (read.settled) throw challengeInvalid();
+    const { user } = read;
     if (!user?.isActive || !user.hashedPassword) throw challengeInvalid();
     // The challenge dies with the user's sessions: a cutoff at or after its creation ends it (R40, R41).
-    const cutoff = await repos.revocations.cutoffFor(userId);
-    if (cutoff && cutoff.getTime() >= idTime(challengeId)) throw challengeInvalid();
+    if (read.cutoff && read.cutoff.getTime() >= idTime(challengeId)) throw challengeInvalid();
     return {
       user: user as User & { hashedPassword: string },
       challengeId,
-      factors: await readFactors(repos, user),
+      factors: factorStateOf(read.factors),
     };
   }
 

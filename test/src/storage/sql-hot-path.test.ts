@@ -10,6 +10,7 @@ import {
   type LoginSuccess,
   newId,
   type Repositories,
+  readChallengeStepByStep,
   recordLoginStepByStep,
   reserveStepByStep,
   type Storage,
@@ -450,6 +451,85 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
       await exec('drop table commit_modes');
     }
   });
+
+  sqlOnly(
+    'open a second sign-in step and spend a TOTP step as the step-by-step reference does (R40, R50)',
+    async () => {
+      const base = Date.UTC(2026, 10, 24, 9, 0, 0, 0);
+      const { sql, orm } = both(ctx.storage);
+      const user = await orm.users.insertIfEmailFree(
+        { email: 'second@example.com', hashedPassword: '$argon2id$s', fullName: 'Second Step', isVerified: true },
+        new Date(base - 60_000),
+      );
+      const userId = user!.id;
+      const scope = `mfa-login:${newId(base)}`;
+      const compare = async () => {
+        const viaSql = await sql.mfaLogins.readChallenge(userId, scope);
+        const viaSteps = await readChallengeStepByStep(both(ctx.storage).orm, userId, scope);
+        expect(viaSql.user?.hashedPassword).toBe('$argon2id$s');
+        expect(JSON.stringify(viaSql)).not.toContain('argon2id'); // hidden like the entity's hash (R62)
+        expect({ ...viaSql, user: { ...viaSql.user } }).toEqual({
+          ...viaSteps,
+          user: { ...viaSteps.user, hashedPassword: undefined },
+        });
+        expect(await sql.mfaFactors.factorsOf(userId)).toEqual(
+          await both(ctx.storage).orm.mfaFactors.factorsOf(userId),
+        );
+        return viaSql;
+      };
+      // Nothing enrolled, no cutoff, not settled.
+      expect(await compare()).toMatchObject({ settled: false, cutoff: null });
+      expect((await compare()).factors).toEqual({ totp: null, phoneNumber: null, recoveryCodesRemaining: 0 });
+      // An authenticator in enrolment, then confirmed; recovery codes, one used; a phone; a bulk cutoff; the claim.
+      expect(await orm.mfaFactors.startTotp(userId, 'sealed-secret', new Date(base - 50_000))).toBe(true);
+      await compare();
+      expect(await orm.mfaFactors.confirmTotp(userId, 100, new Date(base - 40_000), new Date(base + 60_000))).toBe(
+        true,
+      );
+      await orm.mfaFactors.replaceRecoveryCodes(
+        userId,
+        ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64)],
+        new Date(base),
+      );
+      const used = await orm.mfaFactors.findUnusedRecoveryCode(userId, 'a'.repeat(64));
+      expect(await orm.mfaFactors.spendRecoveryCode(used!.id, new Date(base))).toBe(true);
+      expect(await orm.users.setPhoneIfFree(userId, '+14155550123', new Date(base))).toBe(true);
+      await orm.revocations.revokeAllForUser(userId, new Date(base + 10), 'logout_all');
+      await orm.revocations.revokeAllForUser(userId, new Date(base + 20), 'mfa_changed');
+      expect(await orm.claims.claimOnce(scope, scope, new Date(base), new Date(base + 60_000))).toBe(true);
+      const read = await compare();
+      expect(read).toMatchObject({
+        settled: true,
+        factors: { phoneNumber: '+14155550123', recoveryCodesRemaining: 2 },
+      });
+      expect(read.cutoff?.getTime()).toBe(base + 20);
+      expect(read.factors.totp).toMatchObject({ userId, sealedSecret: 'sealed-secret', lastUsedStep: 100 });
+      expect(read.factors.totp?.confirmedAt?.getTime()).toBe(base - 40_000);
+      // An unknown user: nothing.
+      expect((await sql.mfaLogins.readChallenge(newId(base), scope)).user).toBeNull();
+
+      // A TOTP step: spent once (the SQL claim is the ORM's), never at or below the last one, and it moves forward.
+      const at = new Date(base + 30_000);
+      const expires = new Date(base + 120_000);
+      expect(await sql.mfaFactors.spendTotpStep(userId, 100, 100, at, expires)).toBe(false);
+      const race = await Promise.all([
+        sql.mfaFactors.spendTotpStep(userId, 101, 100, at, expires),
+        both(ctx.storage).sql.mfaFactors.spendTotpStep(userId, 101, 100, at, expires),
+        both(ctx.storage).orm.mfaFactors.spendTotpStep(userId, 101, 100, at, expires),
+      ]);
+      expect(race.filter(Boolean)).toHaveLength(1);
+      expect((await orm.mfaFactors.findTotp(userId))?.lastUsedStep).toBe(101);
+      expect(await orm.mfaFactors.spendTotpStep(userId, 103, 101, at, expires)).toBe(true);
+      // A late winner of an older step never moves the step back.
+      expect(await sql.mfaFactors.spendTotpStep(userId, 102, 101, at, expires)).toBe(true);
+      expect((await orm.mfaFactors.findTotp(userId))?.lastUsedStep).toBe(103);
+      // claimOnce: once, whichever form asks first.
+      const claim = `test-claim:${userId}`;
+      expect(await sql.claims.claimOnce(claim, claim, at, expires)).toBe(true);
+      expect(await orm.claims.claimOnce(claim, claim, at, expires)).toBe(false);
+      expect(await sql.claims.claimOnce(claim, claim, at, expires)).toBe(false);
+    },
+  );
 
   sqlOnly('write inside atomically and roll back with it (R26)', async () => {
     const now = new Date();

@@ -10,7 +10,7 @@
  */
 import { type MfaMethod, maskPhone } from '@regstack/shared';
 import type { TotpCredential, User } from '../../db/entities/index.ts';
-import type { Repositories } from '../../repositories/index.ts';
+import type { EnrolledFactors, Repositories } from '../../repositories/index.ts';
 import { hashRecoveryCode } from '../../security/recovery-codes.ts';
 import { totpStepExpiry, verifyTotp } from '../../security/totp.ts';
 import type { ServiceDeps } from '../deps.ts';
@@ -24,15 +24,15 @@ export interface FactorState {
 }
 
 export async function readFactors(repos: Repositories, user: Pick<User, 'id'>): Promise<FactorState> {
-  const [totp, fresh, recoveryCodesRemaining] = await Promise.all([
-    repos.mfaFactors.findTotp(user.id),
-    repos.users.findFresh(user.id),
-    repos.mfaFactors.countUnusedRecoveryCodes(user.id),
-  ]);
+  return factorStateOf(await repos.mfaFactors.factorsOf(user.id));
+}
+
+/** The factors a user can sign in with, from what is stored (a TOTP credential counts once confirmed). */
+export function factorStateOf(enrolled: EnrolledFactors): FactorState {
   return {
-    totp: totp?.confirmedAt ? totp : null,
-    phone: fresh?.phoneNumber ?? null,
-    recoveryCodesRemaining,
+    totp: enrolled.totp?.confirmedAt ? enrolled.totp : null,
+    phone: enrolled.phoneNumber,
+    recoveryCodesRemaining: enrolled.recoveryCodesRemaining,
   };
 }
 
