@@ -64,6 +64,8 @@ export interface LoginSuccess {
   /** The session to open: its id (named by the audit event), lifetime and client. */
   session: { id: string; ttlMs: number; userAgent: string | null; ip: string | null };
   audit: NewAuditEvent;
+  /** A second event recorded with it, at the same instant (the second step's `mfa_login_succeeded`). */
+  alsoAudit?: NewAuditEvent | undefined;
   /** The login's instant: `last_login_at`, the audit event's time, and the session's start unless a cutoff is ahead. */
   now: Date;
 }
@@ -154,6 +156,7 @@ export async function recordLoginStepByStep(repos: HotPathRepositories, s: Login
     start,
   );
   await repos.auditEvents.record(s.audit, s.now);
+  if (s.alsoAudit) await repos.auditEvents.record(s.alsoAudit, s.now);
   if ((await repos.users.currentPasswordHash(s.userId)) !== (s.upgradedHash ?? s.verifiedHash)) {
     await repos.revocations.revokeSession(s.userId, session.id, s.now, 'password_reset');
     return null;
@@ -183,6 +186,15 @@ const PG_LOGIN_SUCCESS_SQL = `with stamped as (update users set last_login_at = 
     select $9, $10, $11, $12, $13, $14, $15, $2 from stamped)
 select created_at, expires_at from opened`;
 
+/** The same with `alsoAudit` ($18–$24), recorded by the same statement (one round trip, one commit). */
+const PG_LOGIN_SUCCESS_TWO_EVENTS_SQL = PG_LOGIN_SUCCESS_SQL.replace(
+  '\nselect created_at, expires_at from opened',
+  `,
+  audited_too as (insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
+    select $18, $19, $20, $21, $22, $23, $24, $2 from stamped)
+select created_at, expires_at from opened`,
+);
+
 /** SQLite: the steps of `recordLoginStepByStep`, run synchronously in one transaction (the cutoff read included). */
 function loginInTransaction(
   sql: SqlRunner,
@@ -205,6 +217,7 @@ function loginInTransaction(
     query(SESSION_SQL.insert, sessionParams(sql, row));
     query(USER_SQL.recordLogin, [v(s.now), s.userId]);
     query(INSERT_AUDIT_SQL, auditRow(sql, s.audit, s.now));
+    if (s.alsoAudit) query(INSERT_AUDIT_SQL, auditRow(sql, s.alsoAudit, s.now));
     return row;
   });
 }
@@ -215,7 +228,7 @@ function loginInTransaction(
  * that a reset overtook writes nothing and returns null.
  */
 async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSuccess): Promise<Session | null> {
-  const rows = await sql.all(em, PG_LOGIN_SUCCESS_SQL, [
+  const rows = await sql.all(em, s.alsoAudit ? PG_LOGIN_SUCCESS_TWO_EVENTS_SQL : PG_LOGIN_SUCCESS_SQL, [
     s.attemptsKey,
     s.now,
     s.upgradedHash,
@@ -227,6 +240,7 @@ async function loginInOneStatement(sql: SqlRunner, em: EntityManager, s: LoginSu
     ...auditParams(s.audit, s.now),
     s.tryId,
     s.verifiedHash,
+    ...(s.alsoAudit ? auditParams(s.alsoAudit, s.now) : []),
   ]);
   const opened = rows[0];
   if (!opened) return null;

@@ -242,17 +242,14 @@ export function createMfaLoginService(
       email: user.email,
       request,
       auditDetails: { mfaMethod: input.method },
-    });
-    await repos.auditEvents.record(
-      {
+      alsoAudit: (opened) => ({
         event: 'mfa_login_succeeded',
         actorId: user.id,
         subjectId: user.id,
         ...request,
-        details: { method: input.method, sessionId },
-      },
-      deps.clock.now(),
-    );
+        details: { method: input.method, sessionId: opened },
+      }),
+    });
     deps.events.emit('mfa_login_succeeded', { userId: user.id, method: input.method, sessionId, request });
     if (input.method === 'recovery') await recoveryCodeUsed(repos, user, request);
     return result;

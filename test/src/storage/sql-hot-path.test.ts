@@ -262,9 +262,25 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
 
     sqlOnly('writes what the step-by-step reference writes', async () => {
       const at = Date.UTC(2026, 10, 23, 14, 0, 0, 250);
-      for (const upgradedHash of [null, '$argon2id$new']) {
-        const viaSql = await prepared(`sql-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
-        const viaSteps = await prepared(`steps-${upgradedHash ? 'up' : 'keep'}`, at, upgradedHash);
+      const cases = [
+        { upgradedHash: null, second: false },
+        { upgradedHash: '$argon2id$new', second: false },
+        { upgradedHash: null, second: true }, // a second step's sign-in records its own event too, in the same write
+      ];
+      for (const { upgradedHash, second } of cases) {
+        const name = `${upgradedHash ? 'up' : 'keep'}${second ? '-2' : ''}`;
+        const viaSql = await prepared(`sql-${name}`, at, upgradedHash);
+        const viaSteps = await prepared(`steps-${name}`, at, upgradedHash);
+        if (second) {
+          for (const v of [viaSql, viaSteps]) {
+            v.success.alsoAudit = {
+              event: 'mfa_login_succeeded',
+              actorId: v.user.id,
+              subjectId: v.user.id,
+              details: { method: 'totp', sessionId: v.success.session.id },
+            };
+          }
+        }
         const { sql, orm } = both(ctx.storage);
         const session = (await sql.logins.recordSuccess(viaSql.success))!;
         const reference = (await ctx.storage.atomically(() =>
@@ -293,10 +309,18 @@ describeEachBackend('prepared-statement repositories', (ctx) => {
         });
         const { id: _, userId: __, ...sessionColumns } = session;
         expect(a.sessions).toEqual([sessionColumns]);
-        expect(a.audit).toHaveLength(1);
-        const [row] = await orm.auditEvents.listForSubject(viaSql.user.id);
+        expect(a.audit).toHaveLength(second ? 2 : 1);
+        const rows = await orm.auditEvents.listForSubject(viaSql.user.id);
+        const row = rows.find((r) => r.event === 'login');
         expect(row).toMatchObject({ event: 'login', actorId: viaSql.user.id, details: { sessionId: session.id } });
         expect(row?.createdAt.getTime()).toBe(at);
+        if (second) {
+          expect(rows.find((r) => r.event === 'mfa_login_succeeded')).toMatchObject({
+            actorId: viaSql.user.id,
+            details: { method: 'totp', sessionId: session.id },
+            createdAt: new Date(at),
+          });
+        }
       }
     });
 

@@ -2,15 +2,16 @@
  * The one way a sign-in ends in a session — the password login (auth.service.ts) and the second-factor step
  * (mfa-login.service.ts) both end here, so both open the session the same way: the try withdrawn and the lockout
  * counter cleared (R18), the session opened after any bulk cutoff (R40), `last_login_at` stamped, the `login` audit
- * event, all in one atomic write (login.repository.ts) — and only while the stored hash is still the one the
- * password was checked against (R68): a reset or change that landed meanwhile makes this sign-in fail instead.
+ * event (and the second step's own, `mfa_login_succeeded`), all in one atomic write (login.repository.ts) — and only
+ * while the stored hash is still the one the password was checked against (R68): a reset or change that landed
+ * meanwhile makes this sign-in fail instead.
  */
 import type { LoginResult } from '@regstack/shared';
 import type { Session, User } from '../../db/entities/index.ts';
 import { newId } from '../../db/ids.ts';
 import { RegstackError } from '../../errors/regstack-error.ts';
 import type { RequestMeta } from '../../events.ts';
-import type { LoginSuccess, Repositories } from '../../repositories/index.ts';
+import type { LoginSuccess, NewAuditEvent, Repositories } from '../../repositories/index.ts';
 import type { ServiceDeps } from '../deps.ts';
 import type { Reservation } from '../lockout.service.ts';
 import { toPublicUser } from '../mappers.ts';
@@ -32,6 +33,8 @@ export interface SignIn {
   request: RequestMeta;
   /** Extra details of the `login` audit event (e.g. the second-factor method). */
   auditDetails?: Record<string, unknown>;
+  /** A second audit event of the sign-in, recorded in the same write (the second step's own event). */
+  alsoAudit?: (sessionId: string) => NewAuditEvent;
 }
 
 export type AuthenticatedResult = Extract<LoginResult, { status: 'authenticated' }>;
@@ -59,6 +62,7 @@ export async function openSignInSession(
       ...request,
       details: { sessionId, ...s.auditDetails },
     },
+    alsoAudit: s.alsoAudit?.(sessionId),
     now,
   };
   // One atomic change, one call (login.repository.ts).
