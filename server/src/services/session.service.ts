@@ -1,7 +1,8 @@
 /**
  * Sessions and access tokens (SPEC §7, R37–R42). Every login creates a session row and a JWT naming it
  * (`sid`). `authenticate` accepts a token only if: the signature and claims verify (security/tokens); the
- * session exists and has not expired; no revocation fact covers it — its own logout, or a bulk cutoff at or
+ * session exists and has not expired (with the clock leeway of the token's `exp`: a session ends at the instant its
+ * token expires, R34); no revocation fact covers it — its own logout, or a bulk cutoff at or
  * after its creation in milliseconds (R40); and the user exists and is active, read fresh from the
  * database (R37). Any failure to *check* — the database is down — is SERVICE_UNAVAILABLE, never a pass
  * (fail closed, R42). Every refusal of a presented token is recorded, rate-limited and without the token
@@ -59,6 +60,16 @@ export function sessionClient(request: RequestMeta): { userAgent: string | null;
   return { userAgent: request.userAgent?.slice(0, 512) ?? null, ip: request.ip?.slice(0, 64) ?? null };
 }
 
+/**
+ * The instant a session must outlive to authenticate at `now`: `jwt_clock_tolerance_seconds` earlier, the leeway the
+ * token's own `exp` gets (R34). Without it the token check would grant a leeway the session check then took back,
+ * since a session's `expiresAt` is its token's `exp`. Every "live sessions" question asks with it, so a session that
+ * still authenticates is also one that a revocation of "every other session" reaches.
+ */
+export function sessionsLiveAt(deps: Pick<ServiceDeps, 'config'>, now: Date): Date {
+  return new Date(now.getTime() - deps.config.jwtClockToleranceSeconds * 1000);
+}
+
 export function createSessionService(deps: ServiceDeps) {
   const refusals = createRefusedTokenRecorder(deps);
 
@@ -74,6 +85,8 @@ export function createSessionService(deps: ServiceDeps) {
       });
     }
   }
+
+  const liveAt = (now: Date) => sessionsLiveAt(deps, now);
 
   return {
     /**
@@ -136,7 +149,7 @@ export function createSessionService(deps: ServiceDeps) {
       return failClosed(async () => {
         const repos = openRepos(deps);
         const now = deps.clock.now();
-        const row = await repos.liveSessions.authenticate(claims.sessionId, now);
+        const row = await repos.liveSessions.authenticate(claims.sessionId, liveAt(now));
         if (!row || row.user.id !== claims.userId || row.revoked) {
           throw refuse('revoked_or_unknown_session', claims.userId);
         }
@@ -208,7 +221,7 @@ export function createSessionService(deps: ServiceDeps) {
 
     /** Sessions that would still authenticate. */
     async listLive(userId: string) {
-      return openRepos(deps).liveSessions.listLive(userId, deps.clock.now());
+      return openRepos(deps).liveSessions.listLive(userId, liveAt(deps.clock.now()));
     },
 
     async list(auth: AuthenticatedSession) {
