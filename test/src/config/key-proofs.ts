@@ -43,6 +43,7 @@ const HTTP_KEYS = 'src/config/keys-http.test.ts';
 const ARGON2_PARAMS =
   'argon2_memory_kib, argon2_iterations and argon2_parallelism are the parameters of the stored hash';
 const SMS_KEYS = 'src/config/keys-sms.test.ts';
+const EMAIL_KEYS = 'src/config/keys-email.test.ts';
 const EDDSA = 'jwt_algorithm and jwt_private_key: EdDSA tokens signed with the configured key';
 const PAGE_BRANDING = 'theme_css_url, brand_logo_url and brand_tagline reach every page';
 const OIDC_SIGNUP = 'sign-up by OIDC: a new identity makes a verified account';
@@ -268,6 +269,18 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
     file: 'src/config/keys-hashing.test.ts',
     test: 'hash_queue_limit sheds the logins beyond it with 503 SERVER_BUSY and Retry-After',
   },
+  'email.smtp_implicit_tls': {
+    file: EMAIL_KEYS,
+    test: 'email.smtp_implicit_tls speaks TLS from the first byte, which an SMTPS server requires',
+  },
+  'email.ses_profile': {
+    file: EMAIL_KEYS,
+    test: 'email.ses_profile picks the shared-files profile whose key signs the SES request',
+  },
+  'email.outbox_poll_interval_ms': {
+    file: EMAIL_KEYS,
+    test: 'email.outbox_poll_interval_ms is how long a due mail waits for the worker',
+  },
   'sms.log_bodies': {
     file: 'src/config/keys-transports.test.ts',
     test: 'sms.log_bodies prints the SMS body on the console transport only when on',
@@ -287,7 +300,4 @@ export const PENDING: Readonly<Record<string, string>> = {
   'oauth.google_client_secret': 'only its mapping onto providers.google is tested',
   'oauth.state_ttl_seconds': NO_TEST,
   'oauth.completion_ttl_seconds': NO_TEST,
-  'email.smtp_implicit_tls': NO_TEST,
-  'email.ses_profile': NO_TEST,
-  'email.outbox_poll_interval_ms': 'tests shorten it for speed; none observes the interval',
 };
