@@ -16,6 +16,7 @@ import { type RevocationReason, sessionStart } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import { toSessionInfo } from './mappers.ts';
 import { mfaEnrolmentRequired } from './policies/require-mfa.ts';
+import { sessionsLiveAt } from './policies/session-leeway.ts';
 import { classifyTokenFailure, createRefusedTokenRecorder, type TokenRefusalReason } from './refused-tokens.ts';
 
 export interface AuthenticatedSession {
@@ -60,16 +61,6 @@ export function sessionClient(request: RequestMeta): { userAgent: string | null;
   return { userAgent: request.userAgent?.slice(0, 512) ?? null, ip: request.ip?.slice(0, 64) ?? null };
 }
 
-/**
- * The instant a session must outlive to authenticate at `now`: `jwt_clock_tolerance_seconds` earlier, the leeway the
- * token's own `exp` gets (R34). Without it the token check would grant a leeway the session check then took back,
- * since a session's `expiresAt` is its token's `exp`. Every "live sessions" question asks with it, so a session that
- * still authenticates is also one that a revocation of "every other session" reaches.
- */
-export function sessionsLiveAt(deps: Pick<ServiceDeps, 'config'>, now: Date): Date {
-  return new Date(now.getTime() - deps.config.jwtClockToleranceSeconds * 1000);
-}
-
 export function createSessionService(deps: ServiceDeps) {
   const refusals = createRefusedTokenRecorder(deps);
 
@@ -86,7 +77,7 @@ export function createSessionService(deps: ServiceDeps) {
     }
   }
 
-  const liveAt = (now: Date) => sessionsLiveAt(deps, now);
+  const liveAt = (now: Date) => sessionsLiveAt(deps.config, now);
 
   return {
     /**

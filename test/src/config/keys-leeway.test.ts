@@ -2,7 +2,8 @@
  * Issue 20, "every config key honest": `jwt_clock_tolerance_seconds`, on every backend, through `createCaller` on a
  * manual clock. The documented meaning (R34): a leeway on the tokens' `exp` — an access token, and the session that
  * ends with it, still authenticate up to that many seconds past `exp`, and not one second more; an MFA-pending token
- * likewise. Each boundary is checked on both sides, and the default (5 s) is shown not to reach that far.
+ * likewise. A session inside its leeway is also one a new second factor revokes and a purge keeps. Each boundary is
+ * checked on both sides, and the default (5 s) is shown not to reach that far.
  */
 import { createManualClock, type RegstackConfigInput } from '@regstack/server';
 import { afterEach, expect, it } from 'vitest';
@@ -71,6 +72,21 @@ describeEachBackend('jwt_clock_tolerance_seconds (issue 20)', (ctx) => {
     await fresh.mfa.sms.start({ phoneNumber: PHONE_FACTOR, currentPassword: password });
     await fresh.mfa.sms.confirm({ code: await lastCode() });
     expect(await me(old)).toBe('UNAUTHENTICATED');
+  });
+
+  it('jwt_clock_tolerance_seconds: a purge inside the leeway keeps the session that still authenticates', async () => {
+    const clock = await start({ jwtClockToleranceSeconds: 60 });
+    const { email, password } = await createVerifiedUser(t!, 'leeway-purge@example.com');
+    const token = await login(email, password);
+    clock.advance((TTL + 30) * 1000);
+    await t!.regstack.purge();
+    expect(await me(token)).toBe('ok');
+    // Beyond the leeway the session has ended for good, and the purge removes it.
+    clock.advance(31_000);
+    const purged = await t!.regstack.purge();
+    if (purged.status !== 'purged') throw new Error('expected a purge');
+    expect(purged.counts.sessions).toBeGreaterThanOrEqual(1);
+    expect(await me(token)).toBe('UNAUTHENTICATED');
   });
 
   it('jwt_clock_tolerance_seconds: the default leeway (5 s) refuses a token 30 s past exp', async () => {
