@@ -756,7 +756,9 @@ export const configSchema = z
      */
     jwtAudience: z.string().min(1).default('regstack'),
     /**
-     * Clock-skew leeway for `exp`, `nbf` and `iat`, at most 60 s (R34). Not in the Python regstack.
+     * Clock-skew leeway for `exp`, `nbf` and `iat`, at most 60 s (R34): an access token, and the session that ends
+     * at its `exp`, still authenticate up to this many seconds past `exp`; an MFA-pending token likewise. Not in
+     * the Python regstack.
      * @default 5
      */
     jwtClockToleranceSeconds: z

@@ -47,6 +47,11 @@ export type PurgeKind = keyof PurgeCounts;
 
 export interface PurgeBounds {
   now: Date;
+  /**
+   * Sessions that ended at or before this instant go: `now` less the clock leeway their token's `exp` gets (R34),
+   * since a session still authenticates during it (services/session.service.ts `sessionsLiveAt`).
+   */
+  sessionsBefore: Date;
   /** Login attempts at or before this instant are outside every counter's window. */
   attemptsBefore: Date;
   /** Delivered mail at or before this instant goes. */
@@ -86,7 +91,7 @@ export function createPurgeRepository(em: EntityManager) {
       // The same conditions as purgeBatch below, counted instead of deleted.
       switch (kind) {
         case 'sessions':
-          return em.count(SessionSchema, { expiresAt: { $lte: now } });
+          return em.count(SessionSchema, { expiresAt: { $lte: bounds.sessionsBefore } });
         case 'revocations':
           return 0;
         case 'oneTimeTokens':
@@ -118,7 +123,7 @@ export function createPurgeRepository(em: EntityManager) {
         case 'sessions': {
           const expired = await em.find(
             SessionSchema,
-            { expiresAt: { $lte: now } },
+            { expiresAt: { $lte: bounds.sessionsBefore } },
             { fields: ['id'], limit, disableIdentityMap: true },
           );
           if (expired.length === 0) return [0, 0];

@@ -14,6 +14,7 @@ import {
   type PurgeKind,
 } from '../repositories/purge.repository.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
+import { sessionsLiveAt } from './policies/session-leeway.ts';
 
 const PURGE_LOCK = 'purge:lock';
 /** How long a pass may hold the lock before another instance may take over (a dead holder's lock expires). */
@@ -90,6 +91,7 @@ export function createPurgeService(deps: PurgeDeps) {
     const now = new Date(deps.clock.now().getTime() - olderThanMs);
     return {
       now,
+      sessionsBefore: sessionsLiveAt(deps.config, now),
       // One extra minute: a counter's window is measured by another instance's clock too.
       attemptsBefore: new Date(now.getTime() - attemptsWindowMs - 60_000),
       sentBefore: new Date(now.getTime() - SENT_MAIL_RETENTION_MS),

@@ -1,7 +1,8 @@
 /**
  * Sessions and access tokens (SPEC §7, R37–R42). Every login creates a session row and a JWT naming it
  * (`sid`). `authenticate` accepts a token only if: the signature and claims verify (security/tokens); the
- * session exists and has not expired; no revocation fact covers it — its own logout, or a bulk cutoff at or
+ * session exists and has not expired (with the clock leeway of the token's `exp`: a session ends at the instant its
+ * token expires, R34); no revocation fact covers it — its own logout, or a bulk cutoff at or
  * after its creation in milliseconds (R40); and the user exists and is active, read fresh from the
  * database (R37). Any failure to *check* — the database is down — is SERVICE_UNAVAILABLE, never a pass
  * (fail closed, R42). Every refusal of a presented token is recorded, rate-limited and without the token
@@ -15,6 +16,7 @@ import { type RevocationReason, sessionStart } from '../repositories/index.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import { toSessionInfo } from './mappers.ts';
 import { mfaEnrolmentRequired } from './policies/require-mfa.ts';
+import { sessionsLiveAt } from './policies/session-leeway.ts';
 import { classifyTokenFailure, createRefusedTokenRecorder, type TokenRefusalReason } from './refused-tokens.ts';
 
 export interface AuthenticatedSession {
@@ -74,6 +76,8 @@ export function createSessionService(deps: ServiceDeps) {
       });
     }
   }
+
+  const liveAt = (now: Date) => sessionsLiveAt(deps.config, now);
 
   return {
     /**
@@ -136,7 +140,7 @@ export function createSessionService(deps: ServiceDeps) {
       return failClosed(async () => {
         const repos = openRepos(deps);
         const now = deps.clock.now();
-        const row = await repos.liveSessions.authenticate(claims.sessionId, now);
+        const row = await repos.liveSessions.authenticate(claims.sessionId, liveAt(now));
         if (!row || row.user.id !== claims.userId || row.revoked) {
           throw refuse('revoked_or_unknown_session', claims.userId);
         }
@@ -208,7 +212,7 @@ export function createSessionService(deps: ServiceDeps) {
 
     /** Sessions that would still authenticate. */
     async listLive(userId: string) {
-      return openRepos(deps).liveSessions.listLive(userId, deps.clock.now());
+      return openRepos(deps).liveSessions.listLive(userId, liveAt(deps.clock.now()));
     },
 
     async list(auth: AuthenticatedSession) {

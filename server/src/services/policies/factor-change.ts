@@ -14,6 +14,7 @@ import type { ServiceDeps } from '../deps.ts';
 import type { LockoutService } from '../lockout.service.ts';
 import type { AuthenticatedSession } from '../session.service.ts';
 import { type FactorState, hasFactor, syncMfaFlag } from './second-factor.ts';
+import { sessionsLiveAt } from './session-leeway.ts';
 
 const CHANGE_TEXT: Record<'enabled' | 'disabled', Record<Exclude<MfaMethod, 'recovery'>, string>> = {
   enabled: {
@@ -56,7 +57,7 @@ export async function factorChanged(
   const now = deps.clock.now();
   const state = await syncMfaFlag(deps, tx, user);
   if (!hasFactor(state)) await tx.mfaFactors.deleteRecoveryCodes(user.id);
-  for (const session of await tx.liveSessions.listLive(user.id, now)) {
+  for (const session of await tx.liveSessions.listLive(user.id, sessionsLiveAt(deps.config, now))) {
     if (session.id !== auth.sessionId) await tx.revocations.revokeSession(user.id, session.id, now, 'mfa_changed');
   }
   await deps.mailer.enqueue(
