@@ -1,10 +1,11 @@
 /**
  * Issue 22 item 4 (client) in real Chromium: a React page (fixtures/oauth-page, StrictMode in React's development
- * build, so its effects run twice) on its own origin, a real regstack over HTTP on another, and a real OpenID
- * provider (`oidc-provider` on loopback) whose own login and consent screens the browser fills in.
- * - "Continue with test" → the provider's screens → back on the page → `useOAuthCompletion()` signs in with one
- *   exchange although the effect ran twice, the id is gone from the address bar, `me` answers; a reload does not
- *   exchange again and still reads signed-in;
+ * build, so its effects run twice) and its Vue twin (fixtures/vue-oauth-page), each on its own origin; a real
+ * regstack over HTTP on another; a real OpenID provider (`oidc-provider` on loopback) whose own login and consent
+ * screens the browser fills in.
+ * - "Continue with test" → the provider's screens → back on the page → `useOAuthCompletion()` (React hook, Vue
+ *   composable) signs in with one exchange (React ran the effect twice), the id is gone from the address bar, `me`
+ *   answers; a reload does not exchange again and still reads signed-in;
  * - a user with an authenticator app lands in `mfa_required` and the page's confirm finishes the sign-in;
  * - a refused sign-in (an address the provider does not vouch for) lands with `?error=`: the page shows the code.
  * The client's behaviour does not depend on the backend: SQLite.
@@ -29,11 +30,28 @@ import {
   startClientStack,
 } from './support.ts';
 
-const PAGE_SOURCE = new URL('./fixtures/oauth-page/main.ts', import.meta.url).pathname;
+const PAGES: { framework: string; source: string; define: Record<string, string> }[] = [
+  {
+    framework: 'React',
+    source: new URL('./fixtures/oauth-page/main.ts', import.meta.url).pathname,
+    // React's development build: StrictMode runs each effect twice, as on a developer's machine.
+    define: { 'process.env.NODE_ENV': '"development"' },
+  },
+  {
+    framework: 'Vue',
+    source: new URL('./fixtures/vue-oauth-page/main.ts', import.meta.url).pathname,
+    // Vue's bundler build reads these compile-time flags.
+    define: {
+      __VUE_OPTIONS_API__: 'true',
+      __VUE_PROD_DEVTOOLS__: 'false',
+      __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+    },
+  },
+];
 
-describe.skipIf(chromiumMissing)(
-  `provider sign-in from a React page in Chromium (issue 22 item 4)${chromiumSkipNote}`,
-  () => {
+describe.skipIf(chromiumMissing).each(PAGES)(
+  `provider sign-in from a $framework page in Chromium (issue 22 item 4)${chromiumSkipNote}`,
+  ({ source, define }) => {
     let op: TestProvider;
     let stack: ClientStack;
     let api: string;
@@ -47,14 +65,13 @@ describe.skipIf(chromiumMissing)(
 
     beforeAll(async () => {
       const bundle = await build({
-        entryPoints: [PAGE_SOURCE],
+        entryPoints: [source],
         bundle: true,
         write: false,
         platform: 'browser',
         format: 'esm',
         conditions: ['@regstack/source'],
-        // React's development build: StrictMode runs each effect twice, as on a developer's machine.
-        define: { 'process.env.NODE_ENV': '"development"' },
+        define,
         logLevel: 'silent',
       });
       const script = bundle.outputFiles[0]?.text ?? '';
