@@ -25,7 +25,8 @@ export class RegstackOAuthError extends Error {
   /** The same shape a server's error carries, so `getRegstackErrorData` reads it. */
   readonly data: RegstackErrorData;
 
-  constructor(code: RegstackErrorCode, message: string = REGSTACK_ERROR_CODES[code]) {
+  // The registry's description, as an API message (one sentence, no final period).
+  constructor(code: RegstackErrorCode, message: string = REGSTACK_ERROR_CODES[code].replace(/\.$/, '')) {
     super(message);
     this.code = code;
     this.data = { regstackCode: code };
