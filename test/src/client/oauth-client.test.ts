@@ -17,12 +17,36 @@ import {
   getRegstackErrorData,
   RegstackOAuthError,
 } from '@regstack/client';
+import type {
+  useOAuthCompletion as useReactOAuthCompletion,
+  useOAuthProviders as useReactOAuthProviders,
+} from '@regstack/client/react';
+import type {
+  useOAuthCompletion as useVueOAuthCompletion,
+  useOAuthProviders as useVueOAuthProviders,
+} from '@regstack/client/vue';
+import type { LoginResult } from '@regstack/shared';
 import { Secret, TOTP } from 'otpauth';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { caught } from '../harness/outcomes.ts';
 import { createVerifiedUser } from '../harness/regstack.ts';
-import { signInAtProvider, startTestProvider, type TestProvider } from '../oauth/oidc-provider.ts';
+import { CookieJar, signInAtProvider, startTestProvider, type TestProvider } from '../oauth/oidc-provider.ts';
 import { type ClientStack, freePort, PASSWORD, startClientStack } from './support.ts';
+
+describe('client: provider sign-in types (issue 22 item 4)', () => {
+  it('completeOAuth answers exactly what login answers; the helpers carry the providers type', () => {
+    type Client = ReturnType<typeof createRegstackClient>;
+    type Providers = { providers: { name: string; linked: boolean; email: string | null }[] };
+    expectTypeOf<Awaited<ReturnType<Client['completeOAuth']>>>().toEqualTypeOf<LoginResult>();
+    expectTypeOf<Awaited<ReturnType<Client['login']>>>().toEqualTypeOf<LoginResult>();
+    expectTypeOf<Awaited<ReturnType<Client['oauth']['providers']>>>().toEqualTypeOf<Providers>();
+    expectTypeOf<ReturnType<typeof useReactOAuthProviders>['data']>().toEqualTypeOf<Providers | undefined>();
+    expectTypeOf<ReturnType<typeof useVueOAuthProviders>['data']['value']>().toEqualTypeOf<Providers | undefined>();
+    type Status = 'pending' | 'signed-in' | 'mfa_required' | 'error';
+    expectTypeOf<ReturnType<typeof useReactOAuthCompletion>['status']>().toEqualTypeOf<Status>();
+    expectTypeOf<ReturnType<typeof useVueOAuthCompletion>['status']['value']>().toEqualTypeOf<Status>();
+  });
+});
 
 describe('client: provider sign-in URLs and results without a server (issue 22 item 4)', () => {
   it('builds the start URL on the endpoint origin under /oauth, with redirect_to encoded', () => {
@@ -115,15 +139,19 @@ describe('client: provider sign-in against regstack and a real OpenID provider (
     await op?.close();
   });
 
-  /** What a browser does between `navigate(start)` and landing: the provider's screens, then regstack's callback. */
-  async function land(startOrAuthorization: string, account: string): Promise<string> {
+  /**
+   * What a browser does between `navigate(start)` and landing: the provider's screens, then regstack's callback.
+   * regstack's cookies go back to it as a browser's would (a sign-in may be bound to the browser that started it).
+   */
+  async function land(startOrAuthorization: string, account: string, jar = new CookieJar()): Promise<string> {
     let authorization = startOrAuthorization;
     if (startOrAuthorization.startsWith(base)) {
       const started = await fetch(startOrAuthorization, { redirect: 'manual' });
+      jar.store(started);
       authorization = started.headers.get('location') ?? '';
     }
     const callback = await signInAtProvider(authorization, account);
-    const back = await fetch(callback, { redirect: 'manual' });
+    const back = await fetch(callback, { redirect: 'manual', headers: { cookie: jar.header() } });
     expect(back.status).toBe(302);
     return back.headers.get('location') ?? '';
   }
