@@ -2,7 +2,7 @@
  * A tRPC link that keeps the client's auth state in step with what the server says, for every call —
  * the typed helpers, the raw proxy and the React/Vue hooks alike, and a host's own procedures too:
  *
- * - a result under the mount path that carries a bearer token (`login`, and any later procedure that
+ * - a result under the mount path that carries a bearer token (`login`, a provider sign-in's `oauth.exchange`, and any later procedure that
  *   issues one, such as an MFA confirmation or a password change) stores it — *before* the caller's
  *   promise resolves, so `getUser()` is right the moment `await login()` returns. The `mfa_required`
  *   branch carries no access token, so nothing is stored for it;
@@ -38,7 +38,7 @@ function isUser(data: unknown): data is PublicUser {
   return typeof d.id === 'string' && typeof d.email === 'string' && typeof d.isActive === 'boolean';
 }
 
-const SIGN_IN_PROCEDURES = new Set(['login', 'mfa.confirmLogin']);
+const SIGN_IN_PROCEDURES = new Set(['login', 'mfa.confirmLogin', 'oauth.exchange']);
 const SIGN_OUT_PROCEDURES = new Set(['logout', 'logoutAll', 'account.delete', 'admin.stopImpersonating']);
 /** Procedures whose token grant is not this client's session. */
 const FOREIGN_GRANTS = new Set(['admin.users.impersonate']);

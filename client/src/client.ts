@@ -12,6 +12,7 @@ import superjson from 'superjson';
 import { createAuthLink } from './auth-link.ts';
 import { type AuthChangeListener, type AuthState, createAuthSession } from './auth-state.ts';
 import { fetchReportingNetworkErrors } from './network-error.ts';
+import { missingResult, oauthBase, readLanding, startUrl, withoutLanding } from './oauth.ts';
 import { resolveTokenStore, type TokenStore, type TokenStoreName } from './token-store.ts';
 import type { RegstackInputs, RegstackMountPath, RegstackOutputs, RegstackRouter, StandaloneRouter } from './types.ts';
 
@@ -59,6 +60,37 @@ export interface RegstackClientOptions<TRouter extends AnyTRPCRouter = Standalon
    * @default true
    */
   batch?: boolean;
+  /**
+   * Where the server's provider sign-in routes are (its `oauth_prefix`), resolved against `url`: a path on the
+   * tRPC endpoint's origin, or a full URL. `signInWithProvider('google')` goes to `{this}/google/start`.
+   * @default '/oauth'
+   */
+  oauthPrefix?: string | URL;
+  /**
+   * How the client sends the browser to a provider (`signInWithProvider`, `oauth.link`). Give one outside a
+   * browser, or to route through your framework's navigation.
+   * @default (url) => window.location.assign(url)
+   */
+  navigate?: (url: string) => void;
+}
+
+/** Where the browser comes back to after a provider sign-in. */
+export interface ProviderSignInOptions {
+  /**
+   * A path on the server's `base_url` (`/dashboard`) or a URL on one of its `oauth.allowed_redirects` origins;
+   * the callback appends `?id=…` or `?error=CODE` to it. Unset: `{base_url}{ui_prefix}/oauth-complete`.
+   * @default the server's completion page
+   */
+  redirectTo?: string;
+}
+
+/** Which URL `completeOAuth()` reads the callback's result from. */
+export interface CompleteOAuthOptions {
+  /**
+   * The URL the callback sent the browser to. When given, the address bar is left alone.
+   * @default the page's own location (whose `id` / `error` are then removed with `history.replaceState`)
+   */
+  url?: string | URL;
 }
 
 /** A sign-in waiting for its second factor: what a page needs to ask for the code. */
@@ -136,6 +168,38 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
   onMfaChallengeChange(listener: (challenge: MfaChallenge | null) => void): () => void;
   /** Abandons the waiting sign-in (back to the password form); the pending token is forgotten. */
   cancelMfa(): void;
+  /**
+   * The URL of the server's sign-in route for `provider` (`{oauthPrefix}/{provider}/start?redirect_to=…`), for a
+   * page that renders its own link. Throws OAUTH_PROVIDER_UNKNOWN (a `RegstackOAuthError`) for a name outside the
+   * server's rule (lowercase letters, digits, single `_`).
+   */
+  oauthStartUrl(provider: string, options?: ProviderSignInOptions): string;
+  /**
+   * Sends the browser to the provider through the server's start route (`oauthStartUrl`). The sign-in ends on
+   * `redirectTo` (or the server's completion page), where `completeOAuth()` finishes it.
+   */
+  signInWithProvider(provider: string, options?: ProviderSignInOptions): void;
+  /**
+   * Finishes a provider sign-in on the page the callback sent the browser to: reads `?id=` / `?error=` from the
+   * page's URL (or `url`), takes them out of the address bar so a reload cannot replay them, and exchanges the
+   * one-time id (`auth.oauth.exchange`). Answers like `login()`: `authenticated` (the client is signed in), or
+   * `mfa_required` (nothing stored; `confirmMfa()` finishes, as after a password). `?error=CODE` rejects with a
+   * `RegstackOAuthError` carrying that code; a URL with neither rejects with OAUTH_RESULT_MISSING. Calls for the
+   * same result share one exchange (React StrictMode runs effects twice).
+   */
+  completeOAuth(options?: CompleteOAuthOptions): Promise<RegstackOutputs['oauth']['exchange']>;
+  /** The providers, and the signed-in user's links to them (`auth.oauth.*`). */
+  readonly oauth: {
+    /** `oauth.providers`: the configured providers; for a signed-in caller, which are linked (and to which address). */
+    providers(): Promise<RegstackOutputs['oauth']['providers']>;
+    /**
+     * Links a provider identity to the signed-in account: `oauth.link.start`, then sends the browser to the
+     * provider. It comes back to `redirectTo` with `?linked={provider}` (or `?error=CODE`).
+     */
+    link(provider: string, options?: ProviderSignInOptions): Promise<void>;
+    /** `oauth.unlink`: never the last way in to an account without a password (OAUTH_LAST_SIGN_IN_METHOD). */
+    unlink(provider: string): Promise<RegstackOutputs['oauth']['unlink']>;
+  };
   /** Enrolment and management of the signed-in user's factors (`auth.mfa.*`). */
   readonly mfa: {
     startTotp(input: RegstackInputs['mfa']['totp']['start']): Promise<RegstackOutputs['mfa']['totp']['start']>;
@@ -165,6 +229,30 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
   restore(): Promise<AccountMe | null>;
   /** Forgets the token locally without calling the server. */
   clearSession(): Promise<void>;
+}
+
+type ExchangeResult = RegstackOutputs['oauth']['exchange'];
+
+/** Completions kept per one-time id: a few, for the duplicate calls of one page load. */
+const KEPT_COMPLETIONS = 8;
+
+function pageHref(): string | undefined {
+  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
+  return typeof href === 'string' ? href : undefined;
+}
+
+function browserNavigate(url: string): void {
+  const location = (globalThis as { location?: { assign?: (url: string) => void } }).location;
+  if (typeof location?.assign !== 'function') {
+    throw new TypeError('No browser to navigate: give createRegstackClient a `navigate` option');
+  }
+  location.assign(url);
+}
+
+function replaceAddress(href: string): void {
+  const history = (globalThis as { history?: { state?: unknown; replaceState?: (...args: unknown[]) => void } })
+    .history;
+  history?.replaceState?.(history.state, '', href);
 }
 
 function subProxy(root: unknown, path: string): unknown {
@@ -213,6 +301,15 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
 
   let restoring: Promise<AccountMe | null> | null = null;
 
+  const oauthPrefix = options.oauthPrefix ?? '/oauth';
+  const navigate = options.navigate ?? browserNavigate;
+  const oauthStartUrl = (provider: string, opts: ProviderSignInOptions = {}) =>
+    startUrl(oauthBase(options.url, oauthPrefix), provider, opts.redirectTo);
+  // One exchange per one-time id, however often the page asks (a second exchange would be refused anyway).
+  const completions = new Map<string, Promise<ExchangeResult>>();
+  // The result this page took out of its address bar, for a second call that finds the bar already clean.
+  let landed: { href: string; outcome: Promise<ExchangeResult> } | null = null;
+
   let pendingMfa: string | null = null;
   let challenge: MfaChallenge | null = null;
   const challengeListeners = new Set<(challenge: MfaChallenge | null) => void>();
@@ -229,6 +326,18 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
   // A pending token the server refused is dead for good: the page must go back to the password.
   const forgetIfRefused = (token: string, err: unknown) => {
     if (pendingMfa === token && getRegstackErrorCode(err) === 'MFA_CHALLENGE_INVALID') setPending(null);
+  };
+  const exchangeOnce = (id: string): Promise<ExchangeResult> => {
+    const known = completions.get(id);
+    if (known) return known;
+    const outcome = (async () => {
+      const result = await auth.oauth.exchange.mutate({ id });
+      setPending(result.status === 'mfa_required' ? result : null);
+      return result;
+    })();
+    completions.set(id, outcome);
+    if (completions.size > KEPT_COMPLETIONS) completions.delete(completions.keys().next().value as string);
+    return outcome;
   };
   const waitingSignIn = (given: string | undefined): string => {
     const token = given ?? pendingMfa;
@@ -296,6 +405,44 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
       return () => challengeListeners.delete(listener);
     },
     cancelMfa: () => setPending(null),
+    oauthStartUrl,
+    signInWithProvider(provider, opts) {
+      navigate(oauthStartUrl(provider, opts));
+    },
+    completeOAuth(opts = {}) {
+      const fromPage = opts.url === undefined;
+      let url: URL;
+      try {
+        url = new URL(opts.url ?? pageHref() ?? '', pageHref());
+      } catch {
+        return Promise.reject(new TypeError('completeOAuth() outside a browser needs the callback URL: { url }'));
+      }
+      const landing = readLanding(url);
+      if (landing.kind === 'none') {
+        // The first of two calls (React StrictMode) already took the result out of the address bar.
+        if (fromPage && landed?.href === url.href) return landed.outcome;
+        return Promise.reject(missingResult());
+      }
+      const outcome = landing.kind === 'error' ? Promise.reject(landing.error) : exchangeOnce(landing.id);
+      if (fromPage) {
+        // Before the exchange answers: a reload meanwhile must not send the one-time id again.
+        const clean = withoutLanding(url);
+        replaceAddress(clean);
+        landed = { href: clean, outcome };
+      }
+      return outcome;
+    },
+    oauth: {
+      providers: () => auth.oauth.providers.query(),
+      async link(provider, opts = {}) {
+        const { authorizationUrl } = await auth.oauth.link.start.mutate({
+          provider,
+          ...(opts.redirectTo !== undefined && { redirectTo: opts.redirectTo }),
+        });
+        navigate(authorizationUrl);
+      },
+      unlink: (provider) => auth.oauth.unlink.mutate({ provider }),
+    },
     mfa: {
       startTotp: (input) => auth.mfa.totp.start.mutate(input),
       confirmTotp: (input) => auth.mfa.totp.confirm.mutate(input),

@@ -7,6 +7,7 @@
 export {
   type AccountMe,
   getRegstackErrorCode,
+  isOAuthProviderName,
   isRegstackErrorCode,
   type PublicUser,
   REGSTACK_ERROR_CODES,
@@ -16,15 +17,18 @@ export {
 export { isTRPCClientError, TRPCClientError } from '@trpc/client';
 export type { AuthChangeListener, AuthChangeReason, AuthState, AuthStatus } from './auth-state.ts';
 export {
+  type CompleteOAuthOptions,
   createRegstackClient,
   type FetchLike,
   type MfaChallenge,
+  type ProviderSignInOptions,
   type RegstackClient,
   type RegstackClientOptions,
   type TransformerLike,
 } from './client.ts';
 export { getRegstackErrorData } from './errors.ts';
 export { RegstackNetworkError } from './network-error.ts';
+export { RegstackOAuthError } from './oauth.ts';
 export {
   DEFAULT_TOKEN_STORAGE_KEY,
   localStorageTokenStore,

@@ -30,7 +30,8 @@ import {
   useSyncExternalStore,
 } from 'react';
 import type { AuthState, AuthStatus } from './auth-state.ts';
-import type { MfaChallenge, RegstackClient } from './client.ts';
+import type { CompleteOAuthOptions, MfaChallenge, ProviderSignInOptions, RegstackClient } from './client.ts';
+import { type OAuthCompletionStatus, settleCompletion } from './oauth.ts';
 import type { RegstackInputs, RegstackOutputs, RegstackRouter, StandaloneRouter } from './types.ts';
 
 type AuthProxy = TRPCOptionsProxy<RegstackRouter>;
@@ -283,4 +284,80 @@ export function useMfaStatus() {
   const { auth } = useRegstackContext();
   const state = useAuthState();
   return useQuery({ ...auth.mfa.status.queryOptions(), enabled: state.status === 'authenticated' });
+}
+
+export type { OAuthCompletionStatus } from './oauth.ts';
+
+/** What `useOAuthCompletion()` shows. */
+export interface OAuthCompletion {
+  /**
+   * `pending` while the one-time id is exchanged; `signed-in` (also once a waiting second step is confirmed);
+   * `mfa_required`: ask for a code (`mfa`) and call `useConfirmMfa()`; `error`: see `error`.
+   */
+  status: OAuthCompletionStatus;
+  /** Why the sign-in failed: branch on `getRegstackErrorCode(error)` (`OAUTH_ACCOUNT_EXISTS`, …). */
+  error: unknown;
+  /** The second step the sign-in waits for, as `useMfaChallenge()` gives it. */
+  mfa: MfaChallenge | null;
+}
+
+/**
+ * For the page a provider sign-in lands on: runs `client.completeOAuth()` once on mount (StrictMode's second
+ * run shares the first exchange) and reports how it went. A reload of the page after it signed in reads
+ * `signed-in` without exchanging again.
+ */
+export function useOAuthCompletion(options: CompleteOAuthOptions = {}): OAuthCompletion {
+  const { client } = useRegstackContext();
+  const state = useAuthState();
+  const mfa = useMfaChallenge();
+  const [outcome, setOutcome] = useState<{ status: OAuthCompletionStatus; error: unknown }>({
+    status: 'pending',
+    error: null,
+  });
+  const url = options.url === undefined ? undefined : String(options.url);
+  useEffect(() => {
+    let live = true;
+    void settleCompletion(client, url).then((settled) => live && setOutcome(settled));
+    return () => {
+      live = false;
+    };
+  }, [client, url]);
+  const status = outcome.status === 'mfa_required' && state.status === 'authenticated' ? 'signed-in' : outcome.status;
+  return { status, error: outcome.error, mfa };
+}
+
+/**
+ * `oauth.providers`: the configured providers and, while signed in, which are linked. Fetched once the stored
+ * session is known, and again after every sign-in or sign-out.
+ */
+export function useOAuthProviders() {
+  const { auth } = useRegstackContext();
+  const state = useAuthState();
+  return useQuery({ ...auth.oauth.providers.queryOptions(), enabled: state.status !== 'unknown' });
+}
+
+/** What `useLinkProvider()` takes: the provider, and where the browser comes back to. */
+export interface LinkProviderInput extends ProviderSignInOptions {
+  provider: string;
+}
+
+/** Links a provider to the signed-in account (`client.oauth.link`): on success the browser leaves for the provider. */
+export function useLinkProvider(options?: Omit<UseMutationOptions<void, Error, LinkProviderInput>, 'mutationFn'>) {
+  const { client, auth } = useRegstackContext();
+  return useMutation({
+    mutationKey: auth.oauth.link.start.mutationKey(),
+    ...options,
+    mutationFn: ({ provider, ...rest }: LinkProviderInput) => client.oauth.link(provider, rest),
+  });
+}
+
+/** `oauth.unlink` (by provider name); refreshes `useOAuthProviders()` afterwards. */
+export function useUnlinkProvider() {
+  const { client, auth } = useRegstackContext();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationKey: auth.oauth.unlink.mutationKey(),
+    mutationFn: (provider: string) => client.oauth.unlink(provider),
+    onSettled: () => queryClient.invalidateQueries(auth.oauth.providers.queryFilter()),
+  });
 }

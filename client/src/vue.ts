@@ -21,7 +21,8 @@ import {
   watch,
 } from 'vue';
 import type { AuthState, AuthStatus } from './auth-state.ts';
-import type { MfaChallenge, RegstackClient } from './client.ts';
+import type { CompleteOAuthOptions, MfaChallenge, ProviderSignInOptions, RegstackClient } from './client.ts';
+import { type OAuthCompletionStatus, settleCompletion } from './oauth.ts';
 import type { RegstackInputs, RegstackOutputs, StandaloneRouter } from './types.ts';
 
 type AnyClient = RegstackClient<AnyTRPCRouter> | RegstackClient<StandaloneRouter>;
@@ -180,7 +181,10 @@ export interface QueryResult<TOutput> {
 }
 
 /** Runs `run` while signed in, again on every sign-in, and drops its data on sign-out. */
-function useAuthedQuery<TOutput>(run: () => Promise<TOutput>): QueryResult<TOutput> {
+function useAuthedQuery<TOutput>(
+  run: () => Promise<TOutput>,
+  when: (status: AuthStatus) => boolean = (status) => status === 'authenticated',
+): QueryResult<TOutput> {
   const state = useAuthState();
   const data = shallowRef<TOutput | undefined>(undefined);
   const error = shallowRef<unknown>(null);
@@ -188,7 +192,7 @@ function useAuthedQuery<TOutput>(run: () => Promise<TOutput>): QueryResult<TOutp
   let latest = 0;
   async function refetch(): Promise<TOutput | undefined> {
     const call = ++latest;
-    if (state.value.status !== 'authenticated') {
+    if (!when(state.value.status)) {
       data.value = undefined;
       error.value = null;
       isLoading.value = false;
@@ -305,4 +309,71 @@ export function useRevokeSession(): MutationResult<
 export function useMfaStatus(): QueryResult<RegstackOutputs['mfa']['status']> {
   const client = useRegstackClient();
   return useAuthedQuery(() => client.mfaStatus());
+}
+
+export type { OAuthCompletionStatus } from './oauth.ts';
+
+/** What `useOAuthCompletion()` shows. */
+export interface OAuthCompletion {
+  /**
+   * `pending` while the one-time id is exchanged; `signed-in` (also once a waiting second step is confirmed);
+   * `mfa_required`: ask for a code (`mfa`) and call `useConfirmMfa()`; `error`: see `error`.
+   */
+  status: ComputedRef<OAuthCompletionStatus>;
+  /** Why the sign-in failed: branch on `getRegstackErrorCode(error)` (`OAUTH_ACCOUNT_EXISTS`, …). */
+  error: Readonly<ShallowRef<unknown>>;
+  /** The second step the sign-in waits for, as `useMfaChallenge()` gives it. */
+  mfa: Readonly<ShallowRef<MfaChallenge | null>>;
+}
+
+/**
+ * For the page a provider sign-in lands on: runs `client.completeOAuth()` once, in `setup()`, and reports how it
+ * went. A reload of the page after it signed in reads `signed-in` without exchanging again.
+ */
+export function useOAuthCompletion(options: CompleteOAuthOptions = {}): OAuthCompletion {
+  const client = useRegstackClient();
+  const state = useAuthState();
+  const mfa = useMfaChallenge();
+  const settled = shallowRef<OAuthCompletionStatus>('pending');
+  const error = shallowRef<unknown>(null);
+  void settleCompletion(client, options.url).then((outcome) => {
+    settled.value = outcome.status;
+    error.value = outcome.error;
+  });
+  return {
+    status: computed(() =>
+      settled.value === 'mfa_required' && state.value.status === 'authenticated' ? 'signed-in' : settled.value,
+    ),
+    error: readonly(error) as Readonly<ShallowRef<unknown>>,
+    mfa,
+  };
+}
+
+/**
+ * `oauth.providers`: the configured providers and, while signed in, which are linked. Fetched once the stored
+ * session is known, and again after every sign-in or sign-out.
+ */
+export function useOAuthProviders(): QueryResult<RegstackOutputs['oauth']['providers']> {
+  const client = useRegstackClient();
+  return useAuthedQuery(
+    () => client.oauth.providers(),
+    (status) => status !== 'unknown',
+  );
+}
+
+/** What `useLinkProvider()` takes: the provider, and where the browser comes back to. */
+export interface LinkProviderInput extends ProviderSignInOptions {
+  provider: string;
+}
+
+/** Links a provider to the signed-in account (`client.oauth.link`): on success the browser leaves for the provider. */
+export function useLinkProvider(): MutationResult<LinkProviderInput, void> {
+  const client = useRegstackClient();
+  return useMutationOf(({ provider, ...rest }) => client.oauth.link(provider, rest));
+}
+
+/** `oauth.unlink` (by provider name). */
+export function useUnlinkProvider(): MutationResult<string, RegstackOutputs['oauth']['unlink']> {
+  const client = useRegstackClient();
+  return useMutationOf((provider) => client.oauth.unlink(provider));
 }

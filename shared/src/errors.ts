@@ -94,17 +94,20 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   INTERNAL_ERROR: 'An unexpected failure; the response carries no internals (R64).',
   NETWORK_ERROR:
     'Raised by @regstack/client, never by a server: no answer could be read (server down or unreachable, wrong URL, or the browser withheld it because cors_origins does not list the page origin).',
+  OAUTH_RESULT_MISSING:
+    "Raised by @regstack/client's `completeOAuth()`, never by a server: the URL carries no sign-in result, neither an `id` nor a regstack `error` code (the page was opened or reloaded without one).",
 } as const);
 
 /** A stable regstack error code; see `REGSTACK_ERROR_CODES` for what each one means. */
 export type RegstackErrorCode = keyof typeof REGSTACK_ERROR_CODES;
 
 /**
- * Codes the client raises itself when no answer from the server could be read. They are in the one registry so
+ * Codes the client raises itself: no answer from the server could be read, or a provider sign-in came back with no
+ * result to complete. They are in the one registry so
  * `getRegstackErrorCode` reads them like any other, but a server never sends them: the server's table
  * (`TRPC_CODE_OF`) and its `RegstackError` take only `ServerErrorCode`.
  */
-export const CLIENT_ERROR_CODES = Object.freeze(['NETWORK_ERROR'] as const);
+export const CLIENT_ERROR_CODES = Object.freeze(['NETWORK_ERROR', 'OAUTH_RESULT_MISSING'] as const);
 
 /** A code only the client raises (see `CLIENT_ERROR_CODES`). */
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];

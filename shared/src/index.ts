@@ -69,6 +69,7 @@ export {
 } from './mfa.ts';
 export type { OAuthExchangeInput, OAuthLinkStartInput, OAuthUnlinkInput } from './oauth.ts';
 export { oauthExchangeInput, oauthLinkStartInput, oauthProviderNameSchema, oauthUnlinkInput } from './oauth.ts';
+export { isOAuthProviderName, OAUTH_PROVIDER_NAME_MAX_LENGTH, OAUTH_PROVIDER_NAME_PATTERN } from './oauth-names.ts';
 export type { NormalizingStringSchema, PasswordLengthProblem, PasswordPolicy } from './password.ts';
 export {
   checkPasswordLength,

@@ -3,11 +3,12 @@
  * configuration rule; the one-time exchange id is what the callback put in the app's URL (base64url).
  */
 import { z } from 'zod';
+import { OAUTH_PROVIDER_NAME_MAX_LENGTH, OAUTH_PROVIDER_NAME_PATTERN } from './oauth-names.ts';
 
 export const oauthProviderNameSchema = z
   .string()
-  .max(64)
-  .regex(/^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/, { error: 'Unknown provider' });
+  .max(OAUTH_PROVIDER_NAME_MAX_LENGTH)
+  .regex(OAUTH_PROVIDER_NAME_PATTERN, { error: 'Unknown provider' });
 
 export const oauthExchangeInput = z.strictObject({
   id: z

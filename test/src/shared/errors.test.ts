@@ -77,7 +77,7 @@ describe('REGSTACK_ERROR_CODES', () => {
 describe('CLIENT_ERROR_CODES (issue 16 item 3)', () => {
   it('are registered codes the server has no row for: it never sends them', async () => {
     const { TRPC_CODE_OF } = await import('@regstack/server');
-    expect(CLIENT_ERROR_CODES).toEqual(['NETWORK_ERROR']);
+    expect(CLIENT_ERROR_CODES).toEqual(['NETWORK_ERROR', 'OAUTH_RESULT_MISSING']);
     for (const code of CLIENT_ERROR_CODES) {
       expect(isRegstackErrorCode(code)).toBe(true);
       expect(Object.hasOwn(TRPC_CODE_OF, code)).toBe(false);
