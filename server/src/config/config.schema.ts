@@ -6,6 +6,7 @@
  * where its defaults or bounds are weaker than SECURITY.md, SECURITY.md wins and the field's comment says so.
  * Every object is strict: an unknown key is an error, never silently ignored.
  */
+import { OAUTH_PROVIDER_NAME_MAX_LENGTH, OAUTH_PROVIDER_NAME_PATTERN } from '@regstack/shared';
 import { z } from 'zod';
 import { DatabaseUrlError, normalizeDatabaseUrl } from '../db/database-url.ts';
 import { DEFAULT_HASHING_PRIORITY, MAX_HASH_CONCURRENCY } from '../security/password-hasher.ts';
@@ -406,9 +407,6 @@ export const OAUTH_PRESET_ISSUERS = {
   microsoft: 'https://login.microsoftonline.com/{tenant}/v2.0',
 } as const;
 
-/** A provider's name: the `<name>` of `[oauth.providers.<name>]`, in URLs (`/oauth/<name>/start`) and env names. */
-export const OAUTH_PROVIDER_NAME = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
-
 const oauthProviderSchema = z.strictObject({
   /**
    * The provider's issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in. Unset for the
@@ -455,7 +453,8 @@ const oauthSchema = z
      */
     providers: z
       .record(
-        z.string().regex(OAUTH_PROVIDER_NAME, {
+        // A provider's name is in URLs (`/oauth/<name>/start`) and env names; the client checks the same rule.
+        z.string().max(OAUTH_PROVIDER_NAME_MAX_LENGTH).regex(OAUTH_PROVIDER_NAME_PATTERN, {
           error: 'provider names are lowercase letters and digits, words joined by a single "_"',
         }),
         oauthProviderSchema,
