@@ -191,7 +191,7 @@ function serveStatic(path: string, method: string, config: RegstackConfig): Resp
 function pageMethodRefusal(config: RegstackConfig, path: string, method: string): Response | null {
   const asset = serveStatic(path, method, config);
   if (asset) return asset.status === 405 ? asset : null;
-  const allow = pageMethods(config.uiPrefix, path, config.enableAdminRouter);
+  const allow = pageMethods(config.uiPrefix, path, config.enableAdminRouter, config.enableOauth);
   if (allow === null) return null;
   return new Response('Method Not Allowed', { status: 405, headers: { allow, ...pageHeaders(config) } });
 }
