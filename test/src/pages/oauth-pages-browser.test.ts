@@ -93,6 +93,43 @@ describe.skipIf(chromiumMissing)(
       }
     });
 
+    it('with cookie_same_site = strict the sign-in still ends signed in (the session cookie is set on a page of ours)', async () => {
+      // A SameSite=Strict cookie set during a redirect chain that began at the provider is not sent on the chain's
+      // next hop, so /oauth-complete must not simply redirect there.
+      const port = await freePort();
+      const strictBase = `http://localhost:${port}`;
+      const clientId = `regstack-strict-${unique}`;
+      const clientSecret = randomBytes(24).toString('base64url');
+      op.addClient(clientId, clientSecret, [`${strictBase}/oauth/test/callback`]);
+      const strict = await startRegstack(`sqlite:${join(dir, 'strict.db')}`, {
+        ...ROOMY_LIMITS,
+        baseUrl: strictBase,
+        enableUiRouter: true,
+        enableOauth: true,
+        cookieSameSite: 'strict',
+        oauthExchangeRateLimit: '1000/minute',
+        oauth: { providers: { test: { issuer: op.issuer, clientId, clientSecret } } },
+      });
+      const strictServer = await strict.regstack.listen({ port });
+      const browser = await openChromium({ javaScriptEnabled: false });
+      try {
+        const account = `strict-${unique}`;
+        op.accounts.set(account, { email: `${account}@example.com`, emailVerified: true });
+        const { page } = browser;
+        await page.goto(`${strictBase}/account/login`);
+        await page.getByRole('link', { name: 'Continue with test' }).click();
+        await atProvider(page, account);
+        await page.getByRole('link', { name: 'Continue', exact: true }).click();
+        await page.waitForURL(`${strictBase}/account/me`);
+        await page.getByRole('heading', { name: 'Your account' }).waitFor();
+        expect(await page.locator('.rs-facts').first().textContent()).toContain(`${account}@example.com`);
+      } finally {
+        await browser.close();
+        await strictServer.close();
+        await strict.regstack.close();
+      }
+    });
+
     it.each(['light', 'dark'] as const)(
       'axe-core: no serious or critical violation on /oauth-complete and on Connected accounts (%s)',
       async (scheme) => {

@@ -8,7 +8,7 @@
  *   victim — is refused (OAUTH_BROWSER_MISMATCH, login CSRF). Then it ends exactly like a password sign-in: the
  *   session cookie and the account page (or the validated `next`), or the second step (`_mfa` cookie →
  *   `/mfa-confirm`) for a user with a factor. `?error=CODE` is worded by code, never echoed (R60). The binding
- *   cookie is cleared either way.
+ *   cookie is cleared either way. Under `cookie_same_site = strict` the last step is a link, not a redirect.
  * - "Connected accounts" on the account page: Link posts (CSRF token, R57) to `auth.oauth.link.start` and follows
  *   its URL — our own `start` with a one-time ticket, which binds the linking to this browser and returns to
  *   `/me`; Unlink posts to `auth.oauth.unlink`, whose refusal of the last way in shows on the card.
@@ -26,6 +26,7 @@ import {
   type ConnectedProvider,
   connectedAccountsCard,
   oauthCompletePage,
+  oauthContinuePage,
   type PageOAuth,
   providerLabel,
 } from './views-oauth.ts';
@@ -81,6 +82,17 @@ export function createOAuthPages(kit: OAuthPageKit, oauth: PageOAuth) {
   const clearBinding = () => cookies.clear(cookies.oauthName);
   const labelOf = (name: string) => oauth.providers.find((p) => p.name === name)?.label;
 
+  /**
+   * The sign-in's last redirect — or, with `cookie_same_site = strict`, a page that sets the same cookies and links
+   * on (views-oauth.ts, `oauthContinuePage`: a Strict cookie set in a chain that began at the provider would not be
+   * sent on the redirect's next hop).
+   */
+  function onward(redirect: Response, secondStep: boolean): Response {
+    if (kit.config.cookieSameSite !== 'strict') return redirect;
+    const href = redirect.headers.get('location') ?? `${ui}/me`;
+    return kit.respond(200, oauthContinuePage(kit.pageConfig, href, secondStep), redirect.headers.getSetCookie());
+  }
+
   return {
     /** `GET {ui}/oauth-complete?id=…` (or `?error=CODE`): the exchange, ended like a password sign-in. */
     async getComplete(request: Request, url: URL, remote: string | null, head: boolean): Promise<Response> {
@@ -105,12 +117,15 @@ export function createOAuthPages(kit: OAuthPageKit, oauth: PageOAuth) {
       if (result.value.status === 'mfa_required') {
         const step = kit.startSecondStep(result.value, next);
         step.headers.append('set-cookie', clearBinding());
-        return step;
+        return onward(step, true);
       }
-      return kit.redirect(next ?? `${ui}/me`, [
-        cookies.setSession(result.value.accessToken, result.value.expiresIn),
-        clearBinding(),
-      ]);
+      return onward(
+        kit.redirect(next ?? `${ui}/me`, [
+          cookies.setSession(result.value.accessToken, result.value.expiresIn),
+          clearBinding(),
+        ]),
+        false,
+      );
     },
 
     /** The card's notice or refusal from the linking's return (`?linked=name`, `?error=CODE`). */

@@ -69,6 +69,24 @@ export function oauthCompletePage(config: PageChrome, text: string): VNode {
   });
 }
 
+/**
+ * `/oauth-complete` under `cookie_same_site = strict`: the cookies are set on this page and a link goes on. A Strict
+ * cookie set during a redirect chain that began at the provider (another site) is not sent on the chain's next hop,
+ * so a redirect would land signed out; the click is a navigation from this site, and the cookie goes with it.
+ */
+export function oauthContinuePage(config: PageChrome, href: string, secondStep: boolean): VNode {
+  const title = secondStep ? 'One more step' : 'Signed in';
+  return Layout({
+    chrome: config,
+    title,
+    children: Card({
+      title,
+      lead: secondStep ? 'Your account asks for a second step to sign in.' : 'You are signed in.',
+      children: el('p', { class: 'rs-links' }, el('a', { class: 'rs-button', href }, 'Continue')),
+    }),
+  });
+}
+
 /** A provider on the account page: linked (with the provider's address) or not. */
 export interface ConnectedProvider extends PageProvider {
   linked: boolean;
