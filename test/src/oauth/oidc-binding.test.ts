@@ -98,6 +98,7 @@ describeEachBackend('a provider sign-in is bound to the browser that started it 
     const first = await browser.get(`${base}/oauth/test/start`);
     const second = await browser.get(`${base}/oauth/test/start`);
     const value = (response: Response) => response.headers.getSetCookie()[0]?.split(';')[0];
+    expect(value(first)).toMatch(/^regstack_session_oauth=[A-Za-z0-9_-]{43}$/);
     expect(value(second)).toBe(value(first));
     const back = await browser.follow(await signInAtProvider(first.headers.get('location') ?? '', `tabs-${unique}`));
     expect(back.searchParams.get('id')).toBeTruthy();

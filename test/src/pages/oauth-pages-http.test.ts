@@ -133,6 +133,19 @@ describeEachBackend('sign-in with a provider on the account pages, over HTTP (is
       expect(page.status).toBe(200);
       expect(page.html, path).not.toContain('Continue with');
     }
+
+    // Without `enable_oauth` the provider pages do not exist either.
+    const off = await startRegstack(ctx.url, { enableUiRouter: true });
+    const offServer = await off.regstack.listen({ port: 0 });
+    try {
+      const agent = pageAgent(offServer.url);
+      expect((await agent.get('/account/oauth-complete?id=whatever-0123456789')).status).toBe(404);
+      expect((await agent.post('/account/me/oauth/unlink', { provider: 'test' })).status).toBe(404);
+      expect((await agent.get('/account/login')).html).not.toContain('Continue with');
+    } finally {
+      await offServer.close();
+      await off.regstack.close();
+    }
   });
 
   it('sign-up by OIDC lands signed in on the account page; signing in again opens the same account', async () => {
@@ -343,19 +356,5 @@ describeEachBackend('sign-in with a provider on the account pages, over HTTP (is
     expect(alerts(known.html)).toEqual([
       'The provider did not complete the sign-in: it was cancelled, or the provider could not be reached.',
     ]);
-  });
-
-  it('the provider pages exist only with enable_oauth', async () => {
-    const off = await startRegstack(ctx.url, { enableUiRouter: true });
-    const server = await off.regstack.listen({ port: 0 });
-    try {
-      const agent = pageAgent(server.url);
-      expect((await agent.get('/account/oauth-complete?id=whatever-0123456789')).status).toBe(404);
-      expect((await agent.post('/account/me/oauth/unlink', { provider: 'test' })).status).toBe(404);
-      expect((await agent.get('/account/login')).html).not.toContain('Continue with');
-    } finally {
-      await server.close();
-      await off.regstack.close();
-    }
   });
 });
