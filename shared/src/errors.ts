@@ -84,6 +84,8 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   OAUTH_ACCOUNT_UNAVAILABLE: 'The account this identity belongs to is disabled.',
   OAUTH_EXCHANGE_INVALID:
     'The one-time sign-in id is unknown, expired or already used; sign in with the provider again.',
+  OAUTH_BROWSER_MISMATCH:
+    'The sign-in was started in another browser, or this browser did not keep its binding cookie: a callback or completion address replayed elsewhere (login CSRF, RFC 9700 §4.7).',
   PAYLOAD_TOO_LARGE: 'The request body exceeds the size limit for auth procedures (R55).',
   UNSUPPORTED_MEDIA_TYPE: 'State-changing procedures accept only `application/json` (R56).',
   METHOD_NOT_ALLOWED: 'Mutations never run over GET (R56).',

@@ -3,7 +3,10 @@
  * Deno serve directly, and what `regstack.listen()` wraps for Node. Routes: tRPC at `api_prefix` (default
  * `/trpc`, the router mounted as `auth`), `/healthz`, and with `enable_oauth` the browser legs of a provider sign-in:
  * `GET {oauth_prefix}/{provider}/start` and `GET {oauth_prefix}/{provider}/callback`, each always a 302
- * (services/oauth.service.ts decides where to).
+ * (services/oauth.service.ts decides where to). `start` sets the sign-in binding cookie (page-session.ts; reused when
+ * the browser already has one, so two tabs can sign in at once) and the callback hands its value to the service,
+ * which refuses another browser's state; the callback then clears it, unless the pages' `/oauth-complete` still
+ * has to check it.
  *
  * Before tRPC sees a request: only GET (queries) and POST, other methods get 405 with `Allow` (as do methods
  * other than GET and HEAD on `/healthz` and the pages); a POST must be `application/json` (R56: a form
@@ -19,6 +22,8 @@
  * runs. A `traceparent` is honoured when no server span is active yet (a host tracing without HTTP
  * instrumentation), through the propagator the host registered; without one it is ignored.
  */
+
+import { randomBytes } from 'node:crypto';
 import { context, propagation, type TextMapGetter, trace } from '@opentelemetry/api';
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
@@ -37,6 +42,7 @@ import { withCors } from './cors.ts';
 import { createAccountPages, pageHeaders, pageMethods } from './pages/account-pages.ts';
 import { PAGES_CSS } from './pages/assets.ts';
 import { devIndexResponse, listProcedures } from './pages/dev-index.ts';
+import { createPageCookies } from './pages/page-session.ts';
 
 /** The standalone server's root: regstack mounted as `auth`, so paths are `auth.login`, `auth.account.me`. */
 export const standaloneRouter = t.router({ auth: regstackRouter });
@@ -185,7 +191,7 @@ function serveStatic(path: string, method: string, config: RegstackConfig): Resp
 function pageMethodRefusal(config: RegstackConfig, path: string, method: string): Response | null {
   const asset = serveStatic(path, method, config);
   if (asset) return asset.status === 405 ? asset : null;
-  const allow = pageMethods(config.uiPrefix, path, config.enableAdminRouter);
+  const allow = pageMethods(config.uiPrefix, path, config.enableAdminRouter, config.enableOauth);
   if (allow === null) return null;
   return new Response('Method Not Allowed', { status: 405, headers: { allow, ...pageHeaders(config) } });
 }
@@ -225,6 +231,9 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
 
   const oauthPrefix = config.oauthPrefix.replace(/\/+$/, '');
   const OAUTH_ROUTE = /^\/([a-z][a-z0-9_]{0,63})\/(start|callback)$/;
+  const oauthCookies = createPageCookies(config);
+  /** A binding value we minted (32 random bytes, base64url); anything else in the cookie is replaced. */
+  const BINDING_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
   /** The provider sign-in routes; null when `path` is not one. */
   async function oauthRoute(request: Request, url: URL, path: string, info: FetchHandlerInfo) {
@@ -237,11 +246,31 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
     const ip = ipResolver.resolve(info.remoteAddress ?? null, request.headers.get('x-forwarded-for'));
     const meta = { ip, userAgent: request.headers.get('user-agent'), limitKey: ip ? ipResolver.limitKey(ip) : null };
     const [, provider = '', leg] = match;
-    const { location } =
-      leg === 'start'
-        ? await runtime.services.oauth.start(provider, url.searchParams.get('redirect_to'), meta)
-        : await runtime.services.oauth.callback(provider, url, meta);
-    return withBaseHeaders(new Response(null, { status: 302, headers: { location } }));
+    const held = oauthCookies.read(request).oauth;
+    const existing = held && BINDING_SHAPE.test(held) ? held : null;
+    const response = (location: string, cookie: string) => {
+      const answer = withBaseHeaders(new Response(null, { status: 302, headers: { location } }));
+      answer.headers.append('set-cookie', cookie);
+      return answer;
+    };
+    if (leg === 'start') {
+      const binding = existing ?? randomBytes(32).toString('base64url');
+      const { location } = await runtime.services.oauth.start(
+        provider,
+        url.searchParams.get('redirect_to'),
+        url.searchParams.get('link'),
+        binding,
+        meta,
+      );
+      return response(location, oauthCookies.setOAuthBinding(binding, config.oauth.stateTtlSeconds));
+    }
+    const { location, keepBinding } = await runtime.services.oauth.callback(provider, url, existing, meta);
+    return response(
+      location,
+      keepBinding
+        ? oauthCookies.setOAuthBinding(existing ?? '', config.oauth.completionTtlSeconds + 60)
+        : oauthCookies.clear(oauthCookies.oauthName),
+    );
   }
 
   const handle: RegstackFetchHandler = async (request, info = {}) => {

@@ -13,7 +13,9 @@ export const oauthRouter = t.router({
 
   exchange: publicProcedure
     .input(oauthExchangeInput)
-    .mutation(({ ctx, input }) => ctx.regstack.runtime.services.oauth.exchange(input.id, ctx.regstack.request)),
+    .mutation(({ ctx, input }) =>
+      ctx.regstack.runtime.services.oauth.exchange(input.id, ctx.regstack.request, ctx.regstack.oauthBrowserBinding),
+    ),
 
   link: t.router({
     start: ownerProcedure

@@ -5,6 +5,12 @@
  * - `start` keeps `state`, `nonce` and the PKCE verifier server-side (oauth_states, hashed key, single-use, short
  *   TTL) and answers the provider's authorization URL. `redirect_to` is a relative path on `base_url` or on
  *   `oauth.allowed_redirects`, checked before anything is stored: never an open redirect.
+ * - Every sign-in is bound to the browser that started it (login CSRF, RFC 6749 §10.12, RFC 9700 §4.7): the HTTP
+ *   layer keeps a random value in an HttpOnly cookie and `start` stores its hash with the state. The callback
+ *   refuses a state that another browser brings (OAUTH_BROWSER_MISMATCH) — an attacker's own callback URL sent to
+ *   a victim signs nobody in — and the completion keeps the hash, so the pages' `/oauth-complete` (which passes
+ *   the cookie) refuses an id made for another browser too. `link.start` answers a URL on our own `start` with a
+ *   one-time ticket, so the browser that follows it is the one bound.
  * - `callback` takes the state once (a replayed, expired, foreign or missing state is OAUTH_STATE_INVALID), runs
  *   the code grant (security/oidc-client.ts checks the ID token), then decides the account:
  *   an identity already linked signs its account in; otherwise an existing account with the address is linked
@@ -32,7 +38,7 @@ import {
   randomNonce,
   randomState,
 } from '../security/oidc-client.ts';
-import { generateOneTimeToken, hashOneTimeToken } from '../security/one-time-tokens.ts';
+import { generateOneTimeToken, hashOneTimeToken, ONE_TIME_TOKEN_PATTERN } from '../security/one-time-tokens.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
@@ -56,6 +62,11 @@ function hasControlCharacter(text: string): boolean {
 /** Where the browser goes at the end, without any query the app did not write. */
 export interface OAuthRedirect {
   location: string;
+}
+
+/** The callback's answer: where to, and whether the browser keeps its binding cookie for the pages' completion. */
+export interface OAuthCallbackRedirect extends OAuthRedirect {
+  keepBinding: boolean;
 }
 
 export function createOAuthService(
@@ -85,8 +96,22 @@ export function createOAuthService(
 
   /** Where a sign-in ends when the app named no `redirect_to`: the pages' `/oauth-complete` (or the host's). */
   function defaultCompletion(): string {
-    return `${config.baseUrl}${config.enableUiRouter ? config.uiPrefix : ''}/oauth-complete`;
+    return `${config.baseUrl}${config.enableUiRouter ? config.uiPrefix.replace(/\/+$/, '') : ''}/oauth-complete`;
   }
+
+  /** True when `target` is the pages' own `/oauth-complete`, which checks the binding cookie itself. */
+  function isPagesCompletion(target: string): boolean {
+    if (!config.enableUiRouter) return false;
+    const url = new URL(target);
+    return url.origin === base.origin && `${url.origin}${url.pathname}` === defaultCompletion();
+  }
+
+  const stateInvalid = () => fail('OAUTH_STATE_INVALID', 'This sign-in is unknown, expired or was already completed');
+  const browserMismatch = () =>
+    fail('OAUTH_BROWSER_MISMATCH', 'This sign-in was started in another browser: start it again here');
+
+  /** SHA-256 of a binding cookie's value, as stored; null for no cookie (which matches nothing). */
+  const bindingHash = (binding: string | null | undefined) => (binding ? hashOneTimeToken(binding) : null);
 
   /**
    * A `redirect_to` the app may be sent back to, as an absolute URL; OAUTH_REDIRECT_NOT_ALLOWED otherwise. Only a
@@ -134,7 +159,13 @@ export function createOAuthService(
   }
 
   /** Stores the state of a new sign-in and answers the provider's URL. */
-  async function begin(name: string, redirectTo: string | null, linkUserId: string | null, request: RequestMeta) {
+  async function begin(
+    name: string,
+    redirectTo: string | null,
+    linkUserId: string | null,
+    binding: string,
+    request: RequestMeta,
+  ) {
     const provider = clientOf(name);
     const repos = openRepos(deps);
     await limitClient(rateLimiter, repos, request, 'oauth-start', config.oauthExchangeRateLimit);
@@ -157,6 +188,7 @@ export function createOAuthService(
         codeVerifier,
         redirectTo,
         userId: linkUserId,
+        browserBinding: hashOneTimeToken(binding),
         expiresAt: new Date(now.getTime() + config.oauth.stateTtlSeconds * 1000),
       },
       now,
@@ -253,30 +285,76 @@ export function createOAuthService(
     /**
      * `GET {oauth_prefix}/{provider}/start`: the 302 location — the provider, or back to the app with `error=` when
      * the sign-in cannot start (an unknown provider; a refused `redirect_to` goes back to the default page).
+     * `binding` is the value of the browser's binding cookie (the HTTP layer sets it); `linkTicket` the one-time
+     * ticket of `link.start`, which names the account and `redirect_to` instead of the query.
      */
-    async start(name: string, rawRedirect: string | null, request: RequestMeta): Promise<OAuthRedirect> {
+    async start(
+      name: string,
+      rawRedirect: string | null,
+      linkTicket: string | null,
+      binding: string,
+      request: RequestMeta,
+    ): Promise<OAuthRedirect> {
       let target = defaultCompletion();
       try {
         enabled();
+        if (linkTicket !== null) {
+          const row = ONE_TIME_TOKEN_PATTERN.test(linkTicket)
+            ? await openRepos(deps).oauth.takeState(hashOneTimeToken(linkTicket), 'link', deps.clock.now())
+            : null;
+          if (!row?.userId || row.provider !== name) throw stateInvalid();
+          if (row.redirectTo) target = row.redirectTo;
+          const url = await begin(name, row.redirectTo ?? null, row.userId, binding, request);
+          return { location: url.href };
+        }
         const redirectTo = checkedRedirect(rawRedirect);
         if (redirectTo) target = redirectTo;
-        const url = await begin(name, redirectTo, null, request);
+        const url = await begin(name, redirectTo, null, binding, request);
         return { location: url.href };
       } catch (err) {
         return { location: withParams(target, { error: await failed(name, err, request) }) };
       }
     },
 
-    /** `auth.oauth.link.start`: the provider URL that links an identity to the signed-in account. */
+    /**
+     * `auth.oauth.link.start`: a URL on our own `{oauth_prefix}/{provider}/start` with a one-time ticket naming the
+     * signed-in account, so that the browser which follows it is the one the linking is bound to (the provider's
+     * URL itself would carry a state no browser holds the binding of). Single-use, `oauth.state_ttl_seconds`.
+     */
     async linkStart(auth: AuthenticatedSession, name: string, rawRedirect: string | undefined, request: RequestMeta) {
       enabled();
+      clientOf(name);
       const redirectTo = checkedRedirect(rawRedirect);
-      const url = await begin(name, redirectTo, auth.user.id, request);
+      const repos = openRepos(deps);
+      await limitClient(rateLimiter, repos, request, 'oauth-start', config.oauthExchangeRateLimit);
+      const { token, hash } = generateOneTimeToken();
+      const now = deps.clock.now();
+      await repos.oauth.saveState(
+        {
+          id: hash,
+          kind: 'link',
+          provider: name,
+          nonce: null,
+          codeVerifier: null,
+          redirectTo,
+          userId: auth.user.id,
+          browserBinding: null,
+          expiresAt: new Date(now.getTime() + config.oauth.stateTtlSeconds * 1000),
+        },
+        now,
+      );
+      const url = new URL(`${config.baseUrl}${oauthPrefix}/${name}/start`);
+      url.searchParams.set('link', token);
       return { authorizationUrl: url.href };
     },
 
     /** `GET {oauth_prefix}/{provider}/callback`: always a 302 back to the app (`id=` or `linked=`, or `error=`). */
-    async callback(name: string, requestUrl: URL, request: RequestMeta): Promise<OAuthRedirect> {
+    async callback(
+      name: string,
+      requestUrl: URL,
+      binding: string | null,
+      request: RequestMeta,
+    ): Promise<OAuthCallbackRedirect> {
       let target = defaultCompletion();
       try {
         enabled();
@@ -285,10 +363,11 @@ export function createOAuthService(
         const now = deps.clock.now();
         const row = state ? await openRepos(deps).oauth.takeState(hashOneTimeToken(state), 'start', now) : null;
         // A state made for another provider is a mix-up attempt: refused like an unknown one.
-        if (!state || !row || row.provider !== name || !row.nonce || !row.codeVerifier) {
-          throw fail('OAUTH_STATE_INVALID', 'This sign-in is unknown, expired or was already completed');
-        }
+        if (!state || !row || row.provider !== name || !row.nonce || !row.codeVerifier) throw stateInvalid();
         if (row.redirectTo) target = row.redirectTo;
+        // Login CSRF: only the browser that started this sign-in may finish it. The state is spent either way, so an
+        // attacker's callback URL opened by a victim is gone, not merely refused.
+        if (!row.browserBinding || bindingHash(binding) !== row.browserBinding) throw browserMismatch();
         // The URL the provider redirected to, rebuilt from configuration (R28): the library compares it.
         const current = new URL(callbackUrl(name));
         current.search = requestUrl.search;
@@ -305,7 +384,7 @@ export function createOAuthService(
           await atomically(deps, (tx) => link(tx, user, name, identity, false));
           await audit(repos, 'oauth_account_linked', user.id, request, { provider: name, byEmail: false });
           deps.events.emit('oauth_account_linked', { provider: name, userId: user.id, byEmail: false, request });
-          return { location: withParams(target, { linked: name }) };
+          return { location: withParams(target, { linked: name }), keepBinding: false };
         }
 
         const { user, created } = await accountFor(name, identity, request);
@@ -322,26 +401,36 @@ export function createOAuthService(
             codeVerifier: null,
             redirectTo: null,
             userId: user.id,
+            browserBinding: row.browserBinding,
             expiresAt: new Date(at.getTime() + config.oauth.completionTtlSeconds * 1000),
           },
           at,
         );
         await audit(repos, 'oauth_signin_completed', user.id, request, { provider: name, created });
         deps.events.emit('oauth_signin_completed', { provider: name, userId: user.id, created, request });
-        return { location: withParams(target, { id: token }) };
+        // The pages' completion checks the binding cookie again (for the id): the browser keeps it until then.
+        return { location: withParams(target, { id: token }), keepBinding: isPagesCompletion(target) };
       } catch (err) {
-        return { location: withParams(target, { error: await failed(name, err, request) }) };
+        return { location: withParams(target, { error: await failed(name, err, request) }), keepBinding: false };
       }
     },
 
-    /** `auth.oauth.exchange`: the one-time id becomes what `login` answers, once. */
-    async exchange(id: string, request: RequestMeta): Promise<LoginResult> {
+    /**
+     * `auth.oauth.exchange`: the one-time id becomes what `login` answers, once. `binding` is set by the pages only
+     * (the browser's binding cookie, '' when it has none): then the id must have been made for this browser, so an
+     * id from an attacker's own sign-in opened in a victim's browser signs nobody in. An app on another origin
+     * cannot pass the HttpOnly cookie; for it the id alone is the proof (docs/oauth.md).
+     */
+    async exchange(id: string, request: RequestMeta, binding?: string): Promise<LoginResult> {
       enabled();
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'oauth-exchange', config.oauthExchangeRateLimit);
       const invalid = () => fail('OAUTH_EXCHANGE_INVALID', 'This sign-in has expired or was already completed');
       const row = await repos.oauth.takeState(hashOneTimeToken(id), 'completion', deps.clock.now());
       if (!row?.userId) throw invalid();
+      if (binding !== undefined && (!row.browserBinding || bindingHash(binding) !== row.browserBinding)) {
+        throw browserMismatch();
+      }
       const user = await repos.users.findById(row.userId);
       if (!user) throw invalid();
       if (!user.isActive) throw fail('OAUTH_ACCOUNT_UNAVAILABLE', 'The account is not available');

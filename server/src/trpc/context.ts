@@ -43,6 +43,12 @@ export interface RegstackRequestContext {
   readonly headers: Headers;
   /** Response headers the HTTP layer will send (absent for server-side callers). */
   readonly resHeaders: Headers | undefined;
+  /**
+   * Set only by the server-rendered pages' caller: the value of this browser's sign-in binding cookie ('' when it
+   * has none). When set, `auth.oauth.exchange` takes only a completion made for this browser (login CSRF); the
+   * tRPC endpoint never reads a cookie and leaves it unset.
+   */
+  readonly oauthBrowserBinding?: string;
 }
 
 export interface RegstackContext {

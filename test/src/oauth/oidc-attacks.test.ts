@@ -12,7 +12,7 @@ import { freePort } from '../harness/ferretdb.ts';
 import { codeOf } from '../harness/outcomes.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
 import { type ForgedIssuer, type Forgery, startForgedIssuer } from './forged-issuer.ts';
-import { signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
+import { Browser, signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
 
 describeEachBackend('OpenID Connect sign-in attacks (issue 22)', (ctx) => {
   let op: TestProvider;
@@ -56,11 +56,9 @@ describeEachBackend('OpenID Connect sign-in attacks (issue 22)', (ctx) => {
     await Promise.all([op?.close(), forged?.close()]);
   });
 
-  const location = (response: Response) => {
-    expect(response.status).toBe(302);
-    return new URL(response.headers.get('location') ?? '');
-  };
-  const get = async (url: string | URL) => location(await fetch(url, { redirect: 'manual' }));
+  // One browser for the whole suite: each sign-in here is bound to it (the binding has its own suite).
+  const browser = new Browser();
+  const get = (url: string | URL) => browser.follow(url);
 
   /** Start at the real provider, sign in there, and return the callback URL without visiting it. */
   async function providerCallback(account: string): Promise<URL> {
@@ -92,11 +90,13 @@ describeEachBackend('OpenID Connect sign-in attacks (issue 22)', (ctx) => {
 
   it('an authorization code is good once: brought back under another started sign-in it is refused', async () => {
     const callback = await providerCallback(`code-${unique}`);
-    const other = new URL((await get(`${base}/oauth/test/start`)).href);
+    // The other sign-in in a second browser, which then brings the code back with its own state.
+    const second = new Browser();
+    const other = await second.follow(`${base}/oauth/test/start`);
     expect((await get(callback)).searchParams.get('id')).toBeTruthy();
     const replay = new URL(callback);
     replay.searchParams.set('state', other.searchParams.get('state') ?? '');
-    expect((await get(replay)).searchParams.get('error')).toBe('OAUTH_TOKEN_INVALID');
+    expect((await second.follow(replay)).searchParams.get('error')).toBe('OAUTH_TOKEN_INVALID');
   });
 
   async function forgedSignIn(forgery: Forgery): Promise<URL> {

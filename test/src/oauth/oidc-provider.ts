@@ -140,6 +140,25 @@ export class CookieJar {
 }
 
 /**
+ * A browser at regstack: follows no redirect, and keeps regstack's cookies (the sign-in binding cookie) the way a
+ * real one does, so each `Browser` is one user agent and two of them are two people.
+ */
+export class Browser {
+  readonly jar = new CookieJar();
+  async get(url: string | URL): Promise<Response> {
+    const response = await fetch(url, { redirect: 'manual', headers: { cookie: this.jar.header() } });
+    this.jar.store(response);
+    return response;
+  }
+  /** GET `url`, expect a 302, and answer where it points. */
+  async follow(url: string | URL): Promise<URL> {
+    const response = await this.get(url);
+    if (response.status !== 302) throw new Error(`expected a 302 from ${url}, got ${response.status}`);
+    return new URL(response.headers.get('location') ?? '', url);
+  }
+}
+
+/**
  * Signs `accountId` in at the provider from its authorization URL: login form, consent form, and back. Returns the
  * URL the provider finally redirected to (regstack's callback with `code`, `state`, `iss`), without visiting it.
  */

@@ -13,7 +13,7 @@ import { describeEachBackend } from '../harness/each-backend.ts';
 import { freePort } from '../harness/ferretdb.ts';
 import { codeOf } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
-import { signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
+import { Browser, signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -51,12 +51,10 @@ describeEachBackend('sign-in with an OpenID Connect provider (issue 22)', (ctx) 
 
   /** Start → the provider's screens as `account` → regstack's callback; the URL regstack sent the browser to. */
   async function viaProvider(account: string, start = `${base}/oauth/test/start`): Promise<URL> {
-    const started = await fetch(start, { redirect: 'manual' });
-    expect(started.status).toBe(302);
-    const callback = await signInAtProvider(started.headers.get('location') ?? '', account);
-    const back = await fetch(callback, { redirect: 'manual' });
-    expect(back.status).toBe(302);
-    return new URL(back.headers.get('location') ?? '');
+    const browser = new Browser();
+    const started = await browser.follow(start);
+    const callback = await signInAtProvider(started.href, account);
+    return browser.follow(callback);
   }
 
   async function exchange(account: string) {
@@ -143,8 +141,7 @@ describeEachBackend('sign-in with an OpenID Connect provider (issue 22)', (ctx) 
     // The provider account has another address: only an explicit link by the signed-in owner joins them.
     op.accounts.set(`linker-${unique}`, { email: mail('linker-elsewhere'), emailVerified: true });
     const { authorizationUrl } = await owner.oauth.link.start({ provider: 'test', redirectTo: '/settings' });
-    const callback = await signInAtProvider(authorizationUrl, `linker-${unique}`);
-    const back = new URL((await fetch(callback, { redirect: 'manual' })).headers.get('location') ?? '');
+    const back = await viaProvider(`linker-${unique}`, authorizationUrl);
     expect(`${back.origin}${back.pathname}`).toBe(`${base}/settings`);
     expect(back.searchParams.get('linked')).toBe('test');
     expect((await owner.oauth.providers()).providers[0]?.linked).toBe(true);
@@ -168,8 +165,7 @@ describeEachBackend('sign-in with an OpenID Connect provider (issue 22)', (ctx) 
     if (login.status !== 'authenticated') throw new Error('expected a session');
     const other = t.regstack.createCaller({ accessToken: login.accessToken });
     const { authorizationUrl } = await other.oauth.link.start({ provider: 'test' });
-    const callback = await signInAtProvider(authorizationUrl, `shared-${unique}`);
-    const back = new URL((await fetch(callback, { redirect: 'manual' })).headers.get('location') ?? '');
+    const back = await viaProvider(`shared-${unique}`, authorizationUrl);
     expect(back.searchParams.get('error')).toBe('OAUTH_IDENTITY_TAKEN');
   });
 

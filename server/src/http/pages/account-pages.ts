@@ -10,7 +10,8 @@
  * procedure runs; a failure answers 403 CSRF_CHECK_FAILED and changes nothing. Every response carries a strict CSP
  * without inline code, `frame-ancestors 'none'`, `no-referrer`, `no-store` and `nosniff` (R59). Mailed links land
  * here with `?token=`: the token goes into a short-lived HttpOnly cookie and a redirect takes it out of the address
- * bar (R29). Sign-in redirects only to a path on this origin (R60).
+ * bar (R29). Sign-in redirects only to a path on this origin (R60). With `enable_oauth`, sign-in with a provider
+ * has its buttons, its `/oauth-complete` page and the "Connected accounts" card (oauth-pages.ts).
  */
 import type { AccountMe, SessionInfo } from '@regstack/shared';
 import { TRPCError } from '@trpc/server';
@@ -30,6 +31,7 @@ import {
   messageFor,
   type NoticePage,
   noticeFor,
+  oauthErrorMessage,
   sentence,
   WRONG_SIGNUP_PASSWORD,
 } from './messages.ts';
@@ -40,8 +42,16 @@ import {
   MFA_ACCOUNT_POSTS,
   MFA_CONFIRM_PAGE,
 } from './mfa-pages.ts';
+import {
+  type ConnectedState,
+  createOAuthPages,
+  OAUTH_ACCOUNT_POSTS,
+  OAUTH_COMPLETE_PAGE,
+  pageOAuthOf,
+} from './oauth-pages.ts';
 import { createPageCookies, isSameOriginPost, safeRedirectPath } from './page-session.ts';
 import { type AccountForm, type AccountPageConfig, accountPage } from './views-account.ts';
+import { oauthCompletePage } from './views-oauth.ts';
 import {
   type FormState,
   forgotPage,
@@ -89,6 +99,9 @@ const POST_ONLY = new Set([
   '/me/delete',
   ...MFA_ACCOUNT_POSTS,
 ]);
+/** The pages of sign-in with a provider: only with `enable_oauth`. */
+const OAUTH_GET_PAGES = new Set([OAUTH_COMPLETE_PAGE]);
+const OAUTH_POSTS = new Set<string>(OAUTH_ACCOUNT_POSTS);
 const POST_TOO = new Set(['/login', '/register', '/forgot', ...LINK_PAGES.map((n) => `/${n}`), MFA_CONFIRM_PAGE]);
 /** A mailed token's shape (security/one-time-tokens.ts); anything else is never stored. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,128}$/;
@@ -133,11 +146,14 @@ function pageSubPath(ui: string, path: string): string | null {
 
 /**
  * The methods the page at `path` takes (for 405 `Allow`), or null when `path` is not a page under `ui`. The admin
- * page exists only with `enable_admin_router` (`admin`).
+ * page exists only with `enable_admin_router` (`admin`), the provider sign-in pages only with `enable_oauth`
+ * (`oauth`).
  */
-export function pageMethods(uiPrefix: string, path: string, admin = false): string | null {
+export function pageMethods(uiPrefix: string, path: string, admin = false, oauth = false): string | null {
   const sub = pageSubPath(uiPrefix.replace(/\/+$/, ''), path);
   if (sub === null) return null;
+  if (OAUTH_GET_PAGES.has(sub)) return oauth ? 'GET, HEAD' : null;
+  if (OAUTH_POSTS.has(sub)) return oauth ? 'POST' : null;
   if (sub === '/admin' || sub.startsWith('/admin/')) {
     if (!admin) return null;
     return sub === '/admin' ? 'GET, HEAD' : ADMIN_POSTS.has(sub) ? 'POST' : null;
@@ -167,6 +183,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     enablePasswordReset: config.enablePasswordReset,
     enableAccountDeletion: config.enableAccountDeletion,
     adminHref: config.enableAdminRouter ? `${ui}/admin` : undefined,
+    oauth: pageOAuthOf(config),
   };
 
   function respond(status: number, body: VNode | null, setCookies: string[] = [], head = false): Response {
@@ -189,7 +206,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
   }
 
   /** A caller of the regstack procedures as this browser: its client address, and its session if any. */
-  function callerFor(request: Request, remoteAddress: string | null, sessionToken?: string) {
+  function callerFor(request: Request, remoteAddress: string | null, sessionToken?: string, oauthBinding?: string) {
     const ip = ipResolver.resolve(remoteAddress, request.headers.get('x-forwarded-for'));
     const userAgent = request.headers.get('user-agent');
     const callHeaders = new Headers();
@@ -202,6 +219,8 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
         request: { ip, userAgent, limitKey: ip ? ipResolver.limitKey(ip) : null },
         headers: callHeaders,
         resHeaders: undefined,
+        // Only the completion page passes the browser's sign-in binding cookie: its exchange is then bound to it.
+        ...(oauthBinding !== undefined && { oauthBrowserBinding: oauthBinding }),
       },
     });
   }
@@ -401,7 +420,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     request: Request,
     remote: string | null,
     session: string,
-    state: AccountStateWithMfa,
+    state: AccountStateWithMfa & ConnectedState,
     httpStatus: number,
     head = false,
   ): Promise<Response> {
@@ -412,20 +431,22 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       // A session that must enrol a factor first (require_mfa) may not list sessions: it gets the enrolment screen.
       const restricted = mfaStatus.required && !mfaStatus.enabled;
       const sessions: SessionInfo[] | null = restricted ? null : await caller.account.sessions();
-      return { user, sessions, mfaStatus };
+      const providers = oauth && !restricted ? (await caller.oauth.providers()).providers : null;
+      return { user, sessions, mfaStatus, providers };
     });
     if (!loaded.ok) {
       if (loaded.error.regstackCode === 'UNAUTHENTICATED') return toLogin(true, request);
       return respond(loaded.status, messagePage(pageConfig, 'Your account', messageFor(loaded.error)), [], head);
     }
     const token = csrf.tokenFor({ kind: 'session', value: session });
-    const { user, sessions, mfaStatus } = loaded.value;
+    const { user, sessions, mfaStatus, providers } = loaded.value;
     if (sessions === null) return respond(httpStatus, mfa.enrolmentPage(token, mfaStatus, state), [], head);
     const impersonation = admin?.bannerFor(user, session);
     const twoFactor = mfa.card(token, mfaStatus, state.mfaFailed);
+    const connected = oauth && providers ? oauth.card(token, providers, state) : undefined;
     return respond(
       httpStatus,
-      accountPage({ ...pageConfig, impersonation }, token, user, sessions, { ...state, twoFactor }),
+      accountPage({ ...pageConfig, impersonation }, token, user, sessions, { ...state, twoFactor, connected }),
       [],
       head,
     );
@@ -443,6 +464,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     const back = (key: string, setCookies: string[] = []) => redirect(`${ui}/me?status=${key}`, setCookies);
     const signedOut = (key: string) => redirect(`${ui}/login?status=${key}`, [cookies.clear(cookies.sessionName)]);
     if (sub.startsWith('/me/mfa/')) return mfa.postAccount(request, sub, form, remote, session);
+    if (oauth && OAUTH_POSTS.has(sub)) return oauth.postAccount(request, sub, form, remote, session);
     const fail = async (
       result: { error: Described; status: number },
       formName: AccountForm,
@@ -523,10 +545,31 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
     toLogin,
   });
 
+  // ---- sign-in with a provider (oauth-pages.ts): the buttons, `/oauth-complete`, "Connected accounts" -----------
+
+  const oauth = pageConfig.oauth
+    ? createOAuthPages(
+        {
+          config,
+          pageConfig,
+          ui,
+          cookies,
+          callerFor,
+          attempt,
+          respond,
+          redirect,
+          startSecondStep: (result, next) => mfa.startSecondStep(result, next),
+          renderAccount,
+          toLogin,
+        },
+        pageConfig.oauth,
+      )
+    : null;
+
   // ---- dispatch ----------------------------------------------------------------------------------------------
 
   const subPath = (path: string) => pageSubPath(ui, path);
-  const methodsOf = (path: string) => pageMethods(ui, path, config.enableAdminRouter);
+  const methodsOf = (path: string) => pageMethods(ui, path, config.enableAdminRouter, config.enableOauth);
 
   return {
     methodsOf,
@@ -545,13 +588,19 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
         if (sub === '') return redirect(`${ui}/me`);
         if (sub === '/me') {
           if (!jar.session) return toLogin(false, request);
-          return renderAccount(request, remote, jar.session, { notice: status(url, 'me') }, 200, head);
+          const linking = oauth?.stateFrom(url) ?? {};
+          return renderAccount(request, remote, jar.session, { notice: status(url, 'me'), ...linking }, 200, head);
         }
         if (sub.startsWith('/me/mfa/')) {
           if (!jar.session) return toLogin(false, request);
           return mfa.getAccount(request, remote, jar.session, head);
         }
         if (sub === '/admin' && admin) return admin.get(request, url, remote, jar.session, head);
+        if (sub === OAUTH_COMPLETE_PAGE) {
+          if (oauth) return oauth.getComplete(request, url, remote, head);
+          // `enable_oauth` without a configured provider: nothing can have been started, so nothing to finish.
+          return respond(400, oauthCompletePage(pageConfig, oauthErrorMessage(null)), [], head);
+        }
         return getPublic(request, url, sub, head);
       }
       // POST: from this origin (R57) …
@@ -561,7 +610,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       const form = await readForm(request);
       if (form instanceof Response) return form;
       // … and with the CSRF token of this browser's session, or of its pre-session cookie before sign-in.
-      if (POST_ONLY.has(sub) || ADMIN_POSTS.has(sub)) {
+      if (POST_ONLY.has(sub) || ADMIN_POSTS.has(sub) || OAUTH_POSTS.has(sub)) {
         if (!jar.session) return toLogin(false, request);
         if (!csrf.verify({ kind: 'session', value: jar.session }, form.get('csrf'))) {
           return refused(messageFor({ regstackCode: 'CSRF_CHECK_FAILED', message: '' }));

@@ -103,6 +103,9 @@ h2 { font-size: 1.1rem; }
 .rs-badge { display: inline-block; margin-left: .4rem; padding: .05rem .5rem; font-size: .75rem; font-weight: 700;
   color: var(--rs-accent); background: var(--rs-accent-bg); border-radius: 999px; }
 .rs-inline { display: inline; margin: 0; }
+a.rs-button { box-sizing: border-box; text-decoration: none; }
+.rs-providers { display: grid; gap: .5rem; list-style: none; margin: 1.25rem 0 0; padding: 1.25rem 0 0;
+  border-top: 1px solid var(--rs-border); }
 .rs-row { display: flex; flex-wrap: wrap; gap: .75rem; }
 .rs-row > * { flex: 1 1 12rem; }
 .rs-facts { margin: 0 0 1rem; }

@@ -39,6 +39,25 @@ const CODE_MESSAGES: Partial<Record<ServerErrorCode, string>> = {
   PHONE_NUMBER_TAKEN: 'This phone number belongs to another account.',
   SMS_DESTINATION_NOT_ALLOWED: "Text messages cannot be sent to this number's country or region.",
   CSRF_CHECK_FAILED: 'This form has expired or came from another site. Reload the page and try again.',
+  OAUTH_PROVIDER_UNKNOWN: 'That sign-in provider is not available on this site.',
+  OAUTH_REDIRECT_NOT_ALLOWED: 'The address to return to after signing in is not allowed.',
+  OAUTH_STATE_INVALID: 'This sign-in has expired or was already completed. Start again.',
+  OAUTH_BROWSER_MISMATCH:
+    'This sign-in was started in another browser, or this browser did not keep its cookie. Start again here.',
+  OAUTH_PROVIDER_ERROR:
+    'The provider did not complete the sign-in: it was cancelled, or the provider could not be reached.',
+  OAUTH_TOKEN_INVALID: "The provider's answer could not be verified. Start again.",
+  OAUTH_EMAIL_MISSING: 'The provider did not give an email address, so no account can be found or made for it.',
+  OAUTH_EMAIL_NOT_VERIFIED: 'The provider has not verified this email address, so it cannot be used to sign in here.',
+  OAUTH_ACCOUNT_EXISTS:
+    'An account with this email address already exists. Sign in with your password, then link the provider on your account page.',
+  OAUTH_IDENTITY_TAKEN: 'This provider account is already linked to another account.',
+  OAUTH_ALREADY_LINKED: 'Your account is already linked to this provider.',
+  OAUTH_NOT_LINKED: 'Your account is not linked to this provider.',
+  OAUTH_LAST_SIGN_IN_METHOD:
+    'This is the only way to sign in to your account. Set a password first ("Forgot your password?" on the sign-in page), then unlink it.',
+  OAUTH_ACCOUNT_UNAVAILABLE: 'This account is disabled.',
+  OAUTH_EXCHANGE_INVALID: 'This sign-in has expired or was already completed. Start again.',
   SERVICE_UNAVAILABLE: 'The service is unavailable right now.',
   SERVER_BUSY: 'The server is busy.',
   PAYLOAD_TOO_LARGE: 'That was too much to send.',
@@ -81,6 +100,30 @@ export function messageFor(error: { regstackCode?: string; message: string; retr
   return code && RETRYABLE.has(code) ? `${text} Try again later.` : text;
 }
 
+/** The codes a provider sign-in ends with besides `OAUTH_*` (docs/oauth.md, step 3). */
+const OAUTH_OTHER_CODES: ReadonlySet<string> = new Set([
+  'TOO_MANY_ATTEMPTS',
+  'RATE_LIMITED',
+  'REGISTRATION_DISABLED',
+  'FEATURE_DISABLED',
+  'INTERNAL_ERROR',
+]);
+
+/**
+ * A provider sign-in's outcome from an address (`?error=CODE`): worded by one of the codes a sign-in can end with,
+ * anything else by one fixed sentence — never echoed, and no other code's words (R60).
+ */
+export function oauthErrorMessage(code: string | null | undefined, retryAfterSeconds?: number): string {
+  const known =
+    code && (code.startsWith('OAUTH_') || OAUTH_OTHER_CODES.has(code)) && Object.hasOwn(CODE_MESSAGES, code);
+  return known
+    ? messageFor({ regstackCode: code, message: '', ...(retryAfterSeconds && { retryAfterSeconds }) })
+    : OAUTH_FAILED;
+}
+
+/** Any other failure of a provider sign-in. */
+export const OAUTH_FAILED = 'The sign-in with the provider did not work. Start again.';
+
 /** The notices a redirect may land on, by page and key. */
 export const NOTICES = {
   login: {
@@ -112,6 +155,7 @@ export const NOTICES = {
     totp_disabled: 'Your authenticator app is removed.',
     sms_enabled: 'Your phone is set up. Sign-ins now send it a code.',
     sms_disabled: 'Your phone is removed from two-factor authentication.',
+    oauth_unlinked: 'The provider is unlinked from your account.',
   },
 } as const;
 
@@ -137,5 +181,6 @@ export function pageMessageTexts(): string[] {
     ...Object.values(NOTICES).flatMap((n) => Object.values(n)),
     WRONG_SIGNUP_PASSWORD,
     CURRENT_PASSWORD_WRONG,
+    OAUTH_FAILED,
   ];
 }

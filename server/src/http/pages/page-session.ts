@@ -11,7 +11,12 @@
  * - the link cookie (`cookie_name` + `_link`) holds a mailed link's token for a moment, so the token leaves the
  *   address bar with a redirect, without JavaScript (R29);
  * - the second-step cookie (`cookie_name` + `_mfa`) holds a sign-in's MFA-pending token between the password and
- *   the code, for the token's lifetime at most, so the token is never in an address (R50).
+ *   the code, for the token's lifetime at most, so the token is never in an address (R50);
+ * - the sign-in binding cookie (`cookie_name` + `_oauth`, with `enable_oauth`, even without the pages) holds a random
+ *   value that a provider sign-in is bound to (login CSRF, services/oauth.service.ts). It is always `SameSite=Lax`,
+ *   whatever `cookie_same_site` says: it must come back on the provider's top-level redirect to the callback, a
+ *   cross-site GET navigation that `Strict` would strip. It keeps `Path=/` (not the OAuth prefix): `__Host-`
+ *   requires it, and that prefix is what stops a sibling subdomain from planting a binding value of its choice.
  *
  * On `http://localhost` development no browser would store a `__Host-` or `Secure` cookie sent over plain http
  * everywhere, so there — and only there — the cookies drop both (their names lose the prefix).
@@ -29,14 +34,17 @@ export interface PageCookies {
   readonly preSessionName: string;
   readonly linkName: string;
   readonly mfaName: string;
+  readonly oauthName: string;
   readonly secure: boolean;
-  read(request: Request): { session?: string; preSession?: string; link?: string; mfa?: string };
+  read(request: Request): { session?: string; preSession?: string; link?: string; mfa?: string; oauth?: string };
   /** `Set-Cookie` for the session cookie holding `accessToken`, kept for `maxAgeSeconds` (the token's lifetime). */
   setSession(accessToken: string, maxAgeSeconds: number): string;
   setPreSession(value: string): string;
   setLink(value: string): string;
   /** `Set-Cookie` for the second-step cookie, kept for `maxAgeSeconds` (the pending token's lifetime). */
   setMfa(value: string, maxAgeSeconds: number): string;
+  /** `Set-Cookie` for the sign-in binding cookie (always `SameSite=Lax`), kept for `maxAgeSeconds`. */
+  setOAuthBinding(value: string, maxAgeSeconds: number): string;
   /** `Set-Cookie` that deletes the named cookie. */
   clear(name: string): string;
 }
@@ -61,6 +69,7 @@ export function createPageCookies(config: PageCookieConfig): PageCookies {
   const preSessionName = `${base}_csrf`;
   const linkName = `${base}_link`;
   const mfaName = `${base}_mfa`;
+  const oauthName = `${base}_oauth`;
   const attributes = {
     httpOnly: true,
     secure,
@@ -78,6 +87,7 @@ export function createPageCookies(config: PageCookieConfig): PageCookies {
     preSessionName,
     linkName,
     mfaName,
+    oauthName,
     secure,
     read(request) {
       const header = request.headers.get('cookie');
@@ -87,11 +97,13 @@ export function createPageCookies(config: PageCookieConfig): PageCookies {
       const preSession = pick(cookies, preSessionName);
       const link = pick(cookies, linkName);
       const mfa = pick(cookies, mfaName);
+      const oauth = pick(cookies, oauthName);
       return {
         ...(session && { session }),
         ...(preSession && { preSession }),
         ...(link && { link }),
         ...(mfa && { mfa }),
+        ...(oauth && { oauth }),
       };
     },
     setSession: (token, maxAgeSeconds) => set(sessionName, token, Math.max(0, Math.floor(maxAgeSeconds))),
@@ -99,6 +111,14 @@ export function createPageCookies(config: PageCookieConfig): PageCookies {
     setPreSession: (value) => set(preSessionName, value),
     setLink: (value) => set(linkName, value, LINK_COOKIE_SECONDS),
     setMfa: (value, maxAgeSeconds) => set(mfaName, value, Math.max(0, Math.floor(maxAgeSeconds))),
+    setOAuthBinding: (value, maxAgeSeconds) =>
+      stringifySetCookie({
+        name: oauthName,
+        value,
+        ...attributes,
+        sameSite: 'lax',
+        maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
+      }),
     clear: (name) => set(name, '', 0),
   };
 }

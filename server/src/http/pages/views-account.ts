@@ -19,6 +19,8 @@ export interface AccountPageState {
   failed?: { form: AccountForm; fieldErrors: Record<string, string[]>; formError?: string | undefined };
   /** The two-factor card (views-mfa.ts), shown before "Delete account". */
   twoFactor?: VNode | undefined;
+  /** The "Connected accounts" card (views-oauth.ts), with `enable_oauth`: after the sessions. */
+  connected?: VNode | undefined;
 }
 
 export interface AccountPageConfig extends PublicPageConfig {
@@ -194,6 +196,7 @@ export function accountPage(
           }),
         ],
       }),
+      state.connected ?? null,
       state.twoFactor ?? null,
       config.enableAccountDeletion
         ? Card({

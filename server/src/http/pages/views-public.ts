@@ -7,6 +7,7 @@
 import type { VNode } from 'preact';
 import { Button, Card, Field, Form, Layout, Links, Notice, type PageChrome } from './components.ts';
 import { el } from './html.ts';
+import { type PageOAuth, providerButtons } from './views-oauth.ts';
 
 /** What a refused submission brings back: the values to refill (never passwords) and the messages. */
 export interface FormState {
@@ -23,6 +24,8 @@ export interface PublicPageConfig extends PageChrome {
   passwordMaxLength: number;
   allowRegistration: boolean;
   enablePasswordReset: boolean;
+  /** Sign-in with a provider (`enable_oauth` with providers): the "Continue with …" links. */
+  oauth?: PageOAuth | undefined;
 }
 
 /** The top of a card: the redirect's notice, or the form's own error. */
@@ -107,6 +110,7 @@ export function loginPage(config: PublicPageConfig, csrf: string, next: string |
             Button({ label: 'Sign in' }),
           ],
         }),
+        providerButtons(config.oauth, ui, next),
         links.length ? Links({ links }) : null,
       ],
     }),
@@ -157,6 +161,7 @@ export function registerPage(config: PublicPageConfig, csrf: string, state: Form
       children: [
         ...notices(state),
         body,
+        config.allowRegistration ? providerButtons(config.oauth, ui, null) : null,
         Links({ links: [{ href: `${ui}/login`, label: 'Already have an account? Sign in' }] }),
       ],
     }),

@@ -14,6 +14,7 @@ import { Migration20261206150749 } from './Migration20261206150749.ts';
 import { Migration20261206151159 } from './Migration20261206151159.ts';
 import { Migration20261206151303 } from './Migration20261206151303.ts';
 import { Migration20261206161347 } from './Migration20261206161347.ts';
+import { Migration20261206180950 } from './Migration20261206180950.ts';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
@@ -27,4 +28,5 @@ export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261206151159', class: Migration20261206151159 },
   { name: 'Migration20261206151303', class: Migration20261206151303 },
   { name: 'Migration20261206161347', class: Migration20261206161347 },
+  { name: 'Migration20261206180950', class: Migration20261206180950 },
 ];

@@ -13,6 +13,7 @@ import { Migration20261206150748 } from './Migration20261206150748.ts';
 import { Migration20261206151158 } from './Migration20261206151158.ts';
 import { Migration20261206151302 } from './Migration20261206151302.ts';
 import { Migration20261206161345 } from './Migration20261206161345.ts';
+import { Migration20261206180950 } from './Migration20261206180950.ts';
 
 export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261123164002', class: Migration20261123164002 },
@@ -25,4 +26,5 @@ export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261206151158', class: Migration20261206151158 },
   { name: 'Migration20261206151302', class: Migration20261206151302 },
   { name: 'Migration20261206161345', class: Migration20261206161345 },
+  { name: 'Migration20261206180950', class: Migration20261206180950 },
 ];
