@@ -335,10 +335,13 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     /**
      * Takes the user row's lock for the rest of the transaction on SQL (an update of `updated_at`): flows that
      * change a user's credentials take it first, so two of them always lock in the same order (user row, then
-     * tokens and sessions) and wait for each other instead of deadlocking. Elsewhere a harmless write.
+     * tokens and sessions) and wait for each other instead of deadlocking. On MongoDB it writes nothing: there is
+     * no lock to take, and the write would be a hazard — FerretDB 1.x applies an update by writing back the whole
+     * document it read, so every losing redeemer of a link would put back the user as it was before the winner's
+     * write (the old password after a reset, the old address after an email change; issue 21).
      */
     async lockForChange(userId: string, now: Date): Promise<void> {
-      await em.nativeUpdate(UserSchema, { id: userId }, { updatedAt: now });
+      if (sql) await em.nativeUpdate(UserSchema, { id: userId }, { updatedAt: now });
     },
 
     /** The stored hash, read fresh (no identity map): how a flow checks that its own write still stands. */
