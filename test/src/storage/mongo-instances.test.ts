@@ -14,11 +14,13 @@
  *   again without a restart; every acknowledged write (sessions, revocations, lockout failures, used links) is there.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { RegstackConfigInput } from '@regstack/server';
 import { AuditEventSchema, openStorage, SessionSchema, type Storage, UserSchema } from '@regstack/server/internal';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../harness/backends.ts';
+import { createTestDatabase, selectedBackends, type TestDatabase } from '../harness/backends.ts';
+import { ferretDbBinary, type PrivateFerretDb, startPrivateFerretDb } from '../harness/ferretdb.ts';
 import { type Cluster, type InstanceProcess, startCluster } from '../harness/instance-process.ts';
 import { data, error, type RawResponse } from '../http/http-client.ts';
 
@@ -285,3 +287,143 @@ for (const backend of ['mongodb', 'mongodb-real'] as const) {
     },
   );
 }
+
+/** The outage needs a FerretDB of its own to kill: the binary the global setup would start. */
+const crashable = selectedBackends().includes('mongodb') && existsSync(ferretDbBinary());
+if (selectedBackends().includes('mongodb') && !crashable) {
+  console.warn(`mongo-instances.test.ts: the outage test is skipped — no FerretDB binary at ${ferretDbBinary()}`);
+}
+
+describe.skipIf(!crashable)('FerretDB killed with kill -9 under two instances, then started again (issue 21)', () => {
+  let ferret: PrivateFerretDb;
+  let cluster: Cluster;
+  let a: InstanceProcess;
+  let b: InstanceProcess;
+
+  beforeAll(async () => {
+    const started = await startPrivateFerretDb();
+    if ('error' in started) throw new Error(started.error);
+    ferret = started;
+    // Short timeouts: a call during the outage answers 503 soon after the server is gone.
+    const config = instanceConfig({ databaseConnectTimeoutMs: 1000, databaseQueryTimeoutMs: 2000 });
+    cluster = await startCluster(`${ferret.url}/outage`, config, 2);
+    [a, b] = cluster.instances as [InstanceProcess, InstanceProcess];
+  }, 90_000);
+  afterAll(async () => {
+    await cluster?.close();
+    await ferret?.stop();
+  });
+
+  it('answers 503 + Retry-After while it is down, recovers without a restart, keeps every acknowledged write', async () => {
+    // ── Before: acknowledged writes of every kind, from both instances ──
+    await verifiedUser(cluster, 'kept@example.com');
+    await verifiedUser(cluster, 'locked@example.com');
+    const { email: resetEmail } = await verifiedUser(cluster, 'reset@example.com');
+    const [revoked, kept] = [await login(a, 'kept@example.com'), await login(b, 'kept@example.com')];
+    await ok(b, 'auth.logout', undefined, revoked);
+    // One failure short of the lock (threshold 5), each answered.
+    for (let n = 0; n < 4; n++) {
+      const i = n % 2 ? a : b;
+      expect(await outcome(i, 'auth.login', { email: 'locked@example.com', password: 'wrong guess' })).toBe(
+        'INVALID_CREDENTIALS',
+      );
+    }
+    // A reset link minted through a, used once on b.
+    await ok(a, 'auth.forgotPassword', { email: resetEmail });
+    const resetToken = await cluster.tokenFor(resetEmail, 'reset');
+    const newPassword = 'a brand new passphrase here';
+    expect(await outcome(b, 'auth.resetPassword', { token: resetToken, newPassword })).toBe('ok');
+
+    // ── Writes on both instances while the server is killed: logins, and a logout of every other one ──
+    const live: string[] = [];
+    const loggedOut: string[] = [];
+    const answers = new Set<string>();
+    let writing = true;
+    const writers = [a, b].map(async (i) => {
+      for (let n = 0; writing; n++) {
+        const r = await send(i, 'auth.login', { email: 'kept@example.com', password: PASSWORD });
+        answers.add(`${r.status} ${outcomeOf(r)}`);
+        if (r.status !== 200) {
+          await new Promise((done) => setTimeout(done, 100));
+          continue;
+        }
+        const token = data(r).accessToken as string;
+        if (n % 2) {
+          live.push(token);
+          continue;
+        }
+        const out = await send(i, 'auth.logout', undefined, token);
+        answers.add(`${out.status} ${outcomeOf(out)}`);
+        // A logout that failed decided nothing the test relies on: the token is neither kept nor revoked for sure.
+        if (out.status === 200) loggedOut.push(token);
+      }
+    });
+    const ready = Date.now() + 30_000;
+    while ((live.length < 2 || loggedOut.length < 2) && Date.now() < ready) {
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    const beforeKill = { live: live.length, loggedOut: loggedOut.length };
+    await ferret.crash();
+    // Down: every call that needs the database answers 503 with Retry-After, on both instances, public or not.
+    for (const i of [a, b]) {
+      for (const r of [
+        await send(i, 'auth.account.me', undefined, kept),
+        await send(i, 'auth.login', { email: 'kept@example.com', password: PASSWORD }),
+        await send(i, 'auth.forgotPassword', { email: resetEmail }),
+      ]) {
+        expect(`${r.status} ${outcomeOf(r)}`).toBe('503 SERVICE_UNAVAILABLE');
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+    }
+    await ferret.restart();
+    // ── Up again: no instance restart; both find the server by themselves ──
+    const deadline = Date.now() + 30_000;
+    for (const i of [a, b]) {
+      while ((await outcome(i, 'auth.account.me', undefined, kept)) !== 'ok') {
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((done) => setTimeout(done, 200));
+      }
+    }
+    writing = false;
+    await Promise.all(writers);
+    expect(beforeKill.live).toBeGreaterThanOrEqual(2);
+    expect(beforeKill.loggedOut).toBeGreaterThanOrEqual(2);
+    // Calls caught by the outage answered 503; nothing answered 500 or anything else.
+    expect([...answers].filter((x) => x !== '200 ok' && x !== '503 SERVICE_UNAVAILABLE')).toEqual([]);
+
+    // Every acknowledged session and every acknowledged logout is there, seen alike by both instances.
+    for (const [n, token] of live.entries()) {
+      expect(await outcome(n % 2 ? a : b, 'auth.account.me', undefined, token)).toBe('ok');
+    }
+    for (const [n, token] of [revoked, ...loggedOut].entries()) {
+      expect(await outcome(n % 2 ? a : b, 'auth.account.me', undefined, token)).toBe('UNAUTHENTICATED');
+    }
+    await ok(a, 'auth.logout', undefined, kept);
+    expect(await outcome(b, 'auth.account.me', undefined, kept)).toBe('UNAUTHENTICATED');
+    // The four failures survived: the fifth locks the account on both, even for the right password.
+    expect(await outcome(a, 'auth.login', { email: 'locked@example.com', password: 'wrong guess' })).toBe(
+      'INVALID_CREDENTIALS',
+    );
+    for (const i of [a, b]) {
+      expect(await outcome(i, 'auth.login', { email: 'locked@example.com', password: PASSWORD })).toBe(
+        'TOO_MANY_ATTEMPTS',
+      );
+    }
+    // The reset link used before the crash stays used; the new password is the one in force.
+    for (const i of [a, b]) {
+      expect(await outcome(i, 'auth.resetPassword', { token: resetToken, newPassword: 'yet another passphrase' })).toBe(
+        'INVALID_OR_EXPIRED_TOKEN',
+      );
+    }
+    expect(await outcome(b, 'auth.login', { email: resetEmail, password: newPassword })).toBe('ok');
+    // A link minted after the restart is used once across both.
+    await ok(b, 'auth.forgotPassword', { email: resetEmail });
+    const second = await cluster.tokenFor(resetEmail, 'reset');
+    const uses = await Promise.all(
+      [a, b, a, b].map((i, n) =>
+        outcome(i, 'auth.resetPassword', { token: second, newPassword: `final passphrase ${n} ok` }),
+      ),
+    );
+    expect(tally(uses)).toEqual({ ok: 1, INVALID_OR_EXPIRED_TOKEN: 3 });
+  }, 60_000);
+});
