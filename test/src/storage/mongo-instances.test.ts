@@ -231,6 +231,48 @@ for (const backend of ['mongodb', 'mongodb-real'] as const) {
         expect(await outcome(b, 'auth.login', { email: old, password: PASSWORD })).toBe('INVALID_CREDENTIALS');
       }, 50_000);
 
+      it('a reset on one instance while the others sign in with the old password: the old password and its sessions die', async () => {
+        const argon2 = await import('argon2');
+        const stolen: string[] = [];
+        for (const round of [1, 2, 3]) {
+          const email = `thief-${round}@example.com`;
+          await verifiedUser(cluster, email);
+          await ok(a, 'auth.forgotPassword', { email });
+          const token = await cluster.tokenFor(email, 'reset');
+          // A thief holding the old password signs in over and over on b and c while the owner resets on a.
+          let signingIn = true;
+          const thieves = [b, c, b, c].map(async (i) => {
+            while (signingIn) {
+              const r = await send(i, 'auth.login', { email, password: PASSWORD });
+              if (r.status === 200) stolen.push(data(r).accessToken);
+              else if (outcomeOf(r) !== 'INVALID_CREDENTIALS' && outcomeOf(r) !== 'TOO_MANY_ATTEMPTS') {
+                throw new Error(`login answered ${r.status}`);
+              }
+            }
+          });
+          await new Promise((r) => setTimeout(r, 300));
+          const newPassword = 'the owner took it back';
+          await ok(a, 'auth.resetPassword', { token, newPassword });
+          signingIn = false;
+          await Promise.all(thieves);
+          // The reset's password is the one stored (the thieves' failures lock the account, so it is read directly).
+          const user = await storage
+            .fork()
+            .findOne(UserSchema, { email }, { disableIdentityMap: true, populate: ['hashedPassword'] });
+          const stored = (user as unknown as { hashedPassword: string }).hashedPassword;
+          expect({
+            round,
+            new: await argon2.verify(stored, newPassword),
+            old: await argon2.verify(stored, PASSWORD),
+          }).toEqual({ round, new: true, old: false });
+        }
+        expect(stolen.length).toBeGreaterThan(0);
+        const alive = await Promise.all(
+          stolen.map((t, n) => outcome(instances[n % 3]!, 'auth.account.me', undefined, t)),
+        );
+        expect(alive.filter((o) => o !== 'UNAUTHENTICATED')).toEqual([]);
+      }, 40_000);
+
       /** A verified user with an authenticator enrolled across the instances; its secret and recovery codes. */
       async function totpUser(email: string) {
         await verifiedUser(cluster, email);
