@@ -16,7 +16,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { RegstackConfigInput } from '@regstack/server';
-import { AuditEventSchema, openStorage, SessionSchema, type Storage, UserSchema } from '@regstack/server/internal';
+import {
+  AuditEventSchema,
+  createRepositories,
+  openStorage,
+  SessionSchema,
+  type Storage,
+  UserSchema,
+} from '@regstack/server/internal';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, selectedBackends, type TestDatabase } from '../harness/backends.ts';
@@ -272,6 +279,35 @@ for (const backend of ['mongodb', 'mongodb-real'] as const) {
         );
         expect(alive.filter((o) => o !== 'UNAUTHENTICATED')).toEqual([]);
       }, 40_000);
+
+      it("a user's write lease left by a dead holder runs out; one held past the wait answers 503 + Retry-After", async () => {
+        const [stale, stuck] = [
+          await verifiedUser(cluster, 'lease-stale@example.com'),
+          await verifiedUser(cluster, 'lease-stuck@example.com'),
+        ];
+        const claims = createRepositories(storage.fork(), storage.dialect).claims;
+        const now = new Date();
+        // As an instance that died mid-write leaves it: runs out in 2 s. And one that outlasts the 5 s wait.
+        const leases: [string, number][] = [
+          [await userId(stale.email), 2_000],
+          [await userId(stuck.email), 60_000],
+        ];
+        for (const [id, ms] of leases) {
+          await claims.claimOnce(`user-write:${id}`, `user-write:${id}`, now, new Date(now.getTime() + ms));
+        }
+        // A login writes its stamp on the user: it waits for the lease.
+        const [late, refused] = await Promise.all([
+          send(b, 'auth.login', { email: stale.email, password: PASSWORD }),
+          send(c, 'auth.login', { email: stuck.email, password: PASSWORD }),
+        ]);
+        expect(outcomeOf(late)).toBe('ok');
+        expect(`${refused.status} ${outcomeOf(refused)}`).toBe('503 SERVICE_UNAVAILABLE');
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+        // Refused without deciding anything: no session was opened, and the account is not locked either.
+        expect(await sessionsOf(stuck.email)).toBe(0);
+        await claims.release(`user-write:${leases[1]![0]}`);
+        expect(await outcome(a, 'auth.login', { email: stuck.email, password: PASSWORD })).toBe('ok');
+      }, 30_000);
 
       /** A verified user with an authenticator enrolled across the instances; its secret and recovery codes. */
       async function totpUser(email: string) {
