@@ -8,7 +8,12 @@
  * - A token minted on one instance works on the others; a logout, a logout-all and a password change made on one are
  *   seen on the others at once.
  * - A reset link, a verification link and an email-change link each work once across the instances, under 24
- *   concurrent attempts split across them; a TOTP code and a recovery code each open one session, whatever races.
+ *   concurrent attempts split across them, and the winner's change is the one that stays (before the fix, FerretDB
+ *   wrote back each loser's stale copy of the user: the old password, the old address); a TOTP code and a recovery
+ *   code each open one session, whatever races.
+ * - A reset on one instance while two others keep signing in with the old password: the reset's password stays and
+ *   every session the old one opened is dead (before the fix a login's `last_login_at` stamp could put the old hash
+ *   back). A user's write lease left by a dead holder runs out; one held past the wait answers 503, never 500.
  * - Outage: a FerretDB of this file's own is `kill -9`ed while both instances write; calls answer 503 with
  *   `Retry-After` (never 500) while it is down; it is started again over the same files and both instances answer
  *   again without a restart; every acknowledged write (sessions, revocations, lockout failures, used links) is there.
