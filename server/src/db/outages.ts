@@ -8,6 +8,15 @@
 /** `Retry-After` of a call refused because the database is unavailable: a retry soon may find it back. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
+/**
+ * A write that waited too long for the lease on the document it updates (MongoDB: one user's writes take turns,
+ * repositories/user.repository.ts): another instance's write holds it, or one whose answer never came until its
+ * lease runs out. Nothing was written; the call answers 503 like an outage.
+ */
+export class WriteLeaseTimeoutError extends Error {
+  override name = 'WriteLeaseTimeoutError';
+}
+
 /** Socket errors: the server is gone, refuses, resets, or never answers (a `connect` to a missing socket file too). */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -93,7 +102,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     }
     if (typeof code === 'number' && MONGO_UNAVAILABLE_CODES.has(code) && /^Mongo/.test(String(x.name))) return true;
     if (typeof x.name === 'string' && MONGO_UNAVAILABLE_NAMES.test(x.name)) return true;
-    if (x.name === 'SqliteBusyTimeoutError') return true;
+    if (x.name === 'SqliteBusyTimeoutError' || x.name === 'WriteLeaseTimeoutError') return true;
     // Every host of a PostgreSQL host list answered, but as a standby (postgres-failover.ts): mid-failover, no
     // primary yet. Hosts that failed otherwise are judged one by one (`errors` below).
     if (

@@ -23,7 +23,18 @@ import type { Dialect } from '../db/dialect.ts';
 import { type User, UserNameTermSchema, UserSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { nameTerms, parseUserSearch, prefixRange, type UserSearch } from '../db/name-terms.ts';
+import { isDatabaseUnavailable, WriteLeaseTimeoutError } from '../db/outages.ts';
 import type { SqlRunner } from '../db/sql-runner.ts';
+import { createClaimRepository } from './claim.repository.ts';
+
+/**
+ * MongoDB: how long a user's write lease lasts. Far longer than one update takes; only a lease whose write never
+ * answered (its instance died, or the server went away mid-write) runs out — and by then that write has landed or
+ * never will.
+ */
+const WRITE_LEASE_TTL_MS = 10_000;
+/** MongoDB: how long an update waits for another write of the same user before answering 503. */
+const WRITE_LEASE_WAIT_MS = 5_000;
 
 export interface NewUser {
   email: string;
@@ -177,6 +188,44 @@ function searchCondition(search: UserSearch, shape: 'drive' | 'probe'): { text: 
 
 export function createUserRepository(em: EntityManager, dialect: Dialect) {
   const { sql } = dialect;
+  const claims = createClaimRepository(em, dialect);
+
+  /**
+   * Every update of a user row or document goes through here: the number of rows it matched (SQL) or changed
+   * (MongoDB). On SQL a plain update — the row's lock orders writers. On MongoDB it runs under the lease
+   * `user-write:<id>` (a claim: an insert under a unique key, claim.entity.ts): FerretDB 1.x applies an update by
+   * writing back the whole document as it read it, so two updates of one user at once could put back what the other
+   * had just written — a login's `last_login_at` stamp would restore the password a reset had just replaced, for a
+   * thief signing in with the old one (R68, issue 21). Under the lease the updates of one user follow each other,
+   * on every instance. A write that failed for an outage keeps the lease until it runs out: its answer was lost, not
+   * necessarily the write, which must not land after the next one.
+   */
+  async function updateUser(userId: string, filter: FilterQuery<User>, changes: object): Promise<number> {
+    const where = { ...(filter as object), id: userId } as FilterQuery<User>;
+    if (sql) return em.nativeUpdate(UserSchema, where, changes);
+    const lease = `user-write:${userId}`;
+    const waitUntil = Date.now() + WRITE_LEASE_WAIT_MS;
+    let takenAt: Date;
+    for (let round = 0; ; round++) {
+      // Wall-clock time, not the service clock: the lease is about this write, not about the request's "now".
+      takenAt = new Date();
+      if (await claims.claimOnce(lease, lease, takenAt, new Date(takenAt.getTime() + WRITE_LEASE_TTL_MS))) break;
+      await claims.deleteExpiredLock(lease, takenAt);
+      if (Date.now() >= waitUntil) throw new WriteLeaseTimeoutError('another write of this user holds its lease');
+      // A short, growing, jittered pause: the holder needs one update's time.
+      await new Promise((r) => setTimeout(r, Math.min(50, 2 * 2 ** Math.min(round, 5)) * (0.5 + Math.random())));
+    }
+    let count: number;
+    try {
+      count = await em.nativeUpdate(UserSchema, where, changes);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) await claims.releaseHeld(lease, takenAt).catch(() => {});
+      throw err;
+    }
+    // A release that fails leaves the lease to run out; the write itself is done.
+    await claims.releaseHeld(lease, takenAt).catch(() => {});
+    return count;
+  }
 
   /** Stores `terms` as words of `userId`'s name. */
   async function addNameTerms(userId: string, terms: string[], now: Date): Promise<void> {
@@ -300,7 +349,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     },
 
     async updatePasswordHash(userId: string, hashedPassword: string, now: Date): Promise<boolean> {
-      return (await em.nativeUpdate(UserSchema, { id: userId }, { hashedPassword, updatedAt: now })) === 1;
+      return (await updateUser(userId, {}, { hashedPassword, updatedAt: now })) === 1;
     },
 
     /**
@@ -310,13 +359,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
      * transaction and then sees its result.
      */
     async replacePasswordHashIf(userId: string, expected: string, hashedPassword: string, now: Date): Promise<boolean> {
-      return (
-        (await em.nativeUpdate(
-          UserSchema,
-          { id: userId, hashedPassword: expected },
-          { hashedPassword, updatedAt: now },
-        )) === 1
-      );
+      return (await updateUser(userId, { hashedPassword: expected }, { hashedPassword, updatedAt: now })) === 1;
     },
 
     /**
@@ -325,7 +368,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
      * re-authenticated with it (an email change request, R68).
      */
     async holdIfPasswordHash(userId: string, expected: string, now: Date): Promise<boolean> {
-      if ((await em.nativeUpdate(UserSchema, { id: userId, hashedPassword: expected }, { updatedAt: now })) === 1) {
+      if ((await updateUser(userId, { hashedPassword: expected }, { updatedAt: now })) === 1) {
         return true;
       }
       // MongoDB counts modified documents, not matched ones: a row already stamped `now` reports none.
@@ -335,10 +378,13 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     /**
      * Takes the user row's lock for the rest of the transaction on SQL (an update of `updated_at`): flows that
      * change a user's credentials take it first, so two of them always lock in the same order (user row, then
-     * tokens and sessions) and wait for each other instead of deadlocking. Elsewhere a harmless write.
+     * tokens and sessions) and wait for each other instead of deadlocking. On MongoDB it writes nothing: there is
+     * no lock to take. (Before user writes took turns, `updateUser`, every losing redeemer of a link put back the
+     * user as FerretDB had read it before the winner's write: the old password after a reset, the old address after
+     * an email change — issue 21.)
      */
     async lockForChange(userId: string, now: Date): Promise<void> {
-      await em.nativeUpdate(UserSchema, { id: userId }, { updatedAt: now });
+      if (sql) await updateUser(userId, {}, { updatedAt: now });
     },
 
     /** The stored hash, read fresh (no identity map): how a flow checks that its own write still stands. */
@@ -354,7 +400,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     /** Moves the account to `email`; false when another account holds it (the unique index decides, R43). */
     async updateEmailIfFree(userId: string, email: string, now: Date): Promise<boolean> {
       try {
-        return (await em.nativeUpdate(UserSchema, { id: userId }, { email, isVerified: true, updatedAt: now })) === 1;
+        return (await updateUser(userId, {}, { email, isVerified: true, updatedAt: now })) === 1;
       } catch (err) {
         if (dialect.isUniqueViolation(err)) return false;
         throw err;
@@ -363,18 +409,18 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
 
     /** Renames the user; call inside a transaction (the name's search words change with it). */
     async updateProfile(userId: string, fields: { fullName: string | null }, now: Date): Promise<void> {
-      if ((await em.nativeUpdate(UserSchema, { id: userId }, { fullName: fields.fullName, updatedAt: now })) === 1) {
+      if ((await updateUser(userId, {}, { fullName: fields.fullName, updatedAt: now })) === 1) {
         await replaceNameTerms(userId, fields.fullName, now);
       }
     },
 
     async markVerified(userId: string, now: Date): Promise<void> {
-      await em.nativeUpdate(UserSchema, { id: userId }, { isVerified: true, updatedAt: now });
+      await updateUser(userId, {}, { isVerified: true, updatedAt: now });
     },
 
     async recordLogin(userId: string, now: Date): Promise<void> {
       if (sql) await sql.run(em, USER_SQL.recordLogin, [sql.value(now), userId]);
-      else await em.nativeUpdate(UserSchema, { id: userId }, { lastLoginAt: now });
+      else await updateUser(userId, {}, { lastLoginAt: now });
     },
 
     /** Deletes the user and the search words of their name. */
@@ -391,7 +437,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
      */
     async stampLoginIf(userId: string, verified: string, upgraded: string | null, now: Date): Promise<boolean> {
       const changes = upgraded ? { lastLoginAt: now, hashedPassword: upgraded, updatedAt: now } : { lastLoginAt: now };
-      if ((await em.nativeUpdate(UserSchema, { id: userId, hashedPassword: verified }, changes)) === 1) return true;
+      if ((await updateUser(userId, { hashedPassword: verified }, changes)) === 1) return true;
       // MongoDB counts modified documents, not matched ones: a row already stamped `now` reports none.
       return !upgraded && (await this.currentPasswordHash(userId)) === verified;
     },
@@ -411,7 +457,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     },
 
     async updateAdminFields(id: string, fields: AdminUserFields, now: Date): Promise<boolean> {
-      if ((await em.nativeUpdate(UserSchema, { id }, { ...fields, updatedAt: now })) !== 1) return false;
+      if ((await updateUser(id, {}, { ...fields, updatedAt: now })) !== 1) return false;
       if (fields.fullName !== undefined) await replaceNameTerms(id, fields.fullName, now);
       return true;
     },
@@ -521,13 +567,13 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
 
     /** Sets `is_mfa_enabled` (the derived "any factor enabled" flag, kept by the MFA service). */
     async setMfaEnabled(userId: string, enabled: boolean, now: Date): Promise<void> {
-      await em.nativeUpdate(UserSchema, { id: userId }, { isMfaEnabled: enabled, updatedAt: now });
+      await updateUser(userId, {}, { isMfaEnabled: enabled, updatedAt: now });
     },
 
     /** Stores the verified phone; false when another account holds the number (the unique index decides, R52). */
     async setPhoneIfFree(userId: string, phoneNumber: string, now: Date): Promise<boolean> {
       try {
-        return (await em.nativeUpdate(UserSchema, { id: userId }, { phoneNumber, updatedAt: now })) === 1;
+        return (await updateUser(userId, {}, { phoneNumber, updatedAt: now })) === 1;
       } catch (err) {
         if (dialect.isUniqueViolation(err)) return false;
         throw err;
@@ -540,12 +586,12 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
      */
     async clearPhone(userId: string, now: Date): Promise<void> {
       if (sql) {
-        await em.nativeUpdate(UserSchema, { id: userId }, { phoneNumber: null, updatedAt: now });
+        await updateUser(userId, {}, { phoneNumber: null, updatedAt: now });
         return;
       }
       // MikroORM's MongoDB driver passes `$`-operators in the update through as they are (MongoConnection).
       const unset = { $unset: { phoneNumber: '' }, updatedAt: now } as unknown as Partial<User>;
-      await em.nativeUpdate(UserSchema, { id: userId }, unset);
+      await updateUser(userId, {}, unset);
     },
 
     /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */
