@@ -193,8 +193,10 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
     /** `oauth.providers`: the configured providers; for a signed-in caller, which are linked (and to which address). */
     providers(): Promise<RegstackOutputs['oauth']['providers']>;
     /**
-     * Links a provider identity to the signed-in account: `oauth.link.start`, then sends the browser to the
-     * provider. It comes back to `redirectTo` with `?linked={provider}` (or `?error=CODE`).
+     * Links a provider identity to the signed-in account: `oauth.link.start`, then sends the browser to the URL it
+     * returns: the server's own start route, `{base_url}{oauth_prefix}/{provider}/start?link=…` with a one-time ticket,
+     * which binds this browser to the linking and sends it on to the provider. It comes back to `redirectTo` with `?linked={provider}` (or
+     * `?error=CODE`).
      */
     link(provider: string, options?: ProviderSignInOptions): Promise<void>;
     /** `oauth.unlink`: never the last way in to an account without a password (OAUTH_LAST_SIGN_IN_METHOD). */

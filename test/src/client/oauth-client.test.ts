@@ -30,7 +30,7 @@ import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { caught } from '../harness/outcomes.ts';
 import { createVerifiedUser } from '../harness/regstack.ts';
-import { CookieJar, signInAtProvider, startTestProvider, type TestProvider } from '../oauth/oidc-provider.ts';
+import { Browser, signInAtProvider, startTestProvider, type TestProvider } from '../oauth/oidc-provider.ts';
 import { type ClientStack, freePort, PASSWORD, startClientStack } from './support.ts';
 
 describe('client: provider sign-in types (issue 22 item 4)', () => {
@@ -140,20 +140,15 @@ describe('client: provider sign-in against regstack and a real OpenID provider (
   });
 
   /**
-   * What a browser does between `navigate(start)` and landing: the provider's screens, then regstack's callback.
-   * regstack's cookies go back to it as a browser's would (a sign-in may be bound to the browser that started it).
+   * What a browser does between `navigate(start)` and landing: regstack's start route, the provider's screens, then
+   * regstack's callback. regstack's cookies go back to it as a browser's would (the sign-in is bound to the browser
+   * that started it, issue 22).
    */
-  async function land(startOrAuthorization: string, account: string, jar = new CookieJar()): Promise<string> {
-    let authorization = startOrAuthorization;
-    if (startOrAuthorization.startsWith(base)) {
-      const started = await fetch(startOrAuthorization, { redirect: 'manual' });
-      jar.store(started);
-      authorization = started.headers.get('location') ?? '';
-    }
-    const callback = await signInAtProvider(authorization, account);
-    const back = await fetch(callback, { redirect: 'manual', headers: { cookie: jar.header() } });
-    expect(back.status).toBe(302);
-    return back.headers.get('location') ?? '';
+  async function land(start: string, account: string, browser = new Browser()): Promise<string> {
+    const authorization = await browser.follow(start);
+    expect(authorization.origin).toBe(op.issuer);
+    const callback = await signInAtProvider(authorization.href, account);
+    return (await browser.follow(callback)).href;
   }
 
   function browserless() {
@@ -231,7 +226,11 @@ describe('client: provider sign-in against regstack and a real OpenID provider (
     op.accounts.set(`linked-${unique}`, { email: mail('elsewhere'), emailVerified: true });
     await client.oauth.link('test', { redirectTo: '/settings' });
     expect(visited).toHaveLength(1);
-    expect(new URL(visited[0] ?? '').origin).toBe(op.issuer);
+    // Sent to regstack's own start route with the one-time link ticket, not straight to the provider: the browser
+    // that follows it gets the binding cookie there (land() checks it then goes on to the provider).
+    const linkUrl = new URL(visited[0] ?? '');
+    expect(`${linkUrl.origin}${linkUrl.pathname}`).toBe(`${base}/oauth/test/start`);
+    expect(linkUrl.searchParams.get('link')).toMatch(/^[\w-]{16,}$/);
     const landing = await land(visited[0] ?? '', `linked-${unique}`);
     expect(landing).toBe(`${base}/settings?linked=test`);
     expect(await client.oauth.providers()).toEqual({

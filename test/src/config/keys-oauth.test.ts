@@ -18,7 +18,7 @@ import { describeEachBackend } from '../harness/each-backend.ts';
 import { freePort } from '../harness/ferretdb.ts';
 import { codeOf } from '../harness/outcomes.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
-import { signInAtProvider, startTestProvider, type TestProvider } from '../oauth/oidc-provider.ts';
+import { Browser, signInAtProvider, startTestProvider, type TestProvider } from '../oauth/oidc-provider.ts';
 
 describeEachBackend('config keys of OpenID Connect sign-in (issue 20)', (ctx) => {
   let op: TestProvider;
@@ -68,18 +68,18 @@ describeEachBackend('config keys of OpenID Connect sign-in (issue 20)', (ctx) =>
     return base;
   };
 
-  /** GET …/start: the provider's authorization URL regstack redirects to. */
-  const begin = async (startUrl: string) => {
-    const started = await fetch(startUrl, { redirect: 'manual' });
-    expect(started.status).toBe(302);
-    return new URL(started.headers.get('location') ?? '');
-  };
-  /** The provider's screens as `account`, then regstack's callback: the URL regstack sends the browser back to. */
-  const finish = async (authorizationUrl: URL, account: string) => {
+  /**
+   * GET …/start in `browser`: the provider's authorization URL regstack redirects to. The browser keeps the sign-in
+   * binding cookie `start` sets (issue 22), which the callback requires.
+   */
+  const begin = (startUrl: string, browser = new Browser()) => browser.follow(startUrl);
+  /**
+   * The provider's screens as `account`, then regstack's callback in the `browser` that began the sign-in: the URL
+   * regstack sends the browser back to.
+   */
+  const finish = async (authorizationUrl: URL, account: string, browser: Browser) => {
     const callback = await signInAtProvider(authorizationUrl.href, account);
-    const back = await fetch(callback, { redirect: 'manual' });
-    expect(back.status).toBe(302);
-    return new URL(back.headers.get('location') ?? '');
+    return browser.follow(callback);
   };
   const exchange = (id: string) => t!.regstack.createCaller().oauth.exchange({ id });
 
@@ -87,10 +87,11 @@ describeEachBackend('config keys of OpenID Connect sign-in (issue 20)', (ctx) =>
     const base = await start({ oauthPrefix: '/sso', prefix: '/sso' });
     // The default would be /oauth/test/start.
     expect((await fetch(`${base}/oauth/test/start`, { redirect: 'manual' })).status).toBe(404);
-    const authorization = await begin(`${base}/sso/test/start`);
+    const browser = new Browser();
+    const authorization = await begin(`${base}/sso/test/start`, browser);
     expect(authorization.searchParams.get('redirect_uri')).toBe(`${base}/sso/test/callback`);
     op.accounts.set(`prefixed-${unique}`, { email: mail('prefixed'), emailVerified: true });
-    const back = await finish(authorization, `prefixed-${unique}`);
+    const back = await finish(authorization, `prefixed-${unique}`, browser);
     expect(back.searchParams.get('error')).toBeNull();
     expect((await exchange(back.searchParams.get('id') ?? '')).status).toBe('authenticated');
   });
@@ -114,11 +115,13 @@ describeEachBackend('config keys of OpenID Connect sign-in (issue 20)', (ctx) =>
 
   it('oauth.providers.<name>.scopes is what the authorization request asks for and the ID token grants', async () => {
     const base = await start({ provider: { scopes: ['email'] } });
-    const authorization = await begin(`${base}/oauth/test/start`);
+    const browser = new Browser();
+    const authorization = await begin(`${base}/oauth/test/start`, browser);
     // `openid` is always added; the default would also ask for `profile`.
     expect(authorization.searchParams.get('scope')).toBe('openid email');
     op.accounts.set(`scoped-${unique}`, { email: mail('scoped'), emailVerified: true, name: 'Scoped Person' });
-    const back = await finish(authorization, `scoped-${unique}`);
+    const back = await finish(authorization, `scoped-${unique}`, browser);
+    expect(back.searchParams.get('error')).toBeNull();
     const result = await exchange(back.searchParams.get('id') ?? '');
     if (result.status !== 'authenticated') throw new Error('expected a session');
     // Without `profile` the provider grants no `name`: the account is made without one.
@@ -130,21 +133,29 @@ describeEachBackend('config keys of OpenID Connect sign-in (issue 20)', (ctx) =>
     const clock = createManualClock();
     const base = await start({ oauth: { stateTtlSeconds: 60 } }, clock);
     op.accounts.set(`slow-${unique}`, { email: mail('slow'), emailVerified: true });
-    const early = await begin(`${base}/oauth/test/start`);
-    const late = await begin(`${base}/oauth/test/start`);
+    // Two people's sign-ins, each in its own browser.
+    const [earlyBrowser, lateBrowser] = [new Browser(), new Browser()];
+    const early = await begin(`${base}/oauth/test/start`, earlyBrowser);
+    const late = await begin(`${base}/oauth/test/start`, lateBrowser);
     clock.advance(59_000);
-    expect((await finish(early, `slow-${unique}`)).searchParams.get('error')).toBeNull();
+    expect((await finish(early, `slow-${unique}`, earlyBrowser)).searchParams.get('error')).toBeNull();
     // Past 60 s, far inside the default 300 s.
     clock.advance(2_000);
-    expect((await finish(late, `slow-${unique}`)).searchParams.get('error')).toBe('OAUTH_STATE_INVALID');
+    expect((await finish(late, `slow-${unique}`, lateBrowser)).searchParams.get('error')).toBe('OAUTH_STATE_INVALID');
   });
 
   it('oauth.completion_ttl_seconds ends the one-time completion id at its lifetime', async () => {
     const clock = createManualClock();
     const base = await start({ oauth: { completionTtlSeconds: 5 } }, clock);
     op.accounts.set(`done-${unique}`, { email: mail('done'), emailVerified: true });
-    const first = (await finish(await begin(`${base}/oauth/test/start`), `done-${unique}`)).searchParams.get('id');
-    const second = (await finish(await begin(`${base}/oauth/test/start`), `done-${unique}`)).searchParams.get('id');
+    const completionId = async () => {
+      const browser = new Browser();
+      const back = await finish(await begin(`${base}/oauth/test/start`, browser), `done-${unique}`, browser);
+      expect(back.searchParams.get('error')).toBeNull();
+      return back.searchParams.get('id');
+    };
+    const first = await completionId();
+    const second = await completionId();
     clock.advance(4_000);
     expect((await exchange(first ?? '')).status).toBe('authenticated');
     // Past 5 s, far inside the default 30 s.
@@ -248,11 +259,8 @@ describeEachBackend('config keys of the OpenID Connect presets (issue 20)', (ctx
     closeServer = () => server.close();
     return base;
   };
-  const begin = async (startUrl: string) => {
-    const started = await fetch(startUrl, { redirect: 'manual' });
-    expect(started.status).toBe(302);
-    return new URL(started.headers.get('location') ?? '');
-  };
+  /** GET …/start in `browser` (which keeps the sign-in binding cookie): the provider's authorization URL. */
+  const begin = (startUrl: string, browser = new Browser()) => browser.follow(startUrl);
 
   it('oauth.providers.<name>.tenant builds the Microsoft issuer the sign-in discovers and goes to', async () => {
     const tenant = 'contoso.onmicrosoft.com';
@@ -271,17 +279,15 @@ describeEachBackend('config keys of the OpenID Connect presets (issue 20)', (ctx
   it('oauth.google_client_id and oauth.google_client_secret alone configure the Google sign-in', async () => {
     const secret = randomBytes(18).toString('base64url');
     const base = await start({ googleClientId: 'python-style.apps.googleusercontent.com', googleClientSecret: secret });
-    const authorization = await begin(`${base}/oauth/google/start`);
+    const browser = new Browser();
+    const authorization = await begin(`${base}/oauth/google/start`, browser);
     expect(presets.seen[0]).toMatchObject({ host: 'accounts.google.com', path: '/.well-known/openid-configuration' });
     expect(`${authorization.origin}${authorization.pathname}`).toBe('https://accounts.google.com/authorize');
     expect(authorization.searchParams.get('client_id')).toBe('python-style.apps.googleusercontent.com');
     expect(authorization.searchParams.get('redirect_uri')).toBe(`${base}/oauth/google/callback`);
-    // Google answers the browser with a code; regstack redeems it at the token endpoint with the client secret.
+    // Google sends the same browser back with a code; regstack redeems it at the token endpoint with the secret.
     const state = authorization.searchParams.get('state') ?? '';
-    const back = await fetch(`${base}/oauth/google/callback?code=a-code&state=${encodeURIComponent(state)}`, {
-      redirect: 'manual',
-    });
-    expect(back.status).toBe(302);
+    const back = await browser.follow(`${base}/oauth/google/callback?code=a-code&state=${encodeURIComponent(state)}`);
     const token = presets.seen.find((s) => s.path === '/token');
     const form = new URLSearchParams(token?.body ?? '');
     expect(token?.host).toBe('accounts.google.com');
@@ -289,6 +295,6 @@ describeEachBackend('config keys of the OpenID Connect presets (issue 20)', (ctx
     expect(form.get('client_secret')).toBe(secret);
     expect(form.get('code')).toBe('a-code');
     // This stand-in refuses every code, so the sign-in ends in a clean refusal.
-    expect(new URL(back.headers.get('location') ?? '').searchParams.get('error')).toBe('OAUTH_TOKEN_INVALID');
+    expect(back.searchParams.get('error')).toBe('OAUTH_TOKEN_INVALID');
   });
 });
