@@ -5,8 +5,9 @@
  * `GET {oauth_prefix}/{provider}/start` and `GET {oauth_prefix}/{provider}/callback`, each always a 302
  * (services/oauth.service.ts decides where to). `start` sets the sign-in binding cookie (page-session.ts; reused when
  * the browser already has one, so two tabs can sign in at once) and the callback hands its value to the service,
- * which refuses another browser's state; the callback then clears it, unless the pages' `/oauth-complete` still
- * has to check it.
+ * which refuses another browser's state. Nothing clears it: it ends with its lifetime, so a sign-in of another tab
+ * still under way keeps working; the callback only extends it when the pages' `/oauth-complete` still has to check
+ * it.
  *
  * Before tRPC sees a request: only GET (queries) and POST, other methods get 405 with `Allow` (as do methods
  * other than GET and HEAD on `/healthz` and the pages); a POST must be `application/json` (R56: a form
@@ -248,9 +249,9 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
     const [, provider = '', leg] = match;
     const held = oauthCookies.read(request).oauth;
     const existing = held && BINDING_SHAPE.test(held) ? held : null;
-    const response = (location: string, cookie: string) => {
+    const response = (location: string, cookie: string | null) => {
       const answer = withBaseHeaders(new Response(null, { status: 302, headers: { location } }));
-      answer.headers.append('set-cookie', cookie);
+      if (cookie) answer.headers.append('set-cookie', cookie);
       return answer;
     };
     if (leg === 'start') {
@@ -265,12 +266,9 @@ export function createFetchHandler(deps: FetchHandlerDeps): RegstackFetchHandler
       return response(location, oauthCookies.setOAuthBinding(binding, config.oauth.stateTtlSeconds));
     }
     const { location, keepBinding } = await runtime.services.oauth.callback(provider, url, existing, meta);
-    return response(
-      location,
-      keepBinding
-        ? oauthCookies.setOAuthBinding(existing ?? '', config.oauth.completionTtlSeconds + 60)
-        : oauthCookies.clear(oauthCookies.oauthName),
-    );
+    // Never shortened here: another tab's sign-in started with the same value may still be under way.
+    const lifetime = Math.max(config.oauth.stateTtlSeconds, config.oauth.completionTtlSeconds + 60);
+    return response(location, keepBinding && existing ? oauthCookies.setOAuthBinding(existing, lifetime) : null);
   }
 
   const handle: RegstackFetchHandler = async (request, info = {}) => {

@@ -8,7 +8,8 @@
  *   victim — is refused (OAUTH_BROWSER_MISMATCH, login CSRF). Then it ends exactly like a password sign-in: the
  *   session cookie and the account page (or the validated `next`), or the second step (`_mfa` cookie →
  *   `/mfa-confirm`) for a user with a factor. `?error=CODE` is worded by code, never echoed (R60). The binding
- *   cookie is cleared either way. Under `cookie_same_site = strict` the last step is a link, not a redirect.
+ *   cookie is left to its lifetime: another tab of this browser may have a sign-in of its own under way. Under
+ *   `cookie_same_site = strict` the last step is a link, not a redirect.
  * - "Connected accounts" on the account page: Link posts (CSRF token, R57) to `auth.oauth.link.start` and follows
  *   its URL — our own `start` with a one-time ticket, which binds the linking to this browser and returns to
  *   `/me`; Unlink posts to `auth.oauth.unlink`, whose refusal of the last way in shows on the card.
@@ -79,7 +80,6 @@ export function pageOAuthOf(config: RegstackConfig): PageOAuth | undefined {
 
 export function createOAuthPages(kit: OAuthPageKit, oauth: PageOAuth) {
   const { ui, cookies } = kit;
-  const clearBinding = () => cookies.clear(cookies.oauthName);
   const labelOf = (name: string) => oauth.providers.find((p) => p.name === name)?.label;
 
   /**
@@ -100,7 +100,7 @@ export function createOAuthPages(kit: OAuthPageKit, oauth: PageOAuth) {
       const id = url.searchParams.get('id');
       const error = url.searchParams.get('error');
       if (error !== null || id === null) {
-        return kit.respond(400, oauthCompletePage(kit.pageConfig, oauthErrorMessage(error)), [clearBinding()], head);
+        return kit.respond(400, oauthCompletePage(kit.pageConfig, oauthErrorMessage(error)), [], head);
       }
       // A HEAD (a link checker) must not spend the one-time id.
       if (head) return kit.respond(200, null, [], true);
@@ -112,18 +112,13 @@ export function createOAuthPages(kit: OAuthPageKit, oauth: PageOAuth) {
         const code =
           result.error.regstackCode === 'VALIDATION_FAILED' ? 'OAUTH_EXCHANGE_INVALID' : result.error.regstackCode;
         const text = oauthErrorMessage(code, result.error.retryAfterSeconds);
-        return kit.respond(result.status, oauthCompletePage(kit.pageConfig, text), [clearBinding()]);
+        return kit.respond(result.status, oauthCompletePage(kit.pageConfig, text), []);
       }
       if (result.value.status === 'mfa_required') {
-        const step = kit.startSecondStep(result.value, next);
-        step.headers.append('set-cookie', clearBinding());
-        return onward(step, true);
+        return onward(kit.startSecondStep(result.value, next), true);
       }
       return onward(
-        kit.redirect(next ?? `${ui}/me`, [
-          cookies.setSession(result.value.accessToken, result.value.expiresIn),
-          clearBinding(),
-        ]),
+        kit.redirect(next ?? `${ui}/me`, [cookies.setSession(result.value.accessToken, result.value.expiresIn)]),
         false,
       );
     },
