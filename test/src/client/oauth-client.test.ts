@@ -122,14 +122,12 @@ describe('client: provider sign-in against regstack and a real OpenID provider (
     op = await startTestProvider();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const clientId = `regstack-${unique}`;
-    const clientSecret = randomBytes(24).toString('base64url');
-    op.addClient(clientId, clientSecret, [`${base}/oauth/test/callback`]);
+    const test = op.clientFor(base);
     stack = await startClientStack({
       baseUrl: base,
       enableOauth: true,
       oauthExchangeRateLimit: '1000/minute',
-      oauth: { providers: { test: { issuer: op.issuer, clientId, clientSecret } }, autoLinkVerifiedEmails: true },
+      oauth: { providers: { test }, autoLinkVerifiedEmails: true },
     });
     server = await stack.regstack.listen({ port });
   });

@@ -81,16 +81,14 @@ describe.skipIf(chromiumMissing).each(PAGES)(
       op = await startTestProvider();
       const apiPort = await freePort();
       api = `http://127.0.0.1:${apiPort}`;
-      const clientId = `regstack-${unique}`;
-      const clientSecret = randomBytes(24).toString('base64url');
-      op.addClient(clientId, clientSecret, [`${api}/oauth/test/callback`]);
+      const test = op.clientFor(api);
       stack = await startClientStack({
         baseUrl: api,
         corsOrigins: [pageOrigin],
         enableOauth: true,
         oauthExchangeRateLimit: '1000/minute',
         oauth: {
-          providers: { test: { issuer: op.issuer, clientId, clientSecret } },
+          providers: { test },
           autoLinkVerifiedEmails: true,
           allowedRedirects: [pageOrigin],
         },

@@ -48,9 +48,7 @@ describeEachBackend('config keys of OpenID Connect sign-in (issue 20)', (ctx) =>
     const { provider, prefix = '/oauth', ...rest } = overrides;
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const clientId = `regstack-${randomBytes(4).toString('hex')}`;
-    const clientSecret = randomBytes(24).toString('base64url');
-    op.addClient(clientId, clientSecret, [`${base}${prefix}/test/callback`]);
+    const test = op.clientFor(base, { prefix });
     t = await startRegstack(
       ctx.url,
       {
@@ -59,7 +57,7 @@ describeEachBackend('config keys of OpenID Connect sign-in (issue 20)', (ctx) =>
         loginRateLimit: 'none',
         oauthExchangeRateLimit: 'none',
         ...rest,
-        oauth: { ...rest.oauth, providers: { test: { issuer: op.issuer, clientId, clientSecret, ...provider } } },
+        oauth: { ...rest.oauth, providers: { test: { ...test, ...provider } } },
       },
       clock ? { clock } : {},
     );

@@ -28,8 +28,7 @@ describeEachBackend('OpenID Connect sign-in attacks (issue 22)', (ctx) => {
     [op, forged] = await Promise.all([startTestProvider(), startForgedIssuer()]);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const clientSecret = randomBytes(24).toString('base64url');
-    op.addClient(clientId, clientSecret, [`${base}/oauth/test/callback`]);
+    const { clientSecret } = op.clientFor(base, { clientId });
     forged.next.clientId = clientId;
     const config = {
       baseUrl: base,

@@ -26,15 +26,13 @@ describeEachBackend('a provider sign-in is bound to the browser that started it 
     op = await startTestProvider();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const clientId = `regstack-${unique}`;
-    const clientSecret = randomBytes(24).toString('base64url');
-    op.addClient(clientId, clientSecret, [`${base}/oauth/test/callback`]);
+    const test = op.clientFor(base);
     t = await startRegstack(ctx.url, {
       baseUrl: base,
       enableOauth: true,
       loginRateLimit: '1000/minute',
       oauthExchangeRateLimit: '1000/minute',
-      oauth: { providers: { test: { issuer: op.issuer, clientId, clientSecret } } },
+      oauth: { providers: { test } },
     });
     const server = await t.regstack.listen({ port });
     close = () => server.close();

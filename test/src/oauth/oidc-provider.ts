@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * A real, certified OpenID Provider for the OAuth suites (npm `oidc-provider`) on loopback, with one confidential
  * client per test regstack and accounts the tests write into `accounts`. Its own login and consent screens are
@@ -19,7 +20,19 @@ export interface TestProvider {
   accounts: Map<string, TestAccount>;
   /** Registers a client whose redirect URI is `redirectUri`. */
   addClient(clientId: string, clientSecret: string, redirectUris: string[]): void;
+  /**
+   * Registers a client for a regstack at `base` whose provider is named `test` (callback
+   * `{base}{prefix}/test/callback`, prefix `/oauth` by default); returns that provider's config.
+   */
+  clientFor(base: string, options?: { prefix?: string; clientId?: string }): TestProviderConfig;
   close(): Promise<void>;
+}
+
+/** `[oauth.providers.test]` of a regstack signing in at the test provider. */
+export interface TestProviderConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
 }
 
 export async function startTestProvider(): Promise<TestProvider> {
@@ -68,6 +81,13 @@ export async function startTestProvider(): Promise<TestProvider> {
     accounts,
     addClient(clientId, clientSecret, redirectUris) {
       clients.push({ client_id: clientId, client_secret: clientSecret, redirect_uris: redirectUris });
+    },
+    clientFor(base, options = {}) {
+      const clientId = options.clientId ?? `regstack-${randomBytes(4).toString('hex')}`;
+      const clientSecret = randomBytes(24).toString('base64url');
+      const redirectUri = `${base}${options.prefix ?? '/oauth'}/test/callback`;
+      clients.push({ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri] });
+      return { issuer, clientId, clientSecret };
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -29,16 +29,14 @@ describeEachBackend('sign-in with an OpenID Connect provider (issue 22)', (ctx) 
     op = await startTestProvider();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const clientId = `regstack-${unique}`;
-    const clientSecret = randomBytes(24).toString('base64url');
-    op.addClient(clientId, clientSecret, [`${base}/oauth/test/callback`]);
+    const { issuer, clientId, clientSecret } = op.clientFor(base);
     t = await startRegstack(ctx.url, {
       baseUrl: base,
       enableOauth: true,
       enableAdminRouter: true,
       loginRateLimit: '1000/minute',
       oauthExchangeRateLimit: '1000/minute',
-      oauth: { providers: { test: { issuer: op.issuer, clientId, clientSecret } }, autoLinkVerifiedEmails: true },
+      oauth: { providers: { test: { issuer, clientId, clientSecret } }, autoLinkVerifiedEmails: true },
     });
     const server = await t.regstack.listen({ port });
     close = () => server.close();

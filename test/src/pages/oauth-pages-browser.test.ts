@@ -34,9 +34,7 @@ describe.skipIf(chromiumMissing)(
       const port = await freePort();
       // Another site than the provider's 127.0.0.1: the way back from the provider is cross-site.
       base = `http://localhost:${port}`;
-      const clientId = `regstack-${unique}`;
-      const clientSecret = randomBytes(24).toString('base64url');
-      op.addClient(clientId, clientSecret, [`${base}/oauth/test/callback`]);
+      const test = op.clientFor(base);
       t = await startRegstack(`sqlite:${join(dir, 'pages.db')}`, {
         ...ROOMY_LIMITS,
         baseUrl: base,
@@ -44,7 +42,7 @@ describe.skipIf(chromiumMissing)(
         enableUiRouter: true,
         enableOauth: true,
         oauthExchangeRateLimit: '1000/minute',
-        oauth: { providers: { test: { issuer: op.issuer, clientId, clientSecret } } },
+        oauth: { providers: { test } },
       });
       server = await t.regstack.listen({ port });
     });
@@ -98,9 +96,7 @@ describe.skipIf(chromiumMissing)(
       // next hop, so /oauth-complete must not simply redirect there.
       const port = await freePort();
       const strictBase = `http://localhost:${port}`;
-      const clientId = `regstack-strict-${unique}`;
-      const clientSecret = randomBytes(24).toString('base64url');
-      op.addClient(clientId, clientSecret, [`${strictBase}/oauth/test/callback`]);
+      const test = op.clientFor(strictBase);
       const strict = await startRegstack(`sqlite:${join(dir, 'strict.db')}`, {
         ...ROOMY_LIMITS,
         baseUrl: strictBase,
@@ -108,7 +104,7 @@ describe.skipIf(chromiumMissing)(
         enableOauth: true,
         cookieSameSite: 'strict',
         oauthExchangeRateLimit: '1000/minute',
-        oauth: { providers: { test: { issuer: op.issuer, clientId, clientSecret } } },
+        oauth: { providers: { test } },
       });
       const strictServer = await strict.regstack.listen({ port });
       const browser = await openChromium({ javaScriptEnabled: false });

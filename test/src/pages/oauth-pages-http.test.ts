@@ -45,9 +45,7 @@ describeEachBackend('sign-in with a provider on the account pages, over HTTP (is
     op = await startTestProvider();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const clientId = `regstack-${unique}`;
-    const clientSecret = randomBytes(24).toString('base64url');
-    op.addClient(clientId, clientSecret, [`${base}/oauth/test/callback`]);
+    const test = op.clientFor(base);
     t = await startRegstack(ctx.url, {
       baseUrl: base,
       enableUiRouter: true,
@@ -57,7 +55,7 @@ describeEachBackend('sign-in with a provider on the account pages, over HTTP (is
       oauthExchangeRateLimit: '1000/minute',
       oauth: {
         // A preset too: its button says "Google" (its discovery happens only when a sign-in starts).
-        providers: { test: { issuer: op.issuer, clientId, clientSecret }, google: { clientId: 'unused' } },
+        providers: { test, google: { clientId: 'unused' } },
         autoLinkVerifiedEmails: true,
       },
     });
