@@ -174,26 +174,31 @@ const PG_RESERVE_SQL = `select a.r, ${USER_COLUMNS} from (select regstack_record
  * PostgreSQL: a successful login's writes (`recordLoginStepByStep`) as one statement. Its parts see one snapshot
  * and touch different tables, and the statement is atomic on its own. The session starts as `sessionStart` says.
  */
-const PG_LOGIN_SUCCESS_SQL = `with stamped as (update users set last_login_at = $2, hashed_password = coalesce($3, hashed_password),
+const PG_LOGIN_SUCCESS_WRITES = `with stamped as (update users set last_login_at = $2, hashed_password = coalesce($3, hashed_password),
       updated_at = case when $3 is null then updated_at else $2 end
     where id = $4 and hashed_password = $17 returning id),
   cleared as (delete from login_attempts where ("key" = $1 or id = $16) and exists (select 1 from stamped)),
   opened as (insert into sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip)
     select $5, $4, t.at, t.at, t.at + $6::float8 * interval '1 millisecond', $7, $8
     from stamped, (select ${pgSessionStartSql('$2', '$4')} as at) t
-    returning created_at, expires_at),
-  audited as (insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
-    select $9, $10, $11, $12, $13, $14, $15, $2 from stamped)
+    returning created_at, expires_at)`;
+
+/** The part recording an audit event from `auditParams` at `$first`…`$first + 6`, at the login's instant. */
+function pgAuditPart(name: string, first: number): string {
+  const params = Array.from({ length: 7 }, (_, n) => `$${first + n}`).join(', ');
+  return `${name} as (insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
+    select ${params}, $2 from stamped)`;
+}
+
+const PG_LOGIN_SUCCESS_SQL = `${PG_LOGIN_SUCCESS_WRITES},
+  ${pgAuditPart('audited', 9)}
 select created_at, expires_at from opened`;
 
 /** The same with `alsoAudit` ($18–$24), recorded by the same statement (one round trip, one commit). */
-const PG_LOGIN_SUCCESS_TWO_EVENTS_SQL = PG_LOGIN_SUCCESS_SQL.replace(
-  '\nselect created_at, expires_at from opened',
-  `,
-  audited_too as (insert into audit_events (id, event, actor_id, subject_id, ip, user_agent, details, created_at)
-    select $18, $19, $20, $21, $22, $23, $24, $2 from stamped)
-select created_at, expires_at from opened`,
-);
+const PG_LOGIN_SUCCESS_TWO_EVENTS_SQL = `${PG_LOGIN_SUCCESS_WRITES},
+  ${pgAuditPart('audited', 9)},
+  ${pgAuditPart('audited_too', 18)}
+select created_at, expires_at from opened`;
 
 /** SQLite: the steps of `recordLoginStepByStep`, run synchronously in one transaction (the cutoff read included). */
 function loginInTransaction(
