@@ -21,6 +21,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startArgon2Baseline } from './lib/argon2-baseline.ts';
 import { type BenchChild, startChild } from './lib/ipc.ts';
 import { type LoadResult, type LoadSpec, runLoad } from './lib/load.ts';
 import { createLoopMonitor } from './lib/loop-monitor.ts';
@@ -359,16 +360,9 @@ async function main(): Promise<void> {
   if (settings.scenarios.has('login')) {
     const first = regstacks.values().next().value;
     const params = first?.ready.argon2 ?? { memoryKib: 19_456, iterations: 2, parallelism: 1 };
-    argon2 = await startChild<Argon2Ready>({
-      script: 'servers/argon2-baseline.ts',
-      env: {
-        BENCH_ARGON2_M: String(params.memoryKib),
-        BENCH_ARGON2_T: String(params.iterations),
-        BENCH_ARGON2_P: String(params.parallelism),
-      },
-    });
+    argon2 = await startArgon2Baseline(params);
     cleanups.push(() => argon2!.stop());
-    console.log(`  argon2 baseline ready (pid ${argon2.pid})`);
+    console.log(`  argon2 baseline ready (pid ${argon2.pid}, ${argon2.ready.poolThreads} pool threads)`);
   }
 
   // ── Warm-up: every endpoint once, unmeasured (JIT, statement caches, connection pools). ─────────────────

@@ -77,6 +77,7 @@ export {
 export {
   Argon2ProcessExitedError,
   argon2ProcessPid,
+  hashingPoolThreads,
   startArgon2Process,
   verifyInArgon2Process,
 } from './security/argon2-process.ts';

@@ -129,6 +129,8 @@ export interface Argon2Ready {
   type: 'ready';
   kind: 'argon2';
   argon2: { memoryKib: number; iterations: number; parallelism: number };
+  /** Its libuv pool (`UV_THREADPOOL_SIZE`): a thread per core. */
+  poolThreads: number;
 }
 
 export type ChildReady = RegstackReady | BetterAuthReady | Argon2Ready;

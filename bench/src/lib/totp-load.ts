@@ -5,15 +5,19 @@
  * sign-in counts only when the second step answers 200 with an access token; every other answer is counted by
  * step, HTTP status and error code, and printed.
  *
- * Two steps with data from the first, so not autocannon: a closed loop of its own over Node's fetch (keep-alive),
- * timed like the argon2 baseline (lanes start no new sign-in after `seconds`; the rate is over the time until the
- * last one finished).
+ * Two steps with data from the first, so not autocannon: a closed loop of its own over `node:http` with a keep-alive
+ * agent (a socket per lane), timed like the argon2 baseline (lanes start no new sign-in after `seconds`; the rate is
+ * over the time until the last one finished). Not `fetch`: the load generator shares the machine's cores with the
+ * server under test, and `fetch` spends several times the CPU of a plain request on each of the two requests
+ * (WHATWG streams, Request/Response objects) — CPU the server then does not get, which the ratio would charge
+ * to regstack. autocannon, scenario 3's load, is as lean.
  *
  * The replay guard accepts a time step once per user, so the pool hands each user out at most once per 30-second
  * step, with that step's code, and never to two lanes at once. A lane that finds every user spent for the step
  * waits for the next step; that wait is reported (`starvedMs`) — it means the run needs more users, and its
  * throughput is too low, not too high.
  */
+import { Agent, request } from 'node:http';
 import { Secret, TOTP } from 'otpauth';
 
 const PERIOD_MS = 30_000;
@@ -82,20 +86,49 @@ export interface TotpLoadResult {
   starvedMs: number;
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ json: body }),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json };
+interface Poster {
+  post(path: string, body: unknown): Promise<{ status: number; json: unknown }>;
+  close(): void;
+}
+
+/** JSON POSTs to one server over `connections` kept-alive sockets. */
+function poster(base: string, connections: number): Poster {
+  const { hostname, port } = new URL(base);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  return {
+    post(path, body) {
+      const payload = JSON.stringify({ json: body });
+      return new Promise((resolve, reject) => {
+        const req = request(
+          {
+            agent,
+            hostname,
+            port,
+            path,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('error', reject);
+            res.on('end', () => {
+              let json: unknown;
+              try {
+                json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+              } catch {
+                json = undefined;
+              }
+              resolve({ status: res.statusCode ?? 0, json });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
+    },
+    close: () => agent.destroy(),
+  };
 }
 
 function dataOf(json: unknown): Record<string, unknown> | undefined {
@@ -115,8 +148,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export async function runTotpLoad(spec: TotpLoadSpec): Promise<TotpLoadResult> {
-  const loginUrl = `${spec.url}/trpc/auth.login`;
-  const confirmUrl = `${spec.url}/trpc/auth.mfa.confirmLogin`;
+  const http = poster(spec.url, spec.connections);
+  const post = http.post;
+  const prefix = new URL(spec.url).pathname.replace(/\/$/, '');
+  const loginUrl = `${prefix}/trpc/auth.login`;
+  const confirmUrl = `${prefix}/trpc/auth.mfa.confirmLogin`;
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
   let starvedMs = 0;
@@ -169,6 +205,7 @@ export async function runTotpLoad(spec: TotpLoadSpec): Promise<TotpLoadResult> {
   }
   await Promise.all(Array.from({ length: spec.connections }, lane));
   const seconds = (performance.now() - started) / 1000;
+  http.close();
   const sorted = latencies.sort((a, b) => a - b);
   const failed = Object.values(failures).reduce((a, b) => a + b, 0);
   return {

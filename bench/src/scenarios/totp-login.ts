@@ -10,8 +10,9 @@
  * (servers/totp-users.ts). Failed sign-ins never count; they are printed by kind.
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { type BenchChild, startChild } from '../lib/ipc.ts';
-import type { Argon2Ready, Argon2RunResult, CpuWindow, RegstackReady } from '../lib/protocol.ts';
+import { startArgon2Baseline } from '../lib/argon2-baseline.ts';
+import type { BenchChild } from '../lib/ipc.ts';
+import type { Argon2RunResult, CpuWindow, RegstackReady } from '../lib/protocol.ts';
 import type { Metric } from '../lib/report.ts';
 import type { Backend } from '../lib/settings.ts';
 import { createTotpUserPool, runTotpLoad, type TotpLoadResult, type TotpUserPool } from '../lib/totp-load.ts';
@@ -68,14 +69,7 @@ export async function runTotpLoginScenario(ctx: ScenarioContext): Promise<Scenar
   }
   if (targets.length === 0) return { metrics: [], rounds: [] };
   const params = targets[0]!.child.ready.argon2;
-  const argon2 = await startChild<Argon2Ready>({
-    script: 'servers/argon2-baseline.ts',
-    env: {
-      BENCH_ARGON2_M: String(params.memoryKib),
-      BENCH_ARGON2_T: String(params.iterations),
-      BENCH_ARGON2_P: String(params.parallelism),
-    },
-  });
+  const argon2 = await startArgon2Baseline(params);
   ctx.onCleanup(() => argon2.stop());
 
   const load = (t: Target, seconds: number) =>

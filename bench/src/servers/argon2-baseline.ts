@@ -1,8 +1,9 @@
 /**
  * The ceiling for login throughput: the `argon2` package verifying one argon2id hash in a loop, with the same
  * parameters regstack uses (`BENCH_ARGON2_M/T/P`, default m=19456 KiB, t=2, p=1) and `inFlight` verifications
- * outstanding at all times — the same concurrency as the login load's connections. No HTTP, no database, no
- * semaphore: the machine's raw KDF rate. It runs in a child process like the servers, so it competes for
+ * outstanding at all times — the same concurrency as the login load's connections — on a libuv pool of a thread
+ * per core (lib/argon2-baseline.ts), as regstack's hashing process has. No HTTP, no database, no semaphore: the
+ * machine's raw KDF rate. It runs in a child process like the servers, so it competes for
  * the cores on the same terms and never with the runner's event loop.
  */
 import { argon2id, hash, verify } from 'argon2';
@@ -46,5 +47,10 @@ serveCommands({
   },
 });
 
-const ready: Argon2Ready = { type: 'ready', kind: 'argon2', argon2: params };
+const ready: Argon2Ready = {
+  type: 'ready',
+  kind: 'argon2',
+  argon2: params,
+  poolThreads: Number(process.env.UV_THREADPOOL_SIZE ?? '4'),
+};
 announceReady(ready);

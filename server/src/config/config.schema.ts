@@ -912,8 +912,9 @@ export const configSchema = z
      */
     argon2Parallelism: z.int().min(1).max(8).default(1),
     /**
-     * Hashes computed at once (R7). The hashing process gets a libuv pool thread for each. Not in the Python
-     * regstack.
+     * Hashes in flight at once (R7). The hashing process computes one per core at a time (this many when fewer)
+     * and starts the next the moment a core is free; calls beyond this wait in `hash_queue_limit`. Not in the
+     * Python regstack.
      * @default cores + 1, but no more than a quarter of the process's memory (its cgroup limit, if any) holds at
      * `argon2_memory_kib` each, and at most 64 (unset: the password hasher works it out)
      */

@@ -22,14 +22,16 @@
  * One hashing process serves the whole host process, started on first use (`startArgon2Process` starts it
  * ahead of time); each caller asks for its `nice` and the process keeps the highest asked for (priorities are
  * only lowered). Each caller also says how many calls it may have in flight (its `hash_concurrency`): the
- * process's libuv pool, which libuv sizes once per process from `UV_THREADPOOL_SIZE`, gets at least that many
- * threads, so the host's setting of that variable never caps it; a caller allowed more than the running
- * process has threads gets a new, bigger process, and the old one ends once it has answered its calls.
+ * process's libuv pool, which libuv sizes once per process from `UV_THREADPOOL_SIZE`, gets a thread per core, or
+ * one per call when fewer calls are allowed (`hashingPoolThreads`), whatever the host's setting of that variable;
+ * a caller that would get more threads than the running process has gets a new, bigger process, and the old one
+ * ends once it has answered its calls.
  * It keeps the host alive only while a call is in flight, and ends when the host ends. If it dies, the calls
  * in flight reject with `Argon2ProcessExitedError` and the next call starts a new one.
  * Passwords cross only the IPC socket and are never logged on either side.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -93,8 +95,18 @@ interface Hashing {
   retire(): void;
 }
 
-/** libuv's own default pool size, the least a hashing process gets. */
-const MIN_POOL_THREADS = 4;
+/**
+ * The hashing process's pool threads for a caller allowed `concurrency` calls at once: one per core the process
+ * may use (`os.availableParallelism()`, which follows the affinity mask and a cgroup CPU quota), or one per call
+ * when fewer are allowed. Never more than the cores: argon2 is CPU- and memory-bound, so more threads than cores
+ * only take turns on them, each switch evicting another hash's memory from the caches — fewer hashes per second
+ * for the same CPU (docs/password-hashing.md). Calls beyond the threads wait in libuv's queue inside the hashing
+ * process and start the moment a thread is free, so with one call more than the cores in flight (the default
+ * `hash_concurrency`) a core never idles between two hashes.
+ */
+export function hashingPoolThreads(concurrency: number, cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(concurrency, cores));
+}
 
 let current: Hashing | undefined;
 let nextId = 1;
@@ -166,9 +178,12 @@ function spawn(nice: number, threads: number): Hashing {
   return hashing;
 }
 
-/** The running hashing process, started if need be, at no less than `nice` and with `concurrency` pool threads. */
+/**
+ * The running hashing process, started if need be, at no less than `nice` and with pool threads for `concurrency`
+ * calls at once (`hashingPoolThreads`).
+ */
 function hashing(nice: number, concurrency: number): Hashing {
-  const threads = Math.max(MIN_POOL_THREADS, concurrency);
+  const threads = hashingPoolThreads(concurrency);
   const running = current;
   if (running === undefined) {
     current = spawn(nice, threads);

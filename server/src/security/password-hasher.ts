@@ -62,8 +62,9 @@ export interface PasswordHasherOptions {
    */
   parallelism?: number;
   /**
-   * KDF calls allowed to run at once (R7). Each runs on a libuv pool thread of the hashing process, which gets
-   * at least this many (argon2-process.ts), and holds `memoryKib` while it runs.
+   * KDF calls allowed in flight at once (R7). The hashing process computes as many at a time as it has pool
+   * threads — one per core, or this many when fewer (`hashingPoolThreads`, argon2-process.ts) — and starts a
+   * waiting one the moment a thread is free; each holds `memoryKib` while it computes.
    * @default `defaultHashConcurrency` for this `memoryKib`
    */
   concurrency?: number;
@@ -145,9 +146,10 @@ function currentMachine(): HashingMachine {
 
 /**
  * Default bound on concurrent argon2 calls (R7): one more than the cores, so a core never idles while the event
- * loop hands a finished hash's slot to the next (with the hashing at a lower priority, see argon2-process.ts, the
- * extra job only takes spare CPU); but no more than a quarter of the process's memory holds at `memoryKib` each
- * (a container's limit counts), and never above 64. Beyond it, calls queue and are then shed.
+ * loop hands a finished hash's slot to the next (the extra call waits in the hashing process, which computes one
+ * per core at a time, and starts the moment a core is free; see argon2-process.ts); but no more than a quarter
+ * of the process's memory holds at `memoryKib` each (a container's limit counts), and never above 64. Beyond it,
+ * calls queue and are then shed.
  */
 export function defaultHashConcurrency(
   memoryKib: number = DEFAULT_ARGON2_PARAMETERS.memoryKib,

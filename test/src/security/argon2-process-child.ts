@@ -1,10 +1,11 @@
 /**
  * Child process for argon2-process.test.ts: reports the `nice` of this (host) process's libuv pool threads and
  * main thread before and after createRegstack, and of every thread of regstack's hashing process, in a process
- * of its own so no other test has started a hashing process. argv[2..]: regstack options (JSON), one instance each.
+ * of its own so no other test has started a hashing process; and the cores this process may use. argv[2..]: regstack options (JSON), one instance each.
  */
 import { randomBytes, randomFill } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRegstack, parseConfig, silentLogger } from '@regstack/server';
 import { argon2ProcessPid } from '@regstack/server/internal';
 
@@ -56,4 +57,7 @@ for (
 }
 const replacedAlive = replaced.filter((pid) => existsSync(`/proc/${pid}`));
 for (const regstack of instances) await regstack.close();
-console.log(JSON.stringify({ hostBefore, hostAfter, hashingPid, hashing, hostPid: process.pid, pids, replacedAlive }));
+const cores = availableParallelism();
+console.log(
+  JSON.stringify({ hostBefore, hostAfter, hashingPid, hashing, hostPid: process.pid, pids, replacedAlive, cores }),
+);

@@ -19,6 +19,7 @@ import {
   Argon2ProcessExitedError,
   argon2ProcessPid,
   createPasswordHasher,
+  hashingPoolThreads,
   startArgon2Process,
   verifyInArgon2Process,
 } from '@regstack/server/internal';
@@ -86,6 +87,7 @@ type ChildReport = {
   hostPid: number;
   pids: (number | undefined)[];
   replacedAlive: number[];
+  cores: number;
 };
 
 /** Creates one regstack instance per options object, in turn, in a fresh process; reports on its threads. */
@@ -149,23 +151,35 @@ describe.skipIf(process.platform !== 'linux')('the hashing process: pool size', 
   const run = runChild;
   const poolThreads = (report: ChildReport) => report.hashing['libuv-worker']?.length;
 
-  it('has libuv’s 4 pool threads by default, and as many as hash_concurrency when that is more', async () => {
-    expect(poolThreads(await run({}))).toBe(4);
-    // Not capped by libuv's default of 4 (nor by the host's UV_THREADPOOL_SIZE): 7 calls run at once.
-    expect(poolThreads(await run({ hashConcurrency: 7 }))).toBe(7);
+  it('has a pool thread per core by default, one per call when hash_concurrency is lower, and never more', async () => {
+    const byDefault = await run({});
+    // The default hash_concurrency is cores + 1: the extra call waits in the hashing process's queue.
+    expect(poolThreads(byDefault)).toBe(byDefault.cores);
+    expect(poolThreads(await run({ hashConcurrency: 1 }))).toBe(1);
+    // More calls allowed than cores (and whatever UV_THREADPOOL_SIZE says): still a thread per core.
+    expect(poolThreads(await run({ hashConcurrency: byDefault.cores + 5 }))).toBe(byDefault.cores);
   });
 
-  it('replaces the process with a bigger one for a later instance allowed more, and ends the old one', async () => {
-    const grown = await run({}, { hashConcurrency: 6, hashThreadPriority: 15 });
+  it('replaces the process with a bigger one for a later instance that gets more threads, and ends the old one', async (ctx) => {
+    const grown = await run({ hashConcurrency: 1 }, { hashThreadPriority: 15 });
+    if (grown.cores < 2) ctx.skip(); // one core: every instance gets one thread
     expect(new Set(grown.pids).size).toBe(2);
     expect(grown.hashingPid).toBe(grown.pids[1]);
-    expect(poolThreads(grown)).toBe(6);
+    expect(poolThreads(grown)).toBe(grown.cores);
     expect(grown.hashing['libuv-worker']?.every((n) => n === 15)).toBe(true);
     expect(grown.replacedAlive).toEqual([]); // the first process ended once idle
-    // A later instance allowed fewer keeps the running process.
-    const kept = await run({ hashConcurrency: 6 }, {});
+    // A later instance that would get fewer threads keeps the running process.
+    const kept = await run({}, { hashConcurrency: 1 });
     expect(new Set(kept.pids).size).toBe(1);
-    expect(poolThreads(kept)).toBe(6);
+    expect(poolThreads(kept)).toBe(kept.cores);
+  });
+
+  it('sizes the pool from the cores and the calls allowed', () => {
+    expect(hashingPoolThreads(3, 2)).toBe(2);
+    expect(hashingPoolThreads(17, 16)).toBe(16);
+    expect(hashingPoolThreads(6, 16)).toBe(6);
+    expect(hashingPoolThreads(1, 16)).toBe(1);
+    expect(hashingPoolThreads(64, 1)).toBe(1);
   });
 });
 
@@ -185,6 +199,18 @@ describe('the hashing process: calls', () => {
       argon2Hash('x', { type: argon2id, memoryCost: 1024, timeCost: 1 }),
     );
     expect(direct).toContain(ARGON2_JOB);
+  });
+
+  it('answers every call when more are in flight than the pool has threads (they wait in the hashing process)', async () => {
+    const hasher = createPasswordHasher({ ...fastOptions, concurrency: 8 });
+    expect(hashingPoolThreads(8)).toBeLessThan(8 + 1); // at most a thread per core: here fewer than the calls
+    const phc = await hasher.hash('queued in the hashing process');
+    const passwords = Array.from({ length: 8 }, (_, i) =>
+      i % 2 === 0 ? 'queued in the hashing process' : `wrong ${i}`,
+    );
+    const verdicts = await Promise.all(passwords.map((p) => hasher.verify(phc, p)));
+    expect(verdicts).toEqual(passwords.map((_, i) => i % 2 === 0));
+    expect(hasher.stats).toMatchObject({ active: 0, queued: 0, shed: 0 });
   });
 
   it("gives the library's own results: each side verifies what the other hashed", async () => {
