@@ -73,6 +73,7 @@ export {
   recordLoginStepByStep,
   reserveStepByStep,
   type TryWindow,
+  withLease,
 } from './repositories/index.ts';
 export {
   Argon2ProcessExitedError,

@@ -8,6 +8,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { Dialect } from '../db/dialect.ts';
 import { type Claim, ClaimSchema } from '../db/entities/index.ts';
+import { WriteLeaseTimeoutError } from '../db/outages.ts';
 
 /** `claimOnce` in SQL (SQLite and PostgreSQL): inserts nothing when the key is taken. */
 export const CLAIM_SQL =
@@ -75,3 +76,48 @@ export function createClaimRepository(em: EntityManager, dialect: Dialect) {
 }
 
 export type ClaimRepository = ReturnType<typeof createClaimRepository>;
+
+/** How long a lease lasts, and how long a caller waits for it. */
+export interface LeaseTiming {
+  /** A lease whose holder never gave it up (its instance died, or its database call never answered) runs out then. */
+  ttlMs: number;
+  /** How long a caller waits for the holder before giving up with `WriteLeaseTimeoutError` (503 + Retry-After). */
+  waitMs: number;
+}
+
+/**
+ * Runs `work` while holding the lease `id`, so that the works under one lease follow each other, on every instance
+ * and every backend. The lease is a claim (`claimOnce`) that expires after `timing.ttlMs`; a caller that finds it
+ * taken removes it if it has run out and otherwise waits, in short, growing, jittered pauses, for up to
+ * `timing.waitMs`, then throws `WriteLeaseTimeoutError` without running `work`. The holder gives the lease up when
+ * `work` ends — only the lease it took, never a later holder's — except when `keepOnError` says a failure must
+ * keep it until it runs out (an outage: the answer was lost, not necessarily the write). Wall-clock time, not a
+ * service clock: the lease is about this work, not about a request's "now".
+ */
+export async function withLease<T>(
+  claims: ClaimRepository,
+  id: string,
+  timing: LeaseTiming,
+  work: () => Promise<T>,
+  keepOnError: (err: unknown) => boolean = () => false,
+): Promise<T> {
+  const waitUntil = Date.now() + timing.waitMs;
+  let takenAt: Date;
+  for (let round = 0; ; round++) {
+    takenAt = new Date();
+    if (await claims.claimOnce(id, id, takenAt, new Date(takenAt.getTime() + timing.ttlMs))) break;
+    await claims.deleteExpiredLock(id, takenAt);
+    if (Date.now() >= waitUntil) throw new WriteLeaseTimeoutError(`another request holds the lease ${id}`);
+    await new Promise((r) => setTimeout(r, Math.min(50, 2 * 2 ** Math.min(round, 5)) * (0.5 + Math.random())));
+  }
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    if (!keepOnError(err)) await claims.releaseHeld(id, takenAt).catch(() => {});
+    throw err;
+  }
+  // A release that fails leaves the lease to run out; the work itself is done.
+  await claims.releaseHeld(id, takenAt).catch(() => {});
+  return result;
+}

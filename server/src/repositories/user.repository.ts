@@ -23,18 +23,16 @@ import type { Dialect } from '../db/dialect.ts';
 import { type User, UserNameTermSchema, UserSchema } from '../db/entities/index.ts';
 import { newId } from '../db/ids.ts';
 import { nameTerms, parseUserSearch, prefixRange, type UserSearch } from '../db/name-terms.ts';
-import { isDatabaseUnavailable, WriteLeaseTimeoutError } from '../db/outages.ts';
+import { isDatabaseUnavailable } from '../db/outages.ts';
 import type { SqlRunner } from '../db/sql-runner.ts';
-import { createClaimRepository } from './claim.repository.ts';
+import { createClaimRepository, type LeaseTiming, withLease } from './claim.repository.ts';
 
 /**
- * MongoDB: how long a user's write lease lasts. Far longer than one update takes; only a lease whose write never
- * answered (its instance died, or the server went away mid-write) runs out — and by then that write has landed or
- * never will.
+ * MongoDB: a user's write lease. It lasts far longer than one update takes; only a lease whose write never answered
+ * (its instance died, or the server went away mid-write) runs out — and by then that write has landed or never
+ * will. An update waits for another write of the same user for up to 5 s, then answers 503.
  */
-const WRITE_LEASE_TTL_MS = 10_000;
-/** MongoDB: how long an update waits for another write of the same user before answering 503. */
-const WRITE_LEASE_WAIT_MS = 5_000;
+const USER_WRITE_LEASE: LeaseTiming = { ttlMs: 10_000, waitMs: 5_000 };
 
 export interface NewUser {
   email: string;
@@ -203,28 +201,13 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
   async function updateUser(userId: string, filter: FilterQuery<User>, changes: object): Promise<number> {
     const where = { ...(filter as object), id: userId } as FilterQuery<User>;
     if (sql) return em.nativeUpdate(UserSchema, where, changes);
-    const lease = `user-write:${userId}`;
-    const waitUntil = Date.now() + WRITE_LEASE_WAIT_MS;
-    let takenAt: Date;
-    for (let round = 0; ; round++) {
-      // Wall-clock time, not the service clock: the lease is about this write, not about the request's "now".
-      takenAt = new Date();
-      if (await claims.claimOnce(lease, lease, takenAt, new Date(takenAt.getTime() + WRITE_LEASE_TTL_MS))) break;
-      await claims.deleteExpiredLock(lease, takenAt);
-      if (Date.now() >= waitUntil) throw new WriteLeaseTimeoutError('another write of this user holds its lease');
-      // A short, growing, jittered pause: the holder needs one update's time.
-      await new Promise((r) => setTimeout(r, Math.min(50, 2 * 2 ** Math.min(round, 5)) * (0.5 + Math.random())));
-    }
-    let count: number;
-    try {
-      count = await em.nativeUpdate(UserSchema, where, changes);
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) await claims.releaseHeld(lease, takenAt).catch(() => {});
-      throw err;
-    }
-    // A release that fails leaves the lease to run out; the write itself is done.
-    await claims.releaseHeld(lease, takenAt).catch(() => {});
-    return count;
+    return withLease(
+      claims,
+      `user-write:${userId}`,
+      USER_WRITE_LEASE,
+      () => em.nativeUpdate(UserSchema, where, changes),
+      isDatabaseUnavailable,
+    );
   }
 
   /** Stores `terms` as words of `userId`'s name. */

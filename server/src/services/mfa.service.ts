@@ -25,7 +25,14 @@ import { generateTotpSecret, totpUri } from '../security/totp.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { limitClient } from './policies/client-limit.ts';
-import { checkUnderLockout, codeInvalid, factorChanged, issueRecoveryCodes } from './policies/factor-change.ts';
+import {
+  checkUnderLockout,
+  codeInvalid,
+  enableFactor,
+  factorChanged,
+  inTurn,
+  issueRecoveryCodes,
+} from './policies/factor-change.ts';
 import { verifyCurrentPassword } from './policies/reauthentication.ts';
 import { mfaRequiredFor } from './policies/require-mfa.ts';
 import {
@@ -84,16 +91,12 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
       if (!credential) throw new RegstackError('MFA_ENROLMENT_NOT_STARTED', 'Start the authenticator enrolment first');
       const alreadyEnabled = () => new RegstackError('MFA_ALREADY_ENABLED', 'An authenticator app is already enabled');
       if (credential.confirmedAt) throw alreadyEnabled();
-      const before = await readFactors(repos, auth.user);
-      return atomically(deps, async (tx) => {
+      return enableFactor(deps, repos, auth, 'totp', request, async (tx) => {
         // Two confirmations with codes of adjacent time steps can both match; one confirms, so only one set of
         // recovery codes is issued and shown.
         const outcome = await confirmTotpEnrolment(deps, tx, credential, input.code);
         if (outcome === 'invalid') throw codeInvalid();
         if (outcome === 'already') throw alreadyEnabled();
-        const recoveryCodes = hasFactor(before) ? null : await issueRecoveryCodes(deps, tx, auth.user);
-        const state = await factorChanged(deps, tx, auth, 'totp', 'enabled', request);
-        return { status: 'mfa_enabled', methods: methodsOf(state), recoveryCodes };
       });
     },
 
@@ -112,11 +115,13 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
           ? spendTotpCode(deps, repos, totp, input.code)
           : spendRecoveryCode(deps, repos, auth.user.id, input.code),
       );
-      return atomically(deps, async (tx) => {
-        await tx.mfaFactors.deleteTotp(auth.user.id);
-        const state = await factorChanged(deps, tx, auth, 'totp', 'disabled', request);
-        return { status: 'mfa_disabled', methods: methodsOf(state) };
-      });
+      return inTurn(repos, auth.user.id, () =>
+        atomically(deps, async (tx) => {
+          await tx.mfaFactors.deleteTotp(auth.user.id);
+          const state = await factorChanged(deps, tx, auth, 'totp', 'disabled', request);
+          return { status: 'mfa_disabled', methods: methodsOf(state) };
+        }),
+      );
     },
 
     async regenerateRecoveryCodes(
@@ -130,14 +135,16 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
       if (!hasFactor(await readFactors(repos, auth.user))) {
         throw new RegstackError('MFA_NOT_ENABLED', 'Enable a second factor first');
       }
-      return atomically(deps, async (tx) => {
-        const recoveryCodes = await issueRecoveryCodes(deps, tx, auth.user);
-        await tx.auditEvents.record(
-          { event: 'recovery_codes_regenerated', actorId: auth.user.id, subjectId: auth.user.id, ...request },
-          deps.clock.now(),
-        );
-        return { recoveryCodes };
-      });
+      return inTurn(repos, auth.user.id, () =>
+        atomically(deps, async (tx) => {
+          const recoveryCodes = await issueRecoveryCodes(deps, tx, auth.user);
+          await tx.auditEvents.record(
+            { event: 'recovery_codes_regenerated', actorId: auth.user.id, subjectId: auth.user.id, ...request },
+            deps.clock.now(),
+          );
+          return { recoveryCodes };
+        }),
+      );
     },
   };
 }

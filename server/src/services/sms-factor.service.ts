@@ -13,9 +13,9 @@ import { generateOtpCode } from '../security/one-time-tokens.ts';
 import { atomically, openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { limitClient } from './policies/client-limit.ts';
-import { checkUnderLockout, codeInvalid, factorChanged, issueRecoveryCodes } from './policies/factor-change.ts';
+import { checkUnderLockout, codeInvalid, enableFactor, factorChanged, inTurn } from './policies/factor-change.ts';
 import { verifyCurrentPassword } from './policies/reauthentication.ts';
-import { hasFactor, methodsOf, readFactors, spendRecoveryCode, spendTotpCode } from './policies/second-factor.ts';
+import { methodsOf, readFactors, spendRecoveryCode, spendTotpCode } from './policies/second-factor.ts';
 import type { AuthenticatedSession } from './session.service.ts';
 
 export function createSmsFactorService(
@@ -97,14 +97,10 @@ export function createSmsFactorService(
       if (!deps.otpHasher.verifyOtpCode(input.code, live.challengeId, live.codeHash)) throw codeInvalid();
       if (!(await repos.mfaCodes.consumeOnce(live, now))) throw codeInvalid();
       const phone = live.phoneNumber;
-      const before = await readFactors(repos, auth.user);
-      return atomically(deps, async (tx) => {
+      return enableFactor(deps, repos, auth, 'sms', request, async (tx) => {
         if (!(await tx.users.setPhoneIfFree(auth.user.id, phone, deps.clock.now()))) {
           throw new RegstackError('PHONE_NUMBER_TAKEN', 'This number is already used by another account');
         }
-        const recoveryCodes = hasFactor(before) ? null : await issueRecoveryCodes(deps, tx, auth.user);
-        const state = await factorChanged(deps, tx, auth, 'sms', 'enabled', request);
-        return { status: 'mfa_enabled', methods: methodsOf(state), recoveryCodes };
       });
     },
 
@@ -126,11 +122,13 @@ export function createSmsFactorService(
             : spendRecoveryCode(deps, repos, auth.user.id, code),
         );
       }
-      return atomically(deps, async (tx) => {
-        await tx.users.clearPhone(auth.user.id, deps.clock.now());
-        const state = await factorChanged(deps, tx, auth, 'sms', 'disabled', request);
-        return { status: 'mfa_disabled', methods: methodsOf(state) };
-      });
+      return inTurn(repos, auth.user.id, () =>
+        atomically(deps, async (tx) => {
+          await tx.users.clearPhone(auth.user.id, deps.clock.now());
+          const state = await factorChanged(deps, tx, auth, 'sms', 'disabled', request);
+          return { status: 'mfa_disabled', methods: methodsOf(state) };
+        }),
+      );
     },
   };
 }

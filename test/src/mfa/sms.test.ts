@@ -6,6 +6,7 @@
  * two accounts can enable and disable in turn; SMS as a login method with a resend; a disabled factor's codes fail.
  */
 import { createManualClock } from '@regstack/server';
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { codeOf } from '../harness/outcomes.ts';
@@ -132,6 +133,35 @@ describeEachBackend('two-factor: the SMS factor', (ctx) => {
       ).toBe('MFA_METHOD_NOT_AVAILABLE');
       clock.advance(1_000);
       expect((await t.regstack.createCaller().login({ email, password })).status).toBe('authenticated');
+    }
+  });
+
+  it('enabling SMS and an authenticator app at once gives one set of recovery codes, the one stored (item 5)', async () => {
+    for (let round = 0; round < 4; round++) {
+      const { password, me } = await session(`sms-totp-at-once-${round}@example.com`);
+      const e164 = `+4420794609${70 + round}`;
+      await me.mfa.sms.start({ phoneNumber: e164, currentPassword: password });
+      const smsCode = await lastCode(e164);
+      const totp = await me.mfa.totp.start({ currentPassword: password });
+      const totpCode = TOTP.generate({ secret: Secret.fromBase32(totp.secret), timestamp: clock.now().getTime() });
+      const [bySms, byApp] = await Promise.all([
+        me.mfa.sms.confirm({ code: smsCode }),
+        me.mfa.totp.confirm({ code: totpCode }),
+      ]);
+      expect([bySms.status, byApp.status]).toEqual(['mfa_enabled', 'mfa_enabled']);
+      // The first factor brings the codes, the second none: whichever finished first, one set was shown…
+      const shown = [bySms.recoveryCodes, byApp.recoveryCodes].filter((codes) => codes !== null);
+      expect(shown).toHaveLength(1);
+      expect(shown[0]).toHaveLength(10);
+      expect(await me.mfa.status()).toMatchObject({ methods: ['totp', 'sms', 'recovery'], recoveryCodesRemaining: 10 });
+      // …and it is the set that works.
+      clock.advance(1_000);
+      const step = await t.regstack.createCaller().login({ email: `sms-totp-at-once-${round}@example.com`, password });
+      if (step.status !== 'mfa_required') throw new Error('expected the second step');
+      const done = await t.regstack
+        .createCaller()
+        .mfa.confirmLogin({ mfaPendingToken: step.mfaPendingToken, method: 'recovery', code: shown[0]![0]! });
+      expect(done.status).toBe('authenticated');
     }
   });
 });

@@ -4,7 +4,7 @@
  * a token redeemed twice (R17, R26, R49, R65, R66).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type Storage, UserSchema } from '@regstack/server/internal';
+import { type Storage, UserSchema, withLease } from '@regstack/server/internal';
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { connections, RACERS, race, repos } from './concurrency.ts';
@@ -179,6 +179,57 @@ describeEachBackend('atomic primitives under 50 concurrent callers', (ctx) => {
     const r1 = repos(ctx.storage);
     expect(await r1.revocations.isRevoked('user-logout', s.id, s.createdAt)).toBe(true);
     expect(await r1.revocations.isRevoked('user-logout', sibling.id, sibling.createdAt)).toBe(false);
+  });
+
+  it("withLease: 50 concurrent holders of one lease run one at a time; a dead holder's lease runs out; a waiter gives up with 503", async () => {
+    let inside = 0;
+    let most = 0;
+    const order: number[] = [];
+    await race(pool, (r, i) =>
+      withLease(r.claims, 'lease:race', { ttlMs: 10_000, waitMs: 60_000 }, async () => {
+        inside += 1;
+        most = Math.max(most, inside);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        order.push(i);
+        inside -= 1;
+      }),
+    );
+    expect(most).toBe(1);
+    expect(order).toHaveLength(RACERS);
+    // Released after each work: the lease is free again.
+    expect(await repos(ctx.storage).claims.countInScope('lease:race')).toBe(0);
+
+    // A holder that died (its claim left behind, never released) blocks only until its lease runs out.
+    const r0 = repos(ctx.storage);
+    const now = new Date();
+    await r0.claims.claimOnce('lease:dead', 'lease:dead', now, new Date(now.getTime() + 300));
+    const started = Date.now();
+    expect(await withLease(r0.claims, 'lease:dead', { ttlMs: 10_000, waitMs: 5_000 }, async () => 'ran')).toBe('ran');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // A live holder past the wait: the waiter does not run its work and fails like an outage (503 + Retry-After).
+    await r0.claims.claimOnce('lease:held', 'lease:held', new Date(), new Date(Date.now() + 60_000));
+    let ran = false;
+    const refused = await withLease(r0.claims, 'lease:held', { ttlMs: 10_000, waitMs: 200 }, async () => {
+      ran = true;
+    }).catch((err: unknown) => err);
+    expect(ran).toBe(false);
+    expect((refused as Error).name).toBe('WriteLeaseTimeoutError');
+    // A work that throws gives the lease up (unless told to keep it), and its error reaches the caller.
+    const thrown = await withLease(r0.claims, 'lease:throws', { ttlMs: 60_000, waitMs: 200 }, async () => {
+      throw new Error('work failed');
+    }).catch((err: unknown) => err);
+    expect((thrown as Error).message).toBe('work failed');
+    expect(await r0.claims.countInScope('lease:throws')).toBe(0);
+    await withLease(
+      r0.claims,
+      'lease:kept',
+      { ttlMs: 60_000, waitMs: 200 },
+      async () => {
+        throw new Error('outage');
+      },
+      () => true,
+    ).catch(() => {});
+    expect(await r0.claims.countInScope('lease:kept')).toBe(1);
   });
 
   it('claimDue: 50 concurrent outbox workers, each message claimed by exactly one', async () => {

@@ -3,17 +3,18 @@
  * outside sign-in counts toward the account lockout (R19); after any enable or disable (R41, R44) the derived flag is
  * rewritten from the stored factors, the user's other sessions end (this one carries on), a notice is mailed and the
  * change is audited and emitted; the first factor brings a fresh set of recovery codes, the last takes them away.
+ * One user's factor changes take turns (`inTurn`), so two first factors enabled at once bring one set of codes.
  */
-import type { MfaMethod } from '@regstack/shared';
+import type { MfaEnabledResult, MfaMethod } from '@regstack/shared';
 import type { User } from '../../db/entities/index.ts';
 import { RegstackError } from '../../errors/regstack-error.ts';
 import type { RequestMeta } from '../../events.ts';
-import type { Repositories } from '../../repositories/index.ts';
+import { type LeaseTiming, type Repositories, withLease } from '../../repositories/index.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../../security/recovery-codes.ts';
-import type { ServiceDeps } from '../deps.ts';
+import { atomically, type ServiceDeps } from '../deps.ts';
 import type { LockoutService } from '../lockout.service.ts';
 import type { AuthenticatedSession } from '../session.service.ts';
-import { type FactorState, hasFactor, syncMfaFlag } from './second-factor.ts';
+import { type FactorState, hasFactor, methodsOf, readFactors, syncMfaFlag } from './second-factor.ts';
 import { sessionsLiveAt } from './session-leeway.ts';
 
 const CHANGE_TEXT: Record<'enabled' | 'disabled', Record<Exclude<MfaMethod, 'recovery'>, string>> = {
@@ -26,6 +27,46 @@ const CHANGE_TEXT: Record<'enabled' | 'disabled', Record<Exclude<MfaMethod, 'rec
     sms: 'The phone was removed from two-factor sign-in',
   },
 };
+
+/**
+ * The lease under which one user's factor changes take turns, on every instance and backend: a change holds it for a
+ * few database writes; one that finds it held waits up to 5 s, then answers 503 + Retry-After.
+ */
+const FACTOR_CHANGE_LEASE: LeaseTiming = { ttlMs: 10_000, waitMs: 5_000 };
+
+/**
+ * Runs one change of `userId`'s factors or recovery codes (an enable, a disable, a regeneration) after the changes
+ * before it have committed. Without turns, a phone and an authenticator app confirmed at once from two tabs would
+ * both read "no factor yet" and both issue recovery codes: the set that lands second silently replaces the one the
+ * user was just shown.
+ */
+export function inTurn<T>(repos: Repositories, userId: string, change: () => Promise<T>): Promise<T> {
+  return withLease(repos.claims, `mfa-change:${userId}`, FACTOR_CHANGE_LEASE, change);
+}
+
+/**
+ * Enables `method` for the session's user: `write` stores the factor inside one transaction with what follows it
+ * — the first factor's recovery codes (shown once), the flag, the other sessions' end, the notice, the audit event
+ * (`factorChanged`) — all in the user's turn, so "the first factor" is decided by what has committed before.
+ */
+export function enableFactor(
+  deps: ServiceDeps,
+  repos: Repositories,
+  auth: AuthenticatedSession,
+  method: Exclude<MfaMethod, 'recovery'>,
+  request: RequestMeta,
+  write: (tx: Repositories) => Promise<void>,
+): Promise<MfaEnabledResult> {
+  return inTurn(repos, auth.user.id, async () => {
+    const before = await readFactors(repos, auth.user);
+    return atomically(deps, async (tx) => {
+      await write(tx);
+      const recoveryCodes = hasFactor(before) ? null : await issueRecoveryCodes(deps, tx, auth.user);
+      const state = await factorChanged(deps, tx, auth, method, 'enabled', request);
+      return { status: 'mfa_enabled', methods: methodsOf(state), recoveryCodes };
+    });
+  });
+}
 
 export const codeInvalid = () => new RegstackError('MFA_CODE_INVALID', 'The code is wrong or was already used');
 
