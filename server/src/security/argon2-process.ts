@@ -104,8 +104,15 @@ interface Hashing {
  * process and start the moment a thread is free, so with one call more than the cores in flight (the default
  * `hash_concurrency`) a core never idles between two hashes.
  */
-export function hashingPoolThreads(concurrency: number, cores: number = availableParallelism()): number {
+export function hashingPoolThreads(concurrency: number, cores: number = hostCores()): number {
   return Math.max(1, Math.min(concurrency, cores));
+}
+
+let cores: number | undefined;
+/** `os.availableParallelism()`, read once: it asks the kernel (and reads the cgroup's quota) at every call. */
+function hostCores(): number {
+  cores ??= availableParallelism();
+  return cores;
 }
 
 let current: Hashing | undefined;
