@@ -112,7 +112,7 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
     file: 'src/mfa/sms.test.ts',
     test: 'sms.start answers FEATURE_DISABLED while enable_sms_2fa is off',
   },
-  hash_concurrency: { file: ARGON2, test: 'as many as hash_concurrency when that is more' },
+  hash_concurrency: { file: ARGON2, test: 'one per call when hash_concurrency is lower' },
   hash_thread_priority: { file: ARGON2, test: 'uses the configured value, and normal priority at 0' },
   login_lockout_threshold: {
     file: 'src/http/pre-account-takeover-http.test.ts',
