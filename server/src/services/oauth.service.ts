@@ -28,7 +28,7 @@ import { canonicalizeEmail } from '@regstack/shared';
 import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import type { Repositories } from '../repositories/index.ts';
+import { type LeaseTiming, type Repositories, withLease } from '../repositories/index.ts';
 import {
   codeChallengeOf,
   createOidcClients,
@@ -47,6 +47,8 @@ import { limitClient } from './policies/client-limit.ts';
 import type { AuthenticatedSession, SessionService } from './session.service.ts';
 
 const MAX_REDIRECT_LENGTH = 2048;
+/** One user's unlinks take turns: a few reads and a delete each; a caller waits up to 5 s, then answers 503. */
+const UNLINK_LEASE: LeaseTiming = { ttlMs: 10_000, waitMs: 5_000 };
 
 const fail = (code: ConstructorParameters<typeof RegstackError>[0], message: string) =>
   new RegstackError(code, message);
@@ -451,19 +453,25 @@ export function createOAuthService(
       return { status: 'authenticated', accessToken, tokenType: 'Bearer', expiresIn, user: dto };
     },
 
-    /** `auth.oauth.unlink`: never the last way to sign in to an account without a password. */
+    /**
+     * `auth.oauth.unlink`: never the last way to sign in to an account without a password. One user's unlinks take
+     * turns (a lease), so two at once — each provider from its own tab — cannot both see the other identity still
+     * there and leave the account with no way in.
+     */
     async unlink(auth: AuthenticatedSession, name: string, request: RequestMeta): Promise<{ status: 'unlinked' }> {
       enabled();
       const repos = openRepos(deps);
-      const identities = await repos.oauth.listIdentities(auth.user.id);
-      if (!identities.some((row) => row.provider === name)) {
-        throw fail('OAUTH_NOT_LINKED', 'The account is not linked to this provider');
-      }
-      const credentials = await repos.users.findCredentialsById(auth.user.id);
-      if (!credentials?.hashedPassword && identities.length === 1) {
-        throw fail('OAUTH_LAST_SIGN_IN_METHOD', 'Set a password before unlinking the only way to sign in');
-      }
-      await repos.oauth.removeIdentity(auth.user.id, name);
+      await withLease(repos.claims, `oauth-unlink:${auth.user.id}`, UNLINK_LEASE, async () => {
+        const identities = await repos.oauth.listIdentities(auth.user.id);
+        if (!identities.some((row) => row.provider === name)) {
+          throw fail('OAUTH_NOT_LINKED', 'The account is not linked to this provider');
+        }
+        const credentials = await repos.users.findCredentialsById(auth.user.id);
+        if (!credentials?.hashedPassword && identities.length === 1) {
+          throw fail('OAUTH_LAST_SIGN_IN_METHOD', 'Set a password before unlinking the only way to sign in');
+        }
+        await repos.oauth.removeIdentity(auth.user.id, name);
+      });
       await audit(repos, 'oauth_account_unlinked', auth.user.id, request, { provider: name });
       deps.events.emit('oauth_account_unlinked', { provider: name, userId: auth.user.id, request });
       return { status: 'unlinked' };

@@ -21,10 +21,10 @@ export interface TestProvider {
   /** Registers a client whose redirect URI is `redirectUri`. */
   addClient(clientId: string, clientSecret: string, redirectUris: string[]): void;
   /**
-   * Registers a client for a regstack at `base` whose provider is named `test` (callback
-   * `{base}{prefix}/test/callback`, prefix `/oauth` by default); returns that provider's config.
+   * Registers a client for a regstack at `base` whose provider is named `name` (`test` by default; callback
+   * `{base}{prefix}/{name}/callback`, prefix `/oauth` by default); returns that provider's config.
    */
-  clientFor(base: string, options?: { prefix?: string; clientId?: string }): TestProviderConfig;
+  clientFor(base: string, options?: { prefix?: string; clientId?: string; name?: string }): TestProviderConfig;
   close(): Promise<void>;
 }
 
@@ -85,7 +85,7 @@ export async function startTestProvider(): Promise<TestProvider> {
     clientFor(base, options = {}) {
       const clientId = options.clientId ?? `regstack-${randomBytes(4).toString('hex')}`;
       const clientSecret = randomBytes(24).toString('base64url');
-      const redirectUri = `${base}${options.prefix ?? '/oauth'}/test/callback`;
+      const redirectUri = `${base}${options.prefix ?? '/oauth'}/${options.name ?? 'test'}/callback`;
       clients.push({ client_id: clientId, client_secret: clientSecret, redirect_uris: [redirectUri] });
       return { issuer, clientId, clientSecret };
     },

@@ -11,7 +11,7 @@ import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../harness/each-backend.ts';
 import { freePort } from '../harness/ferretdb.ts';
-import { codeOf } from '../harness/outcomes.ts';
+import { codeOf, outcome } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
 import { Browser, signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
 
@@ -36,7 +36,10 @@ describeEachBackend('sign-in with an OpenID Connect provider (issue 22)', (ctx) 
       enableAdminRouter: true,
       loginRateLimit: '1000/minute',
       oauthExchangeRateLimit: '1000/minute',
-      oauth: { providers: { test: { issuer, clientId, clientSecret } }, autoLinkVerifiedEmails: true },
+      oauth: {
+        providers: { test: { issuer, clientId, clientSecret }, second: op.clientFor(base, { name: 'second' }) },
+        autoLinkVerifiedEmails: true,
+      },
     });
     const server = await t.regstack.listen({ port });
     close = () => server.close();
@@ -88,7 +91,10 @@ describeEachBackend('sign-in with an OpenID Connect provider (issue 22)', (ctx) 
     const me = await t.regstack.createCaller({ accessToken: result.accessToken }).account.me();
     expect(me.email).toBe(mail('new'));
     const providers = await t.regstack.createCaller({ accessToken: result.accessToken }).oauth.providers();
-    expect(providers.providers).toEqual([{ name: 'test', linked: true, email: mail('new') }]);
+    expect(providers.providers).toEqual([
+      { name: 'test', linked: true, email: mail('new') },
+      { name: 'second', linked: false, email: null },
+    ]);
   });
 
   it('signing in again with the same identity opens a session on the same account', async () => {
@@ -153,6 +159,26 @@ describeEachBackend('sign-in with an OpenID Connect provider (issue 22)', (ctx) 
     const only = await signedIn(`only-${unique}`);
     const onlyOwner = t.regstack.createCaller({ accessToken: only.accessToken });
     expect(await codeOf(onlyOwner.oauth.unlink({ provider: 'test' }))).toBe('OAUTH_LAST_SIGN_IN_METHOD');
+  });
+
+  it("two unlinks at once of a password-less account's two providers: one succeeds, one way in stays", async () => {
+    for (let round = 0; round < 3; round++) {
+      op.accounts.set(`two-ways-${round}-${unique}`, { email: mail(`two-ways-${round}`), emailVerified: true });
+      const made = await signedIn(`two-ways-${round}-${unique}`);
+      const owner = t.regstack.createCaller({ accessToken: made.accessToken });
+      const { authorizationUrl } = await owner.oauth.link.start({ provider: 'second' });
+      const linked = await viaProvider(`two-ways-${round}-${unique}`, authorizationUrl);
+      expect(linked.searchParams.get('linked')).toBe('second');
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => outcome(owner.oauth.unlink({ provider: i % 2 === 0 ? 'test' : 'second' }))),
+      );
+      expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
+      for (const refused of outcomes.filter((o) => o !== 'ok')) {
+        expect(['OAUTH_LAST_SIGN_IN_METHOD', 'OAUTH_NOT_LINKED']).toContain(refused);
+      }
+      const left = (await owner.oauth.providers()).providers.filter((p) => p.linked);
+      expect(left).toHaveLength(1);
+    }
   });
 
   it('an identity linked to one account cannot be linked to another', async () => {
