@@ -86,6 +86,13 @@ export interface LeaseTiming {
 }
 
 /**
+ * The lease for work of a few database calls (a user's write, a factor change, an unlink): it runs out after 10 s,
+ * far longer than the work takes, so only a holder that died or never got an answer loses it; a caller waits for
+ * the holder up to 5 s, then answers 503.
+ */
+export const BRIEF_WORK_LEASE: LeaseTiming = Object.freeze({ ttlMs: 10_000, waitMs: 5_000 });
+
+/**
  * Runs `work` while holding the lease `id`, so that the works under one lease follow each other, on every instance
  * and every backend. The lease is a claim (`claimOnce`) that expires after `timing.ttlMs`; a caller that finds it
  * taken removes it if it has run out and otherwise waits, in short, growing, jittered pauses, for up to

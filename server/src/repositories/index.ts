@@ -139,7 +139,7 @@ export function createRepositories(em: EntityManager, dialect: Dialect): Reposit
 
 export type Repositories = RepositorySet;
 export type { AuditEventRepository, NewAuditEvent } from './audit-event.repository.ts';
-export { type ClaimRepository, type LeaseTiming, withLease } from './claim.repository.ts';
+export { BRIEF_WORK_LEASE, type ClaimRepository, type LeaseTiming, withLease } from './claim.repository.ts';
 export type { EmailOutboxRepository, NewOutboxMessage, OutboxLease } from './email-outbox.repository.ts';
 export type { AuthRow, LiveSessionRepository } from './live-session.repository.ts';
 export {

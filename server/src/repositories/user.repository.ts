@@ -25,14 +25,7 @@ import { newId } from '../db/ids.ts';
 import { nameTerms, parseUserSearch, prefixRange, type UserSearch } from '../db/name-terms.ts';
 import { isDatabaseUnavailable } from '../db/outages.ts';
 import type { SqlRunner } from '../db/sql-runner.ts';
-import { createClaimRepository, type LeaseTiming, withLease } from './claim.repository.ts';
-
-/**
- * MongoDB: a user's write lease. It lasts far longer than one update takes; only a lease whose write never answered
- * (its instance died, or the server went away mid-write) runs out — and by then that write has landed or never
- * will. An update waits for another write of the same user for up to 5 s, then answers 503.
- */
-const USER_WRITE_LEASE: LeaseTiming = { ttlMs: 10_000, waitMs: 5_000 };
+import { BRIEF_WORK_LEASE, createClaimRepository, withLease } from './claim.repository.ts';
 
 export interface NewUser {
   email: string;
@@ -204,7 +197,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     return withLease(
       claims,
       `user-write:${userId}`,
-      USER_WRITE_LEASE,
+      BRIEF_WORK_LEASE,
       () => em.nativeUpdate(UserSchema, where, changes),
       isDatabaseUnavailable,
     );

@@ -22,7 +22,7 @@ import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import type { Repositories } from '../repositories/index.ts';
 import { generateTotpSecret, totpUri } from '../security/totp.ts';
-import { atomically, openRepos, type ServiceDeps } from './deps.ts';
+import { openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { limitClient } from './policies/client-limit.ts';
 import {
@@ -115,13 +115,11 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
           ? spendTotpCode(deps, repos, totp, input.code)
           : spendRecoveryCode(deps, repos, auth.user.id, input.code),
       );
-      return inTurn(repos, auth.user.id, () =>
-        atomically(deps, async (tx) => {
-          await tx.mfaFactors.deleteTotp(auth.user.id);
-          const state = await factorChanged(deps, tx, auth, 'totp', 'disabled', request);
-          return { status: 'mfa_disabled', methods: methodsOf(state) };
-        }),
-      );
+      return inTurn(deps, repos, auth.user.id, async (tx) => {
+        await tx.mfaFactors.deleteTotp(auth.user.id);
+        const state = await factorChanged(deps, tx, auth, 'totp', 'disabled', request);
+        return { status: 'mfa_disabled', methods: methodsOf(state) };
+      });
     },
 
     async regenerateRecoveryCodes(
@@ -135,16 +133,14 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
       if (!hasFactor(await readFactors(repos, auth.user))) {
         throw new RegstackError('MFA_NOT_ENABLED', 'Enable a second factor first');
       }
-      return inTurn(repos, auth.user.id, () =>
-        atomically(deps, async (tx) => {
-          const recoveryCodes = await issueRecoveryCodes(deps, tx, auth.user);
-          await tx.auditEvents.record(
-            { event: 'recovery_codes_regenerated', actorId: auth.user.id, subjectId: auth.user.id, ...request },
-            deps.clock.now(),
-          );
-          return { recoveryCodes };
-        }),
-      );
+      return inTurn(deps, repos, auth.user.id, async (tx) => {
+        const recoveryCodes = await issueRecoveryCodes(deps, tx, auth.user);
+        await tx.auditEvents.record(
+          { event: 'recovery_codes_regenerated', actorId: auth.user.id, subjectId: auth.user.id, ...request },
+          deps.clock.now(),
+        );
+        return { recoveryCodes };
+      });
     },
   };
 }

@@ -28,7 +28,7 @@ import { canonicalizeEmail } from '@regstack/shared';
 import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
-import { type LeaseTiming, type Repositories, withLease } from '../repositories/index.ts';
+import { BRIEF_WORK_LEASE, type Repositories, withLease } from '../repositories/index.ts';
 import {
   codeChallengeOf,
   createOidcClients,
@@ -47,8 +47,6 @@ import { limitClient } from './policies/client-limit.ts';
 import type { AuthenticatedSession, SessionService } from './session.service.ts';
 
 const MAX_REDIRECT_LENGTH = 2048;
-/** One user's unlinks take turns: a few reads and a delete each; a caller waits up to 5 s, then answers 503. */
-const UNLINK_LEASE: LeaseTiming = { ttlMs: 10_000, waitMs: 5_000 };
 
 const fail = (code: ConstructorParameters<typeof RegstackError>[0], message: string) =>
   new RegstackError(code, message);
@@ -461,7 +459,7 @@ export function createOAuthService(
     async unlink(auth: AuthenticatedSession, name: string, request: RequestMeta): Promise<{ status: 'unlinked' }> {
       enabled();
       const repos = openRepos(deps);
-      await withLease(repos.claims, `oauth-unlink:${auth.user.id}`, UNLINK_LEASE, async () => {
+      await withLease(repos.claims, `oauth-unlink:${auth.user.id}`, BRIEF_WORK_LEASE, async () => {
         const identities = await repos.oauth.listIdentities(auth.user.id);
         if (!identities.some((row) => row.provider === name)) {
           throw fail('OAUTH_NOT_LINKED', 'The account is not linked to this provider');

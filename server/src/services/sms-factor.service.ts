@@ -10,7 +10,7 @@ import { newId } from '../db/ids.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
 import { generateOtpCode } from '../security/one-time-tokens.ts';
-import { atomically, openRepos, type ServiceDeps } from './deps.ts';
+import { openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { limitClient } from './policies/client-limit.ts';
 import { checkUnderLockout, codeInvalid, enableFactor, factorChanged, inTurn } from './policies/factor-change.ts';
@@ -122,13 +122,11 @@ export function createSmsFactorService(
             : spendRecoveryCode(deps, repos, auth.user.id, code),
         );
       }
-      return inTurn(repos, auth.user.id, () =>
-        atomically(deps, async (tx) => {
-          await tx.users.clearPhone(auth.user.id, deps.clock.now());
-          const state = await factorChanged(deps, tx, auth, 'sms', 'disabled', request);
-          return { status: 'mfa_disabled', methods: methodsOf(state) };
-        }),
-      );
+      return inTurn(deps, repos, auth.user.id, async (tx) => {
+        await tx.users.clearPhone(auth.user.id, deps.clock.now());
+        const state = await factorChanged(deps, tx, auth, 'sms', 'disabled', request);
+        return { status: 'mfa_disabled', methods: methodsOf(state) };
+      });
     },
   };
 }

@@ -9,7 +9,7 @@ import type { MfaEnabledResult, MfaMethod } from '@regstack/shared';
 import type { User } from '../../db/entities/index.ts';
 import { RegstackError } from '../../errors/regstack-error.ts';
 import type { RequestMeta } from '../../events.ts';
-import { type LeaseTiming, type Repositories, withLease } from '../../repositories/index.ts';
+import { BRIEF_WORK_LEASE, type Repositories, withLease } from '../../repositories/index.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../../security/recovery-codes.ts';
 import { atomically, type ServiceDeps } from '../deps.ts';
 import type { LockoutService } from '../lockout.service.ts';
@@ -29,19 +29,19 @@ const CHANGE_TEXT: Record<'enabled' | 'disabled', Record<Exclude<MfaMethod, 'rec
 };
 
 /**
- * The lease under which one user's factor changes take turns, on every instance and backend: a change holds it for a
- * few database writes; one that finds it held waits up to 5 s, then answers 503 + Retry-After.
+ * Runs one change of `userId`'s factors or recovery codes (an enable, a disable, a regeneration) as one transaction,
+ * after the changes before it have committed: the user's changes take turns under a lease, on every instance and
+ * backend. Without turns, a phone and an authenticator app confirmed at once from two tabs would both read "no
+ * factor yet" and both issue recovery codes: the set that lands second silently replaces the one the user was just
+ * shown.
  */
-const FACTOR_CHANGE_LEASE: LeaseTiming = { ttlMs: 10_000, waitMs: 5_000 };
-
-/**
- * Runs one change of `userId`'s factors or recovery codes (an enable, a disable, a regeneration) after the changes
- * before it have committed. Without turns, a phone and an authenticator app confirmed at once from two tabs would
- * both read "no factor yet" and both issue recovery codes: the set that lands second silently replaces the one the
- * user was just shown.
- */
-export function inTurn<T>(repos: Repositories, userId: string, change: () => Promise<T>): Promise<T> {
-  return withLease(repos.claims, `mfa-change:${userId}`, FACTOR_CHANGE_LEASE, change);
+export function inTurn<T>(
+  deps: ServiceDeps,
+  repos: Repositories,
+  userId: string,
+  change: (tx: Repositories) => Promise<T>,
+): Promise<T> {
+  return withLease(repos.claims, `mfa-change:${userId}`, BRIEF_WORK_LEASE, () => atomically(deps, change));
 }
 
 /**
@@ -57,14 +57,12 @@ export function enableFactor(
   request: RequestMeta,
   write: (tx: Repositories) => Promise<void>,
 ): Promise<MfaEnabledResult> {
-  return inTurn(repos, auth.user.id, async () => {
-    const before = await readFactors(repos, auth.user);
-    return atomically(deps, async (tx) => {
-      await write(tx);
-      const recoveryCodes = hasFactor(before) ? null : await issueRecoveryCodes(deps, tx, auth.user);
-      const state = await factorChanged(deps, tx, auth, method, 'enabled', request);
-      return { status: 'mfa_enabled', methods: methodsOf(state), recoveryCodes };
-    });
+  return inTurn(deps, repos, auth.user.id, async (tx) => {
+    const before = await readFactors(tx, auth.user);
+    await write(tx);
+    const recoveryCodes = hasFactor(before) ? null : await issueRecoveryCodes(deps, tx, auth.user);
+    const state = await factorChanged(deps, tx, auth, method, 'enabled', request);
+    return { status: 'mfa_enabled', methods: methodsOf(state), recoveryCodes };
   });
 }
 
