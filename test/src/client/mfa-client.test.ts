@@ -5,11 +5,10 @@
  * recovery codes; `confirmMfa()` with no sign-in waiting throws before any request.
  */
 import { createRegstackClient, getRegstackErrorCode } from '@regstack/client';
-import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caught } from '../harness/outcomes.ts';
 import { createVerifiedUser } from '../harness/regstack.ts';
-import { type ClientStack, PASSWORD, startClientStack, uniqueEmail } from './support.ts';
+import { type ClientStack, enrolTotpThroughClient, PASSWORD, startClientStack, uniqueEmail } from './support.ts';
 
 describe('client: two-factor sign-in and enrolment', () => {
   let stack: ClientStack;
@@ -28,13 +27,8 @@ describe('client: two-factor sign-in and enrolment', () => {
 
   it('enrols with client.mfa.*, then login → mfa_required → confirmMfa signs in', async () => {
     const { email } = await createVerifiedUser(stack, uniqueEmail('mfa-client'));
-    const laptop = createRegstackClient({ url });
-    await laptop.login({ email, password: PASSWORD });
-    const enrolment = await laptop.mfa.startTotp({ currentPassword: PASSWORD });
-    const code = (offsetMs = 0) =>
-      TOTP.generate({ secret: Secret.fromBase32(enrolment.secret), timestamp: Date.now() + offsetMs });
     // The previous step's code (inside the ±1 window) proves the enrolment, leaving the current step for sign-in.
-    const enabled = await laptop.mfa.confirmTotp({ code: code(-30_000) });
+    const { client: laptop, code, enabled } = await enrolTotpThroughClient(url, email);
     expect(enabled.recoveryCodes).toHaveLength(10);
     expect(await laptop.mfaStatus()).toMatchObject({ enabled: true, methods: ['totp', 'recovery'] });
 

@@ -26,12 +26,11 @@ import type {
   useOAuthProviders as useVueOAuthProviders,
 } from '@regstack/client/vue';
 import type { LoginResult } from '@regstack/shared';
-import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { caught } from '../harness/outcomes.ts';
 import { createVerifiedUser } from '../harness/regstack.ts';
 import { Browser, signInAtProvider, startTestProvider, type TestProvider } from '../oauth/oidc-provider.ts';
-import { type ClientStack, freePort, PASSWORD, startClientStack } from './support.ts';
+import { type ClientStack, enrolTotpThroughClient, freePort, PASSWORD, startClientStack } from './support.ts';
 
 describe('client: provider sign-in types (issue 22 item 4)', () => {
   it('completeOAuth answers exactly what login answers; the helpers carry the providers type', () => {
@@ -196,12 +195,7 @@ describe('client: provider sign-in against regstack and a real OpenID provider (
 
   it('a user with a second factor: mfa_required stores nothing, confirmMfa() finishes the sign-in', async () => {
     const { email } = await createVerifiedUser(stack, mail('mfa'), PASSWORD);
-    const owner = createRegstackClient({ url: `${base}/trpc` });
-    await owner.login({ email, password: PASSWORD });
-    const enrolment = await owner.mfa.startTotp({ currentPassword: PASSWORD });
-    const code = (offsetMs = 0) =>
-      TOTP.generate({ secret: Secret.fromBase32(enrolment.secret), timestamp: Date.now() + offsetMs });
-    await owner.mfa.confirmTotp({ code: code(-30_000) });
+    const { code } = await enrolTotpThroughClient(`${base}/trpc`, email);
 
     op.accounts.set(`mfa-${unique}`, { email, emailVerified: true });
     const { client, visited } = browserless();

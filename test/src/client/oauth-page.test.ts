@@ -13,9 +13,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { createRegstackClient } from '@regstack/client';
 import { build } from 'esbuild';
-import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createVerifiedUser } from '../harness/regstack.ts';
@@ -25,6 +23,7 @@ import {
   type ClientStack,
   chromiumMissing,
   chromiumSkipNote,
+  enrolTotpThroughClient,
   freePort,
   PASSWORD,
   startClientStack,
@@ -174,12 +173,7 @@ describe.skipIf(chromiumMissing).each(PAGES)(
     it('a user with an authenticator app lands in mfa_required and the page confirms the code', async () => {
       const { page } = browser;
       const { email } = await createVerifiedUser(stack, mail('mfa'), PASSWORD);
-      const owner = createRegstackClient({ url: `${api}/trpc` });
-      await owner.login({ email, password: PASSWORD });
-      const enrolment = await owner.mfa.startTotp({ currentPassword: PASSWORD });
-      const code = (offsetMs = 0) =>
-        TOTP.generate({ secret: Secret.fromBase32(enrolment.secret), timestamp: Date.now() + offsetMs });
-      await owner.mfa.confirmTotp({ code: code(-30_000) });
+      const { code } = await enrolTotpThroughClient(`${api}/trpc`, email);
 
       op.accounts.set(`mfa-${unique}`, { email, emailVerified: true });
       await continueWithProvider(page, `mfa-${unique}`);

@@ -1,13 +1,15 @@
 /**
  * What the client suites share: a real regstack over a fresh SQLite file (the client's behaviour does not
  * depend on the backend, which the core suites cover on every database), the harness mailbox, free loopback
- * ports, and Chromium for the browser suites.
+ * ports, Chromium for the browser suites, and an account's authenticator app enrolled through the client.
  */
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRegstackClient } from '@regstack/client';
 import type { RegstackConfigInput } from '@regstack/server';
+import { Secret, TOTP } from 'otpauth';
 import { createTestDatabase, type TestDatabase } from '../harness/backends.ts';
 import { chromiumSkipReason } from '../harness/chromium.ts';
 import { startRegstack, type TestRegstack } from '../harness/regstack.ts';
@@ -99,4 +101,17 @@ let counter = 0;
 export function uniqueEmail(label: string): string {
   counter += 1;
   return `${label}-${process.pid}-${counter}@example.com`;
+}
+
+/**
+ * Signs `email` in through a new client at `url` and enables an authenticator app with the previous time step's code
+ * (inside the ±1 window), which leaves the current step for a sign-in. `code(offsetMs)` is the app's code now.
+ */
+export async function enrolTotpThroughClient(url: string, email: string, password = PASSWORD) {
+  const client = createRegstackClient({ url });
+  await client.login({ email, password });
+  const { secret } = await client.mfa.startTotp({ currentPassword: password });
+  const code = (offsetMs = 0) => TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + offsetMs });
+  const enabled = await client.mfa.confirmTotp({ code: code(-30_000) });
+  return { client, code, enabled };
 }

@@ -1,14 +1,4 @@
-/**
- * `@regstack/client/vue` rendered for real: a Vue page built from the composables (fixtures/vue-page) runs
- * in Chromium against the example host app served by its Node `http` server. Signs in with `useLogin`,
- * shows `useSession`, `useSessions` and `useMfaStatus`, shows a wrong password's stable code, notices a
- * session revoked from the server on its next call (`session_ended`), and signs out with `useLogout`; and
- * (issue 18 item 9) a user with an authenticator app gets the second step from `useSession().mfa` and finishes
- * it with `useConfirmMfa`.
- */
-import { createRegstackClient } from '@regstack/client';
 import { createHostApp, type RunningServer, serveNode } from '@regstack/example-host-app';
-import { Secret, TOTP } from 'otpauth';
 import { defaultClientConditions } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifiedUser } from '../harness/regstack.ts';
@@ -18,6 +8,7 @@ import {
   type ClientStack,
   chromiumMissing,
   chromiumSkipNote,
+  enrolTotpThroughClient,
   PASSWORD,
   startClientStack,
   uniqueEmail,
@@ -100,13 +91,8 @@ describe.skipIf(chromiumMissing)(`the Vue composables in Chromium${chromiumSkipN
     const { page } = browser;
     const earlierErrors = browser.errors.length;
     const { email } = await createVerifiedUser(stack, uniqueEmail('vue-totp'));
-    const enroller = createRegstackClient({ url: `${server.url}/trpc` });
-    await enroller.login({ email, password: PASSWORD });
-    const { secret } = await enroller.mfa.startTotp({ currentPassword: PASSWORD });
-    const code = (offsetMs = 0) =>
-      TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: Date.now() + offsetMs });
     // The previous step's code enrols, leaving the current step for the page's sign-in.
-    await enroller.mfa.confirmTotp({ code: code(-30_000) });
+    const { code } = await enrolTotpThroughClient(`${server.url}/trpc`, email);
 
     await page.goto(server.url);
     await page.evaluate(() => sessionStorage.clear());
