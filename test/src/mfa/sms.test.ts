@@ -43,7 +43,11 @@ describeEachBackend('two-factor: the SMS factor', (ctx) => {
     clock.advance(1_000);
     const login = await t.regstack.createCaller().login({ email, password });
     if (login.status !== 'authenticated') throw new Error('expected a session');
-    return { password, me: t.regstack.createCaller({ accessToken: login.accessToken }) };
+    return {
+      password,
+      accessToken: login.accessToken,
+      me: t.regstack.createCaller({ accessToken: login.accessToken }),
+    };
   }
 
   it('enrols a phone proven by a code; 5 wrong guesses kill the code, a new code replaces it (items 2, R48, R49)', async () => {
@@ -136,18 +140,31 @@ describeEachBackend('two-factor: the SMS factor', (ctx) => {
     }
   });
 
-  it('enabling SMS and an authenticator app at once gives one set of recovery codes, the one stored (item 5)', async () => {
+  it('enabling SMS and an authenticator app at once (router and HTTP) gives one set of recovery codes, the one stored (item 5)', async () => {
+    const server = await t.regstack.listen({ port: 0 });
+    try {
+      await enableBothAtOnce(server.url);
+    } finally {
+      await server.close();
+    }
+  });
+
+  async function enableBothAtOnce(url: string) {
     for (let round = 0; round < 4; round++) {
-      const { password, me } = await session(`sms-totp-at-once-${round}@example.com`);
+      const { password, accessToken, me } = await session(`sms-totp-at-once-${round}@example.com`);
       const e164 = `+4420794609${70 + round}`;
       await me.mfa.sms.start({ phoneNumber: e164, currentPassword: password });
       const smsCode = await lastCode(e164);
       const totp = await me.mfa.totp.start({ currentPassword: password });
       const totpCode = TOTP.generate({ secret: Secret.fromBase32(totp.secret), timestamp: clock.now().getTime() });
-      const [bySms, byApp] = await Promise.all([
-        me.mfa.sms.confirm({ code: smsCode }),
-        me.mfa.totp.confirm({ code: totpCode }),
-      ]);
+      // The phone's confirmation through the router, the app's over HTTP, alternating each round.
+      const overHttp = async (path: string, code: string) =>
+        data(await rawClient(url, { authorization: `Bearer ${accessToken}` }).mutation(path, { code }));
+      const [bySms, byApp] = await Promise.all(
+        round % 2 === 0
+          ? [me.mfa.sms.confirm({ code: smsCode }), overHttp('auth.mfa.totp.confirm', totpCode)]
+          : [overHttp('auth.mfa.sms.confirm', smsCode), me.mfa.totp.confirm({ code: totpCode })],
+      );
       expect([bySms.status, byApp.status]).toEqual(['mfa_enabled', 'mfa_enabled']);
       // The first factor brings the codes, the second none: whichever finished first, one set was shown…
       const shown = [bySms.recoveryCodes, byApp.recoveryCodes].filter((codes) => codes !== null);
@@ -163,7 +180,7 @@ describeEachBackend('two-factor: the SMS factor', (ctx) => {
         .mfa.confirmLogin({ mfaPendingToken: step.mfaPendingToken, method: 'recovery', code: shown[0]![0]! });
       expect(done.status).toBe('authenticated');
     }
-  });
+  }
 });
 
 describeEachBackend('two-factor: SMS switched off', (ctx) => {

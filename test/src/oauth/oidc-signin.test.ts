@@ -13,6 +13,7 @@ import { describeEachBackend } from '../harness/each-backend.ts';
 import { freePort } from '../harness/ferretdb.ts';
 import { codeOf, outcome } from '../harness/outcomes.ts';
 import { createVerifiedUser, startRegstack, type TestRegstack } from '../harness/regstack.ts';
+import { error, rawClient } from '../http/http-client.ts';
 import { Browser, signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -169,8 +170,17 @@ describeEachBackend('sign-in with an OpenID Connect provider (issue 22)', (ctx) 
       const { authorizationUrl } = await owner.oauth.link.start({ provider: 'second' });
       const linked = await viaProvider(`two-ways-${round}-${unique}`, authorizationUrl);
       expect(linked.searchParams.get('linked')).toBe('second');
+      // Half through the router, half over HTTP with the same session.
+      const api = rawClient(base, { authorization: `Bearer ${made.accessToken}` });
+      const overHttp = async (provider: string) => {
+        const res = await api.mutation('auth.oauth.unlink', { provider });
+        return res.status === 200 ? 'ok' : String(error(res)?.data?.regstackCode);
+      };
       const outcomes = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => outcome(owner.oauth.unlink({ provider: i % 2 === 0 ? 'test' : 'second' }))),
+        Array.from({ length: 6 }, (_, i) => {
+          const provider = i % 2 === 0 ? 'test' : 'second';
+          return i < 3 ? outcome(owner.oauth.unlink({ provider })) : overHttp(provider);
+        }),
       );
       expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
       for (const refused of outcomes.filter((o) => o !== 'ok')) {
