@@ -140,6 +140,12 @@ export interface RegstackClient<TRouter extends AnyTRPCRouter = StandaloneRouter
   me(): Promise<RegstackOutputs['account']['me']>;
   /** `account.sessions`: the user's live sessions, `current` marking this one. */
   sessions(): Promise<RegstackOutputs['account']['sessions']>;
+  /**
+   * `account.reauthentication`: how a sensitive change proves it is the owner — `{ method: 'password' }` (send
+   * `currentPassword`), or for an account without a password `{ method: 'recent_sign_in', until, fresh }` (send none;
+   * once `fresh` is false, sign in again first).
+   */
+  reauthentication(): Promise<RegstackOutputs['account']['reauthentication']>;
   /** `account.revokeSession`: ends one of the user's sessions by id. */
   revokeSession(
     input: RegstackInputs['account']['revokeSession'],
@@ -377,6 +383,7 @@ export function createRegstackClient<TRouter extends AnyTRPCRouter = StandaloneR
     logoutAll: () => auth.logoutAll.mutate(),
     me: () => auth.account.me.query(),
     sessions: () => auth.account.sessions.query(),
+    reauthentication: () => auth.account.reauthentication.query(),
     revokeSession: (input) => auth.account.revokeSession.mutate(input),
     mfaStatus: () => auth.mfa.status.query(),
     async confirmMfa({ method, code, mfaPendingToken }) {

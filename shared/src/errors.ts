@@ -32,6 +32,8 @@ export const REGSTACK_ERROR_CODES = Object.freeze({
   EMAIL_UNCHANGED: 'The requested new email address is the current one.',
   CREDENTIALS_CHANGED:
     'The password this request re-authenticated with was changed or reset before the request committed; nothing was changed (R68).',
+  REAUTHENTICATION_REQUIRED:
+    'A sensitive change needs proof it is the owner: the current password for an account with one, a sign-in within `reauthentication_max_age_seconds` for an account without one (R44, R45). Nothing was changed and no try was counted.',
   MFA_CODE_INVALID:
     'The second-factor code (SMS, authenticator app or recovery code) is wrong, already used, or its time step was already used (R49).',
   MFA_CODE_EXPIRED: 'The SMS code has expired or was replaced by a newer one (R48).',

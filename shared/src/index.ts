@@ -104,6 +104,7 @@ export type {
   LogoutResult,
   PasswordChangedResult,
   PublicUser,
+  ReauthenticationInfo,
   RegisterInput,
   RegisterResult,
   SessionInfo,

@@ -48,22 +48,29 @@ export const confirmMfaLoginInput = z.discriminatedUnion('method', [
 export type ConfirmMfaLoginInput = z.input<typeof confirmMfaLoginInput>;
 export const resendMfaLoginCodeInput = z.strictObject({ mfaPendingToken: mfaPendingTokenSchema });
 
-export const totpStartInput = z.strictObject({ currentPassword: passwordInputSchema });
+/**
+ * `currentPassword` re-authenticates every sensitive change (R44). An account without a password (signed up with an
+ * OpenID Connect provider) leaves it out and re-authenticates by a recent sign-in instead
+ * (`account.reauthentication`, REAUTHENTICATION_REQUIRED otherwise).
+ */
+const currentPassword = passwordInputSchema.optional();
+
+export const totpStartInput = z.strictObject({ currentPassword });
 export const totpConfirmInput = z.strictObject({ code: otpCodeSchema });
 /** `code`: a current authenticator code, or one of the recovery codes (a lost phone must not lock the factor in). */
 export const totpDisableInput = z.strictObject({
-  currentPassword: passwordInputSchema,
+  currentPassword,
   code: z.union([otpCodeSchema, recoveryCodeSchema]),
 });
 /** `phoneNumber` is canonicalized to E.164 (R52); a bad one is PHONE_NUMBER_INVALID. */
-export const smsStartInput = z.strictObject({ phoneNumber: phoneNumberSchema, currentPassword: passwordInputSchema });
+export const smsStartInput = z.strictObject({ phoneNumber: phoneNumberSchema, currentPassword });
 export const smsConfirmInput = z.strictObject({ code: otpCodeSchema });
 /** `code`, when given, is an authenticator or recovery code and must be right; the password alone suffices (R44). */
 export const smsDisableInput = z.strictObject({
-  currentPassword: passwordInputSchema,
+  currentPassword,
   code: z.union([otpCodeSchema, recoveryCodeSchema]).optional(),
 });
-export const regenerateRecoveryCodesInput = z.strictObject({ currentPassword: passwordInputSchema });
+export const regenerateRecoveryCodesInput = z.strictObject({ currentPassword });
 
 /** `auth.mfa.status`. */
 export interface MfaStatus {

@@ -29,13 +29,16 @@ export const revokeSessionInput = z.strictObject({ id: idSchema });
 export const forgotPasswordInput = z.strictObject({ email: emailSchema });
 export const resetPasswordInput = z.strictObject({ token: oneTimeTokenSchema, newPassword: passwordInputSchema });
 export const updateAccountInput = z.strictObject({ fullName: fullNameSchema.nullable() });
-export const changePasswordInput = z.strictObject({
-  currentPassword: passwordInputSchema,
-  newPassword: passwordInputSchema,
-});
-export const changeEmailInput = z.strictObject({ newEmail: emailSchema, currentPassword: passwordInputSchema });
+/**
+ * `currentPassword` re-authenticates a sensitive change (R43–R45). An account without a password (signed up with an
+ * OpenID Connect provider) leaves it out and re-authenticates by a recent sign-in instead — see
+ * `account.reauthentication`; for it, `changePassword` sets the first password.
+ */
+const currentPassword = passwordInputSchema.optional();
+export const changePasswordInput = z.strictObject({ currentPassword, newPassword: passwordInputSchema });
+export const changeEmailInput = z.strictObject({ newEmail: emailSchema, currentPassword });
 export const confirmEmailChangeInput = z.strictObject({ token: oneTimeTokenSchema });
-export const deleteAccountInput = z.strictObject({ currentPassword: passwordInputSchema });
+export const deleteAccountInput = z.strictObject({ currentPassword });
 
 export type RegisterInput = z.input<typeof registerInput>;
 export type LoginInput = z.input<typeof loginInput>;
@@ -110,6 +113,18 @@ export interface SessionInfo {
 export interface AccountMe extends PublicUser {
   impersonatedBy: { id: string; email: string } | null;
 }
+
+/**
+ * `account.reauthentication`: how this account proves it is the owner before a sensitive change (change password or
+ * email, delete the account, enable or disable a second factor, new recovery codes).
+ * - `password`: send `currentPassword`.
+ * - `recent_sign_in` (an account without a password): no password to send; the change is allowed until `until`
+ *   (this session's sign-in + `reauthentication_max_age_seconds`). `fresh` is false once that has passed: sign in
+ *   again (with the provider) first.
+ */
+export type ReauthenticationInfo =
+  | { method: 'password' }
+  | { method: 'recent_sign_in'; until: Date; fresh: boolean; maxAgeSeconds: number };
 
 export interface LogoutResult {
   status: 'logged_out';

@@ -724,6 +724,14 @@ export const configSchema = z
       .max(30 * 86_400)
       .default(7200),
     /**
+     * How recent a sign-in must be to stand in for the password when an account without one (signed up with an
+     * OpenID Connect provider) changes its email, password or second factors or deletes itself: the session's
+     * sign-in at most this many seconds ago, 1 minute to 1 hour (R44, R45; `account.reauthentication`). Accounts
+     * with a password always re-authenticate with it. Not in the Python regstack.
+     * @default 600
+     */
+    reauthenticationMaxAgeSeconds: z.int().min(60).max(3600).default(600),
+    /**
      * How often each instance runs the background purge of rows that can no longer decide anything (expired
      * sessions and their logout facts, expired links, claims and sign-ups, old login attempts, delivered mail);
      * 0 turns it off (then run `regstack purge` from a scheduler). One instance purges at a time. Not in the Python

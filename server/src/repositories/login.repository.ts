@@ -58,7 +58,7 @@ export interface LoginSuccess {
    * (R68): a reset or change that landed during the check wins, and this login fails instead of opening a
    * session the reset would not have ended (or writing the old password back as an upgraded hash).
    */
-  verifiedHash: string;
+  verifiedHash: string | null;
   /** A new hash of the same password under the current parameters, or null to keep the stored one. */
   upgradedHash: string | null;
   /** The session to open: its id (named by the audit event), lifetime and client. */
@@ -176,7 +176,7 @@ const PG_RESERVE_SQL = `select a.r, ${USER_COLUMNS} from (select regstack_record
  */
 const PG_LOGIN_SUCCESS_WRITES = `with stamped as (update users set last_login_at = $2, hashed_password = coalesce($3, hashed_password),
       updated_at = case when $3 is null then updated_at else $2 end
-    where id = $4 and hashed_password = $17 returning id),
+    where id = $4 and hashed_password is not distinct from $17 returning id),
   cleared as (delete from login_attempts where ("key" = $1 or id = $16) and exists (select 1 from stamped)),
   opened as (insert into sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip)
     select $5, $4, t.at, t.at, t.at + $6::float8 * interval '1 millisecond', $7, $8

@@ -330,20 +330,25 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
 
     /**
      * Compare-and-set on the credential (R68): stores `hashedPassword` only while the stored hash is still
-     * `expected` — the one a re-authentication just verified. False when a reset or another change replaced it
-     * in between. On SQL the update also takes the row's lock, so a concurrent reset waits for this
+     * `expected` — the one a re-authentication just verified, or null for an account that had none (its first
+     * password). False when a reset or another change replaced it in between. On SQL the update also takes the row's lock, so a concurrent reset waits for this
      * transaction and then sees its result.
      */
-    async replacePasswordHashIf(userId: string, expected: string, hashedPassword: string, now: Date): Promise<boolean> {
+    async replacePasswordHashIf(
+      userId: string,
+      expected: string | null,
+      hashedPassword: string,
+      now: Date,
+    ): Promise<boolean> {
       return (await updateUser(userId, { hashedPassword: expected }, { hashedPassword, updatedAt: now })) === 1;
     },
 
     /**
      * Whether the stored hash is still `expected`, claiming the row on SQL (an update of `updated_at` under the
      * same condition takes its lock until the transaction ends) — for changes other than the password itself that
-     * re-authenticated with it (an email change request, R68).
+     * re-authenticated with it (an email change request, R68); null: the account still has no password.
      */
-    async holdIfPasswordHash(userId: string, expected: string, now: Date): Promise<boolean> {
+    async holdIfPasswordHash(userId: string, expected: string | null, now: Date): Promise<boolean> {
       if ((await updateUser(userId, { hashedPassword: expected }, { updatedAt: now })) === 1) {
         return true;
       }
@@ -411,7 +416,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
      * hash is still `verified` — the one the password was checked against (R68). False, writing nothing, when a
      * reset or change replaced it during the check.
      */
-    async stampLoginIf(userId: string, verified: string, upgraded: string | null, now: Date): Promise<boolean> {
+    async stampLoginIf(userId: string, verified: string | null, upgraded: string | null, now: Date): Promise<boolean> {
       const changes = upgraded ? { lastLoginAt: now, hashedPassword: upgraded, updatedAt: now } : { lastLoginAt: now };
       if ((await updateUser(userId, { hashedPassword: verified }, changes)) === 1) return true;
       // MongoDB counts modified documents, not matched ones: a row already stamped `now` reports none.
@@ -570,8 +575,8 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       await updateUser(userId, {}, unset);
     },
 
-    /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, R68). */
-    async deleteByIdIfPasswordHash(id: string, expected: string): Promise<boolean> {
+    /** Deletes the user only while the stored hash is still `expected` (the re-authenticated one, or null: none; R68). */
+    async deleteByIdIfPasswordHash(id: string, expected: string | null): Promise<boolean> {
       if ((await em.nativeDelete(UserSchema, { id, hashedPassword: expected })) !== 1) return false;
       await em.nativeDelete(UserNameTermSchema, { userId: id });
       return true;

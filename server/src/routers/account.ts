@@ -17,6 +17,11 @@ import { authedProcedure, enrolmentProcedure, ownerProcedure, publicProcedure } 
 export const accountRouter = t.router({
   me: enrolmentProcedure.query(({ ctx }) => ctx.regstack.runtime.services.account.me(ctx.auth)),
 
+  /** How a sensitive change re-authenticates; reachable before enrolment, as `mfa.totp.start` needs to know. */
+  reauthentication: enrolmentProcedure.query(({ ctx }) =>
+    ctx.regstack.runtime.services.account.reauthentication(ctx.auth),
+  ),
+
   sessions: authedProcedure.query(({ ctx }) => ctx.regstack.runtime.services.sessions.list(ctx.auth)),
 
   update: authedProcedure

@@ -21,7 +21,13 @@
  *   superuser cannot delete their own account (R46, policies/last-admin.ts); the admin's `users.delete` runs the
  *   same cascade (`removeUserRows`).
  */
-import type { AccountMe, EmailChangeRequestedResult, PasswordChangedResult, PublicUser } from '@regstack/shared';
+import type {
+  AccountMe,
+  EmailChangeRequestedResult,
+  PasswordChangedResult,
+  PublicUser,
+  ReauthenticationInfo,
+} from '@regstack/shared';
 import type { User } from '../db/entities/index.ts';
 import { RegstackError } from '../errors/regstack-error.ts';
 import type { RequestMeta } from '../events.ts';
@@ -32,7 +38,7 @@ import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import { limitClient } from './policies/client-limit.ts';
 import { type AdminGuard, lastActiveAdmin } from './policies/last-admin.ts';
-import { credentialsChanged, verifyCurrentPassword } from './policies/reauthentication.ts';
+import { credentialsChanged, reauthenticate, reauthenticationFor } from './policies/reauthentication.ts';
 import { assertNewPasswordAllowed } from './registration.service.ts';
 import type { AuthenticatedSession, SessionService } from './session.service.ts';
 
@@ -77,6 +83,11 @@ export function createAccountService(
       return { ...user, impersonatedBy: { id: auth.impersonatorId, email: admin?.email ?? '' } };
     },
 
+    /** How the owner re-authenticates a sensitive change: a password, or a recent sign-in (policies/reauthentication.ts). */
+    async reauthentication(auth: AuthenticatedSession): Promise<ReauthenticationInfo> {
+      return reauthenticationFor(deps, auth, await openRepos(deps).users.currentPasswordHash(auth.user.id));
+    },
+
     /** Renames the user; answers as `me` does, so a client's copy stays whole. */
     async update(auth: AuthenticatedSession, fields: { fullName: string | null }): Promise<AccountMe> {
       const now = deps.clock.now();
@@ -87,12 +98,12 @@ export function createAccountService(
 
     async changePassword(
       auth: AuthenticatedSession,
-      input: { currentPassword: string; newPassword: string },
+      input: { currentPassword?: string | undefined; newPassword: string },
       request: RequestMeta,
     ): Promise<PasswordChangedResult> {
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'change-password', deps.config.changePasswordRateLimit);
-      const verified = await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      const verified = await reauthenticate(deps, lockout, repos, auth, input.currentPassword);
       assertNewPasswordAllowed(deps, input.newPassword, auth.user.email);
       const hashed = await deps.hasher.hash(input.newPassword); // before the transaction (R7)
       // The new hash, the end of every session and link, the notice and the new session commit together — and
@@ -128,12 +139,12 @@ export function createAccountService(
 
     async changeEmail(
       auth: AuthenticatedSession,
-      input: { newEmail: string; currentPassword: string },
+      input: { newEmail: string; currentPassword?: string | undefined },
       request: RequestMeta,
     ): Promise<EmailChangeRequestedResult> {
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'change-email', deps.config.changeEmailRateLimit);
-      const verified = await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      const verified = await reauthenticate(deps, lockout, repos, auth, input.currentPassword);
       if (input.newEmail === auth.user.email) {
         throw new RegstackError('EMAIL_UNCHANGED', 'That is already your email address');
       }
@@ -236,7 +247,7 @@ export function createAccountService(
 
     async deleteAccount(
       auth: AuthenticatedSession,
-      input: { currentPassword: string },
+      input: { currentPassword?: string | undefined },
       request: RequestMeta,
     ): Promise<{ status: 'deleted' }> {
       if (!deps.config.enableAccountDeletion) {
@@ -244,7 +255,7 @@ export function createAccountService(
       }
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'delete-account', deps.config.deleteAccountRateLimit);
-      const verified = await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      const verified = await reauthenticate(deps, lockout, repos, auth, input.currentPassword);
       // Everything of the user goes in one transaction: no half-deleted account (R45, R65).
       const { id } = auth.user;
       const remove = () =>

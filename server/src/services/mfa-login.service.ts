@@ -40,7 +40,8 @@ const challengeInvalid = () =>
   new RegstackError('MFA_CHALLENGE_INVALID', 'This sign-in has expired or was already completed; sign in again');
 
 interface OpenChallenge {
-  user: User & { hashedPassword: string };
+  /** With its stored hash: null for an account without a password (signed in with a provider). */
+  user: User & { hashedPassword: string | null };
   challengeId: string;
   factors: FactorState;
 }
@@ -65,11 +66,11 @@ export function createMfaLoginService(
     const read = await repos.mfaLogins.readChallenge(userId, `mfa-login:${challengeId}`);
     if (read.settled) throw challengeInvalid();
     const { user } = read;
-    if (!user?.isActive || !user.hashedPassword) throw challengeInvalid();
+    if (!user?.isActive) throw challengeInvalid();
     // The challenge dies with the user's sessions: a cutoff at or after its creation ends it (R40, R41).
     if (read.cutoff && read.cutoff.getTime() >= idTime(challengeId)) throw challengeInvalid();
     return {
-      user: user as User & { hashedPassword: string },
+      user: { ...user, hashedPassword: user.hashedPassword ?? null },
       challengeId,
       factors: factorStateOf(read.factors),
     };

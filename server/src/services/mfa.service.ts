@@ -33,7 +33,7 @@ import {
   inTurn,
   issueRecoveryCodes,
 } from './policies/factor-change.ts';
-import { verifyCurrentPassword } from './policies/reauthentication.ts';
+import { reauthenticate } from './policies/reauthentication.ts';
 import { mfaRequiredFor } from './policies/require-mfa.ts';
 import {
   confirmTotpEnrolment,
@@ -65,12 +65,12 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
 
     async startTotp(
       auth: AuthenticatedSession,
-      input: { currentPassword: string },
+      input: { currentPassword?: string | undefined },
       request: RequestMeta,
     ): Promise<TotpEnrolment> {
       const repos = openRepos(deps);
       await limit(repos, request);
-      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      await reauthenticate(deps, lockout, repos, auth, input.currentPassword);
       const secret = generateTotpSecret();
       if (!(await repos.mfaFactors.startTotp(auth.user.id, deps.totpSealer.seal(secret), deps.clock.now()))) {
         throw new RegstackError('MFA_ALREADY_ENABLED', 'An authenticator app is already enabled; disable it first');
@@ -102,12 +102,12 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
 
     async disableTotp(
       auth: AuthenticatedSession,
-      input: { currentPassword: string; code: string },
+      input: { currentPassword?: string | undefined; code: string },
       request: RequestMeta,
     ): Promise<MfaDisabledResult> {
       const repos = openRepos(deps);
       await limit(repos, request);
-      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      await reauthenticate(deps, lockout, repos, auth, input.currentPassword);
       const { totp } = await readFactors(repos, auth.user);
       if (!totp) throw new RegstackError('MFA_NOT_ENABLED', 'No authenticator app is enabled');
       await checkUnderLockout(lockout, repos, auth.user, () =>
@@ -124,12 +124,12 @@ export function createMfaService(deps: ServiceDeps, parts: { lockout: LockoutSer
 
     async regenerateRecoveryCodes(
       auth: AuthenticatedSession,
-      input: { currentPassword: string },
+      input: { currentPassword?: string | undefined },
       request: RequestMeta,
     ): Promise<RecoveryCodesResult> {
       const repos = openRepos(deps);
       await limit(repos, request);
-      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      await reauthenticate(deps, lockout, repos, auth, input.currentPassword);
       if (!hasFactor(await readFactors(repos, auth.user))) {
         throw new RegstackError('MFA_NOT_ENABLED', 'Enable a second factor first');
       }

@@ -14,7 +14,7 @@ import { openRepos, type ServiceDeps } from './deps.ts';
 import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { limitClient } from './policies/client-limit.ts';
 import { checkUnderLockout, codeInvalid, enableFactor, factorChanged, inTurn } from './policies/factor-change.ts';
-import { verifyCurrentPassword } from './policies/reauthentication.ts';
+import { reauthenticate } from './policies/reauthentication.ts';
 import { methodsOf, readFactors, spendRecoveryCode, spendTotpCode } from './policies/second-factor.ts';
 import type { AuthenticatedSession } from './session.service.ts';
 
@@ -30,7 +30,7 @@ export function createSmsFactorService(
      */
     async start(
       auth: AuthenticatedSession,
-      input: { phoneNumber: string; currentPassword: string },
+      input: { phoneNumber: string; currentPassword?: string | undefined },
       request: RequestMeta,
     ): Promise<MfaCodeSentResult> {
       if (!deps.config.enableSms2fa) {
@@ -38,7 +38,7 @@ export function createSmsFactorService(
       }
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'phone-start', deps.config.phoneStartRateLimit);
-      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      await reauthenticate(deps, lockout, repos, auth, input.currentPassword);
       if ((await readFactors(repos, auth.user)).phone) {
         throw new RegstackError('MFA_ALREADY_ENABLED', 'SMS is already enabled; disable it first to change the number');
       }
@@ -106,12 +106,12 @@ export function createSmsFactorService(
 
     async disable(
       auth: AuthenticatedSession,
-      input: { currentPassword: string; code?: string | undefined },
+      input: { currentPassword?: string | undefined; code?: string | undefined },
       request: RequestMeta,
     ): Promise<MfaDisabledResult> {
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'phone-disable', deps.config.phoneDisableRateLimit);
-      await verifyCurrentPassword(deps, lockout, repos, auth.user, input.currentPassword);
+      await reauthenticate(deps, lockout, repos, auth, input.currentPassword);
       const factors = await readFactors(repos, auth.user);
       if (!factors.phone) throw new RegstackError('MFA_NOT_ENABLED', 'SMS is not enabled');
       const { code } = input;

@@ -86,6 +86,10 @@ export const PROOFS: Readonly<Record<string, KeyProof>> = {
     test: 'a forged signature (a key regstack does not hold) is recorded as bad_signature',
   },
   jwt_ttl_seconds: { file: 'src/core/impersonation.test.ts', test: 'a shorter jwt_ttl_seconds caps the impersonation' },
+  reauthentication_max_age_seconds: {
+    file: 'src/oauth/oidc-reauthentication.test.ts',
+    test: 'past reauthentication_max_age_seconds every sensitive change answers REAUTHENTICATION_REQUIRED, until a new sign-in',
+  },
   purge_interval_seconds: {
     file: PURGE,
     test: 'the background purge (purge_interval_seconds) waits for the same lock',

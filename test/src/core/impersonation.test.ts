@@ -21,6 +21,7 @@ const PASSWORD = 'correct horse battery staple';
 /** What an impersonation session may call (it sees what the user sees); every other authenticated one refuses it. */
 const ALLOWED_WHILE_IMPERSONATING = new Set([
   'account.me',
+  'account.reauthentication',
   'account.sessions',
   'account.update',
   'logout',

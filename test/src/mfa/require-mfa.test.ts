@@ -14,9 +14,13 @@ import { callAt, ROUTER_PROCEDURES } from '../harness/router-walk.ts';
 import { data, error, rawClient } from '../http/http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
-/** What a session that must enrol first may reach (besides the public procedures). */
+/** What a session that must enrol first may reach (besides the public procedures): how to re-authenticate, too. */
 const OPEN_BEFORE_ENROLMENT = (path: string) =>
-  path === 'account.me' || path === 'logout' || path.startsWith('mfa.') || path === 'admin.stopImpersonating';
+  path === 'account.me' ||
+  path === 'account.reauthentication' ||
+  path === 'logout' ||
+  path.startsWith('mfa.') ||
+  path === 'admin.stopImpersonating';
 
 describeEachBackend('require_mfa (issue 18 item 6)', (ctx) => {
   let all: TestRegstack;

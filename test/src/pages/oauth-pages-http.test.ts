@@ -244,9 +244,33 @@ describeEachBackend('sign-in with a provider on the account pages, over HTTP (is
     const refused = await postMe(agent, '/account/me/oauth/unlink', { provider: 'test' });
     expect(refused.status).toBe(409);
     expect(decode(alerts(refused.html)[0])).toBe(
-      'This is the only way to sign in to your account. Set a password first ("Forgot your password?" on the sign-in page), then unlink it.',
+      'This is the only way to sign in to your account. Set a password first (under "Password" on this page), then unlink it.',
     );
     expect(refused.html).toMatch(/<span>test<\/span><span class="rs-badge">Linked<\/span>/);
+  });
+
+  it('an account without a password: no password fields, an authenticator app and a first password with the recent sign-in', async () => {
+    op.accounts.set(`nopass-${unique}`, { email: mail('nopass'), emailVerified: true });
+    const agent = pageAgent(base);
+    expect((await signInWithProvider(agent, `nopass-${unique}`)).location).toBe('/account/me');
+    const me = await agent.get('/account/me');
+    // No field asks for a password the account does not have; the note says the sign-in stands in for it.
+    expect(me.html).not.toContain('name="currentPassword"');
+    expect(me.html).toContain('Your account has no password: your recent sign-in confirms it is you until');
+    expect(me.html).toContain('Set password');
+    const started = await postMe(agent, '/account/me/mfa/totp/start', {});
+    expect(started.status).toBe(200);
+    expect(started.html).toMatch(/<svg /);
+    const set = await postMe(agent, '/account/me/password', { newPassword: 'a first passphrase of mine' });
+    expect(set.location).toBe('/account/me?status=password_changed');
+    // From now on the password is the proof: the fields are back.
+    const after = await agent.get('/account/me');
+    expect(after.html).toContain('name="currentPassword"');
+    expect(after.html).toContain('Change password');
+    const login = await t.regstack
+      .createCaller()
+      .login({ email: mail('nopass'), password: 'a first passphrase of mine' });
+    expect(login.status).toBe('authenticated');
   });
 
   it('a sign-in refused for an unverified local account with the address shows why, and signs nobody in', async () => {

@@ -432,21 +432,22 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       const restricted = mfaStatus.required && !mfaStatus.enabled;
       const sessions: SessionInfo[] | null = restricted ? null : await caller.account.sessions();
       const providers = oauth && !restricted ? (await caller.oauth.providers()).providers : null;
-      return { user, sessions, mfaStatus, providers };
+      const reauth = await caller.account.reauthentication();
+      return { user, sessions, mfaStatus, providers, reauth };
     });
     if (!loaded.ok) {
       if (loaded.error.regstackCode === 'UNAUTHENTICATED') return toLogin(true, request);
       return respond(loaded.status, messagePage(pageConfig, 'Your account', messageFor(loaded.error)), [], head);
     }
     const token = csrf.tokenFor({ kind: 'session', value: session });
-    const { user, sessions, mfaStatus, providers } = loaded.value;
-    if (sessions === null) return respond(httpStatus, mfa.enrolmentPage(token, mfaStatus, state), [], head);
+    const { user, sessions, mfaStatus, providers, reauth } = loaded.value;
+    if (sessions === null) return respond(httpStatus, mfa.enrolmentPage(token, mfaStatus, state, reauth), [], head);
     const impersonation = admin?.bannerFor(user, session);
-    const twoFactor = mfa.card(token, mfaStatus, state.mfaFailed);
+    const twoFactor = mfa.card(token, mfaStatus, state.mfaFailed, reauth);
     const connected = oauth && providers ? oauth.card(token, providers, state) : undefined;
     return respond(
       httpStatus,
-      accountPage({ ...pageConfig, impersonation }, token, user, sessions, { ...state, twoFactor, connected }),
+      accountPage({ ...pageConfig, impersonation }, token, user, sessions, { ...state, twoFactor, connected, reauth }),
       [],
       head,
     );
@@ -461,6 +462,8 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
   ): Promise<Response> {
     const caller = callerFor(request, remote, session);
     const text = (name: string) => form.get(name) ?? '';
+    // Absent for an account without a password (its recent sign-in stands in, account.reauthentication).
+    const currentPassword = text('currentPassword') || undefined;
     const back = (key: string, setCookies: string[] = []) => redirect(`${ui}/me?status=${key}`, setCookies);
     const signedOut = (key: string) => redirect(`${ui}/login?status=${key}`, [cookies.clear(cookies.sessionName)]);
     if (sub.startsWith('/me/mfa/')) return mfa.postAccount(request, sub, form, remote, session);
@@ -499,7 +502,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       }
       case '/me/password': {
         const result = await attempt(() =>
-          caller.account.changePassword({ currentPassword: text('currentPassword'), newPassword: text('newPassword') }),
+          caller.account.changePassword({ currentPassword, newPassword: text('newPassword') }),
         );
         if (!result.ok)
           return fail(result, 'password', ['currentPassword', 'newPassword'], { password: 'newPassword' });
@@ -507,9 +510,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
         return back('password_changed', [cookies.setSession(result.value.accessToken, result.value.expiresIn)]);
       }
       case '/me/email': {
-        const result = await attempt(() =>
-          caller.account.changeEmail({ newEmail: text('newEmail'), currentPassword: text('currentPassword') }),
-        );
+        const result = await attempt(() => caller.account.changeEmail({ newEmail: text('newEmail'), currentPassword }));
         return result.ok ? back('email_sent') : fail(result, 'email', ['newEmail', 'currentPassword']);
       }
       case '/me/sessions/revoke': {
@@ -522,7 +523,7 @@ export function createAccountPages(deps: AccountPagesDeps): AccountPages {
       }
       default: {
         // '/me/delete'
-        const result = await attempt(() => caller.account.delete({ currentPassword: text('currentPassword') }));
+        const result = await attempt(() => caller.account.delete({ currentPassword }));
         return result.ok ? signedOut('deleted') : fail(result, 'delete', ['currentPassword']);
       }
     }

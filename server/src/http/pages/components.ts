@@ -5,6 +5,7 @@
  * buttons; and the form with its CSRF token (R57). Password inputs carry the `autocomplete` password managers
  * read (R61). No inline script or style anywhere (R59).
  */
+import type { ReauthenticationInfo } from '@regstack/shared';
 import type { JSX, VNode } from 'preact';
 import { type Child, el } from './html.ts';
 
@@ -224,8 +225,28 @@ export function Links(props: { links: readonly { href: string; label: string }[]
   return el('p', { class: 'rs-links' }, ...props.links.map((l) => el('a', { href: l.href }, l.label)));
 }
 
-/** The re-authentication field every sensitive form carries (`autocomplete=current-password`). */
-export function CurrentPassword(props: { id: string; errors?: string[] | undefined }): VNode {
+/**
+ * The re-authentication every sensitive form carries: the current-password field (`autocomplete=current-password`),
+ * or, for an account without a password (`reauth.method === 'recent_sign_in'`), a line saying the recent sign-in
+ * stands in for it — and until when — or that the owner must sign in again first.
+ */
+export function CurrentPassword(props: {
+  id: string;
+  errors?: string[] | undefined;
+  reauth?: ReauthenticationInfo | undefined;
+}): VNode {
+  const { reauth } = props;
+  if (reauth?.method === 'recent_sign_in') {
+    const text = reauth.fresh
+      ? `Your account has no password: your recent sign-in confirms it is you until ${clockTime(reauth.until)} UTC.`
+      : 'Your account has no password, and this needs a recent sign-in: sign out and sign in again first.';
+    return el(
+      'div',
+      { class: 'rs-field', id: props.id },
+      el('p', { class: 'rs-muted' }, text),
+      ...(props.errors ?? []).map((message) => el('p', { class: 'rs-error', role: 'alert' }, message)),
+    );
+  }
   return Field({
     id: props.id,
     name: 'currentPassword',
@@ -237,3 +258,6 @@ export function CurrentPassword(props: { id: string; errors?: string[] | undefin
     errors: props.errors,
   });
 }
+
+const clock = new Intl.DateTimeFormat('en', { timeStyle: 'short', timeZone: 'UTC' });
+const clockTime = (date: Date) => clock.format(date);

@@ -25,6 +25,8 @@ const CODE_MESSAGES: Partial<Record<ServerErrorCode, string>> = {
   EMAIL_ALREADY_REGISTERED: 'An account with this email address already exists.',
   EMAIL_UNCHANGED: 'That is already your email address.',
   CREDENTIALS_CHANGED: 'Your password was changed meanwhile, so nothing was changed. Sign in again.',
+  REAUTHENTICATION_REQUIRED:
+    'To confirm it is you, enter your current password — or, for an account without one, sign in again first.',
   SESSION_NOT_FOUND: 'That session has already ended.',
   LAST_ACTIVE_ADMIN: 'You are the last active administrator: make someone else an administrator first.',
   MFA_NOT_ENABLED: 'Two-factor authentication is not enabled on this account.',
@@ -55,7 +57,7 @@ const CODE_MESSAGES: Partial<Record<ServerErrorCode, string>> = {
   OAUTH_ALREADY_LINKED: 'Your account is already linked to this provider.',
   OAUTH_NOT_LINKED: 'Your account is not linked to this provider.',
   OAUTH_LAST_SIGN_IN_METHOD:
-    'This is the only way to sign in to your account. Set a password first ("Forgot your password?" on the sign-in page), then unlink it.',
+    'This is the only way to sign in to your account. Set a password first (under "Password" on this page), then unlink it.',
   OAUTH_ACCOUNT_UNAVAILABLE: 'This account is disabled.',
   OAUTH_EXCHANGE_INVALID: 'This sign-in has expired or was already completed. Start again.',
   SERVICE_UNAVAILABLE: 'The service is unavailable right now.',

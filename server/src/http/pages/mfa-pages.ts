@@ -20,6 +20,7 @@ import {
   type MfaEnabledResult,
   type MfaMethod,
   type MfaStatus,
+  type ReauthenticationInfo,
 } from '@regstack/shared';
 import type { VNode } from 'preact';
 import type { RegstackConfig } from '../../config/index.ts';
@@ -193,15 +194,21 @@ export function createMfaPages(kit: MfaPageKit) {
     },
 
     /** The account page's two-factor card. */
-    card(csrf: string, status: MfaStatus, failed: MfaFailure | undefined): VNode {
-      return twoFactorCard(pageConfig, csrf, status, failed);
+    card(csrf: string, status: MfaStatus, failed: MfaFailure | undefined, reauth: ReauthenticationInfo): VNode {
+      return twoFactorCard(pageConfig, csrf, status, failed, reauth);
     },
 
     /** The screen of a session that must enrol a factor before anything else (`require_mfa`). */
-    enrolmentPage(csrf: string, status: MfaStatus, state: AccountStateWithMfa): VNode {
+    enrolmentPage(csrf: string, status: MfaStatus, state: AccountStateWithMfa, reauth: ReauthenticationInfo): VNode {
       // A refused account form (anything but two-factor answers MFA_ENROLMENT_REQUIRED here) says so on top.
       const formError = state.failed?.formError;
-      return mfaEnrolmentPage(pageConfig, csrf, status, { notice: state.notice, failed: state.mfaFailed, formError });
+      return mfaEnrolmentPage(
+        pageConfig,
+        csrf,
+        status,
+        { notice: state.notice, failed: state.mfaFailed, formError },
+        reauth,
+      );
     },
 
     async getAccount(request: Request, remote: string | null, session: string, head: boolean): Promise<Response> {
@@ -234,7 +241,8 @@ export function createMfaPages(kit: MfaPageKit) {
         result.recoveryCodes
           ? kit.respond(200, recoveryCodesPage(pageConfig, result.recoveryCodes, `${ui}/me?status=${key}`))
           : back(key);
-      const currentPassword = text('currentPassword');
+      // Absent for an account without a password (its recent sign-in stands in, account.reauthentication).
+      const currentPassword = text('currentPassword') || undefined;
       switch (sub) {
         case '/me/mfa/totp/start': {
           const result = await kit.attempt(() => caller.mfa.totp.start({ currentPassword }));

@@ -5,7 +5,7 @@
  * fields, the rest of the page as it was. Every value shown — name, email, a session's user agent — is escaped by
  * the renderer (R60).
  */
-import type { PublicUser, SessionInfo } from '@regstack/shared';
+import type { PublicUser, ReauthenticationInfo, SessionInfo } from '@regstack/shared';
 import type { VNode } from 'preact';
 import { Button, Card, CurrentPassword, Field, Form, Layout, Links, Notice } from './components.ts';
 import { el } from './html.ts';
@@ -19,6 +19,8 @@ export interface AccountPageState {
   failed?: { form: AccountForm; fieldErrors: Record<string, string[]>; formError?: string | undefined };
   /** The two-factor card (views-mfa.ts), shown before "Delete account". */
   twoFactor?: VNode | undefined;
+  /** How the sensitive forms re-authenticate: a current-password field, or a recent sign-in (no password). */
+  reauth?: ReauthenticationInfo | undefined;
   /** The "Connected accounts" card (views-oauth.ts), with `enable_oauth`: after the sessions. */
   connected?: VNode | undefined;
 }
@@ -47,6 +49,8 @@ export function accountPage(
     return text ? Notice({ kind: 'error', text }) : null;
   };
   const ordered = [...sessions].sort((a, b) => Number(b.current) - Number(a.current));
+  // An account without a password (made by a provider sign-in) sets its first one here.
+  const noPassword = state.reauth?.method === 'recent_sign_in';
 
   return Layout({
     chrome: config,
@@ -102,7 +106,9 @@ export function accountPage(
         id: 'password',
         heading: 'h2',
         title: 'Password',
-        lead: 'Changing it signs out every other session.',
+        lead: noPassword
+          ? 'You sign in with a provider. A password lets you sign in without it; setting one signs out every other session.'
+          : 'Changing it signs out every other session.',
         children: [
           formError('password'),
           Form({
@@ -111,14 +117,18 @@ export function accountPage(
             children: [
               // A hidden username lets a password manager file the new password under the right account.
               el('input', { type: 'hidden', name: 'username', autocomplete: 'username', value: user.email }),
-              CurrentPassword({ id: 'password-current', errors: errorsOf('password', 'currentPassword') }),
+              CurrentPassword({
+                id: 'password-current',
+                errors: errorsOf('password', 'currentPassword'),
+                reauth: state.reauth,
+              }),
               NewPasswordField(config, {
                 id: 'password-new',
                 name: 'newPassword',
                 label: 'New password',
                 errors: errorsOf('password', 'newPassword'),
               }),
-              Button({ label: 'Change password' }),
+              Button({ label: noPassword ? 'Set password' : 'Change password' }),
             ],
           }),
         ],
@@ -143,7 +153,11 @@ export function accountPage(
                 required: true,
                 errors: errorsOf('email', 'newEmail'),
               }),
-              CurrentPassword({ id: 'email-password', errors: errorsOf('email', 'currentPassword') }),
+              CurrentPassword({
+                id: 'email-password',
+                errors: errorsOf('email', 'currentPassword'),
+                reauth: state.reauth,
+              }),
               Button({ label: 'Change email' }),
             ],
           }),
@@ -210,7 +224,11 @@ export function accountPage(
                 action: `${ui}/me/delete`,
                 csrf,
                 children: [
-                  CurrentPassword({ id: 'delete-password', errors: errorsOf('delete', 'currentPassword') }),
+                  CurrentPassword({
+                    id: 'delete-password',
+                    errors: errorsOf('delete', 'currentPassword'),
+                    reauth: state.reauth,
+                  }),
                   Button({ label: 'Delete my account', variant: 'danger' }),
                 ],
               }),

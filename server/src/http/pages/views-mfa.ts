@@ -9,7 +9,7 @@
  * enters the page as raw HTML, and the SVG uses presentation attributes only, so it renders under the CSP without
  * inline style (R59).
  */
-import type { MfaMethod, MfaStatus, TotpEnrolment } from '@regstack/shared';
+import type { MfaMethod, MfaStatus, ReauthenticationInfo, TotpEnrolment } from '@regstack/shared';
 import type { VNode } from 'preact';
 import { Button, Card, CurrentPassword, Field, Form, Layout, Links, Notice } from './components.ts';
 import { el } from './html.ts';
@@ -156,6 +156,7 @@ function startForms(
   status: MfaStatus,
   failed: MfaFailure | undefined,
   heading: 'h2' | 'h3',
+  reauth: ReauthenticationInfo,
 ) {
   const ui = config.uiPrefix;
   const errorsOf = (form: MfaForm, field: string) => (failed?.form === form ? failed.fieldErrors[field] : undefined);
@@ -176,7 +177,7 @@ function startForms(
             action: `${ui}/me/mfa/totp/start`,
             csrf,
             children: [
-              CurrentPassword({ id: 'totp-start-password', errors: errorsOf('totp-start', 'currentPassword') }),
+              CurrentPassword({ id: 'totp-start-password', errors: errorsOf('totp-start', 'currentPassword'), reauth }),
               Button({ label: 'Set up an authenticator app' }),
             ],
           }),
@@ -207,7 +208,7 @@ function startForms(
                 hint: 'With the country code, for example +44 20 7946 0958.',
                 errors: errorsOf('sms-start', 'phoneNumber'),
               }),
-              CurrentPassword({ id: 'sms-start-password', errors: errorsOf('sms-start', 'currentPassword') }),
+              CurrentPassword({ id: 'sms-start-password', errors: errorsOf('sms-start', 'currentPassword'), reauth }),
               Button({ label: 'Send a code to this phone' }),
             ],
           }),
@@ -221,6 +222,7 @@ export function twoFactorCard(
   csrf: string,
   status: MfaStatus,
   failed: MfaFailure | undefined,
+  reauth: ReauthenticationInfo,
 ): VNode {
   const ui = config.uiPrefix;
   const errorsOf = (form: MfaForm, field: string) => (failed?.form === form ? failed.fieldErrors[field] : undefined);
@@ -256,7 +258,11 @@ export function twoFactorCard(
               action: `${ui}/me/mfa/totp/disable`,
               csrf,
               children: [
-                CurrentPassword({ id: 'totp-disable-password', errors: errorsOf('totp-disable', 'currentPassword') }),
+                CurrentPassword({
+                  id: 'totp-disable-password',
+                  errors: errorsOf('totp-disable', 'currentPassword'),
+                  reauth,
+                }),
                 Field({
                   id: 'totp-disable-code',
                   name: 'code',
@@ -282,13 +288,17 @@ export function twoFactorCard(
               action: `${ui}/me/mfa/sms/disable`,
               csrf,
               children: [
-                CurrentPassword({ id: 'sms-disable-password', errors: errorsOf('sms-disable', 'currentPassword') }),
+                CurrentPassword({
+                  id: 'sms-disable-password',
+                  errors: errorsOf('sms-disable', 'currentPassword'),
+                  reauth,
+                }),
                 Button({ label: 'Remove this phone', variant: 'secondary' }),
               ],
             }),
           )
         : null,
-      ...startForms(config, csrf, status, failed, 'h3'),
+      ...startForms(config, csrf, status, failed, 'h3', reauth),
       status.enabled
         ? el(
             'div',
@@ -304,7 +314,7 @@ export function twoFactorCard(
               action: `${ui}/me/mfa/recovery-codes`,
               csrf,
               children: [
-                CurrentPassword({ id: 'recovery-password', errors: errorsOf('recovery', 'currentPassword') }),
+                CurrentPassword({ id: 'recovery-password', errors: errorsOf('recovery', 'currentPassword'), reauth }),
                 Button({ label: 'Get new recovery codes', variant: 'secondary' }),
               ],
             }),
@@ -320,6 +330,7 @@ export function mfaEnrolmentPage(
   csrf: string,
   status: MfaStatus,
   state: { notice?: string | undefined; failed?: MfaFailure | undefined; formError?: string | undefined },
+  reauth: ReauthenticationInfo,
 ): VNode {
   const ui = config.uiPrefix;
   return Layout({
@@ -331,7 +342,7 @@ export function mfaEnrolmentPage(
       children: [
         state.notice ? Notice({ kind: 'success', text: state.notice }) : null,
         state.formError ? Notice({ kind: 'error', text: state.formError }) : null,
-        ...startForms(config, csrf, status, state.failed, 'h2'),
+        ...startForms(config, csrf, status, state.failed, 'h2', reauth),
         Form({ action: `${ui}/logout`, csrf, children: Button({ label: 'Sign out', variant: 'secondary' }) }),
       ],
     }),

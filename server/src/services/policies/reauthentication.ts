@@ -1,39 +1,74 @@
 /**
- * Re-authentication for sensitive changes (change password, change email, delete account — and phone setup
- * later). Every such password check goes through the same lockout counter as login, keyed by the
- * account's canonical email (R19): a thief with a stolen session cannot guess the password here faster
- * than at the login form, and a wrong password here counts toward the same lock.
+ * Re-authentication for sensitive changes (change password or email, delete the account, enable or disable a second
+ * factor, new recovery codes), in one place for all of them (R43–R45):
+ *
+ * - An account **with a password** proves it with `currentPassword`. Every such check goes through the same lockout
+ *   counter as login, keyed by the account's canonical email (R19): a thief with a stolen session cannot guess the
+ *   password here faster than at the login form, and a wrong password here counts toward the same lock. Leaving it
+ *   out is REAUTHENTICATION_REQUIRED, counted nowhere (there was no guess).
+ * - An account **without a password** (made by an OpenID Connect sign-in, or by an administrator without one) has
+ *   nothing to type: a sign-in of this session within `reauthentication_max_age_seconds` stands in for it, as a
+ *   provider's login is the only proof such an owner can give (ASVS 7.5.1's "full re-authentication"; better-auth's
+ *   "fresh session"). Older sessions get REAUTHENTICATION_REQUIRED: sign in again. A password sent for such an
+ *   account is checked like any other, and is wrong.
  */
-import type { User } from '../../db/entities/index.ts';
+import type { ReauthenticationInfo } from '@regstack/shared';
 import { RegstackError } from '../../errors/regstack-error.ts';
 import type { Repositories } from '../../repositories/index.ts';
 import type { ServiceDeps } from '../deps.ts';
 import type { LockoutService } from '../lockout.service.ts';
+import type { AuthenticatedSession } from '../session.service.ts';
 import { INVALID_CREDENTIALS_MESSAGE } from './invalid-credentials.ts';
 
 /**
- * Checks `password` against the account's stored hash through the lockout (R19) and returns that hash: the
- * credential version the caller's change depends on. A change that commits must re-check it where it commits
- * (`replacePasswordHashIf`, `holdIfPasswordHash`…), so a reset or another change in between makes it fail
- * instead of undoing them (R68).
+ * Re-authenticates the owner of `auth` before a sensitive change and returns the credential version the change
+ * depends on: the stored hash the password was checked against, or null for an account without a password. A change
+ * that commits must re-check it where it commits (`replacePasswordHashIf`, `holdIfPasswordHash`…), so a reset or
+ * another change in between makes it fail instead of undoing them (R68) — for an account without a password, a
+ * password set meanwhile does.
  */
-export async function verifyCurrentPassword(
+export async function reauthenticate(
   deps: ServiceDeps,
   lockout: LockoutService,
   repos: Repositories,
-  user: User,
-  password: string,
-): Promise<string> {
-  const key = lockout.keyFor(user.email);
+  auth: AuthenticatedSession,
+  password: string | undefined,
+): Promise<string | null> {
+  if (password === undefined) {
+    const info = reauthenticationFor(deps, auth, await repos.users.currentPasswordHash(auth.user.id));
+    if (info.method === 'password') {
+      throw new RegstackError('REAUTHENTICATION_REQUIRED', 'Enter your current password to make this change');
+    }
+    if (!info.fresh) {
+      throw new RegstackError(
+        'REAUTHENTICATION_REQUIRED',
+        `Sign in again to make this change: it needs a sign-in within the last ${info.maxAgeSeconds} seconds`,
+      );
+    }
+    return null;
+  }
+  const key = lockout.keyFor(auth.user.email);
   const reservation = await lockout.reserve(repos.loginAttempts, key);
   const verified = await reservation.check(async () => {
-    const hash = await repos.users.currentPasswordHash(user.id);
+    const hash = await repos.users.currentPasswordHash(auth.user.id);
     const ok = hash ? await deps.hasher.verify(hash, password) : await deps.hasher.verifyDummy(password);
     return ok && hash ? hash : false;
   });
   if (verified === false) throw new RegstackError('INVALID_CREDENTIALS', INVALID_CREDENTIALS_MESSAGE);
   await reservation.release();
   return verified;
+}
+
+/** How `auth`'s owner re-authenticates (`account.reauthentication`), given the account's stored hash. */
+export function reauthenticationFor(
+  deps: ServiceDeps,
+  auth: AuthenticatedSession,
+  storedHash: string | null,
+): ReauthenticationInfo {
+  if (storedHash !== null) return { method: 'password' };
+  const maxAgeSeconds = deps.config.reauthenticationMaxAgeSeconds;
+  const until = new Date(auth.sessionCreatedAt.getTime() + maxAgeSeconds * 1000);
+  return { method: 'recent_sign_in', until, fresh: deps.clock.now() <= until, maxAgeSeconds };
 }
 
 /** The error of a change whose re-authenticated credential was replaced before it committed (R68). */

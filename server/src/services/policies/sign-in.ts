@@ -20,8 +20,11 @@ import { INVALID_CREDENTIALS_MESSAGE } from './invalid-credentials.ts';
 
 export interface SignIn {
   user: User;
-  /** The stored hash the password was checked against. */
-  verifiedHash: string;
+  /**
+   * The stored hash the password was checked against; at the second step, the one the account has (null for an
+   * account without a password, signed in with a provider): the session opens only while it still is.
+   */
+  verifiedHash: string | null;
   /** A new hash of the same password under current parameters, or null. */
   upgradedHash: string | null;
   /** The lockout key whose counter a success clears, and this attempt's try on it. */
