@@ -65,7 +65,7 @@ export const totpDisableInput = z.strictObject({
 /** `phoneNumber` is canonicalized to E.164 (R52); a bad one is PHONE_NUMBER_INVALID. */
 export const smsStartInput = z.strictObject({ phoneNumber: phoneNumberSchema, currentPassword });
 export const smsConfirmInput = z.strictObject({ code: otpCodeSchema });
-/** `code`, when given, is an authenticator or recovery code and must be right; the password alone suffices (R44). */
+/** `code`, when given, is an authenticator or recovery code and must be right; re-authentication alone suffices (R44). */
 export const smsDisableInput = z.strictObject({
   currentPassword,
   code: z.union([otpCodeSchema, recoveryCodeSchema]).optional(),

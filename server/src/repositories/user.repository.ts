@@ -191,6 +191,19 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
    * on every instance. A write that failed for an outage keeps the lease until it runs out: its answer was lost, not
    * necessarily the write, which must not land after the next one.
    */
+  /**
+   * The stored hash read fresh: null for an account without a password, undefined when there is no such user — so a
+   * compare-and-set expecting "no password" (null) never matches a deleted account.
+   */
+  async function storedHash(userId: string): Promise<string | null | undefined> {
+    const row = await em.findOne(
+      UserSchema,
+      { id: userId },
+      { populate: ['hashedPassword'], fields: ['id', 'hashedPassword'], disableIdentityMap: true },
+    );
+    return row ? (row.hashedPassword ?? null) : undefined;
+  }
+
   async function updateUser(userId: string, filter: FilterQuery<User>, changes: object): Promise<number> {
     const where = { ...(filter as object), id: userId } as FilterQuery<User>;
     if (sql) return em.nativeUpdate(UserSchema, where, changes);
@@ -353,7 +366,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
         return true;
       }
       // MongoDB counts modified documents, not matched ones: a row already stamped `now` reports none.
-      return (await this.currentPasswordHash(userId)) === expected;
+      return (await storedHash(userId)) === expected;
     },
 
     /**
@@ -370,12 +383,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
 
     /** The stored hash, read fresh (no identity map): how a flow checks that its own write still stands. */
     async currentPasswordHash(userId: string): Promise<string | null> {
-      const row = await em.findOne(
-        UserSchema,
-        { id: userId },
-        { populate: ['hashedPassword'], fields: ['id', 'hashedPassword'], disableIdentityMap: true },
-      );
-      return row?.hashedPassword ?? null;
+      return (await storedHash(userId)) ?? null;
     },
 
     /** Moves the account to `email`; false when another account holds it (the unique index decides, R43). */
@@ -420,7 +428,7 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
       const changes = upgraded ? { lastLoginAt: now, hashedPassword: upgraded, updatedAt: now } : { lastLoginAt: now };
       if ((await updateUser(userId, { hashedPassword: verified }, changes)) === 1) return true;
       // MongoDB counts modified documents, not matched ones: a row already stamped `now` reports none.
-      return !upgraded && (await this.currentPasswordHash(userId)) === verified;
+      return !upgraded && (await storedHash(userId)) === verified;
     },
 
     /** The user read fresh, past the unit of work's identity map: what an admin decision rests on. */

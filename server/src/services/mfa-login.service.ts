@@ -40,8 +40,9 @@ const challengeInvalid = () =>
   new RegstackError('MFA_CHALLENGE_INVALID', 'This sign-in has expired or was already completed; sign in again');
 
 interface OpenChallenge {
-  /** With its stored hash: null for an account without a password (signed in with a provider). */
-  user: User & { hashedPassword: string | null };
+  user: User;
+  /** The account's stored hash, the sign-in's credential version (R68): null for one without a password. */
+  storedHash: string | null;
   challengeId: string;
   factors: FactorState;
 }
@@ -70,7 +71,8 @@ export function createMfaLoginService(
     // The challenge dies with the user's sessions: a cutoff at or after its creation ends it (R40, R41).
     if (read.cutoff && read.cutoff.getTime() >= idTime(challengeId)) throw challengeInvalid();
     return {
-      user: { ...user, hashedPassword: user.hashedPassword ?? null },
+      user,
+      storedHash: user.hashedPassword ?? null,
       challengeId,
       factors: factorStateOf(read.factors),
     };
@@ -235,7 +237,7 @@ export function createMfaLoginService(
     }
     const { result, sessionId } = await openSignInSession(deps, sessions, repos, {
       user,
-      verifiedHash: user.hashedPassword,
+      verifiedHash: challenge.storedHash,
       upgradedHash: null,
       attemptsKey: key,
       tryId: recorded.id,

@@ -44,6 +44,7 @@ import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import type { MfaLoginService } from './mfa-login.service.ts';
 import { limitClient } from './policies/client-limit.ts';
+import { requireRecentSignInWithoutPassword } from './policies/reauthentication.ts';
 import type { AuthenticatedSession, SessionService } from './session.service.ts';
 
 const MAX_REDIRECT_LENGTH = 2048;
@@ -319,7 +320,8 @@ export function createOAuthService(
     /**
      * `auth.oauth.link.start`: a URL on our own `{oauth_prefix}/{provider}/start` with a one-time ticket naming the
      * signed-in account, so that the browser which follows it is the one the linking is bound to (the provider's
-     * URL itself would carry a state no browser holds the binding of). Single-use, `oauth.state_ttl_seconds`.
+     * URL itself would carry a state no browser holds the binding of). Single-use, `oauth.state_ttl_seconds`. An
+     * account without a password links only with a recent sign-in (policies/reauthentication.ts).
      */
     async linkStart(auth: AuthenticatedSession, name: string, rawRedirect: string | undefined, request: RequestMeta) {
       enabled();
@@ -327,6 +329,7 @@ export function createOAuthService(
       const redirectTo = checkedRedirect(rawRedirect);
       const repos = openRepos(deps);
       await limitClient(rateLimiter, repos, request, 'oauth-start', config.oauthExchangeRateLimit);
+      await requireRecentSignInWithoutPassword(deps, repos, auth);
       const { token, hash } = generateOneTimeToken();
       const now = deps.clock.now();
       await repos.oauth.saveState(
@@ -452,13 +455,15 @@ export function createOAuthService(
     },
 
     /**
-     * `auth.oauth.unlink`: never the last way to sign in to an account without a password. One user's unlinks take
+     * `auth.oauth.unlink`: never the last way to sign in to an account without a password, and for such an account
+     * only with a recent sign-in (as `linkStart`; policies/reauthentication.ts). One user's unlinks take
      * turns (a lease), so two at once — each provider from its own tab — cannot both see the other identity still
      * there and leave the account with no way in.
      */
     async unlink(auth: AuthenticatedSession, name: string, request: RequestMeta): Promise<{ status: 'unlinked' }> {
       enabled();
       const repos = openRepos(deps);
+      await requireRecentSignInWithoutPassword(deps, repos, auth);
       await withLease(repos.claims, `oauth-unlink:${auth.user.id}`, BRIEF_WORK_LEASE, async () => {
         const identities = await repos.oauth.listIdentities(auth.user.id);
         if (!identities.some((row) => row.provider === name)) {

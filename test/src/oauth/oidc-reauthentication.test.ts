@@ -3,9 +3,9 @@
  * provider, on every backend, through the router and over HTTP. An account made by an OIDC sign-in has no password to
  * type, so a sign-in of the session within `reauthentication_max_age_seconds` stands in for it: with one, it enrols
  * and disables second factors, regenerates recovery codes, changes its email, sets its first password and deletes
- * itself; past it, each of those answers REAUTHENTICATION_REQUIRED and changes nothing, until the owner signs in
- * again. Under `require_mfa = "all"` such a user can leave the restricted session. An account with a password must
- * send it: leaving it out is REAUTHENTICATION_REQUIRED, counted toward no lockout.
+ * itself; past it, each of those — and linking or unlinking a provider — answers REAUTHENTICATION_REQUIRED and changes
+ * nothing, until the owner signs in again. Under `require_mfa = "all"` such a user can leave the restricted session.
+ * An account with a password must send it: leaving it out is REAUTHENTICATION_REQUIRED, counted toward no lockout.
  */
 import { randomBytes } from 'node:crypto';
 import { createRegstackClient } from '@regstack/client';
@@ -165,6 +165,12 @@ describeEachBackend('re-authentication of an account without a password (issue 1
       owner.account.delete({}),
     ];
     expect(await Promise.all(refused.map(codeOf))).toEqual(refused.map(() => 'REAUTHENTICATION_REQUIRED'));
+    // Nor may an old session link a provider of its holder's (to sign in with it and be recent) or unlink one.
+    expect(await codeOf(owner.oauth.link.start({ provider: 'test' }))).toBe('REAUTHENTICATION_REQUIRED');
+    expect(await codeOf(owner.oauth.unlink({ provider: 'test' }))).toBe('REAUTHENTICATION_REQUIRED');
+    expect(await overHttp(api.mutation('auth.oauth.link.start', { provider: 'test' }))).toBe(
+      '403 REAUTHENTICATION_REQUIRED',
+    );
     // Over HTTP: 403 with the stable code.
     expect(await overHttp(api.mutation('auth.mfa.totp.start', {}))).toBe('403 REAUTHENTICATION_REQUIRED');
     expect(await overHttp(api.mutation('auth.account.delete', {}))).toBe('403 REAUTHENTICATION_REQUIRED');
@@ -176,6 +182,9 @@ describeEachBackend('re-authentication of an account without a password (issue 1
     expect(me).toMatchObject({ email: mail('stale'), isMfaEnabled: false });
     const renewed = t.regstack.createCaller({ accessToken: await signInWithProvider(`stale-${unique}`) });
     expect(await renewed.account.reauthentication()).toMatchObject({ fresh: true });
+    expect((await renewed.oauth.link.start({ provider: 'test' })).authorizationUrl).toContain(
+      '/oauth/test/start?link=',
+    );
   });
 
   it('changePassword sets the first password of an OIDC-made account; from then on the password is the proof', async () => {

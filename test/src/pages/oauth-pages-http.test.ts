@@ -244,7 +244,7 @@ describeEachBackend('sign-in with a provider on the account pages, over HTTP (is
     const refused = await postMe(agent, '/account/me/oauth/unlink', { provider: 'test' });
     expect(refused.status).toBe(409);
     expect(decode(alerts(refused.html)[0])).toBe(
-      'This is the only way to sign in to your account. Set a password first (under "Password" on this page), then unlink it.',
+      'This is the only way to sign in to your account. Set a password first (under "Password" on this page, within a few minutes of signing in), then unlink it.',
     );
     expect(refused.html).toMatch(/<span>test<\/span><span class="rs-badge">Linked<\/span>/);
   });

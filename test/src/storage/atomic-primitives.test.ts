@@ -29,6 +29,26 @@ describeEachBackend('atomic primitives under 50 concurrent callers', (ctx) => {
     expect(await ctx.storage.fork().count(UserSchema, { email: 'race@example.com' })).toBe(1);
   });
 
+  it('the compare-and-set on "no password" (R68): holds while the account has none, never after one is set or the account is gone', async () => {
+    const users = repos(ctx.storage).users;
+    const now = new Date();
+    const kept = await users.insertIfEmailFree({ email: 'no-password@example.com', hashedPassword: null }, now);
+    const gone = await users.insertIfEmailFree({ email: 'no-password-gone@example.com', hashedPassword: null }, now);
+    if (!kept || !gone) throw new Error('expected two new users');
+    expect(await users.holdIfPasswordHash(kept.id, null, now)).toBe(true);
+    expect(await users.stampLoginIf(kept.id, null, null, now)).toBe(true);
+    // A first password, set only while there is none.
+    expect(await users.replacePasswordHashIf(kept.id, null, 'first-hash', now)).toBe(true);
+    expect(await users.replacePasswordHashIf(kept.id, null, 'second-hash', now)).toBe(false);
+    expect(await users.holdIfPasswordHash(kept.id, null, now)).toBe(false);
+    expect(await users.currentPasswordHash(kept.id)).toBe('first-hash');
+    // A deleted account has no password either, but nothing may hold or stamp it.
+    expect(await users.deleteById(gone.id)).toBe(true);
+    expect(await users.holdIfPasswordHash(gone.id, null, now)).toBe(false);
+    expect(await users.stampLoginIf(gone.id, null, null, now)).toBe(false);
+    expect(await users.deleteByIdIfPasswordHash(gone.id, null)).toBe(false);
+  });
+
   it('pending attempts (R67): 50 concurrent sign-ups of one address each keep their own whole row', async () => {
     const now = new Date();
     const keep = 5;

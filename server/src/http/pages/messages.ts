@@ -57,7 +57,7 @@ const CODE_MESSAGES: Partial<Record<ServerErrorCode, string>> = {
   OAUTH_ALREADY_LINKED: 'Your account is already linked to this provider.',
   OAUTH_NOT_LINKED: 'Your account is not linked to this provider.',
   OAUTH_LAST_SIGN_IN_METHOD:
-    'This is the only way to sign in to your account. Set a password first (under "Password" on this page), then unlink it.',
+    'This is the only way to sign in to your account. Set a password first (under "Password" on this page, within a few minutes of signing in), then unlink it.',
   OAUTH_ACCOUNT_UNAVAILABLE: 'This account is disabled.',
   OAUTH_EXCHANGE_INVALID: 'This sign-in has expired or was already completed. Start again.',
   SERVICE_UNAVAILABLE: 'The service is unavailable right now.',

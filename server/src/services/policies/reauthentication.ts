@@ -7,10 +7,14 @@
  *   password here faster than at the login form, and a wrong password here counts toward the same lock. Leaving it
  *   out is REAUTHENTICATION_REQUIRED, counted nowhere (there was no guess).
  * - An account **without a password** (made by an OpenID Connect sign-in, or by an administrator without one) has
- *   nothing to type: a sign-in of this session within `reauthentication_max_age_seconds` stands in for it, as a
- *   provider's login is the only proof such an owner can give (ASVS 7.5.1's "full re-authentication"; better-auth's
- *   "fresh session"). Older sessions get REAUTHENTICATION_REQUIRED: sign in again. A password sent for such an
- *   account is checked like any other, and is wrong.
+ *   nothing to type: a sign-in of this session within `reauthentication_max_age_seconds` stands in for it, as a sign-in
+ *   is the only proof such an owner can give (better-auth's "fresh session"). It is weaker than a password typed now:
+ *   the provider may sign the browser in again without asking anything. What it does stop is an old, stolen session.
+ *   Older sessions get REAUTHENTICATION_REQUIRED: sign in again. A password sent for such an account is checked like
+ *   any other, and is wrong. So that an old session cannot make itself a recent sign-in, linking or unlinking a
+ *   provider needs the recent sign-in too for such an account (`requireRecentSignInWithoutPassword`).
+ * - An impersonation session never re-authenticates: an administrator acting as the user is not the owner (the
+ *   routers refuse it earlier; this is the rule's own guard).
  */
 import type { ReauthenticationInfo } from '@regstack/shared';
 import { RegstackError } from '../../errors/regstack-error.ts';
@@ -34,17 +38,13 @@ export async function reauthenticate(
   auth: AuthenticatedSession,
   password: string | undefined,
 ): Promise<string | null> {
+  if (auth.impersonatorId !== null) throw impersonationRestricted();
   if (password === undefined) {
     const info = reauthenticationFor(deps, auth, await repos.users.currentPasswordHash(auth.user.id));
     if (info.method === 'password') {
       throw new RegstackError('REAUTHENTICATION_REQUIRED', 'Enter your current password to make this change');
     }
-    if (!info.fresh) {
-      throw new RegstackError(
-        'REAUTHENTICATION_REQUIRED',
-        `Sign in again to make this change: it needs a sign-in within the last ${info.maxAgeSeconds} seconds`,
-      );
-    }
+    if (!info.fresh) throw signInAgain(info.maxAgeSeconds);
     return null;
   }
   const key = lockout.keyFor(auth.user.email);
@@ -59,7 +59,24 @@ export async function reauthenticate(
   return verified;
 }
 
-/** How `auth`'s owner re-authenticates (`account.reauthentication`), given the account's stored hash. */
+/**
+ * For an account without a password, a recent sign-in of this session, else REAUTHENTICATION_REQUIRED; nothing for
+ * an account with one. Linking or unlinking a provider changes how such an account signs in (R44): an old, stolen
+ * session must not link its holder's own provider and sign in with it to get a recent sign-in of its own.
+ */
+export async function requireRecentSignInWithoutPassword(
+  deps: ServiceDeps,
+  repos: Repositories,
+  auth: AuthenticatedSession,
+): Promise<void> {
+  const info = reauthenticationFor(deps, auth, await repos.users.currentPasswordHash(auth.user.id));
+  if (info.method === 'recent_sign_in' && !info.fresh) throw signInAgain(info.maxAgeSeconds);
+}
+
+/**
+ * How `auth`'s owner re-authenticates (`account.reauthentication`), given the account's stored hash. An impersonation
+ * session is never a recent sign-in of the owner.
+ */
 export function reauthenticationFor(
   deps: ServiceDeps,
   auth: AuthenticatedSession,
@@ -68,7 +85,19 @@ export function reauthenticationFor(
   if (storedHash !== null) return { method: 'password' };
   const maxAgeSeconds = deps.config.reauthenticationMaxAgeSeconds;
   const until = new Date(auth.sessionCreatedAt.getTime() + maxAgeSeconds * 1000);
-  return { method: 'recent_sign_in', until, fresh: deps.clock.now() <= until, maxAgeSeconds };
+  const fresh = auth.impersonatorId === null && deps.clock.now() <= until;
+  return { method: 'recent_sign_in', until, fresh, maxAgeSeconds };
+}
+
+function signInAgain(maxAgeSeconds: number): RegstackError {
+  return new RegstackError(
+    'REAUTHENTICATION_REQUIRED',
+    `Sign in again to make this change: it needs a sign-in within the last ${maxAgeSeconds} seconds`,
+  );
+}
+
+function impersonationRestricted(): RegstackError {
+  return new RegstackError('IMPERSONATION_RESTRICTED', 'An impersonation session cannot make this change');
 }
 
 /** The error of a change whose re-authenticated credential was replaced before it committed (R68). */
