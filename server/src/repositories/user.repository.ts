@@ -182,16 +182,6 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
   const claims = createClaimRepository(em, dialect);
 
   /**
-   * Every update of a user row or document goes through here: the number of rows it matched (SQL) or changed
-   * (MongoDB). On SQL a plain update — the row's lock orders writers. On MongoDB it runs under the lease
-   * `user-write:<id>` (a claim: an insert under a unique key, claim.entity.ts): FerretDB 1.x applies an update by
-   * writing back the whole document as it read it, so two updates of one user at once could put back what the other
-   * had just written — a login's `last_login_at` stamp would restore the password a reset had just replaced, for a
-   * thief signing in with the old one (R68, issue 21). Under the lease the updates of one user follow each other,
-   * on every instance. A write that failed for an outage keeps the lease until it runs out: its answer was lost, not
-   * necessarily the write, which must not land after the next one.
-   */
-  /**
    * The stored hash read fresh: null for an account without a password, undefined when there is no such user — so a
    * compare-and-set expecting "no password" (null) never matches a deleted account.
    */
@@ -204,6 +194,16 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     return row ? (row.hashedPassword ?? null) : undefined;
   }
 
+  /**
+   * Every update of a user row or document goes through here: the number of rows it matched (SQL) or changed
+   * (MongoDB). On SQL a plain update — the row's lock orders writers. On MongoDB it runs under the lease
+   * `user-write:<id>` (a claim: an insert under a unique key, claim.entity.ts): FerretDB 1.x applies an update by
+   * writing back the whole document as it read it, so two updates of one user at once could put back what the other
+   * had just written — a login's `last_login_at` stamp would restore the password a reset had just replaced, for a
+   * thief signing in with the old one (R68, issue 21). Under the lease the updates of one user follow each other,
+   * on every instance. A write that failed for an outage keeps the lease until it runs out: its answer was lost, not
+   * necessarily the write, which must not land after the next one.
+   */
   async function updateUser(userId: string, filter: FilterQuery<User>, changes: object): Promise<number> {
     const where = { ...(filter as object), id: userId } as FilterQuery<User>;
     if (sql) return em.nativeUpdate(UserSchema, where, changes);
@@ -344,8 +344,8 @@ export function createUserRepository(em: EntityManager, dialect: Dialect) {
     /**
      * Compare-and-set on the credential (R68): stores `hashedPassword` only while the stored hash is still
      * `expected` — the one a re-authentication just verified, or null for an account that had none (its first
-     * password). False when a reset or another change replaced it in between. On SQL the update also takes the row's lock, so a concurrent reset waits for this
-     * transaction and then sees its result.
+     * password). False when a reset or another change replaced it in between. On SQL the update also takes the
+     * row's lock, so a concurrent reset waits for this transaction and then sees its result.
      */
     async replacePasswordHashIf(
       userId: string,

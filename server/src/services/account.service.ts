@@ -38,7 +38,7 @@ import type { LockoutService, RateLimiter } from './lockout.service.ts';
 import { toPublicUser } from './mappers.ts';
 import { limitClient } from './policies/client-limit.ts';
 import { type AdminGuard, lastActiveAdmin } from './policies/last-admin.ts';
-import { credentialsChanged, reauthenticate, reauthenticationFor } from './policies/reauthentication.ts';
+import { credentialsChanged, reauthenticate, reauthenticationOf } from './policies/reauthentication.ts';
 import { assertNewPasswordAllowed } from './registration.service.ts';
 import type { AuthenticatedSession, SessionService } from './session.service.ts';
 
@@ -85,7 +85,7 @@ export function createAccountService(
 
     /** How the owner re-authenticates a sensitive change: a password, or a recent sign-in (policies/reauthentication.ts). */
     async reauthentication(auth: AuthenticatedSession): Promise<ReauthenticationInfo> {
-      return reauthenticationFor(deps, auth, await openRepos(deps).users.currentPasswordHash(auth.user.id));
+      return reauthenticationOf(deps, openRepos(deps), auth);
     },
 
     /** Renames the user; answers as `me` does, so a client's copy stays whole. */

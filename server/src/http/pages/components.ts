@@ -238,7 +238,7 @@ export function CurrentPassword(props: {
   const { reauth } = props;
   if (reauth?.method === 'recent_sign_in') {
     const text = reauth.fresh
-      ? `Your account has no password: your recent sign-in confirms it is you until ${clockTime(reauth.until)} UTC.`
+      ? `Your account has no password: your recent sign-in confirms it is you until ${utcTime.format(reauth.until)} UTC.`
       : 'Your account has no password, and this needs a recent sign-in: sign out and sign in again first.';
     return el(
       'div',
@@ -259,5 +259,4 @@ export function CurrentPassword(props: {
   });
 }
 
-const clock = new Intl.DateTimeFormat('en', { timeStyle: 'short', timeZone: 'UTC' });
-const clockTime = (date: Date) => clock.format(date);
+const utcTime = new Intl.DateTimeFormat('en', { timeStyle: 'short', timeZone: 'UTC' });

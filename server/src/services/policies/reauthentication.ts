@@ -40,7 +40,7 @@ export async function reauthenticate(
 ): Promise<string | null> {
   if (auth.impersonatorId !== null) throw impersonationRestricted();
   if (password === undefined) {
-    const info = reauthenticationFor(deps, auth, await repos.users.currentPasswordHash(auth.user.id));
+    const info = await reauthenticationOf(deps, repos, auth);
     if (info.method === 'password') {
       throw new RegstackError('REAUTHENTICATION_REQUIRED', 'Enter your current password to make this change');
     }
@@ -69,20 +69,20 @@ export async function requireRecentSignInWithoutPassword(
   repos: Repositories,
   auth: AuthenticatedSession,
 ): Promise<void> {
-  const info = reauthenticationFor(deps, auth, await repos.users.currentPasswordHash(auth.user.id));
+  const info = await reauthenticationOf(deps, repos, auth);
   if (info.method === 'recent_sign_in' && !info.fresh) throw signInAgain(info.maxAgeSeconds);
 }
 
 /**
- * How `auth`'s owner re-authenticates (`account.reauthentication`), given the account's stored hash. An impersonation
- * session is never a recent sign-in of the owner.
+ * How `auth`'s owner re-authenticates now (`account.reauthentication`), from the account's stored hash read fresh.
+ * An impersonation session is never a recent sign-in of the owner.
  */
-export function reauthenticationFor(
+export async function reauthenticationOf(
   deps: ServiceDeps,
+  repos: Repositories,
   auth: AuthenticatedSession,
-  storedHash: string | null,
-): ReauthenticationInfo {
-  if (storedHash !== null) return { method: 'password' };
+): Promise<ReauthenticationInfo> {
+  if ((await repos.users.currentPasswordHash(auth.user.id)) !== null) return { method: 'password' };
   const maxAgeSeconds = deps.config.reauthenticationMaxAgeSeconds;
   const until = new Date(auth.sessionCreatedAt.getTime() + maxAgeSeconds * 1000);
   const fresh = auth.impersonatorId === null && deps.clock.now() <= until;
